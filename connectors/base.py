@@ -1,0 +1,99 @@
+"""The protocol every CRM connector implements, and the bookkeeping they share.
+
+A connector is deliberately dumb about business rules: it reads canonical records as a stream and
+writes deals and tasks idempotently by opportunity key. Exactly-once across crashes comes from the
+worker's ledger *plus* this idempotency: the worker may call `write_deals` or `write_tasks` again for
+keys it is unsure about, and the connector must then find and return what already exists rather than
+create a second record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from domain import Account, ExistingOpportunity, FollowUpTask, Opportunity, Owner, UsagePoint, WriteResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class AccountRecord:
+    """One account as read, with whatever usage history the source holds for it.
+
+    File sources hold a real time series; CRM sources hold one rolling 30-day value per metric
+    (`usage_is_snapshot=True`), which the worker stores per pass to build a series over time.
+    """
+
+    account: Account
+    usage: list[UsagePoint] = field(default_factory=list)
+    usage_is_snapshot: bool = False
+
+
+@dataclass
+class ReadReport:
+    """Counts of records read and skipped, by reason. Every skip is logged with the record id."""
+
+    read: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    defaulted: Counter[str] = field(default_factory=Counter)
+
+    def skip(self, reason: str, record_id: str | None, detail: str = "") -> None:
+        self.skipped[reason] += 1
+        log.warning("skipped record %s: %s %s", record_id or "?", reason, detail)
+
+    def default(self, reason: str, record_id: str | None, detail: str = "") -> None:
+        self.defaulted[reason] += 1
+        log.info("defaulted field on record %s: %s %s", record_id or "?", reason, detail)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the worker needs from a CRM. Reads stream; writes are idempotent by opportunity key."""
+
+    name: str
+
+    def data_as_of(self) -> datetime | None:
+        """The moment the source's data describes, when it is a fixed snapshot (the bundled
+        sample); None for a live CRM, where the wall clock is right."""
+        ...
+
+    def read_owners(self) -> Iterator[Owner]: ...
+
+    def read_accounts(self, cursor: str | None, report: ReadReport) -> Iterator[AccountRecord]:
+        """Stream accounts; all of them when `cursor` is None, else those changed since it."""
+        ...
+
+    def next_cursor(self) -> str | None:
+        """The cursor to store once the pass's writes have succeeded (valid after the stream ends)."""
+        ...
+
+    def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
+        """(account id, products owned) for every account: the input of co-purchase affinity."""
+        ...
+
+    def read_opportunities(self) -> Iterator[ExistingOpportunity]:
+        """Deals this tool created earlier, open and closed, for de-duplication and cooldowns."""
+        ...
+
+    def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
+        """Create or find one deal per opportunity key (at most 100 per call)."""
+        ...
+
+    def write_tasks(
+        self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]
+    ) -> list[WriteResult]:
+        """Create or find one follow-up task per opportunity key, attached to its deal."""
+        ...
+
+    def preview_writes(
+        self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]
+    ) -> list[dict[str, Any]]:
+        """The exact requests a real write would send, for `--dry-run`. Makes no call."""
+        ...
+
+    def close(self) -> None: ...

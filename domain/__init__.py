@@ -1,0 +1,35 @@
+"""The shared vocabulary of opportunity-worker.
+
+This package imports nothing else of ours, so `connectors` and `playbooks` can both depend on it
+without depending on each other. Everything that crosses a package boundary is one of these types.
+"""
+
+from domain.account import Account, Owner, Purchase, UsagePoint
+from domain.errors import ConnectorError, FailureKind
+from domain.explanation import Contribution
+from domain.journey import JourneyStage
+from domain.opportunity import (
+    ExistingOpportunity,
+    FollowUpTask,
+    Opportunity,
+    OpportunityKind,
+    OpportunityStatus,
+    WriteResult,
+)
+
+__all__ = [
+    "Account",
+    "ConnectorError",
+    "Contribution",
+    "ExistingOpportunity",
+    "FailureKind",
+    "FollowUpTask",
+    "JourneyStage",
+    "Opportunity",
+    "OpportunityKind",
+    "OpportunityStatus",
+    "Owner",
+    "Purchase",
+    "UsagePoint",
+    "WriteResult",
+]

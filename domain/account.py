@@ -1,0 +1,134 @@
+"""Accounts and the facts connectors read about them, in canonical field names.
+
+Every connector maps its CRM's fields onto these names; nothing downstream knows a CRM field name.
+Validation here is lenient on purpose where CRMs are sloppy (blank strings become None) and strict
+where a wrong value would build an offer on garbage (negative seats, NaN money are rejected).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.journey import JourneyStage
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+class Account(BaseModel):
+    """One customer account (a company in HubSpot, an organisation contact in Zendesk Sell)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    owner_id: str | None = None
+    owner_email: str | None = None
+    plan: str | None = None
+    plan_rank: int = Field(default=0, ge=0)
+    products: frozenset[str] = frozenset()
+    seats_purchased: int | None = Field(default=None, ge=0)
+    seats_used: int | None = Field(default=None, ge=0)
+    mrr: Decimal | None = Field(default=None, ge=0)
+    currency: str = "USD"
+    customer_since: date | None = None
+    contract_end_date: date | None = None
+    journey_stage: JourneyStage | None = None
+    nps: float | None = Field(default=None, ge=-100, le=10)
+    csat: float | None = Field(default=None, ge=0, le=5)
+    open_escalations: int = Field(default=0, ge=0)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blanks(cls, value: object) -> object:
+        return _blank_to_none(value)
+
+    @field_validator("id", "name", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        return "" if value is None else str(value).strip()
+
+    @field_validator("owner_id", mode="before")
+    @classmethod
+    def _owner_id(cls, value: object) -> object:
+        return None if value is None else str(value).strip()
+
+    @field_validator("products", mode="before")
+    @classmethod
+    def _products(cls, value: object) -> object:
+        if value is None:
+            return frozenset()
+        if isinstance(value, str):
+            parts = value.replace(",", ";").split(";")
+            return frozenset(p.strip() for p in parts if p.strip())
+        return value
+
+    @field_validator("mrr", "nps", "csat", mode="before")
+    @classmethod
+    def _finite(cls, value: object) -> object:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        if isinstance(value, str) and value.strip().lower() in {"nan", "inf", "-inf", "infinity"}:
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("open_escalations", "plan_rank", mode="before")
+    @classmethod
+    def _zero_default(cls, value: object) -> object:
+        return 0 if value is None else value
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, value: object) -> object:
+        return "USD" if value is None else str(value).strip().upper()
+
+
+class UsagePoint(BaseModel):
+    """A usage metric's value over one period (a day, a week, or a 30-day snapshot)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str = Field(min_length=1)
+    metric: str = Field(min_length=1)
+    period_start: date
+    value: float
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+class Purchase(BaseModel):
+    """One past purchase: the basis of co-purchase affinity and of what an account owns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str = Field(min_length=1)
+    product: str = Field(min_length=1)
+    purchased_at: date
+    amount: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class Owner(BaseModel):
+    """A CRM user who owns accounts: the CSM who gets the follow-up task."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1)
+    email: str | None = None
+    name: str | None = None
+
+
+def utcnow() -> datetime:
+    """The one place that reads the wall clock; everything else gets `now` injected."""
+    return datetime.now(timezone.utc)

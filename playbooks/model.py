@@ -1,0 +1,224 @@
+"""The validated shape of a playbook file.
+
+Conditions are structured data (signal, operator, value), never strings passed to `eval`; the one
+expression a playbook may hold, its estimated amount, goes through `simpleeval`, a well-kept safe
+evaluator, and may only name the variables listed in `AMOUNT_VARIABLES`.
+"""
+
+from __future__ import annotations
+
+import ast
+from enum import Enum
+from string import Template
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from domain import JourneyStage, OpportunityKind
+from playbooks.signals import SIGNALS
+
+OPERATORS = (">=", ">", "<=", "<", "==", "!=", "in", "not_in")
+
+AMOUNT_VARIABLES = frozenset(
+    {
+        "mrr",
+        "seats_purchased",
+        "seats_used",
+        "suggested_seats",
+        "price_per_seat",
+        "offer_monthly_price",
+        "plan_rank",
+        "score",
+    }
+)
+TEMPLATE_VARIABLES = frozenset(
+    {
+        "account_name",
+        "account_id",
+        "offer",
+        "offer_title",
+        "playbook_title",
+        "score",
+        "stage",
+        "reasons",
+        "talking_points",
+        "amount",
+        "currency",
+        "suggested_seats",
+    }
+)
+REASON_VARIABLES = frozenset({"observed", "threshold", "metric"})
+
+
+class OfferType(str, Enum):
+    SEATS = "seats"  # more seats on the current plan
+    NEXT_PLAN = "next_plan"  # the plan one rank up
+    PRODUCT = "product"  # a named product or add-on
+    AFFINITY = "affinity"  # the product similar customers bought
+    TERM = "term"  # a longer or larger contract
+
+
+def _template_names(text: str) -> set[str]:
+    names = set()
+    for match in Template.pattern.finditer(text):
+        name = match.group("named") or match.group("braced")
+        if name:
+            names.add(name)
+        elif match.group("invalid") is not None:
+            raise ValueError("contains a '$' that is not a placeholder (write '$$' for a dollar sign)")
+    return names
+
+
+def _check_template(text: str, allowed: frozenset[str]) -> str:
+    unknown = _template_names(text) - allowed
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
+    return text
+
+
+class Condition(BaseModel):
+    """One signal test: if `signal <op> value` holds, the playbook gains `points`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    signal: str
+    metric: str | None = None
+    operator: str = ">="
+    value: float | str | list[str]
+    points: int = Field(ge=0, le=100)
+    required: bool = False
+    reason: str
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, value: str) -> str:
+        if value not in SIGNALS:
+            raise ValueError(f"unknown signal {value!r}; known: {sorted(SIGNALS)}")
+        return value
+
+    @field_validator("operator")
+    @classmethod
+    def _known_operator(cls, value: str) -> str:
+        if value not in OPERATORS:
+            raise ValueError(f"unknown operator {value!r}; use one of {list(OPERATORS)}")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        return _check_template(value, REASON_VARIABLES)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Condition:
+        spec = SIGNALS[self.signal]
+        if spec.per_metric and not self.metric:
+            raise ValueError(f"signal {self.signal!r} needs a 'metric'")
+        if not spec.per_metric and self.metric:
+            raise ValueError(f"signal {self.signal!r} takes no 'metric'")
+        if self.operator in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"operator {self.operator!r} needs a list value")
+        if self.operator not in ("in", "not_in", "==", "!=") and not isinstance(self.value, (int, float)):
+            raise ValueError(f"operator {self.operator!r} needs a number value")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The name under which the engine finds this signal's observed value."""
+        return f"{self.signal}.{self.metric}" if self.metric else self.signal
+
+
+class Offer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: OfferType
+    code: str | None = None  # product code (product) or term code (term)
+    title: str | None = None
+
+    @model_validator(mode="after")
+    def _code(self) -> Offer:
+        if self.type in (OfferType.PRODUCT, OfferType.TERM) and not self.code:
+            raise ValueError(f"offer type {self.type.value!r} needs a 'code'")
+        return self
+
+
+class TaskTemplate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str
+    body: str
+    talking_points: list[str] = Field(default_factory=list)
+    due_in_days: int = Field(default=3, ge=0, le=90)
+    priority: str = Field(default="MEDIUM", pattern="^(LOW|MEDIUM|HIGH)$")
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        return _check_template(value, TEMPLATE_VARIABLES)
+
+    @field_validator("talking_points")
+    @classmethod
+    def _points(cls, value: list[str]) -> list[str]:
+        for text in value:
+            _check_template(text, TEMPLATE_VARIABLES)
+        return value
+
+
+class Playbook(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,48}$")
+    title: str
+    kind: OpportunityKind
+    offer: Offer
+    eligible_stages: list[JourneyStage] = Field(
+        default_factory=lambda: [JourneyStage.VALUE_REALISED, JourneyStage.RENEWAL_WINDOW]
+    )
+    suppressed_stages: list[JourneyStage] = Field(default_factory=list)
+    signals: list[Condition] = Field(min_length=1)
+    threshold: int = Field(ge=1, le=100)
+    amount: str
+    close_in_days: int = Field(default=30, ge=1, le=365)
+    cooldown_days: int = Field(default=90, ge=0, le=730)
+    task: TaskTemplate
+    description: str = ""
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_expression(cls, value: str) -> str:
+        try:
+            tree = ast.parse(value, mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(f"not a valid expression: {exc.msg}") from None
+        names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        unknown = names - AMOUNT_VARIABLES - {"min", "max", "round"}
+        if unknown:
+            raise ValueError(
+                f"unknown variable(s) {sorted(unknown)}; allowed: {sorted(AMOUNT_VARIABLES)}"
+            )
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Attribute, ast.Subscript, ast.Lambda, ast.comprehension)):
+                raise ValueError("only arithmetic on the allowed variables is permitted")
+        return value
+
+    @field_validator("suppressed_stages")
+    @classmethod
+    def _no_overlap(cls, value: list[JourneyStage], info: ValidationInfo) -> list[JourneyStage]:
+        overlap = set(info.data.get("eligible_stages") or []) & set(value)
+        if overlap:
+            raise ValueError(
+                f"stages {sorted(s.value for s in overlap)} are both eligible and suppressed"
+            )
+        return value
+
+    @field_validator("threshold")
+    @classmethod
+    def _reachable(cls, value: int, info: ValidationInfo) -> int:
+        conditions = info.data.get("signals")
+        if conditions is not None:
+            total = sum(c.points for c in conditions)
+            if total < value:
+                raise ValueError(
+                    f"{value} is above the {total} points its signals can give, so it could never fire"
+                )
+        return value

@@ -1,0 +1,37 @@
+"""Turning a score's explanation into text a CSM reads on a task before a call.
+
+Kept apart from the engine: the explanation is data everywhere else (ledger, JSON outbox, API
+payloads), and this is the one place that decides how it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from string import Template
+
+from domain import Contribution
+
+TASK_MARKER = "oppworker-key:"  # connectors read this back to find a task they already wrote
+
+
+def render_explanation(contributions: Sequence[Contribution], include_misses: bool = True) -> str:
+    """One line per signal, points first, strongest first; misses after, so a CSM sees what was
+    checked and did not count."""
+    hits = sorted((c for c in contributions if c.matched), key=lambda c: -c.points)
+    lines = [f"+{c.points:>3}  {c.reason}" for c in hits]
+    if include_misses:
+        lines += [f"  0  (not met) {c.reason}" for c in contributions if not c.matched]
+    return "\n".join(lines)
+
+
+def top_reasons(contributions: Sequence[Contribution], limit: int = 2) -> str:
+    hits = sorted((c for c in contributions if c.matched), key=lambda c: -c.points)
+    return "; ".join(c.reason for c in hits[:limit])
+
+
+def render_template(text: str, values: dict[str, object]) -> str:
+    return Template(text).safe_substitute({k: str(v) for k, v in values.items()})
+
+
+def task_marker(opportunity_key: str) -> str:
+    return f"{TASK_MARKER} {opportunity_key}"
