@@ -1,0 +1,148 @@
+"""HTTP to Sell, on top of the shared `connectors.http.ApiClient`: auth, pacing, retries, and Sell's
+error bodies. Nothing here knows about accounts or deals.
+
+Errors (https://developer.zendesk.com/api-reference/sales-crm/errors/) read
+`{"errors": [{"error": {"code", "message", "details", "resource", "field"}}],
+  "meta": {"http_status": "422 Unprocessable Entity", "logref": "<request id>"}}`;
+we surface code, message and field (a JSON pointer) plus the logref Zendesk support asks for.
+Sell sends no `Retry-After` and no rate-limit headers
+(https://developer.zendesk.com/api-reference/sales-crm/rate-limits), so a 429 backs off with full
+jitter (the shared client's default) while the paced limiter keeps us under the hourly budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import requests
+from pydantic import SecretStr
+
+from connectors.http import ApiClient, DescribeError, classify_status
+from connectors.ratelimit import PacedLimiter, RateLimiter
+from connectors.zendesk_sell.settings import ZendeskSellSettings
+from domain import ConnectorError, FailureKind
+
+
+def make_describe(token: SecretStr) -> DescribeError:
+    """Read Sell's error body; scrub the token in case any text ever echoes it."""
+
+    def describe(response: requests.Response) -> tuple[str, str | None]:
+        logref = response.headers.get("X-Request-Id")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        parts: list[str] = []
+        if isinstance(body, Mapping):
+            meta = body.get("meta")
+            if isinstance(meta, Mapping) and meta.get("logref"):
+                logref = str(meta["logref"])
+            for entry in body.get("errors") or []:
+                error = entry.get("error", entry) if isinstance(entry, Mapping) else None
+                if not isinstance(error, Mapping):
+                    continue
+                text = f"{error.get('code', 'error')}: {error.get('message', '')}".rstrip(": ")
+                if error.get("field"):
+                    text += f" (field {error['field']})"
+                if error.get("details"):
+                    text += f" - {error['details']}"
+                parts.append(text)
+        message = "; ".join(parts[:5]) or (response.text[:200] if body is None else "") or response.reason
+        secret = token.get_secret_value()
+        if secret:
+            message = message.replace(secret, "***")
+        return message or "no body", logref
+
+    return describe
+
+
+def classify(response: requests.Response, describe: DescribeError) -> ConnectorError:
+    """The shared status -> kind table, with Sell's `logref` named as such in the message."""
+    error = classify_status(response, describe)
+    text = str(error)
+    if error.correlation_id:
+        text = text.replace(f"(correlation id {error.correlation_id})", f"(logref {error.correlation_id})")
+    return ConnectorError(
+        text, error.kind, status=error.status, retry_after=error.retry_after, correlation_id=error.correlation_id
+    )
+
+
+def only_rate_limited(error: ConnectorError) -> bool:
+    """For creates: a 429 was not processed, so resend; a timeout or 5xx may have been."""
+    return error.kind is FailureKind.RATE_LIMITED
+
+
+class SellClient:
+    """Thin verbs over ApiClient; returns decoded envelopes."""
+
+    def __init__(
+        self,
+        settings: ZendeskSellSettings,
+        *,
+        limiter: RateLimiter | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if not settings.access_token.get_secret_value():
+            raise ConnectorError(
+                "ZENDESK_SELL_ACCESS_TOKEN is not set (Sell > Settings > Integrations > OAuth > Access Tokens)",
+                FailureKind.CONFIG,
+            )
+        self.settings = settings
+        self.api = ApiClient(
+            settings.base_url,
+            settings.access_token,
+            limiter=limiter or PacedLimiter(settings.calls_per_second),
+            describe_error=make_describe(settings.access_token),
+            classify=classify,
+            timeout=(settings.connect_timeout, settings.read_timeout),
+            max_attempts=settings.max_attempts,
+            backoff_base=settings.backoff_base,
+            backoff_max=settings.backoff_max,
+            session=session,
+            sleep=sleep,
+        )
+
+    @property
+    def stats(self):  # noqa: ANN201 - ClientStats
+        return self.api.stats
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, endpoint: str | None = None) -> Any:
+        return self.api.request("GET", path, params=params, endpoint=endpoint)
+
+    def post(
+        self,
+        path: str,
+        data: Mapping[str, Any],
+        params: Mapping[str, Any] | None = None,
+        *,
+        endpoint: str | None = None,
+        retry_if: Callable[[ConnectorError], bool] | None = None,
+    ) -> Any:
+        """POST `{"data": ...}` (Sell's request envelope) and return the response envelope."""
+        return self.api.request(
+            "POST", path, params=params, json={"data": dict(data)}, endpoint=endpoint, retry_if=retry_if
+        )
+
+    def collection(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item's `data` of a paged Core API collection, page by page
+        (https://developer.zendesk.com/api-reference/sales-crm/requests/#pagination): `page` from 1,
+        `per_page` up to 100, stop when `meta.links.next_page` is absent. Refuses to loop forever on
+        a server that keeps offering a next page with nothing on it."""
+        page = 1
+        base = {**(params or {}), "per_page": self.settings.per_page}
+        while True:
+            envelope = self.get(path, {**base, "page": page}, endpoint=path)
+            items = envelope.get("items") if isinstance(envelope, Mapping) else None
+            if not isinstance(items, list):
+                raise ConnectorError(f"unexpected body from GET {path}: no items list", FailureKind.TRANSIENT)
+            for item in items:
+                yield item.get("data") if isinstance(item, Mapping) else item
+            links = (envelope.get("meta") or {}).get("links") or {}
+            if not links.get("next_page") or not items:
+                return
+            page += 1
+
+    def close(self) -> None:
+        self.api.close()

@@ -1,0 +1,145 @@
+"""The Zendesk Sell connector: what the runner calls, wired from settings, client, reader, writer.
+
+Accounts are contacts with `is_organization=true`; owners are Sell users; usage is one
+contact custom field per metric holding its last-30-days value (a snapshot the runner stores per
+pass); owned products are the mapped `products` multi-select field. Registry name: `zendesk-sell`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from connectors.base import AccountRecord, ReadReport
+from connectors.ratelimit import RateLimiter
+from connectors.zendesk_sell import mapping
+from connectors.zendesk_sell.client import SellClient
+from connectors.zendesk_sell.reader import SellReader, StreamExpired, decode_cursor, encode_cursor
+from connectors.zendesk_sell.settings import ZendeskSellSettings
+from connectors.zendesk_sell.writer import SellWriter
+from domain import ExistingOpportunity, FollowUpTask, Opportunity, Owner, WriteResult
+from domain.account import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class ZendeskSellConnector:
+    name = "zendesk-sell"
+
+    def __init__(
+        self,
+        settings: ZendeskSellSettings,
+        *,
+        limiter: RateLimiter | None = None,
+        today: Callable[[], date] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.dry_run = settings.dry_run
+        self.client = SellClient(settings, limiter=limiter, sleep=sleep)
+        self.reader = SellReader(self.client)
+        self.writer = SellWriter(self.client, settings, **({"sleep": sleep} if sleep else {}))
+        self._today = today or (lambda: utcnow().date())
+        self._next_cursor: str | None = None
+        self.stream_fallbacks = 0  # full scans done because a stored position had expired
+
+    # ------------------------------------------------------------------ reading
+
+    def data_as_of(self) -> datetime | None:
+        return None
+
+    def read_owners(self) -> Iterator[Owner]:
+        for user in self.reader.users():
+            owner = mapping.to_owner(user)
+            if owner is None:
+                log.warning("skipped a Sell user without an id")
+                continue
+            yield owner
+
+    def read_opportunities(self) -> Iterator[ExistingOpportunity]:
+        categories = self.reader.stage_categories()
+        key_field = self.settings.opportunity_key_field
+        for deal in self.reader.deals():
+            existing = mapping.to_existing(deal, key_field, categories)
+            if existing is None:
+                continue  # not ours (no key), or a key we cannot parse
+            self.writer.remember(existing)
+            yield existing
+        self.writer.listing_complete = True
+
+    def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
+        field_map = self.settings.field_map()
+        for contact in self.reader.organizations():
+            account_id = mapping.as_id(contact.get("id")) if isinstance(contact, Mapping) else None
+            if account_id is None:
+                report.skip("missing_id", None)
+                continue
+            try:
+                yield account_id, mapping.products_of(contact, field_map)
+            except ValueError as exc:
+                report.default("unreadable_products", account_id, str(exc)[:120])
+                yield account_id, frozenset()
+
+    def read_accounts(self, cursor: str | None, report: ReadReport) -> Iterator[AccountRecord]:
+        self._next_cursor = None
+        field_map, usage_map, today = self.settings.field_map(), self.settings.usage_map(), self._today()
+        position = decode_cursor(cursor) if self.settings.incremental == "firehose" else None
+        if position is not None:
+            try:
+                changed, deleted, top = self.reader.stream_changes(
+                    position, self.settings.stream_limit, self.settings.max_empty_stream_polls
+                )
+            except StreamExpired as exc:
+                log.warning("stored Firehose position expired (%s); doing a full scan instead", exc)
+                self.stream_fallbacks += 1
+            else:
+                log.info("Firehose: %d changed contacts, %d deleted", len(changed), len(deleted))
+                for record_id in sorted(changed, key=_numeric_first):
+                    contact = changed[record_id]
+                    if contact.get("is_organization") is False:
+                        continue  # a person contact changed: not an account
+                    report.read += 1
+                    record = mapping.to_account_record(contact, field_map, usage_map, today, report)
+                    if record is not None:
+                        yield record
+                self._next_cursor = encode_cursor(top)
+                return
+        start = self.reader.stream_top() if self.settings.incremental == "firehose" else None
+        for contact in self.reader.organizations():
+            report.read += 1
+            record = mapping.to_account_record(contact, field_map, usage_map, today, report)
+            if record is not None:
+                yield record
+        self._next_cursor = encode_cursor(start)
+
+    def next_cursor(self) -> str | None:
+        return self._next_cursor
+
+    # ------------------------------------------------------------------ writing
+
+    def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
+        return self.writer.write_deals(opportunities)
+
+    def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
+        return self.writer.write_tasks(tasks, deal_ids)
+
+    def preview_writes(
+        self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]
+    ) -> list[dict[str, Any]]:
+        return self.writer.preview(opportunities, tasks)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _numeric_first(record_id: str) -> tuple[int, int, str]:
+    return (0, int(record_id), "") if record_id.isdigit() else (1, 0, record_id)
+
+
+def from_options(options: Mapping[str, Any]) -> ZendeskSellConnector:
+    """Build from the `crm: {zendesk-sell: {...}}` config section plus CLI keys (`dry_run`);
+    options override `ZENDESK_SELL_*` environment variables."""
+    values = {k: v for k, v in options.items() if v is not None}
+    return ZendeskSellConnector(ZendeskSellSettings(**values))

@@ -1,0 +1,386 @@
+"""Pure translation between Sell JSON and domain types. No HTTP here, so every quirk is unit-testable.
+
+Sell quirks handled (https://developer.zendesk.com/api-reference/sales-crm/resources/custom-fields):
+- `custom_fields` on a record is an object keyed by the field's *name*; a Firehose snapshot may instead
+  carry `custom_field_values: [{value, custom_field: {data: {name}}}]`, so both are read.
+- a `number` custom field comes back as a string ("123.45"), a `list` as `{"id", "name"}`, a
+  `multi_select_list` as a list of those, a `date` as "4/27/2016".
+- a deal's `value` comes back as an integer or as a string with two decimals
+  (https://developer.zendesk.com/api-reference/sales-crm/resources/deals/).
+A record that cannot become an Account is skipped; a field that cannot be read is defaulted; both are
+counted on the ReadReport with a reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.base import AccountRecord, ReadReport
+from connectors.zendesk_sell.settings import CONTACT_ATTRIBUTES
+from domain import (
+    Account,
+    ExistingOpportunity,
+    FollowUpTask,
+    Opportunity,
+    OpportunityStatus,
+    Owner,
+    UsagePoint,
+)
+
+TASK_MARKER = "oppworker-key:"  # the literal playbooks.render.task_marker writes; we cannot import playbooks
+CUSTOM_PREFIX = "custom_fields."
+WON_CATEGORIES = frozenset({"won"})
+LOST_CATEGORIES = frozenset({"lost", "unqualified"})
+
+
+# ---------------------------------------------------------------- reading values
+
+
+def custom_fields_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's custom fields keyed by name, from either the Core API or the Firehose shape."""
+    fields = record.get("custom_fields")
+    if isinstance(fields, Mapping):
+        return dict(fields)
+    values = record.get("custom_field_values")
+    out: dict[str, Any] = {}
+    if isinstance(values, list):
+        for entry in values:
+            if not isinstance(entry, Mapping):
+                continue
+            definition = entry.get("custom_field")
+            if isinstance(definition, Mapping):
+                definition = definition.get("data", definition)
+            name = definition.get("name") if isinstance(definition, Mapping) else None
+            if isinstance(name, str):
+                out[name] = entry.get("value")
+    return out
+
+
+def field_value(record: Mapping[str, Any], sell_field: str, custom: Mapping[str, Any]) -> Any:
+    """The value a mapping entry points at: a contact attribute, or a custom field by name."""
+    if sell_field.startswith(CUSTOM_PREFIX):
+        return plain(custom.get(sell_field[len(CUSTOM_PREFIX):]))
+    if sell_field in CONTACT_ATTRIBUTES:
+        return plain(record.get(sell_field))
+    return plain(custom.get(sell_field))
+
+
+def plain(value: Any) -> Any:
+    """Unwrap list choices (`{"id","name"}`) to their names; lists stay lists."""
+    if isinstance(value, Mapping) and "name" in value:
+        return value["name"]
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def parse_number(value: Any) -> float | None:
+    """A number, or a numeric string ("123.45"); None when absent. Raises ValueError when junk."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    number = float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def parse_money(value: Any) -> Decimal | None:
+    """A deal value as Decimal: Sell sends an integer or a two-decimal string."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+    return amount
+
+
+def parse_date(value: Any) -> date | None:
+    """Sell `date` custom fields read "4/27/2016"; accept ISO dates and datetimes too."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if "/" in text:
+        month, day, year = (int(p) for p in text.split(" ")[0].split("/"))
+        return date(year, month, day)
+    if "T" in text or " " in text:
+        return parse_datetime(text).date()  # type: ignore[union-attr]
+    return date.fromisoformat(text)
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    when = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def as_id(value: Any) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+# ---------------------------------------------------------------- contacts -> accounts
+
+_PARSERS = {
+    "plan_rank": parse_number,
+    "seats_purchased": parse_number,
+    "seats_used": parse_number,
+    "open_escalations": parse_number,
+    "nps": parse_number,
+    "csat": parse_number,
+    "mrr": parse_money,
+    "customer_since": parse_date,
+    "contract_end_date": parse_date,
+}
+_INTEGERS = frozenset({"plan_rank", "seats_purchased", "seats_used", "open_escalations"})
+
+
+def to_account_record(
+    contact: Any,
+    field_map: Mapping[str, str],
+    usage_map: Mapping[str, str],
+    today: date,
+    report: ReadReport,
+) -> AccountRecord | None:
+    """An organisation contact as an AccountRecord with one 30-day UsagePoint per mapped metric.
+
+    Returns None (after `report.skip`) when the record cannot be an account at all: not an object,
+    no id, or not an organisation. A single unreadable field is dropped with `report.default`.
+    """
+    if not isinstance(contact, Mapping):
+        report.skip("not_an_object", None, type(contact).__name__)
+        return None
+    account_id = as_id(contact.get("id"))
+    if account_id is None:
+        report.skip("missing_id", None)
+        return None
+    if contact.get("is_organization") is not True:
+        report.skip("not_an_organization", account_id)
+        return None
+    custom = custom_fields_of(contact)
+    values: dict[str, Any] = {"id": account_id}
+    for canonical, sell_field in field_map.items():
+        raw = field_value(contact, sell_field, custom)
+        if raw is None:
+            continue
+        try:
+            values[canonical] = _convert(canonical, raw)
+        except (ValueError, TypeError) as exc:
+            report.default(f"unreadable_{canonical}", account_id, str(exc)[:120])
+    account = _validated_account(values, account_id, report)
+    if account is None:
+        return None
+    usage: list[UsagePoint] = []
+    period_start = today - timedelta(days=30)
+    for metric, sell_field in usage_map.items():
+        raw = field_value(contact, sell_field, custom)
+        try:
+            number = parse_number(raw)
+            if number is None:
+                continue
+            if number < 0:
+                raise ValueError(f"negative usage {number}")
+        except (ValueError, TypeError) as exc:
+            report.default(f"unreadable_usage_{metric}", account_id, str(exc)[:120])
+            continue
+        usage.append(UsagePoint(account_id=account_id, metric=metric, period_start=period_start, value=number))
+    return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
+
+
+def _convert(canonical: str, raw: Any) -> Any:
+    parser = _PARSERS.get(canonical)
+    if parser is None:
+        if canonical == "products":
+            return _products(raw)
+        if isinstance(raw, list):
+            raise ValueError(f"expected one value, got a list of {len(raw)}")
+        return raw
+    value = parser(raw)
+    if canonical in _INTEGERS and value is not None:
+        if value != int(value):
+            raise ValueError(f"expected a whole number, got {raw!r}")
+        value = int(value)
+    return value
+
+
+def _products(raw: Any) -> frozenset[str]:
+    """A multi-select list of product codes (choice names), or a ';'/','-separated text field."""
+    if isinstance(raw, str):
+        parts = raw.replace(",", ";").split(";")
+    elif isinstance(raw, list):
+        parts = [str(p) for p in raw if p is not None]
+    else:
+        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")
+    return frozenset(p.strip() for p in parts if p.strip())
+
+
+def _validated_account(values: dict[str, Any], account_id: str, report: ReadReport) -> Account | None:
+    """Build the Account; a field the domain rejects (negative seats, NPS of 500) is dropped and
+    counted, so one bad property does not cost the whole account."""
+    for _ in range(len(values)):
+        try:
+            return Account(**values)
+        except ValidationError as exc:
+            bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
+            droppable = bad - {"id"}
+            if not droppable:
+                report.skip("invalid_account", account_id, str(exc)[:200])
+                return None
+            for name in sorted(droppable):
+                values.pop(name, None)
+                report.default(f"invalid_{name}", account_id)
+    report.skip("invalid_account", account_id)
+    return None
+
+
+def products_of(contact: Mapping[str, Any], field_map: Mapping[str, str]) -> frozenset[str]:
+    raw = field_value(contact, field_map.get("products", "products"), custom_fields_of(contact))
+    return frozenset() if raw is None else _products(raw)
+
+
+# ---------------------------------------------------------------- users, deals
+
+
+def to_owner(user: Any) -> Owner | None:
+    if not isinstance(user, Mapping) or as_id(user.get("id")) is None:
+        return None
+    return Owner(id=as_id(user["id"]), email=user.get("email") or None, name=user.get("name") or None)
+
+
+def parse_key(key: str) -> tuple[str, str, str] | None:
+    """(account_id, playbook, offer) from `<account>:<playbook>:<offer>[:<cycle>]`
+    (domain.opportunity.opportunity_key)."""
+    parts = key.split(":")
+    if len(parts) < 3 or not all(parts[:3]):
+        return None
+    rest = parts[2:]
+    if len(rest) > 1 and rest[-1].isdigit():
+        rest = rest[:-1]
+    return parts[0], parts[1], ":".join(rest)
+
+
+def to_existing(deal: Any, key_field: str, stage_categories: Mapping[str, str]) -> ExistingOpportunity | None:
+    """A deal this tool wrote (it carries our key field), with status from its stage's category."""
+    if not isinstance(deal, Mapping):
+        return None
+    key = plain(custom_fields_of(deal).get(key_field))
+    if not isinstance(key, str) or not key.strip():
+        return None
+    parsed = parse_key(key.strip())
+    if parsed is None:
+        return None
+    account_id, playbook, offer = parsed
+    category = stage_categories.get(str(deal.get("stage_id")), "")
+    status = (
+        OpportunityStatus.WON
+        if category in WON_CATEGORIES
+        else OpportunityStatus.LOST
+        if category in LOST_CATEGORIES
+        else OpportunityStatus.OPEN
+    )
+    try:
+        created_at = parse_datetime(deal.get("created_at"))
+        changed_at = parse_datetime(deal.get("last_stage_change_at")) or parse_datetime(deal.get("updated_at"))
+    except ValueError:
+        created_at = changed_at = None
+    return ExistingOpportunity(
+        key=key.strip(),
+        account_id=as_id(deal.get("contact_id")) or account_id,
+        playbook=playbook,
+        offer=offer,
+        status=status,
+        created_at=created_at,
+        closed_at=changed_at if status is not OpportunityStatus.OPEN else None,
+        crm_id=as_id(deal.get("id")),
+    )
+
+
+def _int_id(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip()
+    return int(text) if text.isdigit() else None
+
+
+def deal_body(
+    opportunity: Opportunity,
+    *,
+    key_field: str,
+    tags: list[str],
+    stage_id: int | None,
+    hot_score: int,
+) -> dict[str, Any]:
+    """The `data` of `POST /v2/deals/upsert` (writable deal fields:
+    https://developer.zendesk.com/api-reference/sales-crm/resources/deals/). Tags are sent whole
+    because Sell replaces a deal's tags on update."""
+    contact_id = _int_id(opportunity.account_id)
+    if contact_id is None:
+        raise ValueError(f"account id {opportunity.account_id!r} is not a Sell contact id")
+    data: dict[str, Any] = {
+        "name": opportunity.title,
+        "contact_id": contact_id,
+        "value": float(opportunity.estimated_amount.quantize(Decimal("0.01"))),
+        "currency": opportunity.currency,
+        "estimated_close_date": opportunity.close_date.isoformat(),
+        "hot": opportunity.score >= hot_score,
+        "tags": sorted({*tags, f"oppworker-{opportunity.playbook}"}),
+        "custom_fields": {key_field: opportunity.key},
+    }
+    owner = _int_id(opportunity.owner_id)
+    if owner is not None:
+        data["owner_id"] = owner
+    if stage_id is not None:
+        data["stage_id"] = stage_id
+    return data
+
+
+def task_marker(key: str) -> str:
+    return f"{TASK_MARKER} {key}"
+
+
+def task_content(task: FollowUpTask) -> str:
+    """Sell tasks have only `content`: subject and priority lead, the body follows, and the last line
+    is the marker we read back to find a task we already wrote (tasks have no upsert)."""
+    body = task.body.rstrip()
+    marker = task_marker(task.opportunity_key)
+    if not body.endswith(marker):
+        body = f"{body}\n{marker}" if body else marker
+    return f"[{task.priority}] {task.subject}\n\n{body}"
+
+
+def has_marker(content: Any, key: str) -> bool:
+    if not isinstance(content, str):
+        return False
+    marker = task_marker(key)
+    return any(line.strip() == marker for line in content.splitlines())
+
+
+def task_body(task: FollowUpTask, deal_id: str, due_hour_utc: int) -> dict[str, Any]:
+    """The `data` of `POST /v2/tasks`, attached to the deal
+    (https://developer.zendesk.com/api-reference/sales-crm/resources/tasks/)."""
+    data: dict[str, Any] = {
+        "content": task_content(task),
+        "due_date": f"{task.due_date.isoformat()}T{due_hour_utc:02d}:00:00Z",
+        "resource_type": "deal",
+        "resource_id": _int_id(deal_id) if _int_id(deal_id) is not None else deal_id,
+        "completed": False,
+    }
+    owner = _int_id(task.owner_id)
+    if owner is not None:
+        data["owner_id"] = owner
+    return data

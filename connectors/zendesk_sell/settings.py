@@ -1,0 +1,99 @@
+"""Typed configuration for the Zendesk Sell connector.
+
+Values come from the environment (`ZENDESK_SELL_*`) and are overridden by the YAML section
+`crm: {zendesk-sell: {...}}` passed to `from_options`. The token is a `SecretStr`: pydantic masks it
+in reprs and logs, and only `client.py` unwraps it, for the `Authorization` header.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Account fields the connector maps (domain.Account, minus owner_email which the runner fills in).
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "name",
+    "owner_id",
+    "plan",
+    "plan_rank",
+    "products",
+    "seats_purchased",
+    "seats_used",
+    "mrr",
+    "currency",
+    "customer_since",
+    "contract_end_date",
+    "journey_stage",
+    "nps",
+    "csat",
+    "open_escalations",
+)
+
+# Usage metrics read by default: each one a contact custom field holding the last-30-days value.
+DEFAULT_USAGE_METRICS: tuple[str, ...] = ("active_users", "api_calls", "premium_feature_attempts")
+
+# A contact's own (non-custom) attributes, from the writable/read-only field lists of
+# https://developer.zendesk.com/api-reference/sales-crm/resources/contacts/ . A mapping value naming
+# one of these reads that attribute; any other value names a custom field.
+CONTACT_ATTRIBUTES: frozenset[str] = frozenset(
+    {
+        "id", "name", "owner_id", "customer_status", "prospect_status", "description", "email",
+        "industry", "website", "phone", "mobile", "title", "first_name", "last_name", "created_at",
+        "updated_at", "creator_id", "tags", "contact_id", "parent_organization_id",
+    }
+)
+
+
+class ZendeskSellSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZENDESK_SELL_", extra="ignore", populate_by_name=True)
+
+    access_token: SecretStr = SecretStr("")
+    base_url: str = "https://api.getbase.com"
+    # https://developer.zendesk.com/api-reference/sales-crm/rate-limits : 36,000 requests/hour/token.
+    requests_per_hour: int = Field(default=36_000, gt=0)
+    # Spend only this share of the budget, evenly: Sell sends no rate-limit headers to steer by, and
+    # another integration on the same token would otherwise push us into 429s.
+    budget_share: float = Field(default=0.95, gt=0, le=1)
+    deal_stage_id: int | None = None  # None: Sell puts a new deal in the first stage of the default pipeline
+    opportunity_key_field: str = "opportunity_key"  # deal custom field, text, marked Filterable
+    deal_tags: list[str] = Field(default_factory=lambda: ["oppworker"])
+    hot_score: int = Field(default=80, ge=0, le=100)  # deals at or above this score are flagged `hot`
+    task_due_hour_utc: int = Field(default=9, ge=0, le=23)
+    # canonical field -> contact attribute or custom field name; merged over the defaults below.
+    fields: dict[str, str] = Field(default_factory=dict)
+    usage_metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_USAGE_METRICS))
+    # usage metric -> contact custom field name holding its last-30-days value; merged over defaults.
+    usage_fields: dict[str, str] = Field(default_factory=dict)
+    incremental: Literal["firehose", "full"] = "firehose"
+    per_page: int = Field(default=100, ge=1, le=100)  # Core API cap is 100
+    stream_limit: int = Field(default=100, ge=1, le=100)  # Firehose `limit` cap is 100
+    max_empty_stream_polls: int = Field(default=200, ge=1)
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = Field(default=6, ge=1)
+    backoff_base: float = Field(default=1.0, gt=0)
+    backoff_max: float = Field(default=60.0, gt=0)
+    dry_run: bool = False
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.requests_per_hour * self.budget_share / 3600.0
+
+    def field_map(self) -> dict[str, str]:
+        """canonical field -> Sell field: `name`/`owner_id` are the contact's own attributes, every
+        other field a contact custom field of the same name, unless config says otherwise."""
+        mapping = {name: name for name in CANONICAL_FIELDS}
+        mapping.update(self.fields)
+        return mapping
+
+    def usage_map(self) -> dict[str, str]:
+        mapping = {metric: metric for metric in self.usage_metrics}
+        mapping.update(self.usage_fields)
+        return mapping
