@@ -78,9 +78,12 @@ class BasketCounter:
 
 
 class AffinityModel:
-    """Recommends, for a basket, the product its strongest applicable rule points to."""
+    """Recommends, for a basket, the product its strongest applicable rule points to.
 
-    def __init__(self, rules: Iterable[Rule], min_lift: float = 1.0) -> None:
+    Rules with a lift under `min_lift` are dropped: a high confidence that only reflects a product
+    everyone buys is no reason to call a customer."""
+
+    def __init__(self, rules: Iterable[Rule], min_lift: float = 1.2) -> None:
         self._by_antecedent: dict[frozenset[str], list[Rule]] = {}
         for rule in rules:
             if rule.lift >= min_lift:

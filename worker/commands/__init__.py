@@ -1,0 +1,1 @@
+"""CLI command groups contributed by CRM connectors (`oppworker hubspot ...`), loaded if present."""

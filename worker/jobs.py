@@ -1,0 +1,310 @@
+"""A pass: read accounts, assess them, write what is new, exactly once. Plain functions.
+
+The CLI's in-process run and the Celery tasks call these same functions, so behaviour does not
+depend on how a pass was started. Accounts stream through in chunks: memory holds one chunk, the
+index of our own deals, and the affinity counts, never every account.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from itertools import islice
+from typing import Any
+
+from connectors.base import AccountRecord, Connector, ReadReport
+from connectors.registry import build_connector
+from domain import Account, Owner
+from playbooks.affinity import AffinityModel, BasketCounter
+from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, NEW, SUPPRESSED, AccountAssessment, Assessor
+from playbooks.guardrails import AccountHistory, GuardrailPolicy
+from playbooks.loader import load_catalog, load_playbooks
+from playbooks.model import Playbook
+from playbooks.render import top_reasons
+from worker.history import build_history
+from worker.ledger import Ledger
+from worker.settings import Settings
+from worker.snapshots import series_from_snapshots
+from worker.writeback import WriteBack
+
+log = logging.getLogger(__name__)
+
+CHUNK = 200
+
+
+@dataclass
+class RankedOpportunity:
+    score: int
+    account_id: str
+    account_name: str
+    playbook: str
+    kind: str
+    offer: str
+    amount: str
+    reasons: str
+    key: str
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    crm: str
+    mode: str
+    now: datetime
+    accounts_read: int = 0
+    scored: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    defaulted: Counter[str] = field(default_factory=Counter)
+    stages: Counter[str] = field(default_factory=Counter)
+    new: int = 0
+    already_open: int = 0
+    suppressed: Counter[str] = field(default_factory=Counter)
+    below_threshold: int = 0
+    new_by_playbook: Counter[str] = field(default_factory=Counter)
+    deals_created: int = 0
+    deals_existing: int = 0
+    tasks_created: int = 0
+    tasks_existing: int = 0
+    resumed: int = 0
+    write_errors: Counter[str] = field(default_factory=Counter)
+    cursor: str | None = None
+    ranked: list[RankedOpportunity] = field(default_factory=list)
+    dry_run_payloads: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The report as stored in the ledger and printed as JSON (without the payloads)."""
+        data: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, Counter):  # asdict() would turn a Counter's items into tuple keys
+                value = dict(value)
+            data[item.name] = value
+        data.pop("dry_run_payloads")
+        data["ranked"] = [asdict(r) for r in self.ranked[:50]]
+        data["now"] = self.now.isoformat()
+        return data
+
+
+@dataclass
+class PassContext:
+    """What is fixed for a pass and shared by `assess_records` calls (CLI, tasks, explain)."""
+
+    assessor: Assessor
+    histories: dict[str, AccountHistory]
+    owners: dict[str, Owner]
+    now: datetime
+    last_run_at: datetime | None
+
+
+def load_definitions(settings: Settings) -> list[Playbook]:
+    return load_playbooks(settings.playbook_dirs, include_builtin=settings.include_builtin_playbooks)
+
+
+def chunked(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountRecord]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def mine_affinity(settings: Settings, ledger: Ledger, connector: Connector, crm: str, report: ReadReport, store: bool) -> AffinityModel:
+    """Rules from the baskets the ledger holds; on a CRM's first pass, from the connector."""
+    counter = BasketCounter()
+    if ledger.has_baskets(crm):
+        for basket in ledger.iter_baskets(crm):
+            counter.add(basket)
+    else:
+        pending: list[tuple[str, frozenset[str]]] = []
+        for account_id, products in connector.read_baskets(report):
+            counter.add(products)
+            pending.append((account_id, products))
+            if store and len(pending) >= 1000:
+                ledger.store_baskets(crm, pending)
+                pending = []
+        if store:
+            ledger.store_baskets(crm, pending)
+    return AffinityModel(
+        counter.rules(min_support=settings.affinity_min_support, min_confidence=settings.affinity_min_confidence),
+        min_lift=settings.affinity_min_lift,
+    )
+
+
+def usage_series(record: AccountRecord, ledger: Ledger, crm: str, stored: dict[str, dict[str, list[Any]]], now: datetime) -> dict[str, list[tuple[Any, float]]]:
+    if not record.usage_is_snapshot:
+        series: dict[str, list[tuple[Any, float]]] = {}
+        for point in record.usage:
+            series.setdefault(point.metric, []).append((point.period_start, point.value))
+        return series
+    history = stored.get(record.account.id, {})
+    today = now.date()
+    merged: dict[str, list[tuple[Any, float]]] = {}
+    for metric, snaps in history.items():
+        merged[metric] = list(snaps)
+    for point in record.usage:
+        merged.setdefault(point.metric, [])
+        merged[point.metric] = [s for s in merged[point.metric] if s[0] != today] + [(today, point.value)]
+    return {metric: series_from_snapshots(snaps, today) for metric, snaps in merged.items()}
+
+
+def with_owner(account: Account, owners: dict[str, Owner], report: ReadReport) -> Account:
+    if account.owner_id is None:
+        report.default("no_owner", account.id)
+        return account
+    owner = owners.get(account.owner_id)
+    if owner is None:
+        report.default("unknown_owner", account.id, f"owner {account.owner_id} not found; left unassigned")
+        return account.model_copy(update={"owner_id": None})
+    if owner.email and account.owner_email != owner.email:
+        return account.model_copy(update={"owner_email": owner.email})
+    return account
+
+
+def tally(report: RunReport, assessment: AccountAssessment) -> None:
+    report.scored += 1
+    report.stages[assessment.stage.value] += 1
+    for outcome in assessment.outcomes:
+        if outcome.status == NEW:
+            report.new += 1
+            report.new_by_playbook[outcome.playbook.id] += 1
+            opportunity = outcome.opportunity
+            assert opportunity is not None
+            report.ranked.append(
+                RankedOpportunity(
+                    opportunity.score,
+                    opportunity.account_id,
+                    opportunity.account_name,
+                    opportunity.playbook,
+                    opportunity.kind.value,
+                    opportunity.offer,
+                    f"{opportunity.currency} {opportunity.estimated_amount:,.0f}",
+                    top_reasons(opportunity.explanation),
+                    opportunity.key,
+                )
+            )
+        elif outcome.status == ALREADY_OPEN:
+            report.already_open += 1
+        elif outcome.status == SUPPRESSED:
+            report.suppressed[outcome.reason or "unknown"] += 1
+        elif outcome.status == BELOW_THRESHOLD:
+            report.below_threshold += 1
+
+
+def run_pass(
+    settings: Settings,
+    crm: str = "files",
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    connector: Connector | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+    run_id: str | None = None,
+) -> RunReport:
+    """One pass over a CRM. Incremental when the ledger holds a cursor for it and `full` is False."""
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.ledger_url)
+    owns_connector = connector is None
+    connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": dry_run})
+    try:
+        return _run(settings, crm, ledger, connector, full, dry_run, now, progress, run_id)
+    finally:
+        if owns_connector:
+            connector.close()
+
+
+def _run(
+    settings: Settings,
+    crm: str,
+    ledger: Ledger,
+    connector: Connector,
+    full: bool,
+    dry_run: bool,
+    now: datetime | None,
+    progress: Callable[[int], None] | None,
+    run_id: str | None,
+) -> RunReport:
+    # Definitions first: a malformed playbook stops everything before any I/O.
+    playbooks = load_definitions(settings)
+    catalog = load_catalog(settings.catalog)
+    as_of = connector.data_as_of()
+    now = now or as_of or datetime.now(timezone.utc)
+    cursor = None if full else ledger.cursor(crm)
+    mode = "dry-run" if dry_run else ("incremental" if cursor else "full")
+    report = RunReport(run_id or uuid.uuid4().hex, crm, mode, now)
+    ledger.start_run(report.run_id, crm, mode, datetime.now(timezone.utc), now)
+    log.info("pass %s started", report.run_id, extra={"run_id": report.run_id, "crm": crm, "mode": mode})
+    try:
+        _pass(settings, crm, ledger, connector, report, playbooks, catalog, cursor, dry_run, now, progress)
+    except BaseException as exc:
+        ledger.finish_run(report.run_id, "failed", report.summary(), error=str(exc) or type(exc).__name__)
+        raise
+    ledger.finish_run(report.run_id, "succeeded", report.summary())
+    return report
+
+
+def _pass(
+    settings: Settings,
+    crm: str,
+    ledger: Ledger,
+    connector: Connector,
+    report: RunReport,
+    playbooks: list[Playbook],
+    catalog: Any,
+    cursor: str | None,
+    dry_run: bool,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> None:
+    writer = WriteBack(connector, ledger, crm, report.run_id, now, settings.write_batch_size, dry_run)
+    if not dry_run:
+        writer.resume_unfinished()
+    read = ReadReport()
+    owners = {o.id: o for o in connector.read_owners()}
+    histories = build_history(connector.read_opportunities(), ledger.written(crm))
+    affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
+    assessor = Assessor(
+        playbooks,
+        catalog,
+        affinity,
+        guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
+    )
+    last_run_at = ledger.last_successful_run(crm)
+    for chunk in chunked(connector.read_accounts(cursor, read), CHUNK):
+        snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
+        stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
+        for record in chunk:
+            report.accounts_read += 1
+            account = with_owner(record.account, owners, read)
+            series = usage_series(record, ledger, crm, stored, now)
+            assessment = assessor.assess(account, series, histories.get(account.id, AccountHistory()), now, last_run_at)
+            tally(report, assessment)
+            for outcome in assessment.new:
+                assert outcome.opportunity is not None and outcome.task is not None
+                writer.add(outcome.opportunity, outcome.task)
+        if not dry_run:
+            ledger.store_snapshots(
+                crm,
+                now.date(),
+                ((p.account_id, p.metric, p.value) for r in chunk if r.usage_is_snapshot for p in r.usage),
+            )
+            ledger.store_baskets(crm, ((r.account.id, r.account.products) for r in chunk))
+        if progress:
+            progress(report.accounts_read)
+    writer.flush()
+    report.ranked.sort(key=lambda r: (-r.score, r.account_id, r.playbook))
+    report.skipped, report.defaulted = read.skipped, read.defaulted
+    tally_writes(report, writer)
+    report.cursor = connector.next_cursor()
+    if not dry_run and report.cursor:
+        ledger.store_cursor(crm, report.cursor, report.run_id)
+
+
+def tally_writes(report: RunReport, writer: WriteBack) -> None:
+    t = writer.tally
+    report.deals_created, report.deals_existing = t.deals_created, t.deals_existing
+    report.tasks_created, report.tasks_existing = t.tasks_created, t.tasks_existing
+    report.resumed, report.write_errors = t.resumed, t.errors
+    report.dry_run_payloads = writer.previews

@@ -1,0 +1,283 @@
+"""The ledger: what this tool has written, where each write stands, cursors, snapshots and runs.
+
+It is the memory that makes passes exactly-once together with the connectors' idempotent writes:
+a key is recorded `pending` with its full payload *before* any CRM call, then gains its deal id and
+task id as each call succeeds. A pass that dies anywhere leaves rows that say precisely what is left
+to do, and the next pass finishes them first. SQLAlchemy Core, so SQLite (default) and PostgreSQL
+(production, `OPPWORKER_DATABASE_URL`) run the same code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+runs = Table(
+    "ow_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("crm", String(40), nullable=False, index=True),
+    Column("mode", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("data_as_of", DateTime(timezone=True)),
+    Column("report", Text),
+    Column("error", Text),
+)
+
+cursors = Table(
+    "ow_cursors",
+    metadata,
+    Column("crm", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("run_id", String(40)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+opportunities = Table(
+    "ow_opportunities",
+    metadata,
+    Column("crm", String(40), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("account_id", String(120), nullable=False, index=True),
+    Column("playbook", String(60), nullable=False),
+    Column("offer", String(120), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("state", String(20), nullable=False),  # pending -> deal_written -> done
+    Column("deal_id", String(60)),
+    Column("task_id", String(60)),
+    Column("payload", Text, nullable=False),  # the opportunity and task, to finish without rescoring
+    Column("run_id", String(40)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+usage_snapshots = Table(
+    "ow_usage_snapshots",
+    metadata,
+    Column("crm", String(40), primary_key=True),
+    Column("account_id", String(120), primary_key=True),
+    Column("metric", String(80), primary_key=True),
+    Column("taken_on", Date, primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+baskets = Table(
+    "ow_baskets",
+    metadata,
+    Column("crm", String(40), primary_key=True),
+    Column("account_id", String(120), primary_key=True),
+    Column("products", Text, nullable=False),
+)
+
+PENDING, DEAL_WRITTEN, DONE = "pending", "deal_written", "done"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything in the ledger is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class Ledger:
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.engine = engine or create_engine(url, future=True, pool_pre_ping=True)
+        metadata.create_all(self.engine)
+
+    # --- runs -------------------------------------------------------------------------------
+    def start_run(self, run_id: str, crm: str, mode: str, now: datetime, data_as_of: datetime | None) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                insert(runs).values(
+                    id=run_id, crm=crm, mode=mode, status="running", started_at=now, data_as_of=data_as_of
+                )
+            )
+
+    def finish_run(self, run_id: str, status: str, report: dict[str, Any], error: str | None = None) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    status=status,
+                    finished_at=datetime.now(timezone.utc),
+                    report=json.dumps(report, default=str),
+                    error=error,
+                )
+            )
+
+    def last_successful_run(self, crm: str) -> datetime | None:
+        """When the last completed, non-dry pass of this CRM looked at its data (for milestones)."""
+        with self.engine.connect() as db:
+            row = db.execute(
+                select(runs.c.data_as_of, runs.c.started_at)
+                .where(runs.c.crm == crm, runs.c.status == "succeeded", runs.c.mode != "dry-run")
+                .order_by(runs.c.started_at.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return _utc(row.data_as_of or row.started_at)
+
+    def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(runs).order_by(runs.c.started_at.desc()).limit(limit)).mappings().all()
+        return [dict(r) | {"report": json.loads(r["report"]) if r["report"] else None} for r in rows]
+
+    # --- cursors ------------------------------------------------------------------------------
+    def cursor(self, crm: str) -> str | None:
+        with self.engine.connect() as db:
+            return db.execute(select(cursors.c.value).where(cursors.c.crm == crm)).scalar_one_or_none()
+
+    def store_cursor(self, crm: str, value: str, run_id: str) -> None:
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as db:
+            done = db.execute(
+                update(cursors).where(cursors.c.crm == crm).values(value=value, run_id=run_id, updated_at=now)
+            )
+            if done.rowcount == 0:
+                db.execute(insert(cursors).values(crm=crm, value=value, run_id=run_id, updated_at=now))
+
+    # --- opportunities --------------------------------------------------------------------------
+    def record_pending(self, crm: str, run_id: str, items: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Insert keys not yet known; keys already in the ledger keep their state and ids."""
+        if not items:
+            return
+        keys = [i["key"] for i in items]
+        with self.engine.begin() as db:
+            known = set(
+                db.execute(
+                    select(opportunities.c.key).where(opportunities.c.crm == crm, opportunities.c.key.in_(keys))
+                ).scalars()
+            )
+            fresh = [
+                {**i, "crm": crm, "state": PENDING, "run_id": run_id, "created_at": now, "updated_at": now}
+                for i in items
+                if i["key"] not in known
+            ]
+            if fresh:
+                db.execute(insert(opportunities), fresh)
+
+    def record_deal(self, crm: str, key: str, deal_id: str, now: datetime) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                update(opportunities)
+                .where(opportunities.c.crm == crm, opportunities.c.key == key)
+                .values(deal_id=deal_id, state=DEAL_WRITTEN, updated_at=now)
+            )
+
+    def record_task(self, crm: str, key: str, task_id: str, now: datetime) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                update(opportunities)
+                .where(opportunities.c.crm == crm, opportunities.c.key == key)
+                .values(task_id=task_id, state=DONE, updated_at=now)
+            )
+
+    def rows(self, crm: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = list(keys)
+        with self.engine.connect() as db:
+            result = db.execute(
+                select(opportunities).where(opportunities.c.crm == crm, opportunities.c.key.in_(keys))
+            ).mappings()
+            return {r["key"]: dict(r) for r in result}
+
+    def unfinished(self, crm: str) -> list[dict[str, Any]]:
+        """Keys a previous pass started but did not finish (no task yet): resumed first."""
+        with self.engine.connect() as db:
+            result = db.execute(
+                select(opportunities)
+                .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
+                .order_by(opportunities.c.created_at, opportunities.c.key)
+            ).mappings()
+            return [dict(r) for r in result]
+
+    def written(self, crm: str) -> Iterator[dict[str, Any]]:
+        with self.engine.connect() as db:
+            for row in db.execute(select(opportunities).where(opportunities.c.crm == crm)).mappings():
+                yield dict(row) | {"created_at": _utc(row["created_at"])}
+
+    def count(self, crm: str, state: str | None = None) -> int:
+        query = select(opportunities.c.key).where(opportunities.c.crm == crm)
+        if state:
+            query = query.where(opportunities.c.state == state)
+        with self.engine.connect() as db:
+            return len(db.execute(query).all())
+
+    # --- usage snapshots and baskets --------------------------------------------------------------
+    def store_snapshots(self, crm: str, taken_on: date, values: Iterable[tuple[str, str, float]]) -> None:
+        """One value per (account, metric, day): a later pass the same day replaces the value."""
+        rows = [
+            {"crm": crm, "account_id": a, "metric": m, "taken_on": taken_on, "value": v} for a, m, v in values
+        ]
+        if not rows:
+            return
+        accounts = sorted({r["account_id"] for r in rows})
+        with self.engine.begin() as db:
+            db.execute(
+                usage_snapshots.delete().where(
+                    and_(
+                        usage_snapshots.c.crm == crm,
+                        usage_snapshots.c.taken_on == taken_on,
+                        usage_snapshots.c.account_id.in_(accounts),
+                    )
+                )
+            )
+            db.execute(insert(usage_snapshots), rows)
+
+    def snapshots(self, crm: str, account_ids: Sequence[str]) -> dict[str, dict[str, list[tuple[date, float]]]]:
+        """account -> metric -> [(taken_on, value)], oldest first."""
+        found: dict[str, dict[str, list[tuple[date, float]]]] = {}
+        if not account_ids:
+            return found
+        with self.engine.connect() as db:
+            result = db.execute(
+                select(usage_snapshots.c.account_id, usage_snapshots.c.metric, usage_snapshots.c.taken_on, usage_snapshots.c.value)
+                .where(usage_snapshots.c.crm == crm, usage_snapshots.c.account_id.in_(list(account_ids)))
+                .order_by(usage_snapshots.c.taken_on)
+            )
+            for account_id, metric, taken_on, value in result:
+                found.setdefault(account_id, {}).setdefault(metric, []).append((taken_on, value))
+        return found
+
+    def has_baskets(self, crm: str) -> bool:
+        with self.engine.connect() as db:
+            return db.execute(select(baskets.c.account_id).where(baskets.c.crm == crm).limit(1)).first() is not None
+
+    def store_baskets(self, crm: str, items: Iterable[tuple[str, frozenset[str]]]) -> None:
+        rows = {a: ";".join(sorted(p)) for a, p in items}
+        if not rows:
+            return
+        with self.engine.begin() as db:
+            db.execute(baskets.delete().where(baskets.c.crm == crm, baskets.c.account_id.in_(list(rows))))
+            db.execute(insert(baskets), [{"crm": crm, "account_id": a, "products": p} for a, p in rows.items()])
+
+    def iter_baskets(self, crm: str) -> Iterator[frozenset[str]]:
+        with self.engine.connect() as db:
+            for (products,) in db.execute(select(baskets.c.products).where(baskets.c.crm == crm)).yield_per(2000):
+                yield frozenset(p for p in products.split(";") if p)

@@ -1,0 +1,86 @@
+"""Configuration: a YAML file plus `OPPWORKER_`-prefixed environment variables (env wins).
+
+Everything a pass needs is here, typed, so a typo in a config file fails at start with the field
+named, not halfway through a pass. CRM sections (`crm: {hubspot: {...}}`) are passed through to the
+connector's own settings, which validate them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_OUTPUT_DIR = Path("oppworker-out")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPPWORKER_", env_nested_delimiter="__", extra="forbid")
+
+    output_dir: Path = DEFAULT_OUTPUT_DIR
+    database_url: str | None = None  # default: SQLite in output_dir
+    data_dir: Path | None = None  # file connector input; default: the bundled sample
+    playbook_dirs: list[Path] = Field(default_factory=list)
+    include_builtin_playbooks: bool = True
+    catalog: Path | None = None  # default: the bundled catalog
+    max_new_offers_per_30_days: int = Field(default=2, ge=1)
+    write_batch_size: int = Field(default=100, ge=1, le=100)
+    affinity_min_support: float = Field(default=0.02, gt=0, le=1)
+    affinity_min_confidence: float = Field(default=0.3, gt=0, le=1)
+    affinity_min_lift: float = Field(default=1.2, ge=0)
+    crm: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("playbook_dirs", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def ledger_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.output_dir / 'ledger.sqlite3').resolve()}"
+
+    def connector_options(self, crm: str) -> dict[str, Any]:
+        options = dict(self.crm.get(crm, {}))
+        if crm == "files":
+            options.setdefault("data_dir", self.data_dir)
+            options.setdefault("output_dir", self.output_dir)
+        return options
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments (the YAML file's values, CLI flags) are passed as init kwargs; the
+        # environment overrides them, so a deployment can change one value without a new file.
+        return env_settings, init_settings, dotenv_settings, file_secret_settings
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{config_file}: invalid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config_file}: expected a mapping of settings")
+        values.update(loaded)
+    settings = Settings(**values)
+    cli = {k: v for k, v in overrides.items() if v is not None}
+    if not cli:
+        return settings
+    # Command-line flags beat the environment and the file: validate them on their own, then apply.
+    checked = Settings.model_validate({**settings.model_dump(), **cli}).model_dump()
+    return settings.model_copy(update={k: checked[k] for k in cli})
