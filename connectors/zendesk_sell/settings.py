@@ -32,7 +32,12 @@ CANONICAL_FIELDS: tuple[str, ...] = (
 )
 
 # Usage metrics read by default: each one a contact custom field holding the last-30-days value.
-DEFAULT_USAGE_METRICS: tuple[str, ...] = ("active_users", "api_calls", "premium_feature_attempts")
+DEFAULT_USAGE_METRICS: tuple[str, ...] = (
+    "active_users",
+    "words_translated",
+    "api_calls",
+    "premium_feature_attempts",
+)
 
 # A contact's own (non-custom) attributes, from the writable/read-only field lists of
 # https://developer.zendesk.com/api-reference/sales-crm/resources/contacts/ . A mapping value naming
