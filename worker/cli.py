@@ -226,7 +226,10 @@ for _name in ("hubspot", "zendesk_sell", "service"):
         if _exc.name != f"worker.commands.{_name}":
             raise
         continue
-    cli.add_command(_module.group)
+    if hasattr(_module, "group"):
+        cli.add_command(_module.group)
+    for _command in getattr(_module, "commands", ()):
+        cli.add_command(_command)
 
 
 def main() -> None:
