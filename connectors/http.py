@@ -145,11 +145,18 @@ class ApiClient:
         json: Any = None,
         limiter: RateLimiter | None = None,
         endpoint: str | None = None,
+        retry_if: Callable[[ConnectorError], bool] | None = None,
     ) -> Any:
         """Send one logical request, retrying transient failures; return the decoded JSON body
-        (None for an empty body). Raises `ConnectorError` with a failure kind."""
+        (None for an empty body). Raises `ConnectorError` with a failure kind.
+
+        `retry_if` narrows which retryable errors are retried, for a call that is not idempotent:
+        a create that timed out may have happened, so its caller checks before sending it again."""
+        should_retry = retry_if or (lambda e: True)
         retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, ConnectorError) and e.retryable),
+            retry=retry_if_exception(
+                lambda e: isinstance(e, ConnectorError) and e.retryable and should_retry(e)
+            ),
             wait=self._wait,
             stop=stop_after_attempt(self.max_attempts),
             reraise=True,

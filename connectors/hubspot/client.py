@@ -1,0 +1,234 @@
+"""HubSpot over the shared `ApiClient`: HubSpot's error shapes, its 429 policies and its endpoints.
+
+HTTP only: this module knows paths and JSON envelopes, not accounts or opportunities. Retries,
+timeouts and the limiter are the shared client's; here we only teach it how HubSpot's errors read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.http import ApiClient, DescribeError, classify_status
+from connectors.ratelimit import SlidingWindowLimiter
+from domain import ConnectorError, FailureKind
+
+# Docs: https://developers.hubspot.com/docs/api-reference/error-handling (error body: status, message,
+# category, correlationId, errors[{message, code, context}]; "treat all fields as optional").
+
+
+def describe_error(response: requests.Response) -> tuple[str, str | None]:
+    """(message, correlationId) from a HubSpot error body. Never echoes request headers; the only
+    text taken is what HubSpot wrote about the error."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.reason or "no body"), response.headers.get("X-HubSpot-Correlation-Id")
+    if not isinstance(body, dict):
+        return str(body)[:300], None
+    parts = [str(body.get("category") or body.get("errorType") or "").strip(), str(body.get("message") or "")]
+    details = [e.get("message") for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")]
+    scopes = missing_scopes(body)
+    if scopes:
+        details.append("missing scope(s): " + ", ".join(scopes))
+    message = ": ".join(p for p in parts if p) or (response.reason or "error")
+    if details:
+        message += " (" + "; ".join(details[:3]) + ")"
+    return message[:500], body.get("correlationId") or response.headers.get("X-HubSpot-Correlation-Id")
+
+
+def missing_scopes(body: Mapping[str, Any]) -> list[str]:
+    """Scope names a 403 says are required. HubSpot puts them in `errors[].context` under
+    `requiredGranularScopes` or `requiredScopes` (lists; some payloads stringify the context)."""
+    found: list[str] = []
+    for error in body.get("errors") or []:
+        if not isinstance(error, dict):
+            continue
+        context = error.get("context") or {}
+        if isinstance(context, str):
+            try:
+                context = json.loads(context)
+            except ValueError:
+                context = {}
+        for key in ("requiredGranularScopes", "requiredScopes", "missingScopes"):
+            for scope in context.get(key) or []:
+                if scope not in found:
+                    found.append(str(scope))
+    return found
+
+
+def make_classifier(settings: HubSpotSettings) -> Callable[[requests.Response, DescribeError], ConnectorError]:
+    """HubSpot's refinements of the status-based kinds.
+
+    429 bodies carry `policyName` (TEN_SECONDLY_ROLLING, SECONDLY for search, DAILY). Without a
+    Retry-After header we wait by policy; DAILY cannot clear within a run, so it stops the run.
+    """
+
+    def classify(response: requests.Response, describe: DescribeError) -> ConnectorError:
+        error = classify_status(response, describe)
+        if response.status_code != 429:
+            return error
+        try:
+            policy = str((response.json() or {}).get("policyName") or "")
+        except ValueError:
+            policy = ""
+        if policy == "DAILY":
+            return ConnectorError(
+                "HubSpot daily API limit reached (policy DAILY); stopping the run. It resets at midnight "
+                f"in the account's time zone. {error}",
+                FailureKind.PERMANENT,
+                status=429,
+                correlation_id=error.correlation_id,
+            )
+        if error.retry_after is None:
+            error.retry_after = (
+                settings.secondly_wait_seconds if policy == "SECONDLY" else settings.rolling_wait_seconds
+            )
+        return error
+
+    return classify
+
+
+def only_if_not_processed(error: ConnectorError) -> bool:
+    """Retry predicate for non-idempotent creates: 429 and 423 mean HubSpot did nothing, so sending
+    again is safe; a timeout or a 5xx may have created the records, so the caller must look first."""
+    return error.status in (429, 423)
+
+
+class HubSpotClient:
+    """Typed helpers for the endpoints the connector uses; every call goes through one ApiClient."""
+
+    def __init__(self, settings: HubSpotSettings, session: requests.Session | None = None) -> None:
+        if not settings.access_token.get_secret_value():
+            raise ConnectorError(
+                "HUBSPOT_ACCESS_TOKEN is not set (a private app access token)", FailureKind.CONFIG
+            )
+        self.settings = settings
+        self.burst = SlidingWindowLimiter(
+            settings.burst_limit, settings.burst_window_seconds + settings.burst_margin_seconds
+        )
+        # Search requests count against the burst limit too; this second limiter adds the
+        # per-second search limit on top (https://developers.hubspot.com/docs/api/crm/search).
+        self.search_limiter = SlidingWindowLimiter(
+            max(1, int(settings.search_per_second * settings.search_window_seconds)),
+            settings.search_window_seconds,
+        )
+        self.api = ApiClient(
+            settings.base_url,
+            settings.access_token,
+            limiter=self.burst,
+            describe_error=describe_error,
+            classify=make_classifier(settings),
+            timeout=(5.0, settings.timeout_seconds),
+            max_attempts=settings.max_attempts,
+            backoff_base=settings.backoff_base_seconds,
+            extra_headers={"Content-Type": "application/json"},
+            session=session,
+        )
+
+    @property
+    def stats(self):  # noqa: ANN201 - ClientStats
+        return self.api.stats
+
+    # -- objects -----------------------------------------------------------------------------
+    def list_page(self, object_type: str, properties: Sequence[str], after: str | None) -> dict[str, Any]:
+        """GET /crm/v3/objects/{type}: one page (limit <= 100), cursor in paging.next.after."""
+        params: dict[str, Any] = {"limit": self.settings.page_size, "properties": ",".join(properties)}
+        if after:
+            params["after"] = after
+        return self.api.request(
+            "GET", f"/crm/v3/objects/{object_type}", params=params, endpoint=f"{object_type}.list"
+        )
+
+    def search_page(self, object_type: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /crm/v3/objects/{type}/search: one page (limit <= 200), under the search limit."""
+        return self.api.request(
+            "POST",
+            f"/crm/v3/objects/{object_type}/search",
+            json=dict(body),
+            limiter=self.search_limiter,
+            endpoint=f"{object_type}.search",
+        )
+
+    def batch_read(
+        self,
+        object_type: str,
+        ids: Sequence[str],
+        properties: Sequence[str],
+        id_property: str | None = None,
+    ) -> dict[str, Any]:
+        """POST batch/read (<= 100 inputs). The spec requires `propertiesWithHistory`; [] is fine.
+        Unknown ids come back as a 207 with per-item errors, which is not a failure here."""
+        body: dict[str, Any] = {
+            "inputs": [{"id": i} for i in ids],
+            "properties": list(properties),
+            "propertiesWithHistory": [],
+        }
+        if id_property:
+            body["idProperty"] = id_property
+        return self.api.request(
+            "POST", f"/crm/v3/objects/{object_type}/batch/read", json=body, endpoint=f"{object_type}.read"
+        )
+
+    def batch_create(
+        self, object_type: str, inputs: Sequence[Mapping[str, Any]], *, idempotent: bool
+    ) -> dict[str, Any]:
+        """POST batch/create (<= 100 inputs). `idempotent=False` disables blind retries of errors
+        that may hide a completed write (see `only_if_not_processed`)."""
+        return self.api.request(
+            "POST",
+            f"/crm/v3/objects/{object_type}/batch/create",
+            json={"inputs": list(inputs)},
+            endpoint=f"{object_type}.create",
+            retry_if=None if idempotent else only_if_not_processed,
+        )
+
+    def association_batch_read(self, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, Any]:
+        """POST /crm/v4/associations/{from}/{to}/batch/read: targets of each source record."""
+        return self.api.request(
+            "POST",
+            f"/crm/v4/associations/{from_type}/{to_type}/batch/read",
+            json={"inputs": [{"id": i} for i in ids]},
+            endpoint=f"{from_type}-{to_type}.associations.read",
+        )
+
+    # -- owners, properties, token -----------------------------------------------------------
+    def owners_page(self, after: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": 100, "archived": "false"}
+        if after:
+            params["after"] = after
+        return self.api.request("GET", "/crm/v3/owners", params=params, endpoint="owners.list")
+
+    def get_property(self, object_type: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.api.request(
+                "GET", f"/crm/v3/properties/{object_type}/{name}", endpoint="properties.read"
+            )
+        except ConnectorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_property(self, object_type: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        return self.api.request(
+            "POST", f"/crm/v3/properties/{object_type}", json=dict(definition), endpoint="properties.create"
+        )
+
+    def token_scopes(self) -> list[str]:
+        """Scopes granted to the private app token: POST /oauth/v2/private-apps/get/access-token-info
+        with {"tokenKey": token} (https://developers.hubspot.com/docs/api/private-apps). The token goes
+        in the body here by HubSpot's design; the body is never logged."""
+        body = self.api.request(
+            "POST",
+            "/oauth/v2/private-apps/get/access-token-info",
+            json={"tokenKey": self.settings.access_token.get_secret_value()},
+            endpoint="token.info",
+        )
+        return list((body or {}).get("scopes") or [])
+
+    def close(self) -> None:
+        self.api.close()

@@ -1,0 +1,176 @@
+"""The HubSpot `Connector`: what the worker drives in a pass (see connectors.base for the protocol)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import IO, Any
+
+import requests
+
+from connectors.base import AccountRecord, ReadReport
+from connectors.hubspot import mapping, paging
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.settings import HubSpotSettings, load_settings
+from connectors.hubspot.writer import Writer
+from domain import ConnectorError, ExistingOpportunity, FailureKind, FollowUpTask, Opportunity, Owner, WriteResult
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class HubSpotConnector:
+    name = "hubspot"
+
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if settings.products_source == "line_items":
+            raise ConnectorError(
+                "hubspot.products_source=line_items is not supported yet; use 'property' (a multi-select "
+                "company property of product codes)",
+                FailureKind.CONFIG,
+            )
+        self.settings = settings
+        self.client = HubSpotClient(settings, session=session)
+        self.writer = Writer(self.client, settings)
+        self._clock = clock
+        self._cursor: str | None = None
+        # The companies a first pass lists for baskets, kept on disk (not in memory) for the
+        # read_accounts that follows, so a full pass lists the companies once, not twice.
+        self._spool: IO[str] | None = None
+        self._spool_started: datetime | None = None
+
+    # -- protocol: reads ----------------------------------------------------------------------
+    def data_as_of(self) -> datetime | None:
+        return None
+
+    def read_owners(self) -> Iterator[Owner]:
+        for page in paging.iter_owner_pages(self.client):
+            for data in page:
+                owner = mapping.owner_from_json(data)
+                if owner is not None:
+                    yield owner
+
+    def read_opportunities(self) -> Iterator[ExistingOpportunity]:
+        """Deals carrying our key, open and closed. Search (not list) so that only our deals are
+        read; the search index lags writes by moments, which the worker's ledger covers."""
+        filters = [{"propertyName": mapping.KEY_PROPERTY, "operator": "HAS_PROPERTY"}]
+        for page in paging.iter_search(self.client, "deals", filters, mapping.DEAL_READ_PROPERTIES):
+            for deal in page:
+                existing = mapping.deal_to_existing(deal)
+                if existing is None:
+                    log.warning("deal %s has our key but no account id; ignored", deal.get("id"))
+                    continue
+                yield existing
+
+    def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
+        products_property = self.settings.field_map.get("products")
+        self._drop_spool()
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._spool_started = self._clock()
+        for page in paging.iter_list(self.client, "companies", self.settings.company_properties):
+            self._spool.write(json.dumps(page) + "\n")
+            for company in page:
+                basket = mapping.company_basket(company, products_property, report)
+                if basket is not None:
+                    yield basket
+
+    def read_accounts(self, cursor: str | None, report: ReadReport) -> Iterator[AccountRecord]:
+        started = self._clock()
+        today = started.date()
+        if cursor is None:
+            pages, self._cursor = self._full_pages(started)
+        else:
+            pages, self._cursor = self._changed_pages(cursor, started), _format_cursor(started)
+        s = self.settings
+        for page in pages:
+            for company in page:
+                record = mapping.company_to_record(company, s.field_map, s.usage_map, today, report)
+                report.read += 1
+                if record is not None:
+                    yield record
+
+    def _full_pages(self, started: datetime) -> tuple[Iterator[list[dict]], str]:
+        spool, spool_started = self._spool, self._spool_started
+        if spool is not None and spool_started is not None and started - spool_started < timedelta(hours=1):
+            self._spool = None
+
+            def replay() -> Iterator[list[dict]]:
+                with spool:
+                    spool.seek(0)
+                    for line in spool:
+                        yield json.loads(line)
+
+            return replay(), _format_cursor(spool_started)
+        self._drop_spool()
+        return paging.iter_list(self.client, "companies", self.settings.company_properties), _format_cursor(started)
+
+    def _changed_pages(self, cursor: str, started: datetime) -> Iterator[list[dict]]:
+        """Companies with hs_lastmodifieddate in [cursor - overlap, run start), windowed past the cap."""
+        since = _parse_cursor(cursor) - timedelta(seconds=self.settings.cursor_overlap_seconds)
+        filters = [
+            {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": mapping.to_epoch_ms(since)},
+            {"propertyName": "hs_lastmodifieddate", "operator": "LT", "value": mapping.to_epoch_ms(started)},
+        ]
+        return paging.iter_search(self.client, "companies", filters, self.settings.company_properties)
+
+    def next_cursor(self) -> str | None:
+        return self._cursor
+
+    # -- protocol: writes ---------------------------------------------------------------------
+    def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
+        self._refuse_in_dry_run()
+        return self.writer.write_deals(opportunities)
+
+    def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
+        self._refuse_in_dry_run()
+        return self.writer.write_tasks(tasks, deal_ids)
+
+    def preview_writes(
+        self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]
+    ) -> list[dict[str, Any]]:
+        """The exact batch/create requests a real write sends. A new deal's id exists only once
+        HubSpot creates it, so the task's deal association shows a placeholder naming the key."""
+        placeholders = {t.opportunity_key: f"<id of the deal for {t.opportunity_key}>" for t in tasks}
+        return self.writer.deal_requests(opportunities) + self.writer.task_requests(tasks, placeholders)
+
+    def _refuse_in_dry_run(self) -> None:
+        if self.settings.dry_run:
+            raise ConnectorError("dry run: the HubSpot connector makes no write call", FailureKind.CONFIG)
+
+    def close(self) -> None:
+        self._drop_spool()
+        self.client.close()
+
+    def _drop_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+        self._spool = None
+        self._spool_started = None
+
+
+def _format_cursor(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def _parse_cursor(cursor: str) -> datetime:
+    parsed = mapping.parse_datetime(cursor)
+    if parsed is None:
+        raise ConnectorError(f"stored HubSpot cursor is not a timestamp: {cursor[:40]!r}", FailureKind.CONFIG)
+    return parsed
+
+
+def from_options(options: Mapping[str, Any]) -> HubSpotConnector:
+    """Registry factory: the YAML `crm: {hubspot: {...}}` section plus CLI keys, over HUBSPOT_* env."""
+    return HubSpotConnector(load_settings(dict(options)))

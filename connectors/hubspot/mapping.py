@@ -1,0 +1,285 @@
+"""Pure translation between HubSpot JSON and the domain types. No I/O, so it is tested on its own.
+
+HubSpot returns every property value as a string (or null); dates arrive as ISO dates, ISO
+datetimes or epoch milliseconds depending on the property type, so parsing accepts all three.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.base import AccountRecord, ReadReport
+from domain import (
+    Account,
+    Contribution,
+    ExistingOpportunity,
+    FollowUpTask,
+    Opportunity,
+    OpportunityStatus,
+    Owner,
+    UsagePoint,
+)
+
+KEY_PROPERTY = "oppworker_key"
+TASK_MARKER = "oppworker-key:"  # the literal playbooks.render.task_marker writes as a task's last line
+
+# Our custom deal properties (created by `oppworker hubspot setup`).
+DEAL_PROPERTIES = [
+    KEY_PROPERTY,
+    "oppworker_account_id",
+    "oppworker_playbook",
+    "oppworker_offer",
+    "oppworker_kind",
+    "oppworker_score",
+]
+DEAL_READ_PROPERTIES = [*DEAL_PROPERTIES, "dealstage", "hs_is_closed", "hs_is_closed_won", "createdate", "closedate"]
+
+# HUBSPOT_DEFINED association type ids (https://developers.hubspot.com/docs/api/crm/associations,
+# "Association type ID values"); verified against GET /crm/v4/associations/{from}/{to}/labels.
+DEAL_TO_COMPANY_PRIMARY = 5
+TASK_TO_COMPANY = 192
+TASK_TO_DEAL = 216
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def parse_date(value: Any) -> date | None:
+    parsed = parse_datetime(value)
+    return parsed.date() if parsed else None
+
+
+def to_epoch_ms(moment: datetime) -> str:
+    return str(int(moment.timestamp() * 1000))
+
+
+def iso_midnight(day: date) -> str:
+    """Date properties take midnight UTC (https://developers.hubspot.com/docs/api/crm/properties,
+    "Date values")."""
+    return datetime.combine(day, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+# -- companies -> accounts ------------------------------------------------------------------------
+_DATE_FIELDS = {"customer_since", "contract_end_date"}
+
+
+def company_to_record(
+    company: Mapping[str, Any],
+    field_map: Mapping[str, str],
+    usage_map: Mapping[str, str],
+    today: date,
+    report: ReadReport,
+) -> AccountRecord | None:
+    """One company as an AccountRecord, or None (counted in `report`) when it cannot be an account.
+
+    A bad value in one field defaults that field (counted, logged) rather than losing the account;
+    only a company without an id is skipped.
+    """
+    company_id = str(company.get("id") or "").strip()
+    if not company_id:
+        report.skip("company_without_id", None)
+        return None
+    props = company.get("properties") or {}
+    raw: dict[str, Any] = {"id": company_id}
+    for canonical, prop in field_map.items():
+        value = props.get(prop)
+        if value in (None, ""):
+            continue
+        if canonical in _DATE_FIELDS:
+            parsed = parse_date(value)
+            if parsed is None:
+                report.default(f"invalid_{canonical}", company_id, f"{prop}={str(value)[:40]!r}")
+                continue
+            value = parsed
+        raw[canonical] = value
+    account = _validated_account(raw, company_id, report)
+    if account is None:
+        return None
+    period_start = today - timedelta(days=30)
+    usage: list[UsagePoint] = []
+    for metric, prop in usage_map.items():
+        value = props.get(prop)
+        if value in (None, ""):
+            continue
+        number = _number(value)
+        if number is None:
+            report.default(f"non_numeric_{metric}", company_id, f"{prop}={str(value)[:40]!r}")
+            continue
+        usage.append(UsagePoint(account_id=company_id, metric=metric, period_start=period_start, value=number))
+    return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
+
+
+def _validated_account(raw: dict[str, Any], company_id: str, report: ReadReport) -> Account | None:
+    """Build the Account, dropping (and counting) each field pydantic rejects, one pass per field."""
+    for _ in range(len(raw) + 1):
+        try:
+            return Account(**raw)
+        except ValidationError as exc:
+            bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
+            bad.discard("id")
+            if not bad:
+                report.skip("invalid_company", company_id, str(exc.errors()[:1]))
+                return None
+            for name in bad:
+                report.default(f"invalid_{name}", company_id, f"{str(raw.get(name))[:40]!r}")
+                raw.pop(name, None)
+    report.skip("invalid_company", company_id)
+    return None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def company_basket(
+    company: Mapping[str, Any], products_property: str | None, report: ReadReport
+) -> tuple[str, frozenset[str]] | None:
+    company_id = str(company.get("id") or "").strip()
+    if not company_id:
+        report.skip("company_without_id", None)
+        return None
+    value = (company.get("properties") or {}).get(products_property) if products_property else None
+    if not value:
+        return company_id, frozenset()
+    return company_id, frozenset(p.strip() for p in str(value).replace(",", ";").split(";") if p.strip())
+
+
+def owner_from_json(data: Mapping[str, Any]) -> Owner | None:
+    owner_id = str(data.get("id") or "").strip()
+    if not owner_id:
+        return None
+    name = " ".join(p for p in (data.get("firstName"), data.get("lastName")) if p) or None
+    return Owner(id=owner_id, email=data.get("email") or None, name=name)
+
+
+# -- deals <-> opportunities ------------------------------------------------------------------------
+def deal_properties(opportunity: Opportunity, pipeline: str, stage: str) -> dict[str, str]:
+    """Deal properties for a new opportunity. All values are strings (the spec's
+    `additionalProperties: string`); `dealname` and `dealstage` are required on create."""
+    props = {
+        "dealname": opportunity.title[:250],
+        "pipeline": pipeline,
+        "dealstage": stage,
+        "amount": str(opportunity.estimated_amount),
+        "closedate": iso_midnight(opportunity.close_date),
+        "description": explanation_text(opportunity.explanation)[:65_000],
+        KEY_PROPERTY: opportunity.key,
+        "oppworker_account_id": opportunity.account_id,
+        "oppworker_playbook": opportunity.playbook,
+        "oppworker_offer": opportunity.offer,
+        "oppworker_kind": opportunity.kind.value,
+        "oppworker_score": str(opportunity.score),
+    }
+    if opportunity.owner_id:
+        props["hubspot_owner_id"] = opportunity.owner_id
+    return props
+
+
+def deal_create_input(opportunity: Opportunity, pipeline: str, stage: str) -> dict[str, Any]:
+    """One batch/create input: the deal, associated inline to its company as the primary company.
+    `objectWriteTraceId` asks for a 207 with per-item errors instead of failing the whole batch."""
+    return {
+        "properties": deal_properties(opportunity, pipeline, stage),
+        "associations": [_association(opportunity.account_id, DEAL_TO_COMPANY_PRIMARY)],
+        "objectWriteTraceId": opportunity.key,
+    }
+
+
+def explanation_text(contributions: Sequence[Contribution]) -> str:
+    hits = sorted((c for c in contributions if c.matched), key=lambda c: -c.points)
+    return "\n".join(f"+{c.points} {c.reason}" for c in hits)
+
+
+def deal_to_existing(deal: Mapping[str, Any]) -> ExistingOpportunity | None:
+    props = deal.get("properties") or {}
+    key = props.get(KEY_PROPERTY)
+    account_id = props.get("oppworker_account_id")
+    if not key or not account_id:
+        return None
+    won = str(props.get("hs_is_closed_won") or "").lower() == "true"
+    closed = won or str(props.get("hs_is_closed") or "").lower() == "true"
+    status = OpportunityStatus.WON if won else OpportunityStatus.LOST if closed else OpportunityStatus.OPEN
+    return ExistingOpportunity(
+        key=key,
+        account_id=account_id,
+        playbook=props.get("oppworker_playbook") or "",
+        offer=props.get("oppworker_offer") or "",
+        status=status,
+        created_at=parse_datetime(props.get("createdate") or deal.get("createdAt")),
+        closed_at=parse_datetime(props.get("closedate")) if closed else None,
+        crm_id=str(deal.get("id")),
+    )
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+def with_marker(body: str, key: str) -> str:
+    """The task body always ends with the marker line, whether or not the renderer added it."""
+    marker = f"{TASK_MARKER} {key}"
+    stripped = body.rstrip()
+    if stripped.splitlines() and stripped.splitlines()[-1].strip() == marker:
+        return stripped
+    return f"{stripped}\n\n{marker}" if stripped else marker
+
+
+def marker_key(body: str | None) -> str | None:
+    """The opportunity key from a task body's last marker line (HubSpot may turn the plain text
+    into HTML, so tags are stripped before looking)."""
+    if not body:
+        return None
+    text = body.replace("<br>", "\n").replace("</p>", "\n").replace("<p>", "\n")
+    for line in reversed([line.strip() for line in text.splitlines() if line.strip()]):
+        if line.startswith(TASK_MARKER):
+            return line[len(TASK_MARKER):].strip() or None
+    return None
+
+
+def task_properties(task: FollowUpTask, task_type: str) -> dict[str, str]:
+    """Task properties (https://developers.hubspot.com/docs/api/crm/tasks): hs_timestamp (due date,
+    required) and the rest."""
+    props = {
+        "hs_timestamp": iso_midnight(task.due_date),
+        "hs_task_subject": task.subject[:250],
+        "hs_task_body": with_marker(task.body, task.opportunity_key),
+        "hs_task_priority": task.priority,
+        "hs_task_status": "NOT_STARTED",
+        "hs_task_type": task_type,
+    }
+    if task.owner_id:
+        props["hubspot_owner_id"] = task.owner_id
+    return props
+
+
+def task_create_input(task: FollowUpTask, deal_id: str, task_type: str) -> dict[str, Any]:
+    """Batch create input with the associations the spec marks required: company and deal."""
+    return {
+        "properties": task_properties(task, task_type),
+        "associations": [_association(task.account_id, TASK_TO_COMPANY), _association(deal_id, TASK_TO_DEAL)],
+        "objectWriteTraceId": task.opportunity_key,
+    }
+
+
+def _association(to_id: str, type_id: int) -> dict[str, Any]:
+    return {
+        "to": {"id": str(to_id)},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
+    }

@@ -1,0 +1,114 @@
+"""HubSpot connector settings: env (`HUBSPOT_*`) overridden by the YAML `crm: {hubspot: {...}}` section.
+
+The token is a `SecretStr`: it reaches only the Authorization header, never a log line or a repr.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Canonical account field -> HubSpot company property. `name` and the owner are HubSpot's own
+# properties; every other field is a custom company property of the same name (the README table).
+DEFAULT_FIELD_MAP: dict[str, str] = {
+    "name": "name",
+    "owner_id": "hubspot_owner_id",
+    "plan": "plan",
+    "plan_rank": "plan_rank",
+    "products": "products",  # multi-select: product codes separated by ';' (HubSpot's encoding)
+    "seats_purchased": "seats_purchased",
+    "seats_used": "seats_used",
+    "mrr": "mrr",
+    "currency": "currency",
+    "customer_since": "customer_since",
+    "contract_end_date": "contract_end_date",
+    "journey_stage": "journey_stage",
+    "nps": "nps",
+    "csat": "csat",
+    "open_escalations": "open_escalations",
+}
+
+# Usage metric -> company property holding that metric's value over the last 30 days.
+DEFAULT_USAGE_MAP: dict[str, str] = {
+    "active_users": "active_users",
+    "words_translated": "words_translated",
+    "api_calls": "api_calls",
+    "premium_feature_attempts": "premium_feature_attempts",
+}
+
+CANONICAL_FIELDS = frozenset(DEFAULT_FIELD_MAP)
+
+
+class HubSpotSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUBSPOT_", extra="ignore")
+
+    access_token: SecretStr = Field(default=SecretStr(""), description="private app access token")
+    base_url: str = "https://api.hubapi.com"
+    # Burst limit per rolling window: 100/10 s on Free and Starter, 190/10 s on Professional and
+    # Enterprise (https://developers.hubspot.com/changelog/increasing-our-api-limits).
+    burst_limit: int = Field(default=100, ge=1)
+    burst_window_seconds: float = Field(default=10.0, gt=0)
+    # Our clock and HubSpot's differ by network latency; a small margin on the window keeps the two
+    # from disagreeing about which 10 seconds a call fell in (a 429 we would otherwise cause).
+    burst_margin_seconds: float = Field(default=0.3, ge=0)
+    # Search has its own limit, "five requests per second per account" (search guide); an older
+    # changelog says four per token, so four is the safe default.
+    search_per_second: float = Field(default=4.0, gt=0)
+    search_window_seconds: float = Field(default=1.0, gt=0)
+    # Waits on a 429 that carries no Retry-After, by policyName.
+    rolling_wait_seconds: float = Field(default=10.0, ge=0)
+    secondly_wait_seconds: float = Field(default=1.0, ge=0)
+    max_attempts: int = Field(default=6, ge=1)
+    backoff_base_seconds: float = Field(default=0.5, ge=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    deal_pipeline: str = "default"
+    deal_stage: str = "appointmentscheduled"
+    task_type: Literal["TODO", "CALL", "EMAIL"] = "TODO"
+
+    fields: dict[str, str] = Field(default_factory=dict, description="canonical field -> property")
+    usage: dict[str, str] = Field(default_factory=dict, description="usage metric -> property")
+    products_source: Literal["property", "line_items"] = "property"
+
+    page_size: int = Field(default=100, ge=1, le=100)
+    search_page_size: int = Field(default=200, ge=1, le=200)
+    batch_size: int = Field(default=100, ge=1, le=100)
+    # HubSpot returns 400 when paging a search past 10,000 results; we restart the query on
+    # hs_object_id before that (https://developers.hubspot.com/docs/api/crm/search, "Limitations").
+    search_result_cap: int = Field(default=10_000, ge=1)
+    # Search indexing lags writes by "a few moments": re-read that much before the stored cursor.
+    cursor_overlap_seconds: float = Field(default=300.0, ge=0)
+
+    dry_run: bool = False
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - CANONICAL_FIELDS
+        if unknown:
+            raise ValueError(f"unknown canonical field(s) in hubspot.fields: {', '.join(sorted(unknown))}")
+        return value
+
+    @property
+    def field_map(self) -> dict[str, str]:
+        """The default mapping with the user's overrides applied (an empty value drops a field)."""
+        merged = {**DEFAULT_FIELD_MAP, **self.fields}
+        return {k: v for k, v in merged.items() if v}
+
+    @property
+    def usage_map(self) -> dict[str, str]:
+        merged = {**DEFAULT_USAGE_MAP, **self.usage}
+        return {k: v for k, v in merged.items() if v}
+
+    @property
+    def company_properties(self) -> list[str]:
+        """Every company property a read asks for, in a stable order, without duplicates."""
+        names = ["hs_object_id", "hs_lastmodifieddate", *self.field_map.values(), *self.usage_map.values()]
+        return list(dict.fromkeys(names))
+
+
+def load_settings(options: dict[str, Any] | None = None) -> HubSpotSettings:
+    """Env first, then the config mapping on top (init kwargs win over env in pydantic-settings)."""
+    return HubSpotSettings(**{k: v for k, v in (options or {}).items() if v is not None})

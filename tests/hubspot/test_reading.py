@@ -1,0 +1,91 @@
+"""Reads against the live sandbox: list paging, owners, our deals, incremental search windowing."""
+
+from __future__ import annotations
+
+import time
+
+from connectors.base import ReadReport
+from tests.hubspot.conftest import connector_for, install, opportunity, seed_companies
+from tests.sandboxes.hubspot import HubSpotSandbox
+
+DAY_MS = 86_400_000
+
+
+def test_full_read_follows_paging_across_many_pages(sandbox: HubSpotSandbox) -> None:
+    ids = seed_companies(sandbox, 345)
+    connector = connector_for(sandbox)
+    report = ReadReport()
+    records = list(connector.read_accounts(None, report))
+    assert [r.account.id for r in records] == ids
+    assert report.read == 345 and sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)"] == 4
+    assert connector.next_cursor() is not None
+    first = records[0]
+    assert first.account.seats_used == 9 and first.account.products == frozenset({"translate", "api"})
+    assert {p.metric for p in first.usage} == {"active_users", "words_translated"}
+
+
+def test_baskets_then_accounts_list_the_companies_once(sandbox: HubSpotSandbox) -> None:
+    seed_companies(sandbox, 250)
+    connector = connector_for(sandbox)
+    report = ReadReport()
+    baskets = dict(connector.read_baskets(report))
+    assert len(baskets) == 250 and all(b == frozenset({"translate", "api"}) for b in baskets.values())
+    records = list(connector.read_accounts(None, report))
+    assert len(records) == 250
+    assert sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)"] == 3  # 3 pages, read once
+    # A second full read (a later pass with the same connector) lists again: the spool is one-shot.
+    assert len(list(connector.read_accounts(None, ReadReport()))) == 250
+    assert sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)"] == 6
+
+
+def test_malformed_company_is_counted_and_the_read_goes_on(sandbox: HubSpotSandbox) -> None:
+    seed_companies(sandbox, 3)
+    sandbox.add_record("companies", {"name": "Bad", "seats_purchased": "twelve", "active_users": "n/a"})
+    report = ReadReport()
+    records = list(connector_for(sandbox).read_accounts(None, report))
+    assert len(records) == 4
+    assert report.defaulted["invalid_seats_purchased"] == 1 and report.defaulted["non_numeric_active_users"] == 1
+
+
+def test_owners_are_streamed_across_pages(sandbox: HubSpotSandbox) -> None:
+    for i in range(130):
+        sandbox.add_owner(str(500 + i), f"csm{i}@example.com", "Csm", str(i))
+    owners = list(connector_for(sandbox).read_owners())
+    assert len(owners) == 130 and owners[1].id == "501" and owners[1].email == "csm1@example.com"
+    assert owners[1].name == "Csm 1"
+
+
+def test_incremental_reads_only_changed_companies_past_the_10000_cap(sandbox: HubSpotSandbox) -> None:
+    old = int(time.time() * 1000) - 2 * DAY_MS
+    ids = seed_companies(sandbox, 10_150, modified_ms=old)
+    seed_companies(sandbox, 5, modified_ms=old - DAY_MS)  # unchanged since before the cursor
+    connector = connector_for(sandbox)
+    cursor = "2020-01-01T00:00:00+00:00"  # everything above changed after this
+    report = ReadReport()
+    seen = [r.account.id for r in connector.read_accounts(cursor, report)]
+    assert len(seen) == 10_155 and len(set(seen)) == 10_155  # no page lost or repeated at the cap
+    # 10,155 results at 200 a page: 50 pages up to the cap, then a fresh window for the rest.
+    assert sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)/search"] == 51
+    assert sandbox.rate_limited == 0
+
+    # One day later: two companies edited since the stored cursor; only they come back.
+    stored = connector.next_cursor()
+    assert stored is not None
+    sandbox.touch("companies", ids[7], seats_used="10")
+    sandbox.touch("companies", ids[9000], plan="Business")
+    changed = list(connector_for(sandbox, cursor_overlap_seconds=1).read_accounts(stored, ReadReport()))
+    assert sorted(r.account.id for r in changed) == sorted([ids[7], ids[9000]])
+    assert {r.account.id: r.account.plan for r in changed}[ids[9000]] == "Business"
+
+
+def test_read_opportunities_returns_only_our_deals_with_status(sandbox: HubSpotSandbox) -> None:
+    install(sandbox)
+    [cid] = seed_companies(sandbox, 1)
+    sandbox.add_record("deals", {"dealname": "Someone else's deal", "dealstage": "appointmentscheduled"})
+    connector = connector_for(sandbox)
+    [result] = connector.write_deals([opportunity(cid)])
+    sandbox.touch("deals", result.crm_id, hs_is_closed="true", hs_is_closed_won="true",
+                  closedate="2026-11-01T00:00:00Z")
+    [existing] = list(connector.read_opportunities())
+    assert existing.key == opportunity(cid).key and existing.status.value == "won"
+    assert existing.account_id == cid and existing.crm_id == result.crm_id and existing.closed_at is not None
