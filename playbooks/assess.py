@@ -132,11 +132,14 @@ class Assessor:
         result = AccountAssessment(account, stage, stage_reason, signals)
         budget = self.guardrails.max_new_offers_per_30_days - history.created_since(now - timedelta(days=30))
         scores = [score_playbook(c, signals) for c in self.compiled]
+        offered: set[str] = set()
         # Highest scores first, so the offer cap keeps the strongest offers.
         for score in sorted(scores, key=lambda s: -s.score):
-            outcome = self._decide(score, account, stage, history, now, signals, budget)
+            outcome = self._decide(score, account, stage, history, now, budget, offered)
             if outcome.status == NEW:
+                assert outcome.opportunity is not None
                 budget -= 1
+                offered.add(outcome.opportunity.offer)
             result.outcomes.append(outcome)
         order = {c.playbook.id: i for i, c in enumerate(self.compiled)}
         result.outcomes.sort(key=lambda o: order[o.playbook.id])
@@ -149,8 +152,8 @@ class Assessor:
         stage: JourneyStage,
         history: AccountHistory,
         now: datetime,
-        signals: Mapping[str, Any],
         budget: int,
+        offered: set[str],
     ) -> PlaybookOutcome:
         playbook = score.playbook
         if score.missing_required:
@@ -169,6 +172,8 @@ class Assessor:
         open_deal = history.open_for(playbook.id)
         if open_deal is not None:
             return PlaybookOutcome(score, ALREADY_OPEN, open_deal.key)
+        if offer.code in offered or history.open_offer(offer.code) is not None:
+            return PlaybookOutcome(score, SUPPRESSED, "same_offer_open")
         blocked = cooldown_block(playbook, history, now)
         if blocked:
             return PlaybookOutcome(score, SUPPRESSED, blocked)

@@ -35,6 +35,12 @@ class AccountHistory:
             None,
         )
 
+    def open_offer(self, offer: str) -> ExistingOpportunity | None:
+        """An open deal for the same thing, from whichever playbook: one open offer per need."""
+        return next(
+            (o for o in self.opportunities if o.offer == offer and o.status is OpportunityStatus.OPEN), None
+        )
+
     def last_closed(self, playbook: str) -> ExistingOpportunity | None:
         closed = [
             o for o in self.opportunities if o.playbook == playbook and o.status is not OpportunityStatus.OPEN

@@ -1,0 +1,63 @@
+from decimal import Decimal
+
+from domain import Contribution
+from playbooks.assess import NEW, Assessor
+from playbooks.engine import compile_playbook, score_playbook
+from playbooks.guardrails import AccountHistory
+from playbooks.loader import load_catalog, load_playbooks
+from playbooks.render import TASK_MARKER, render_explanation, top_reasons
+from tests.playbooks.factories import NOW, account, weekly
+
+BUILTIN = {p.id: p for p in load_playbooks([])}
+
+
+def test_score_sums_matched_points_and_records_misses():
+    compiled = compile_playbook(BUILTIN["seat_expansion"])
+    score = score_playbook(compiled, {"seat_utilisation": 0.95, "usage_trend.active_users": 0.02, "activation": 0.85, "nps": None})
+    assert score.score == 45 + 20
+    assert score.qualifies
+    by_signal = {c.signal: c for c in score.contributions()}
+    assert by_signal["seat_utilisation"].points == 45 and by_signal["seat_utilisation"].observed == 0.95
+    assert by_signal["usage_trend.active_users"].points == 0
+    assert by_signal["nps"].observed is None and by_signal["nps"].reason.startswith("NPS no data")
+    assert by_signal["seat_utilisation"].reason == "95% of purchased seats are in use (threshold 90%)"
+
+
+def test_required_signal_blocks_however_high_the_rest():
+    compiled = compile_playbook(BUILTIN["seat_expansion"])
+    score = score_playbook(compiled, {"seat_utilisation": 0.5, "usage_trend.active_users": 0.5, "activation": 0.9, "nps": 10})
+    assert score.score == 55 and score.missing_required == ("seat_utilisation",) and not score.qualifies
+
+
+def test_render_lists_points_first_then_misses():
+    contributions = (
+        Contribution("a", 1, ">=", 1, 10, "small reason"),
+        Contribution("b", 0, ">=", 1, 0, "missed reason"),
+        Contribution("c", 9, ">=", 1, 40, "big reason"),
+    )
+    assert render_explanation(contributions).splitlines() == [
+        "+ 40  big reason",
+        "+ 10  small reason",
+        "  0  (not met) missed reason",
+    ]
+    assert top_reasons(contributions, 1) == "big reason"
+
+
+def test_opportunity_and_task_carry_amount_reasons_and_talking_points():
+    assessor = Assessor([BUILTIN["seat_expansion"]], load_catalog())
+    a = account(name="Northwind", seats_purchased=20, seats_used=20, mrr=600, plan="Team", plan_rank=1, nps=9)
+    usage = {"active_users": weekly(4 * 18, 4 * 15)}
+    (outcome,) = assessor.assess(a, usage, AccountHistory(), NOW).outcomes
+    assert outcome.status == NEW
+    opportunity, task = outcome.opportunity, outcome.task
+    assert opportunity is not None and task is not None
+    # 20 users * 1.2 headroom = 24 seats -> 4 more at 600/20 = 30 a month, for 12 months.
+    assert opportunity.estimated_amount == Decimal("1440.00")
+    assert opportunity.score == 100 and opportunity.kind.value == "upsell"
+    assert (opportunity.close_date - NOW.date()).days == 30  # the playbook's close_in_days
+    assert task.subject == "Seat expansion: Northwind is out of seats"
+    assert "100% of purchased seats are in use" in task.body
+    assert "- Offer 4 seats now so new joiners are not blocked." in task.body
+    assert task.body.rstrip().endswith(f"{TASK_MARKER} {opportunity.key}")
+    assert task.priority == "HIGH" and (task.due_date - NOW.date()).days == 3
+    assert task.owner_id == a.owner_id == opportunity.owner_id
