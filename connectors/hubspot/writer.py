@@ -22,13 +22,13 @@ timeout or 5xx we look first, then create only what is missing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from connectors.hubspot import mapping
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.settings import HubSpotSettings
-from domain import ConnectorError, FollowUpTask, Opportunity, WriteResult
+from domain import ConnectorError, FailureKind, FollowUpTask, Opportunity, WriteResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -111,7 +111,20 @@ class Writer:
     def _deals_by_key(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in chunks(keys, self.settings.batch_size):
-            body = self.client.batch_read("deals", chunk, [mapping.KEY_PROPERTY], id_property=mapping.KEY_PROPERTY)
+            try:
+                body = self.client.batch_read(
+                    "deals", chunk, [mapping.KEY_PROPERTY], id_property=mapping.KEY_PROPERTY
+                )
+            except ConnectorError as exc:
+                if exc.status == 400:  # HubSpot refuses idProperty reads on a missing/non-unique property
+                    raise ConnectorError(
+                        f"cannot look deals up by {mapping.KEY_PROPERTY}; run `oppworker hubspot setup` "
+                        f"to create it as a unique deal property ({exc})",
+                        FailureKind.CONFIG,
+                        status=400,
+                        correlation_id=exc.correlation_id,
+                    ) from None
+                raise
             for deal in (body or {}).get("results") or []:
                 key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY)
                 if key:
@@ -188,7 +201,3 @@ class Writer:
                 if key in deal_for_key:
                     found.setdefault(key, str(task["id"]))
         return found
-
-
-def flatten(results: Iterable[list[WriteResult]]) -> list[WriteResult]:
-    return [r for batch in results for r in batch]

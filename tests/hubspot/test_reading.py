@@ -71,9 +71,11 @@ def test_incremental_reads_only_changed_companies_past_the_10000_cap(sandbox: Hu
     # One day later: two companies edited since the stored cursor; only they come back.
     stored = connector.next_cursor()
     assert stored is not None
-    sandbox.touch("companies", ids[7], seats_used="10")
-    sandbox.touch("companies", ids[9000], plan="Business")
-    changed = list(connector_for(sandbox, cursor_overlap_seconds=1).read_accounts(stored, ReadReport()))
+    # Edited a moment before this run starts (an edit in the run's own millisecond is next run's).
+    edited = int(time.time() * 1000) - 5
+    sandbox.touch("companies", ids[7], at_ms=edited, seats_used="10")
+    sandbox.touch("companies", ids[9000], at_ms=edited, plan="Business")
+    changed = list(connector_for(sandbox).read_accounts(stored, ReadReport()))
     assert sorted(r.account.id for r in changed) == sorted([ids[7], ids[9000]])
     assert {r.account.id: r.account.plan for r in changed}[ids[9000]] == "Business"
 

@@ -216,12 +216,12 @@ class HubSpotSandbox:
             self.objects[object_type][record.id] = record
             return str(record.id)
 
-    def touch(self, object_type: str, record_id: str, **changes: Any) -> None:
-        """An edit in HubSpot: changes properties and bumps hs_lastmodifieddate."""
+    def touch(self, object_type: str, record_id: str, at_ms: int | None = None, **changes: Any) -> None:
+        """An edit in HubSpot: changes properties and bumps hs_lastmodifieddate (to `at_ms` if given)."""
         with self.lock:
             record = self.objects[object_type][int(record_id)]
             record.properties.update({k: str(v) for k, v in changes.items()})
-            record.updated_ms = max(self.clock_ms(), record.updated_ms + 1)
+            record.updated_ms = max(self.clock_ms() if at_ms is None else at_ms, record.updated_ms + 1)
 
     def records(self, object_type: str) -> list[dict[str, Any]]:
         with self.lock:
