@@ -70,7 +70,7 @@ def test_named_accounts_get_named_opportunities(first_pass, account_id, playbook
         ("acc-0009", "seat_expansion", "suppressed", "open_escalation"),
         ("acc-0010", "seat_expansion", "suppressed", "cooldown"),
         ("acc-0011", "seat_expansion", "already_open", "acc-0011:seat_expansion:seats"),
-        ("acc-0012", "seat_expansion", "suppressed", "offer_cap"),
+        ("acc-0012", "plan_upgrade", "suppressed", "offer_cap"),
         ("acc-0013", "plan_upgrade", "suppressed", "stage_not_eligible"),
     ],
 )
