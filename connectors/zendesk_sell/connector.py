@@ -7,7 +7,9 @@ pass); owned products are the mapped `products` multi-select field. Registry nam
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +46,9 @@ class ZendeskSellConnector:
         self._today = today or (lambda: utcnow().date())
         self._next_cursor: str | None = None
         self.stream_fallbacks = 0  # full scans done because a stored position had expired
+        self._spool: Any = None  # contacts read by read_baskets, replayed by the full read_accounts
+        self._spool_position: str | None = None
+        self.spool_replays = 0
 
     # ------------------------------------------------------------------ reading
 
@@ -51,6 +56,7 @@ class ZendeskSellConnector:
         return None
 
     def read_owners(self) -> Iterator[Owner]:
+        self._drop_spool()  # a pass starts here: never replay contacts spooled by an earlier pass
         for user in self.reader.users():
             owner = mapping.to_owner(user)
             if owner is None:
@@ -70,8 +76,18 @@ class ZendeskSellConnector:
         self.writer.listing_complete = True
 
     def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
+        """Baskets from the mapped `products` field of every organisation.
+
+        On a first pass the runner asks for baskets and then for every account: two scans of the
+        same contacts. So the contacts read here are spooled to a temporary file (disk, not memory)
+        and a full `read_accounts` right after replays them instead of reading them again; the
+        Firehose position is taken before this scan, so nothing changed meanwhile is missed."""
+        self._drop_spool()
         field_map = self.settings.field_map()
+        position = self.reader.stream_top() if self.settings.incremental == "firehose" else None
+        spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         for contact in self.reader.organizations():
+            spool.write(json.dumps(contact) + "\n")
             account_id = mapping.as_id(contact.get("id")) if isinstance(contact, Mapping) else None
             if account_id is None:
                 report.skip("missing_id", None)
@@ -81,6 +97,22 @@ class ZendeskSellConnector:
             except ValueError as exc:
                 report.default("unreadable_products", account_id, str(exc)[:120])
                 yield account_id, frozenset()
+        spool.seek(0)
+        self._spool, self._spool_position = spool, position  # complete scans only
+
+    def _drop_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+        self._spool, self._spool_position = None, None
+
+    def _organizations_for_full_pass(self) -> tuple[Iterator[Any], str | None]:
+        if self._spool is not None:
+            spool, position = self._spool, self._spool_position
+            self._spool, self._spool_position = None, None
+            self.spool_replays += 1
+            return _replay(spool), position
+        start = self.reader.stream_top() if self.settings.incremental == "firehose" else None
+        return self.reader.organizations(), start
 
     def read_accounts(self, cursor: str | None, report: ReadReport) -> Iterator[AccountRecord]:
         self._next_cursor = None
@@ -95,6 +127,7 @@ class ZendeskSellConnector:
                 log.warning("stored Firehose position expired (%s); doing a full scan instead", exc)
                 self.stream_fallbacks += 1
             else:
+                self._drop_spool()
                 log.info("Firehose: %d changed contacts, %d deleted", len(changed), len(deleted))
                 for record_id in sorted(changed, key=_numeric_first):
                     contact = changed[record_id]
@@ -106,8 +139,8 @@ class ZendeskSellConnector:
                         yield record
                 self._next_cursor = encode_cursor(top)
                 return
-        start = self.reader.stream_top() if self.settings.incremental == "firehose" else None
-        for contact in self.reader.organizations():
+        contacts, start = self._organizations_for_full_pass()
+        for contact in contacts:
             report.read += 1
             record = mapping.to_account_record(contact, field_map, usage_map, today, report)
             if record is not None:
@@ -131,7 +164,16 @@ class ZendeskSellConnector:
         return self.writer.preview(opportunities, tasks)
 
     def close(self) -> None:
+        self._drop_spool()
         self.client.close()
+
+
+def _replay(spool: Any) -> Iterator[Any]:
+    try:
+        for line in spool:
+            yield json.loads(line)
+    finally:
+        spool.close()
 
 
 def _numeric_first(record_id: str) -> tuple[int, int, str]:

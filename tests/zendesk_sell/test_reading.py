@@ -192,3 +192,27 @@ def test_missing_token_is_a_config_error() -> None:
     with pytest.raises(ConnectorError) as caught:
         from_options({"access_token": "", "base_url": "http://127.0.0.1:9"})
     assert caught.value.kind is FailureKind.CONFIG
+
+
+def test_first_pass_reads_contacts_once_for_baskets_and_accounts(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
+    ids = _orgs(sandbox, 150)
+    connector = make_connector()
+    assert len(dict(connector.read_baskets(ReadReport()))) == 150
+    sandbox.add_organization("Added between the two reads")  # seen by the next incremental pass
+    records = list(connector.read_accounts(None, ReadReport()))
+    assert sorted(int(r.account.id) for r in records) == ids
+    assert sandbox.calls.count(("GET", "/v2/contacts")) == 2 and connector.spool_replays == 1
+    changed = list(connector.read_accounts(connector.next_cursor(), ReadReport()))
+    assert [r.account.name for r in changed] == ["Added between the two reads"]
+
+
+def test_a_spool_is_never_replayed_into_a_later_pass(sandbox: SellSandbox, make_connector: ConnectorFactory) -> None:
+    _orgs(sandbox, 5)
+    connector = make_connector()
+    list(connector.read_baskets(ReadReport()))
+    list(connector.read_owners())  # the next pass begins
+    sandbox.add_organization("New")
+    assert len(list(connector.read_accounts(None, ReadReport()))) == 6
+    assert connector.spool_replays == 0

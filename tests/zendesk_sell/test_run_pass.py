@@ -79,6 +79,8 @@ def test_full_then_incremental_pass_write_each_opportunity_once(
     assert first.mode == "full" and first.accounts_read == N
     assert first.new > 0 and first.deals_created == first.new == first.tasks_created
     assert first.cursor and first.cursor.startswith("firehose:contacts:")
+    # baskets and accounts come from one scan of the contacts (N=200: two pages of 100)
+    assert sandbox.calls.count(("GET", "/v2/contacts")) == 2
     created = assert_exactly_once(sandbox)
 
     for account_id in accounts[:10]:  # these ten fill every seat and grow
