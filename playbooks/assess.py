@@ -93,6 +93,8 @@ class Assessor:
                 wanted[check.key] = (check.condition.signal, check.condition.metric)
         self._wanted = wanted
         self._evaluator = SimpleEval(functions={"min": min, "max": max, "round": round})
+        # Parse each amount formula once, not once per opportunity.
+        self._amounts = {p.id: self._evaluator.parse(p.amount) for p in playbooks}
 
     def summarise_usage(
         self, usage: Mapping[str, Iterable[tuple[date, float]]], today: date, since: date | None
@@ -199,7 +201,7 @@ class Assessor:
             "score": score,
         }
         self._evaluator.names = names
-        value = self._evaluator.eval(playbook.amount)
+        value = self._evaluator.eval(playbook.amount, previously_parsed=self._amounts[playbook.id])
         amount = Decimal(str(value)) if value is not None else Decimal(0)
         return max(amount, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -213,7 +215,8 @@ class Assessor:
         now: datetime,
     ) -> Opportunity:
         playbook = score.playbook
-        return Opportunity(
+        # Built from validated parts: construct without re-validating, on the hot path of a pass.
+        return Opportunity.model_construct(
             key=key,
             account_id=account.id,
             account_name=account.name,
@@ -256,7 +259,7 @@ class Assessor:
             "- " + render_template(point, values) for point in template.talking_points
         )
         body = render_template(template.body, values).rstrip() + "\n\n" + task_marker(opportunity.key)
-        return FollowUpTask(
+        return FollowUpTask.model_construct(
             opportunity_key=opportunity.key,
             account_id=account.id,
             subject=render_template(template.subject, values),

@@ -48,12 +48,15 @@ class CompiledCheck:
     points: int
     required: bool
     condition: Condition
+    reason: str  # the reason with $threshold and $metric already filled in; $observed left
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledPlaybook:
     playbook: Playbook
     checks: tuple[CompiledCheck, ...]
+    # The checks as plain tuples for the scoring loop, which runs once per (account, playbook).
+    plan: tuple[tuple[str, Callable[[Any, Any], bool], Any, int, bool], ...]
 
 
 def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
@@ -65,10 +68,14 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
             c.points,
             c.required,
             c,
+            Template(c.reason).safe_substitute(
+                threshold=format_value(c.signal, c.value), metric=(c.metric or "").replace("_", " ")
+            ),
         )
         for c in playbook.signals
     )
-    return CompiledPlaybook(playbook, checks)
+    plan = tuple((c.key, c.test, c.value, c.points, c.required) for c in checks)
+    return CompiledPlaybook(playbook, checks, plan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +105,7 @@ class PlaybookScore:
                 operator=check.condition.operator,
                 threshold=check.condition.value if not isinstance(check.value, tuple) else ", ".join(check.value),
                 points=points,
-                reason=format_reason(check.condition, observed),
+                reason=check.reason.replace("$observed", format_value(check.condition.signal, observed)),
             )
             for check, observed, points in zip(self.compiled.checks, self.observed, self.gained)
         )
@@ -108,22 +115,23 @@ def score_playbook(compiled: CompiledPlaybook, signals: Mapping[str, Any]) -> Pl
     total = 0
     observed: list[Any] = []
     gained: list[int] = []
-    missing: list[str] = []
-    for check in compiled.checks:
-        value = signals.get(check.key)
-        ok = False
+    missing: tuple[str, ...] = ()
+    for key, test, threshold, points, required in compiled.plan:
+        value = signals.get(key)
+        observed.append(value)
         if value is not None:
             try:
-                ok = bool(check.test(value, check.value))
+                ok = test(value, threshold)
             except TypeError:  # a text signal against a number threshold: not met
                 ok = False
-        points = check.points if ok else 0
-        if check.required and not ok:
-            missing.append(check.key)
-        total += points
-        observed.append(value)
-        gained.append(points)
-    return PlaybookScore(compiled, min(total, 100), tuple(observed), tuple(gained), tuple(missing))
+            if ok:
+                total += points
+                gained.append(points)
+                continue
+        gained.append(0)
+        if required:
+            missing += (key,)
+    return PlaybookScore(compiled, min(total, 100), tuple(observed), tuple(gained), missing)
 
 
 def format_value(signal_name: str, value: Any) -> str:
