@@ -21,7 +21,8 @@ from playbooks.loader import PlaybookError, load_playbooks
 from playbooks.render import render_explanation
 from worker.settings import Settings, load_settings
 
-console = Console()
+# Piped output (CI logs, `| less`) gets a wide table rather than rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
