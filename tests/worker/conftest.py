@@ -1,0 +1,151 @@
+"""Fixtures for the service tests: a private Redis db + key prefix, a throwaway PostgreSQL ledger,
+and real `celery worker` subprocesses (no eager mode) configured through the environment.
+
+The test process and its workers share one configuration by environment variables, exactly as
+compose runs them. Each test gets its own Redis database number (flushed before and after; the
+shared server is never restarted) and its own PostgreSQL database (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+_DBS = iter(range(15, 1, -1))  # Redis db numbers this session may use; db 0 and 1 are left alone
+
+
+def _with_db(url: str, db: int) -> str:
+    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+    return f"{base}/{db}"
+
+
+@pytest.fixture
+def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Environment of one service deployment under test; applied to this process too."""
+    db = next(_DBS)
+    url = _with_db(redis_url, db)
+    client = Redis.from_url(url)
+    client.flushdb()
+    env = {
+        "OPPWORKER_REDIS_URL": url,
+        "OPPWORKER_BROKER_URL": url,
+        "OPPWORKER_RESULT_BACKEND": url,
+        "OPPWORKER_KEY_PREFIX": f"owtest-{uuid.uuid4().hex[:8]}",
+        "OPPWORKER_DATABASE_URL": postgres_url,
+        "OPPWORKER_OUTPUT_DIR": str(tmp_path / "out"),
+        "OPPWORKER_METRICS_PORT": "0",
+        "OPPWORKER_VISIBILITY_TIMEOUT": "6",
+        "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
+        "OPPWORKER_LOG_JSON": "true",
+        "OPPWORKER_CONNECTOR_PLUGINS": "stalling=tests.worker.stalling:from_options",
+        "OPPWORKER_CRMS": '["files"]',
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    _reset_process_state()
+    yield env
+    client.flushdb()
+    client.close()
+    _reset_process_state()
+
+
+def _reset_process_state() -> None:
+    """Forget cached settings/clients so this process follows the new environment."""
+    from worker import service_settings as ss
+
+    ss.service_settings.cache_clear()
+    import worker.celery_app as celery_app
+    import worker.tasks as tasks
+
+    cfg = ss.service_settings()
+    celery_app._load_plugins()
+    app = celery_app.app
+    app.conf.broker_url = cfg.broker
+    app.conf.result_backend = cfg.backend
+    app.conf.broker_transport_options = {**app.conf.broker_transport_options, "visibility_timeout": cfg.visibility_timeout}
+    app.__dict__.pop("backend", None)  # cached property: rebuilt from the new result_backend
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None  # held the old connection pool
+    tasks._redis = None
+    tasks._ledgers.clear()
+
+
+class WorkerProcs:
+    """Start/stop real `celery -A worker.celery_app worker` processes."""
+
+    def __init__(self, env: dict[str, str], logdir: Path) -> None:
+        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+        self.logdir = logdir
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str | None = None, concurrency: int = 2, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        name = name or f"w{len(self.procs)}"
+        log = self.logdir / f"{name}.log"
+        proc = subprocess.Popen(
+            [CELERY, "-A", "worker.celery_app", "worker", "-P", "threads", "-c", str(concurrency),
+             "-Q", "oppworker.crm,oppworker.score", "-n", f"{name}@%h", "-l", "INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env={**self.env, **(extra_env or {})}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if b"ready." in log.read_bytes():
+                return proc
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker {name} exited: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"worker {name} not ready: {log.read_text()[-2000:]}")
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.logdir.glob("*.log")))
+
+
+@pytest.fixture
+def workers(service_env: dict[str, str], tmp_path: Path) -> Iterator[WorkerProcs]:
+    logdir = tmp_path / "logs"
+    logdir.mkdir()
+    procs = WorkerProcs(service_env, logdir)
+    yield procs
+    procs.stop_all()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> object:
+    """Poll until `predicate()` is truthy; fail naming `what` (a bound on waiting, not a speed check)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}\n{logs()}")

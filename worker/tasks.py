@@ -1,0 +1,598 @@
+"""A pass as a Celery task graph, built from the same step functions as the in-process `run_pass`.
+
+    start_pass (crm queue)      definitions, owners, our existing deals, affinity, then read the
+                                accounts and park each chunk of 200 in Redis
+      -> chord of score_chunk   (score queue) assess one chunk; record each new opportunity as
+                                `pending` in the ledger with its payload (ledger first); snapshots
+      -> plan_writes            (score queue) merge the chunk reports; every unfinished key of this
+                                CRM (this pass's and any an earlier pass left) in batches of <= 100
+      -> chord of write_batch   (crm queue) WriteBack on one batch: exactly once through the
+                                ledger plus the connectors' idempotent writes
+      -> finish_pass            (score queue) store the cursor only if nothing is left unfinished,
+                                record the run report, release the CRM's pass lock
+
+Messages carry ids and small payloads only (run id, CRM, chunk number, keys); the bulky things
+(chunks, the pass context) live in Redis under the run id for a day. Every task is idempotent: a
+worker killed mid-task (acks_late) has its task run again, and a repeated write batch finds the
+deals and tasks that already exist. Transient failures retry with backoff and jitter (a 429's
+Retry-After becomes the countdown); configuration, auth and permanent failures fail the run with
+a clear message and are not retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import redis
+from celery import Task, chord
+from celery.exceptions import Retry, SoftTimeLimitExceeded
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+
+from connectors.base import AccountRecord, ReadReport
+from connectors.registry import build_connector
+from domain import Account, ConnectorError, ExistingOpportunity, FailureKind, Owner, UsagePoint
+from playbooks.affinity import AffinityModel, Rule
+from playbooks.assess import Assessor
+from playbooks.guardrails import AccountHistory, GuardrailPolicy
+from playbooks.loader import load_catalog
+from worker import jobs
+from worker.celery_app import app
+from worker.history import build_history
+from worker.ledger import Ledger, runs
+from worker.observability import (
+    ACCOUNTS_SCORED,
+    OPPORTUNITIES_SUPPRESSED,
+    OPPORTUNITIES_WRITTEN,
+    PASSES,
+    TASK_LATENCY,
+    log_context,
+    record_client_stats,
+)
+from worker.service_settings import ServiceSettings, service_settings
+from worker.settings import Settings
+from worker.shared_limiter import RedisSlidingWindowLimiter, attach
+from worker.writeback import WriteBack, from_payload, payload_of
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+STASH_TTL = 2 * 24 * 3600
+RANKED_KEPT = 50  # the report keeps the best 50 (RunReport.summary)
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class PassFailed(Exception):
+    """A pass failed for a reason retrying cannot fix; the message says what to do."""
+
+
+# ---------------------------------------------------------------------------------------------
+# process-wide helpers
+
+
+_redis: redis.Redis | None = None
+_ledgers: dict[str, Ledger] = {}
+
+
+def redis_client() -> redis.Redis:
+    global _redis
+    if _redis is None:
+        _redis = redis.Redis.from_url(service_settings().redis_url)
+    return _redis
+
+
+def pass_settings() -> Settings:
+    return service_settings().pass_settings()
+
+
+def ledger_for(settings: Settings) -> Ledger:
+    url = settings.ledger_url
+    if url not in _ledgers:
+        settings.output_dir.mkdir(parents=True, exist_ok=True)
+        _ledgers[url] = Ledger(url)
+    return _ledgers[url]
+
+
+def shared_limiter(cfg: ServiceSettings, crm: str) -> RedisSlidingWindowLimiter | None:
+    budget = cfg.budget(crm)
+    if budget is None:
+        return None
+    return RedisSlidingWindowLimiter(
+        redis_client(), cfg.key("limit", crm), budget.max_calls, budget.window_seconds
+    )
+
+
+def open_connector(settings: Settings, crm: str) -> Any:
+    """The CRM's connector with the shared, cross-worker rate limiter in front of its HTTP client."""
+    cfg = service_settings()
+    connector = build_connector(crm, {**settings.connector_options(crm), "dry_run": False})
+    limiter = shared_limiter(cfg, crm)
+    if limiter is not None and not attach(connector, limiter):
+        log.warning("connector %s exposes no HTTP client; the shared limiter is not in front of it", crm)
+    return connector
+
+
+def _stash_key(run_id: str, *parts: str) -> str:
+    return service_settings().key("run", run_id, *parts)
+
+
+def _put(key: str, value: Any) -> None:
+    redis_client().set(key, json.dumps(value, default=str), ex=STASH_TTL)
+
+
+def _get(key: str) -> Any:
+    raw = redis_client().get(key)
+    if raw is None:
+        raise PassFailed(f"pass data {key} expired or missing from Redis; start a new pass")
+    return json.loads(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# the pass lock: one pass per CRM at a time
+
+
+def _lock_key(crm: str) -> str:
+    return service_settings().key("pass-lock", crm)
+
+
+def acquire_pass_lock(crm: str, run_id: str) -> str | None:
+    """Take the CRM's lock for `run_id`; return the holder's run id if another pass holds it."""
+    r = redis_client()
+    if r.set(_lock_key(crm), run_id, nx=True, ex=service_settings().pass_lock_seconds):
+        return None
+    holder = r.get(_lock_key(crm))
+    holder_id = holder.decode() if holder else None
+    if holder_id == run_id:  # our own start_pass, delivered again
+        return None
+    if holder_id is None:
+        return acquire_pass_lock(crm, run_id)
+    return holder_id
+
+
+def release_pass_lock(crm: str, run_id: str) -> None:
+    redis_client().eval(_RELEASE, 1, _lock_key(crm), run_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# run bookkeeping
+
+
+def _mark(ledger: Ledger, run_id: str, **values: Any) -> None:
+    with ledger.engine.begin() as db:
+        db.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+
+def _run_row(ledger: Ledger, run_id: str) -> dict[str, Any] | None:
+    with ledger.engine.connect() as db:
+        row = db.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def fail_run(run_id: str, crm: str, message: str) -> None:
+    try:
+        ledger = ledger_for(pass_settings())
+        row = _run_row(ledger, run_id)
+        if row is None:
+            ledger.start_run(run_id, crm, "unknown", datetime.now(timezone.utc), None)
+        if row is None or row["status"] not in ("succeeded", "failed", "skipped"):
+            ledger.finish_run(run_id, "failed", {"run_id": run_id, "crm": crm}, error=message)
+            PASSES.labels(crm, "failed").inc()
+    finally:
+        release_pass_lock(crm, run_id)
+        log.error("pass %s failed: %s", run_id, message)
+
+
+def _backoff(retries: int) -> float:
+    ceiling = min(300.0, 2.0 * 2**retries)
+    return random.uniform(ceiling / 2, ceiling)  # jitter: workers retrying together spread out
+
+
+def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
+    """Run a task body with the run's log context, latency metric and the retry policy."""
+    cfg = service_settings()
+    started = time.monotonic()
+    with log_context(run_id=run_id, crm=crm, task=task.name, task_id=task.request.id):
+        try:
+            return body()
+        except Retry:
+            raise
+        except ConnectorError as exc:
+            if exc.retryable and task.request.retries < cfg.max_retries:
+                wait = exc.retry_after if exc.retry_after is not None else _backoff(task.request.retries)
+                countdown = min(wait + random.uniform(0, 1), cfg.max_countdown)
+                log.warning("%s (%s); retrying in %.1f s", exc, exc.kind.value, countdown)
+                raise task.retry(exc=PassFailed(str(exc)), countdown=countdown) from None
+            hint = {
+                FailureKind.CONFIG: "fix the configuration",
+                FailureKind.AUTH: "check the CRM token and its scopes",
+            }.get(exc.kind, "see the error")
+            message = f"{crm} ({exc.kind.value}): {exc}; {hint}"
+            fail_run(run_id, crm, message)
+            raise PassFailed(message) from None
+        except (OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
+            if task.request.retries < cfg.max_retries:
+                countdown = min(_backoff(task.request.retries), cfg.max_countdown)
+                log.warning("infrastructure error %s; retrying in %.1f s", type(exc).__name__, countdown)
+                raise task.retry(exc=PassFailed(type(exc).__name__), countdown=countdown) from None
+            fail_run(run_id, crm, f"infrastructure: {type(exc).__name__}: {exc}")
+            raise PassFailed(str(exc)) from None
+        except PassFailed as exc:
+            fail_run(run_id, crm, str(exc))
+            raise
+        except SoftTimeLimitExceeded:
+            fail_run(run_id, crm, f"task {task.name} exceeded its time limit")
+            raise PassFailed(f"task {task.name} exceeded its time limit") from None
+        except Exception as exc:  # a bug or bad definitions: fail the run loudly, do not retry
+            message = f"{type(exc).__name__}: {exc}"
+            fail_run(run_id, crm, message)
+            log.exception("pass step failed")
+            raise PassFailed(message) from None
+        finally:
+            TASK_LATENCY.labels(task.name).observe(time.monotonic() - started)
+
+
+# ---------------------------------------------------------------------------------------------
+# (de)serialising the pass context and chunks
+
+
+def _record_json(record: AccountRecord) -> dict[str, Any]:
+    return {
+        "account": record.account.model_dump(mode="json"),
+        "usage": [p.model_dump(mode="json") for p in record.usage],
+        "snapshot": record.usage_is_snapshot,
+    }
+
+
+def _record_from(data: dict[str, Any]) -> AccountRecord:
+    return AccountRecord(
+        Account.model_validate(data["account"]),
+        [UsagePoint.model_validate(p) for p in data["usage"]],
+        data["snapshot"],
+    )
+
+
+def _rule_json(rule: Rule) -> dict[str, Any]:
+    return {
+        "antecedent": sorted(rule.antecedent),
+        "consequent": rule.consequent,
+        "support": rule.support,
+        "confidence": rule.confidence,
+        "lift": rule.lift,
+        "count": rule.count,
+    }
+
+
+def _rule_from(data: dict[str, Any]) -> Rule:
+    return Rule(frozenset(data["antecedent"]), data["consequent"], data["support"], data["confidence"], data["lift"], data["count"])
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# ---------------------------------------------------------------------------------------------
+# tasks
+
+
+def enqueue_pass(settings: Settings | None, crm: str, full: bool = False, *, countdown: float | None = None) -> str:
+    """Queue a pass of `crm` and return its run id (visible at once in `oppworker runs` as queued)."""
+    run_id = uuid.uuid4().hex
+    ledger = ledger_for(settings or pass_settings())
+    ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(timezone.utc), None)
+    _mark(ledger, run_id, status="queued")
+    start_pass.apply_async(args=(run_id, crm, full), countdown=countdown)
+    return run_id
+
+
+@app.task(name="oppworker.scheduled_pass", bind=True, ignore_result=True)
+def scheduled_pass(self: Task, crm: str, full: bool = False, kind: str = "incremental") -> str:
+    """What beat fires: queue a pass (the pass lock decides whether it runs)."""
+    with log_context(crm=crm, task=self.name):
+        run_id = enqueue_pass(None, crm, full)
+        log.info("scheduled %s pass queued as %s", kind, run_id)
+        return run_id
+
+
+def request_rescore(crm: str, account_ids: Iterable[str], reason: str) -> int:
+    """Webhooks name accounts that changed: remember them and queue one incremental pass soon.
+
+    The connector protocol reads by cursor, not by id, so a re-score is an incremental pass (it
+    picks up exactly the records changed since the cursor), debounced so a burst of webhooks
+    starts one pass, not one per event."""
+    cfg = service_settings()
+    ids = [i for i in account_ids if i]
+    if not ids:
+        return 0
+    r = redis_client()
+    r.sadd(cfg.key("rescore", crm), *ids)
+    if r.set(cfg.key("rescore", crm, "queued"), reason, nx=True, ex=max(1, int(cfg.rescore_debounce_seconds) or 1)):
+        run_id = enqueue_pass(None, crm, False, countdown=cfg.rescore_debounce_seconds)
+        log.info("re-score of %d accounts queued as pass %s (%s)", len(ids), run_id, reason, extra={"crm": crm})
+    return len(ids)
+
+
+@app.task(name="oppworker.start_pass", bind=True)
+def start_pass(self: Task, run_id: str, crm: str, full: bool = False) -> dict[str, Any]:
+    return step(self, run_id, crm, lambda: _start_pass(run_id, crm, full))
+
+
+def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
+    cfg = service_settings()
+    settings = pass_settings()
+    ledger = ledger_for(settings)
+    row = _run_row(ledger, run_id)
+    if row is not None and row["status"] in ("succeeded", "failed", "skipped"):
+        return {"run_id": run_id, "status": row["status"]}  # a redelivery after the pass ended
+    holder = acquire_pass_lock(crm, run_id)
+    if holder is not None:
+        if row is None:
+            ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(timezone.utc), None)
+        ledger.finish_run(run_id, "skipped", {"run_id": run_id, "crm": crm}, error=f"pass {holder} of {crm} is still running")
+        PASSES.labels(crm, "skipped").inc()
+        log.info("pass %s skipped: %s is running", run_id, holder)
+        return {"run_id": run_id, "status": "skipped", "running": holder}
+    playbooks = jobs.load_definitions(settings)  # malformed definitions stop the pass before any I/O
+    load_catalog(settings.catalog)
+    connector = open_connector(settings, crm)
+    try:
+        now = connector.data_as_of() or datetime.now(timezone.utc)
+        cursor = None if full else ledger.cursor(crm)
+        mode = "incremental" if cursor else "full"
+        if row is None:
+            ledger.start_run(run_id, crm, mode, datetime.now(timezone.utc), now)
+        _mark(ledger, run_id, status="running", mode=mode, data_as_of=now, started_at=datetime.now(timezone.utc))
+        rescore = cfg.key("rescore", crm)
+        requested = redis_client().scard(rescore)
+        redis_client().delete(rescore, cfg.key("rescore", crm, "queued"))
+        log.info("pass %s started (%s, %d playbooks, %d accounts flagged by webhooks)", run_id, mode, len(playbooks), requested)
+        read = ReadReport()
+        owners = [o.model_dump(mode="json") for o in connector.read_owners()]
+        histories = build_history(connector.read_opportunities(), ledger.written(crm))
+        affinity = jobs.mine_affinity(settings, ledger, connector, crm, read, store=True)
+        last_run_at = ledger.last_successful_run(crm)
+        chunks = 0
+        for number, chunk in enumerate(jobs.chunked(connector.read_accounts(cursor, read), jobs.CHUNK)):
+            _put(_stash_key(run_id, "chunk", str(number)), [_record_json(r) for r in chunk])
+            chunks += 1
+        next_cursor = connector.next_cursor()
+        _put(
+            _stash_key(run_id, "ctx"),
+            {
+                "crm": crm,
+                "mode": mode,
+                "now": now.isoformat(),
+                "last_run_at": last_run_at.isoformat() if last_run_at else None,
+                "owners": owners,
+                "existing": [o.model_dump(mode="json") for h in histories.values() for o in h.opportunities],
+                # the model's rules after its lift filter, in its own order (ties keep the first)
+                "rules": [_rule_json(r) for rules in affinity._by_antecedent.values() for r in rules],
+            },
+        )
+        record_client_stats(crm, connector)
+    finally:
+        connector.close()
+    read_counts = {"skipped": dict(read.skipped), "defaulted": dict(read.defaulted)}
+    finish = plan_writes.s(run_id, crm, next_cursor, read_counts)
+    if chunks:
+        chord(score_chunk.si(run_id, crm, n) for n in range(chunks))(finish)
+    else:
+        plan_writes.delay([], run_id, crm, next_cursor, read_counts)
+    return {"run_id": run_id, "status": "running", "chunks": chunks}
+
+
+def _assessor(settings: Settings, ctx: dict[str, Any]) -> Assessor:
+    return Assessor(
+        jobs.load_definitions(settings),
+        load_catalog(settings.catalog),
+        AffinityModel([_rule_from(r) for r in ctx["rules"]], min_lift=0.0),  # already filtered
+        guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
+    )
+
+
+@app.task(name="oppworker.score_chunk", bind=True)
+def score_chunk(self: Task, run_id: str, crm: str, number: int) -> dict[str, Any]:
+    return step(self, run_id, crm, lambda: _score_chunk(run_id, crm, number))
+
+
+def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
+    settings = pass_settings()
+    ledger = ledger_for(settings)
+    ctx = _get(_stash_key(run_id, "ctx"))
+    chunk = [_record_from(r) for r in _get(_stash_key(run_id, "chunk", str(number)))]
+    now = datetime.fromisoformat(ctx["now"])
+    last_run_at = _dt(ctx["last_run_at"])
+    owners = {o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])}
+    histories = build_history((ExistingOpportunity.model_validate(x) for x in ctx["existing"]), ())
+    assessor = _assessor(settings, ctx)
+    report = jobs.RunReport(run_id, crm, ctx["mode"], now)
+    read = ReadReport()
+    new: list[tuple[Any, Any]] = []
+    snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
+    stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
+    for record in chunk:
+        report.accounts_read += 1
+        account = jobs.with_owner(record.account, owners, read)
+        series = jobs.usage_series(record, ledger, crm, stored, now)
+        assessment = assessor.assess(account, series, histories.get(account.id, AccountHistory()), now, last_run_at)
+        jobs.tally(report, assessment)
+        for outcome in assessment.new:
+            assert outcome.opportunity is not None and outcome.task is not None
+            new.append((outcome.opportunity, outcome.task))
+    # Ledger first: every new key is recorded pending with its payload before any CRM call.
+    for start in range(0, len(new), 100):
+        _record_pending(ledger, crm, run_id, now, new[start : start + 100])
+    ledger.store_snapshots(
+        crm, now.date(), ((p.account_id, p.metric, p.value) for r in chunk if r.usage_is_snapshot for p in r.usage)
+    )
+    ledger.store_baskets(crm, ((r.account.id, r.account.products) for r in chunk))
+    ACCOUNTS_SCORED.labels(crm).inc(report.scored)
+    report.ranked.sort(key=lambda r: (-r.score, r.account_id, r.playbook))
+    part = report.summary()
+    part["ranked"] = part["ranked"][:RANKED_KEPT]
+    part["defaulted"] = dict(read.defaulted)
+    return part
+
+
+def _record_pending(ledger: Ledger, crm: str, run_id: str, now: datetime, batch: list[tuple[Any, Any]]) -> None:
+    """Step 1 of `WriteBack._write`, done at scoring time so no new key exists only in memory."""
+    ledger.record_pending(
+        crm,
+        run_id,
+        [
+            {
+                "key": o.key,
+                "account_id": o.account_id,
+                "playbook": o.playbook,
+                "offer": o.offer,
+                "kind": o.kind.value,
+                "score": o.score,
+                "payload": payload_of(o, t),
+            }
+            for o, t in batch
+        ],
+        now,
+    )
+
+
+SUMMED = ("accounts_read", "scored", "new", "already_open", "below_threshold")
+COUNTED = ("stages", "suppressed", "new_by_playbook", "defaulted")
+
+
+def merge_parts(parts: Iterable[dict[str, Any]], read_counts: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {name: 0 for name in SUMMED}
+    counters: dict[str, Counter[str]] = {name: Counter() for name in COUNTED}
+    counters["defaulted"].update(read_counts.get("defaulted", {}))
+    ranked: list[dict[str, Any]] = []
+    for part in parts:
+        for name in SUMMED:
+            merged[name] += part.get(name, 0)
+        for name in COUNTED:
+            counters[name].update(part.get(name, {}))
+        ranked.extend(part.get("ranked", []))
+    ranked.sort(key=lambda r: (-r["score"], r["account_id"], r["playbook"]))
+    merged.update({name: dict(c) for name, c in counters.items()})
+    merged["skipped"] = dict(read_counts.get("skipped", {}))
+    merged["ranked"] = ranked[:RANKED_KEPT]
+    return merged
+
+
+@app.task(name="oppworker.plan_writes", bind=True)
+def plan_writes(self: Task, parts: list[dict[str, Any]], run_id: str, crm: str, cursor: str | None, read_counts: dict[str, Any]) -> dict[str, Any]:
+    return step(self, run_id, crm, lambda: _plan_writes(parts, run_id, crm, cursor, read_counts))
+
+
+def _plan_writes(parts: list[dict[str, Any]], run_id: str, crm: str, cursor: str | None, read_counts: dict[str, Any]) -> dict[str, Any]:
+    settings = pass_settings()
+    ledger = ledger_for(settings)
+    merged = merge_parts(parts, read_counts)
+    rows = ledger.unfinished(crm)  # this pass's new keys and anything an earlier pass left
+    merged["resumed"] = sum(1 for r in rows if r["run_id"] != run_id)
+    _put(_stash_key(run_id, "report"), merged)
+    keys = [r["key"] for r in rows]
+    size = settings.write_batch_size
+    batches = [keys[i : i + size] for i in range(0, len(keys), size)]
+    finish = finish_pass.s(run_id, crm, cursor)
+    if batches:
+        chord(write_batch.si(run_id, crm, batch) for batch in batches)(finish)
+    else:
+        finish_pass.delay([], run_id, crm, cursor)
+    return {"run_id": run_id, "batches": len(batches)}
+
+
+@app.task(name="oppworker.write_batch", bind=True)
+def write_batch(self: Task, run_id: str, crm: str, keys: list[str]) -> dict[str, Any]:
+    return step(self, run_id, crm, lambda: _write_batch(run_id, crm, keys))
+
+
+def _write_batch(run_id: str, crm: str, keys: list[str]) -> dict[str, Any]:
+    settings = pass_settings()
+    ledger = ledger_for(settings)
+    rows = ledger.rows(crm, keys)
+    todo = [rows[k] for k in keys if k in rows and rows[k]["state"] != "done"]
+    if not todo:
+        return {"done_before": len(keys)}
+    ctx = _get(_stash_key(run_id, "ctx"))
+    connector = open_connector(settings, crm)
+    try:
+        writer = WriteBack(connector, ledger, crm, run_id, datetime.fromisoformat(ctx["now"]), settings.write_batch_size)
+        for row in todo:
+            writer.add(*from_payload(row["payload"]))
+        writer.flush()
+        record_client_stats(crm, connector)
+    finally:
+        connector.close()
+    t = writer.tally
+    OPPORTUNITIES_WRITTEN.labels(crm).inc(t.deals_created)
+    return {
+        "deals_created": t.deals_created,
+        "deals_existing": t.deals_existing,
+        "tasks_created": t.tasks_created,
+        "tasks_existing": t.tasks_existing,
+        "write_errors": dict(t.errors),
+    }
+
+
+@app.task(name="oppworker.finish_pass", bind=True)
+def finish_pass(self: Task, tallies: list[dict[str, Any]], run_id: str, crm: str, cursor: str | None) -> dict[str, Any]:
+    return step(self, run_id, crm, lambda: _finish_pass(tallies, run_id, crm, cursor))
+
+
+def _finish_pass(tallies: list[dict[str, Any]], run_id: str, crm: str, cursor: str | None) -> dict[str, Any]:
+    settings = pass_settings()
+    ledger = ledger_for(settings)
+    row = _run_row(ledger, run_id)
+    if row is not None and row["status"] == "succeeded":
+        return json.loads(row["report"] or "{}")
+    merged = _get(_stash_key(run_id, "report"))
+    ctx = _get(_stash_key(run_id, "ctx"))
+    report = jobs.RunReport(run_id, crm, ctx["mode"], datetime.fromisoformat(ctx["now"]))
+    for name in SUMMED + ("resumed",):
+        setattr(report, name, merged.get(name, 0))
+    for name in COUNTED + ("skipped",):
+        setattr(report, name, Counter(merged.get(name, {})))
+    report.ranked = [jobs.RankedOpportunity(**r) for r in merged["ranked"]]
+    errors: Counter[str] = Counter()
+    for t in tallies:
+        report.deals_created += t.get("deals_created", 0)
+        report.deals_existing += t.get("deals_existing", 0)
+        report.tasks_created += t.get("tasks_created", 0)
+        report.tasks_existing += t.get("tasks_existing", 0)
+        errors.update(t.get("write_errors", {}))
+    report.write_errors = errors
+    left = ledger.count(crm) - ledger.count(crm, "done")
+    # The cursor moves only when every write is done: otherwise the next pass would not re-read
+    # the accounts whose writes failed (their keys are resumed from the ledger either way).
+    if cursor and not errors and left == 0:
+        ledger.store_cursor(crm, cursor, run_id)
+        report.cursor = cursor
+    ledger.finish_run(run_id, "succeeded", report.summary())
+    for reason, count in report.suppressed.items():
+        OPPORTUNITIES_SUPPRESSED.labels(crm, reason).inc(count)
+    PASSES.labels(crm, "succeeded").inc()
+    release_pass_lock(crm, run_id)
+    r = redis_client()
+    r.delete(*r.keys(_stash_key(run_id, "*")))  # the run's stash; small (one run's chunks)
+    log.info("pass %s finished: %d read, %d new, %d deals created", run_id, report.accounts_read, report.new, report.deals_created)
+    return report.summary()
+
+
+def pass_report(run_id: str) -> dict[str, Any] | None:
+    """The ledger's row for a run (status, report, error): what `oppworker runs` shows."""
+    row = _run_row(ledger_for(pass_settings()), run_id)
+    if row is None:
+        return None
+    return row | {"report": json.loads(row["report"]) if row["report"] else None}
+
+
