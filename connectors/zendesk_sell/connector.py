@@ -49,6 +49,7 @@ class ZendeskSellConnector:
         self._spool: Any = None  # contacts read by read_baskets, replayed by the full read_accounts
         self._spool_position: str | None = None
         self.spool_replays = 0
+        self._purchases: dict[str, frozenset[str]] | None = None  # per pass, when products_source=orders
 
     # ------------------------------------------------------------------ reading
 
@@ -57,6 +58,7 @@ class ZendeskSellConnector:
 
     def read_owners(self) -> Iterator[Owner]:
         self._drop_spool()  # a pass starts here: never replay contacts spooled by an earlier pass
+        self._purchases = None
         for user in self.reader.users():
             owner = mapping.to_owner(user)
             if owner is None:
@@ -92,6 +94,9 @@ class ZendeskSellConnector:
             if account_id is None:
                 report.skip("missing_id", None)
                 continue
+            if self.settings.products_source == "orders":
+                yield account_id, self._purchased().get(account_id, frozenset())
+                continue
             try:
                 yield account_id, mapping.products_of(contact, field_map)
             except ValueError as exc:
@@ -99,6 +104,19 @@ class ZendeskSellConnector:
                 yield account_id, frozenset()
         spool.seek(0)
         self._spool, self._spool_position = spool, position  # complete scans only
+
+    def _purchased(self) -> dict[str, frozenset[str]]:
+        if self._purchases is None:
+            self._purchases = self.reader.purchased_products(self.settings.product_code)
+        return self._purchases
+
+    def _with_purchases(self, record: AccountRecord | None) -> AccountRecord | None:
+        """With `products_source: orders`, what an account owns is its purchase history."""
+        if record is None or self.settings.products_source != "orders":
+            return record
+        owned = self._purchased().get(record.account.id, frozenset())
+        record.account = record.account.model_copy(update={"products": owned})
+        return record
 
     def _drop_spool(self) -> None:
         if self._spool is not None:
@@ -134,7 +152,9 @@ class ZendeskSellConnector:
                     if contact.get("is_organization") is False:
                         continue  # a person contact changed: not an account
                     report.read += 1
-                    record = mapping.to_account_record(contact, field_map, usage_map, today, report)
+                    record = self._with_purchases(
+                        mapping.to_account_record(contact, field_map, usage_map, today, report)
+                    )
                     if record is not None:
                         yield record
                 self._next_cursor = encode_cursor(top)
@@ -142,7 +162,7 @@ class ZendeskSellConnector:
         contacts, start = self._organizations_for_full_pass()
         for contact in contacts:
             report.read += 1
-            record = mapping.to_account_record(contact, field_map, usage_map, today, report)
+            record = self._with_purchases(mapping.to_account_record(contact, field_map, usage_map, today, report))
             if record is not None:
                 yield record
         self._next_cursor = encode_cursor(start)

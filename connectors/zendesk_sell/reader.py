@@ -16,6 +16,7 @@ the 72 h retention answer 410, and we then fall back to a full scan.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -68,6 +69,40 @@ class SellReader:
                 if isinstance(stage, Mapping)
             }
         return self._stage_categories
+
+    def purchased_products(self, code_attribute: str) -> dict[str, frozenset[str]]:
+        """account id -> product codes bought, from purchase history: deals in a won stage, their
+        orders, the orders' line items, the line items' products
+        (https://developer.zendesk.com/api-reference/sales-crm/resources/orders/,
+        .../line-items/, .../products/). Costs one call per order: line items are per order."""
+        codes: dict[str, str] = {}
+        for product in self.client.collection("/v2/products"):
+            if isinstance(product, Mapping) and product.get("id") is not None:
+                code = product.get(code_attribute) or product.get("name")
+                if code:
+                    codes[str(product["id"])] = str(code).strip()
+        won_stages = [sid for sid, category in self.stage_categories().items() if category == "won"]
+        deal_account: dict[str, str] = {}
+        for stage_id in won_stages:
+            for deal in self.client.collection("/v2/deals", {"stage_id": stage_id}):
+                if not isinstance(deal, Mapping) or deal.get("id") is None:
+                    continue
+                # organization_id is the primary contact's company; a deal on the company itself has none
+                account = deal.get("organization_id") or deal.get("contact_id")
+                if account is not None:
+                    deal_account[str(deal["id"])] = str(account)
+        owned: dict[str, set[str]] = defaultdict(set)
+        for order in self.client.collection("/v2/orders"):
+            if not isinstance(order, Mapping):
+                continue
+            account = deal_account.get(str(order.get("deal_id")))
+            if account is None:
+                continue  # an order on an open or lost deal is not a purchase
+            for item in self.client.collection(f"/v2/orders/{order['id']}/line_items"):
+                code = codes.get(str(item.get("product_id"))) if isinstance(item, Mapping) else None
+                if code:
+                    owned[account].add(code)
+        return {account: frozenset(products) for account, products in owned.items()}
 
     def stream_top(self) -> str | None:
         """The position of "now", taken before a full scan so that changes made during the scan are

@@ -72,6 +72,10 @@ class ZendeskSellSettings(BaseSettings):
     # usage metric -> contact custom field name holding its last-30-days value; merged over defaults.
     usage_fields: dict[str, str] = Field(default_factory=dict)
     incremental: Literal["firehose", "full"] = "firehose"
+    # Where owned products come from: the mapped `products` contact field, or purchase history (won
+    # deals -> orders -> line items -> products; one extra call per order, every pass).
+    products_source: Literal["field", "orders"] = "field"
+    product_code: Literal["sku", "name"] = "sku"  # which product attribute is the catalog code
     per_page: int = Field(default=100, ge=1, le=100)  # Core API cap is 100
     stream_limit: int = Field(default=100, ge=1, le=100)  # Firehose `limit` cap is 100
     max_empty_stream_polls: int = Field(default=200, ge=1)

@@ -126,6 +126,9 @@ class SellSandbox:
         self.contacts: dict[int, dict[str, Any]] = {}
         self.deals: dict[int, dict[str, Any]] = {}
         self.tasks: dict[int, dict[str, Any]] = {}
+        self.products: dict[int, dict[str, Any]] = {}
+        self.orders: dict[int, dict[str, Any]] = {}
+        self.line_items: dict[int, dict[str, Any]] = {}
         self.stages = [dict(s, active=True, pipeline_id=1) for s in DEFAULT_STAGES]
         self.custom_field_defs: dict[str, list[dict[str, Any]]] = {"contact": [], "deal": []}
         self.filterable_deal_fields = set(filterable_deal_fields)
@@ -246,6 +249,28 @@ class SellSandbox:
         with self.lock:
             deal = self.deals[deal_id]
             deal.update(stage_id=stage_id, last_stage_change_at=self.now(), updated_at=self.now())
+
+    def add_product(self, name: str, sku: str | None = None, price: str = "100.00") -> dict[str, Any]:
+        with self.lock:
+            product = {"id": self._new_id(), "name": name, "sku": sku, "active": True, "cost": price,
+                       "cost_currency": "USD", "prices": [{"amount": price, "currency": "USD"}],
+                       "created_at": self.now(), "updated_at": self.now()}
+            self.products[product["id"]] = product
+            return product
+
+    def add_deal_with_order(self, contact_id: int, product_ids: Iterable[int], stage_id: int = 3) -> dict[str, Any]:
+        """A (by default won) deal on the organisation with one order holding a line item per product."""
+        with self.lock:
+            deal = self._create_deal({"name": "Purchase", "contact_id": contact_id, "value": 0, "stage_id": stage_id})
+            order = {"id": self._new_id(), "deal_id": deal["id"], "discount": 0,
+                     "created_at": self.now(), "updated_at": self.now()}
+            self.orders[order["id"]] = order
+            for product_id in product_ids:
+                item = {"id": self._new_id(), "order_id": order["id"], "product_id": product_id, "value": "100.00",
+                        "variation": "0", "currency": "USD", "quantity": 1, "price": "100.00",
+                        "created_at": self.now(), "updated_at": self.now()}
+                self.line_items[item["id"]] = item
+            return deal
 
     def expire_stream(self) -> None:
         """Drop every retained event, as 72 h of retention would: older positions then answer 410."""
@@ -466,6 +491,25 @@ class SellSandbox:
             self.tasks[task["id"]] = task
             self._emit("task", "created", task, {})
             return self._one("task", task)
+
+        @route("GET", r"/v2/products")
+        def products(request: Request) -> Response:
+            return self._page(request, "product", list(self.products.values()))
+
+        @route("GET", r"/v2/orders")
+        def orders(request: Request) -> Response:
+            filtered = self._filter(request, list(self.orders.values()), ("deal_id",), "order")
+            if isinstance(filtered, Response):
+                return filtered
+            return self._page(request, "order", filtered)
+
+        @route("GET", r"/v2/orders/(\d+)/line_items")
+        def line_items(request: Request) -> Response:
+            order_id = int(request.match.group(1))  # type: ignore[union-attr]
+            if order_id not in self.orders:
+                return error_response(404, "not_found", "order not found")
+            items = [i for i in self.line_items.values() if i["order_id"] == order_id]
+            return self._page(request, "line_item", items)
 
         @route("GET", r"/v3/(\w+)/stream")
         def stream(request: Request) -> Response:

@@ -216,3 +216,26 @@ def test_a_spool_is_never_replayed_into_a_later_pass(sandbox: SellSandbox, make_
     sandbox.add_organization("New")
     assert len(list(connector.read_accounts(None, ReadReport()))) == 6
     assert connector.spool_replays == 0
+
+
+def test_owned_products_can_come_from_won_deals_orders_and_line_items(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
+    api, glossary, security = (sandbox.add_product(n, sku) for n, sku in
+                               (("Translation API", "api"), ("Glossary", "glossary"), ("SSO", "security")))
+    a = sandbox.add_organization("A", custom_fields={"products": ["ignored"]})["id"]
+    b = sandbox.add_organization("B")["id"]
+    c = sandbox.add_organization("C")["id"]
+    sandbox.add_deal_with_order(a, [api["id"], glossary["id"]])  # won
+    sandbox.add_deal_with_order(a, [security["id"]], stage_id=4)  # lost: not a purchase
+    sandbox.add_deal_with_order(b, [security["id"]], stage_id=1)  # still open: not a purchase
+    sandbox.add_deal_with_order(c, [security["id"]])
+    connector = make_connector(products_source="orders")
+    list(connector.read_owners())
+    baskets = dict(connector.read_baskets(ReadReport()))
+    assert baskets == {str(a): frozenset({"api", "glossary"}), str(b): frozenset(), str(c): frozenset({"security"})}
+    accounts = {r.account.id: r.account.products for r in connector.read_accounts(None, ReadReport())}
+    assert accounts == baskets
+    # one line-items call per order of a won deal, and the history is read once per pass
+    assert sum(1 for m, p in sandbox.calls if p.endswith("/line_items")) == 2
+    assert sandbox.calls.count(("GET", "/v2/orders")) == 1
