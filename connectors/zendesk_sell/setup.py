@@ -49,6 +49,8 @@ def contact_fields_needed(settings: ZendeskSellSettings) -> dict[str, str]:
     """custom field name -> what it holds, for every mapping entry that names a custom field."""
     needed: dict[str, str] = {}
     for canonical, sell_field in settings.field_map().items():
+        if canonical == "products" and settings.products_source == "orders":
+            continue  # read from purchase history instead
         if sell_field.startswith(CUSTOM_PREFIX):
             needed[sell_field[len(CUSTOM_PREFIX):]] = canonical
         elif sell_field not in CONTACT_ATTRIBUTES:

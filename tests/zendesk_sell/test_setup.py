@@ -58,3 +58,15 @@ def test_setup_names_a_refused_token_without_printing_it() -> None:
     assert result.exit_code == 1
     assert "PROBLEM   the access token was refused" in result.output and "unauthorized" in result.output
     assert "not-the-right-token-42" not in result.output
+
+
+def test_setup_does_not_ask_for_a_products_field_when_products_come_from_orders() -> None:
+    fields = [f for f in ALL_CONTACT_FIELDS if f[0] != "products"]
+    with SellSandbox(contact_custom_fields=fields) as sell:
+        sell.add_user("Admin", "admin@example.com")
+        env = {"ZENDESK_SELL_ACCESS_TOKEN": sell.token, "ZENDESK_SELL_PRODUCTS_SOURCE": "orders"}
+        result = CliRunner().invoke(group, ["setup", "--base-url", sell.url], env=env)
+        missing = CliRunner().invoke(group, ["setup", "--base-url", sell.url],
+                                     env={"ZENDESK_SELL_ACCESS_TOKEN": sell.token})
+    assert result.exit_code == 0, result.output
+    assert "named 'products'" in missing.output
