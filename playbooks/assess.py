@@ -44,13 +44,22 @@ BELOW_THRESHOLD = "below_threshold"
 class PlaybookOutcome:
     score: PlaybookScore
     status: str
-    reason: str | None = None  # why suppressed / below threshold / which deal is already open
+    detail: str | None = None  # why suppressed, or which deal is already open
     opportunity: Opportunity | None = None
     task: FollowUpTask | None = None
 
     @property
     def playbook(self) -> Playbook:
         return self.score.playbook
+
+    @property
+    def reason(self) -> str | None:
+        """Why it did not fire; for scores below the bar, worded only when someone asks."""
+        if self.status != BELOW_THRESHOLD:
+            return self.detail
+        if self.score.missing_required:
+            return "required signal not met: " + ", ".join(self.score.missing_required)
+        return f"score {self.score.score} below {self.playbook.threshold}"
 
 
 @dataclass(slots=True)
@@ -84,6 +93,8 @@ class Assessor:
         self.journey_policy = journey_policy
         self.guardrails = guardrails
         self._gauges = frozenset(catalog.gauge_metrics)
+        self._order = {c.playbook.id: i for i, c in enumerate(self.compiled)}
+        self._plans = {p.rank: p for p in catalog.plans}
         wanted: dict[str, tuple[str, str | None]] = {}
         for key in STAGE_FEATURES:
             name, _, metric = key.partition(".")
@@ -92,6 +103,10 @@ class Assessor:
             for check in compiled.checks:
                 wanted[check.key] = (check.condition.signal, check.condition.metric)
         self._wanted = wanted
+        # (key, function, metric or None), resolved once: signals_for runs per account.
+        self._signal_plan = tuple(
+            (key, SIGNALS[name].fn, metric if SIGNALS[name].per_metric else None) for key, (name, metric) in wanted.items()
+        )
         self._evaluator = SimpleEval(functions={"min": min, "max": max, "round": round})
         # Parse each amount formula once, not once per opportunity.
         self._amounts = {p.id: self._evaluator.parse(p.amount) for p in playbooks}
@@ -104,7 +119,7 @@ class Assessor:
     def signals_for(
         self, account: Account, usage: Mapping[str, MetricSummary], today: date
     ) -> dict[str, Any]:
-        plan = self.catalog.plan_by_rank(account.plan_rank)
+        plan = self._plans.get(account.plan_rank)
         ctx = SignalContext(
             today=today,
             usage=usage,
@@ -112,9 +127,8 @@ class Assessor:
             affinity=self.affinity.recommend(account.products),
         )
         values: dict[str, Any] = {}
-        for key, (name, metric) in self._wanted.items():
-            spec = SIGNALS[name]
-            values[key] = spec.fn(account, ctx, metric) if spec.per_metric else spec.fn(account, ctx)
+        for key, fn, metric in self._signal_plan:
+            values[key] = fn(account, ctx) if metric is None else fn(account, ctx, metric)
         if ctx.affinity is not None:
             values["co_purchase_product"] = ctx.affinity.product
         return values
@@ -132,19 +146,29 @@ class Assessor:
         signals = self.signals_for(account, summaries, today)
         stage, stage_reason = derive_stage(account, signals, self.journey_policy)
         result = AccountAssessment(account, stage, stage_reason, signals)
-        budget = self.guardrails.max_new_offers_per_30_days - history.created_since(now - timedelta(days=30))
-        scores = [score_playbook(c, signals) for c in self.compiled]
+        budget = self.guardrails.max_new_offers_per_30_days
+        if history.opportunities:
+            budget -= history.created_since(now - timedelta(days=30))
+        outcomes: list[PlaybookOutcome] = []
+        qualifying: list[PlaybookScore] = []
+        for compiled in self.compiled:
+            score = score_playbook(compiled, signals)
+            if score.qualifies:
+                qualifying.append(score)
+            else:
+                outcomes.append(PlaybookOutcome(score, BELOW_THRESHOLD))
         offered: set[str] = set()
         # Highest scores first, so the offer cap keeps the strongest offers.
-        for score in sorted(scores, key=lambda s: -s.score):
+        for score in sorted(qualifying, key=lambda s: -s.score):
             outcome = self._decide(score, account, stage, history, now, budget, offered)
             if outcome.status == NEW:
                 assert outcome.opportunity is not None
                 budget -= 1
                 offered.add(outcome.opportunity.offer)
-            result.outcomes.append(outcome)
-        order = {c.playbook.id: i for i, c in enumerate(self.compiled)}
-        result.outcomes.sort(key=lambda o: order[o.playbook.id])
+            outcomes.append(outcome)
+        if qualifying:  # keep the playbooks' own order, for stable output
+            outcomes.sort(key=lambda o: self._order[o.playbook.id])
+        result.outcomes = outcomes
         return result
 
     def _decide(
@@ -158,10 +182,6 @@ class Assessor:
         offered: set[str],
     ) -> PlaybookOutcome:
         playbook = score.playbook
-        if score.missing_required:
-            return PlaybookOutcome(score, BELOW_THRESHOLD, "required signal not met: " + ", ".join(score.missing_required))
-        if score.score < playbook.threshold:
-            return PlaybookOutcome(score, BELOW_THRESHOLD, f"score {score.score} below {playbook.threshold}")
         blocked = stage_block(playbook, stage, account)
         if blocked:
             return PlaybookOutcome(score, SUPPRESSED, blocked)
@@ -242,17 +262,17 @@ class Assessor:
         now: datetime,
     ) -> FollowUpTask:
         template = score.playbook.task
-        values: dict[str, object] = {
+        values: dict[str, str] = {
             "account_name": account.name or account.id,
             "account_id": account.id,
             "offer": offer.code,
             "offer_title": offer.title,
             "playbook_title": score.playbook.title,
-            "score": score.score,
+            "score": str(score.score),
             "stage": opportunity.journey_stage.value.replace("_", " "),
             "amount": f"{opportunity.estimated_amount:,.2f}",
             "currency": opportunity.currency,
-            "suggested_seats": offer.suggested_seats or suggested_seats(account),
+            "suggested_seats": str(offer.suggested_seats or suggested_seats(account)),
         }
         values["reasons"] = render_explanation(opportunity.explanation)
         values["talking_points"] = "\n".join(

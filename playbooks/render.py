@@ -6,7 +6,8 @@ payloads), and this is the one place that decides how it reads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from string import Template
 
 from domain import Contribution
@@ -29,8 +30,14 @@ def top_reasons(contributions: Sequence[Contribution], limit: int = 2) -> str:
     return "; ".join(c.reason for c in hits[:limit])
 
 
-def render_template(text: str, values: dict[str, object]) -> str:
-    return Template(text).safe_substitute({k: str(v) for k, v in values.items()})
+@lru_cache(maxsize=1024)
+def _template(text: str) -> Template:
+    return Template(text)
+
+
+def render_template(text: str, values: Mapping[str, str]) -> str:
+    """Fill `$placeholders`; unknown ones stay as written (the loader has already rejected them)."""
+    return _template(text).safe_substitute(values)
 
 
 def task_marker(opportunity_key: str) -> str:

@@ -7,6 +7,7 @@ each metric once per account is what keeps scoring cheap when many playbooks rea
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,30 +27,28 @@ class MetricSummary:
 def summarise(
     points: Iterable[tuple[date, float]], now: date, since: date | None, gauge: bool = False
 ) -> MetricSummary:
-    """One pass over a metric's points. Points in the future of `now` are ignored, not trusted."""
+    """Window figures for one metric. Points on or after `now` are ignored, not trusted.
+
+    Runs once per metric per account on every pass, so the work is done by C-level builtins
+    (unzip, bisect, slice sums) rather than a Python loop over points."""
+    ordered = points if isinstance(points, list) else list(points)
+    if not ordered:
+        return MetricSummary(0.0, 0.0, False, 0.0, 0.0)
+    days, values = zip(*ordered)
+    if list(days) != sorted(days):
+        days, values = zip(*sorted(ordered))
     start_last = now - timedelta(days=WINDOW_DAYS)
     start_prev = start_last - timedelta(days=WINDOW_DAYS)
-    cut = since if since is not None else start_last
-    last_sum = prev_sum = total = before = 0.0
-    last_n = prev_n = 0
-    latest_day: date | None = None
-    latest = 0.0
-    for day, value in points:
-        if day >= now:
-            continue
-        if day >= start_last:
-            last_sum += value
-            last_n += 1
-        elif day >= start_prev:
-            prev_sum += value
-            prev_n += 1
-        total += value
-        if day < cut:
-            before += value
-        if latest_day is None or day > latest_day:
-            latest_day, latest = day, value
+    end = bisect_left(days, now)
+    i_last = bisect_left(days, start_last, 0, end)
+    i_prev = bisect_left(days, start_prev, 0, i_last)
+    last_n, prev_n = end - i_last, i_last - i_prev
     if gauge:
-        last = last_sum / last_n if last_n else 0.0
-        prev = prev_sum / prev_n if prev_n else 0.0
+        latest = values[end - 1] if end else 0.0
+        last = sum(values[i_last:end]) / last_n if last_n else 0.0
+        prev = sum(values[i_prev:i_last]) / prev_n if prev_n else 0.0
         return MetricSummary(last, prev, prev_n > 0, latest, latest)
-    return MetricSummary(last_sum, prev_sum, prev_n > 0, total, before)
+    cut = bisect_left(days, since if since is not None else start_last, 0, end)
+    before = sum(values[:cut])
+    total = before + sum(values[cut:end])
+    return MetricSummary(sum(values[i_last:end]), sum(values[i_prev:i_last]), prev_n > 0, total, before)

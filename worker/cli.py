@@ -220,7 +220,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     console.print(table)
 
 
-for _name in ("hubspot", "zendesk_sell", "service"):
+for _name in ("hubspot", "zendesk_sell", "service", "outcomes"):
     try:
         _module = import_module(f"worker.commands.{_name}")
     except ModuleNotFoundError as _exc:
