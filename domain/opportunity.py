@@ -29,6 +29,15 @@ class OpportunityStatus(str, Enum):
     LOST = "lost"
 
 
+# The last line of every follow-up task body: how a connector finds, in the CRM, a task it wrote
+# earlier for a key (for CRMs that offer no upsert or custom property on tasks).
+TASK_MARKER = "oppworker-key:"
+
+
+def task_marker(opportunity_key: str) -> str:
+    return f"{TASK_MARKER} {opportunity_key}"
+
+
 def opportunity_key(account_id: str, playbook: str, offer: str, cycle: int = 1) -> str:
     """The stable idempotency key; cycle 1 carries no suffix so keys read naturally."""
     base = f"{account_id}:{playbook}:{offer}"

@@ -12,7 +12,7 @@ from string import Template
 
 from domain import Contribution
 
-TASK_MARKER = "oppworker-key:"  # connectors read this back to find a task they already wrote
+from domain.opportunity import TASK_MARKER, task_marker  # noqa: F401  (re-exported for callers)
 
 
 def render_explanation(contributions: Sequence[Contribution], include_misses: bool = True) -> str:
@@ -38,7 +38,3 @@ def _template(text: str) -> Template:
 def render_template(text: str, values: Mapping[str, str]) -> str:
     """Fill `$placeholders`; unknown ones stay as written (the loader has already rejected them)."""
     return _template(text).safe_substitute(values)
-
-
-def task_marker(opportunity_key: str) -> str:
-    return f"{TASK_MARKER} {opportunity_key}"
