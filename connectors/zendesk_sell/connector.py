@@ -69,7 +69,8 @@ class ZendeskSellConnector:
     def read_opportunities(self) -> Iterator[ExistingOpportunity]:
         categories = self.reader.stage_categories()
         key_field = self.settings.opportunity_key_field
-        for deal in self.reader.deals():
+        creator = mapping.as_id(self.reader.self_user().get("id")) if self.settings.deals_by_creator else None
+        for deal in self.reader.deals(creator):
             existing = mapping.to_existing(deal, key_field, categories)
             if existing is None:
                 continue  # not ours (no key), or a key we cannot parse

@@ -57,8 +57,9 @@ class SellReader:
         # sort_by=id: the contacts default (last_name) is not unique, so pages could shift under edits.
         return self.client.collection("/v2/contacts", {"is_organization": "true", "sort_by": "id"})
 
-    def deals(self) -> Iterator[dict[str, Any]]:
-        return self.client.collection("/v2/deals", {"sort_by": "id"})
+    def deals(self, creator_id: str | None = None) -> Iterator[dict[str, Any]]:
+        params = {"sort_by": "id"} if creator_id is None else {"sort_by": "id", "creator_id": creator_id}
+        return self.client.collection("/v2/deals", params)
 
     def stage_categories(self) -> dict[str, str]:
         """stage id -> category (`incoming`, `qualified`, `won`, `lost`, `unqualified`, ...)."""

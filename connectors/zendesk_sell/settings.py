@@ -64,6 +64,10 @@ class ZendeskSellSettings(BaseSettings):
     deal_stage_id: int | None = None  # None: Sell puts a new deal in the first stage of the default pipeline
     opportunity_key_field: str = "opportunity_key"  # deal custom field, text, marked Filterable
     deal_tags: list[str] = Field(default_factory=lambda: ["oppworker"])
+    # List only deals created by the token's user when looking for ours (`creator_id` filter): an
+    # account's other deals can outnumber ours by far. Use a token dedicated to this tool; turn off
+    # if the token changes hands (deals stay de-duplicated by the upsert key either way).
+    deals_by_creator: bool = True
     hot_score: int = Field(default=80, ge=0, le=100)  # deals at or above this score are flagged `hot`
     task_due_hour_utc: int = Field(default=9, ge=0, le=23)
     # canonical field -> contact attribute or custom field name; merged over the defaults below.

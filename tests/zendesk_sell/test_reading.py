@@ -239,3 +239,19 @@ def test_owned_products_can_come_from_won_deals_orders_and_line_items(
     # one line-items call per order of a won deal, and the history is read once per pass
     assert sum(1 for m, p in sandbox.calls if p.endswith("/line_items")) == 2
     assert sandbox.calls.count(("GET", "/v2/orders")) == 1
+
+
+def test_only_deals_created_by_the_token_user_are_listed_unless_turned_off(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
+    org = sandbox.add_organization("Acme")["id"]
+    other_user = list(sandbox.users)[1]
+    with sandbox.lock:
+        mine = sandbox._create_deal({"name": "Mine", "contact_id": org,
+                                     "custom_fields": {"opportunity_key": f"{org}:plan_upgrade:next_plan"}})
+        theirs = sandbox._create_deal({"name": "Theirs", "contact_id": org,
+                                       "custom_fields": {"opportunity_key": f"{org}:seat_expansion:seats"}})
+        theirs["creator_id"] = other_user
+    assert [e.crm_id for e in make_connector().read_opportunities()] == [str(mine["id"])]
+    everything = make_connector(deals_by_creator=False).read_opportunities()
+    assert sorted(e.crm_id for e in everything) == sorted([str(mine["id"]), str(theirs["id"])])
