@@ -1,0 +1,157 @@
+"""Benchmark: a full and an incremental pass of N companies against the HubSpot sandbox at the
+Free-tier burst limit (100 requests per rolling 10 s), through `worker.jobs.run_pass`.
+
+    .venv/bin/python -m bench.hubspot            # N=20,000 (about a minute of API time)
+    .venv/bin/python -m bench.hubspot --n 2000   # quick
+
+Prints, per pass and per kind of record: API calls made, the lower bound for the same work (one call
+per full page of records read or written: companies 100 per list page or 200 per search page, owners
+100, existing opportunities 200 per search page, deals and tasks 100 per batch), their ratio, wall time
+against calls / allowed rate, and the 429s seen. Targets: calls <= 1.05 x bound, wall <= 1.1 x rate
+bound, zero 429s, incremental (1% changed) <= 3% of the full pass's calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.hubspot.setup import run_setup
+from tests.hubspot.seed import sample_as_of, seed_sample
+from tests.sandboxes.hubspot import HubSpotSandbox
+from worker.jobs import RunReport, run_pass
+from worker.settings import Settings
+
+TOKEN = "bench-token"
+KINDS = ("companies", "owners", "existing opportunities", "deals", "tasks", "other")
+
+
+def kind_of(endpoint: str) -> str:
+    if "companies." in endpoint:
+        return "companies"
+    if "owners." in endpoint:
+        return "owners"
+    if "deals.search" in endpoint:
+        return "existing opportunities"
+    if "deals." in endpoint:
+        return "deals"
+    if "tasks." in endpoint:
+        return "tasks"
+    return "other"
+
+
+@dataclass
+class PassResult:
+    name: str
+    report: RunReport
+    calls: Counter[str]
+    bound: dict[str, int]
+    wall: float
+    rate_limited: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def total_bound(self) -> int:
+        return sum(self.bound.values())
+
+
+def one_pass(box: HubSpotSandbox, settings: Settings, hs: HubSpotSettings, name: str, **kwargs) -> PassResult:  # noqa: ANN003
+    connector = HubSpotConnector(hs)
+    opportunities_before = sum(1 for d in box.records("deals"))
+    changed_before = box.rate_limited
+    started = time.perf_counter()
+    report = run_pass(settings, crm="hubspot", connector=connector, **kwargs)
+    wall = time.perf_counter() - started
+    calls: Counter[str] = Counter()
+    for endpoint, count in connector.client.stats.by_endpoint.items():
+        calls[kind_of(endpoint)] += count
+    read_pages = 200 if report.mode == "incremental" else 100
+    bound = {
+        "companies": max(1, math.ceil(report.accounts_read / read_pages)),
+        "owners": max(1, math.ceil(len(box.owners) / 100)),
+        "existing opportunities": max(1, math.ceil(opportunities_before / 200)),
+        "deals": math.ceil((report.deals_created + report.deals_existing) / 100),
+        "tasks": math.ceil((report.tasks_created + report.tasks_existing) / 100),
+        "other": 0,
+    }
+    connector.close()
+    return PassResult(name, report, calls, bound, wall, box.rate_limited - changed_before)
+
+
+def print_table(results: list[PassResult], rate: float) -> None:
+    header = f"| {'pass':<11} | {'kind':<22} | {'records':>7} | {'calls':>5} | {'bound':>5} | {'ratio':>5} |"
+    print(header)
+    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+    for r in results:
+        records = {"companies": r.report.accounts_read, "deals": r.report.deals_created + r.report.deals_existing,
+                   "tasks": r.report.tasks_created + r.report.tasks_existing}
+        for kind in KINDS:
+            if not r.calls[kind] and not r.bound[kind]:
+                continue
+            ratio = f"{r.calls[kind] / r.bound[kind]:.2f}" if r.bound[kind] else "-"
+            print(f"| {r.name:<11} | {kind:<22} | {records.get(kind, ''):>7} | {r.calls[kind]:>5} | "
+                  f"{r.bound[kind]:>5} | {ratio:>5} |")
+        print(f"| {r.name:<11} | {'TOTAL':<22} | {'':>7} | {r.total:>5} | {r.total_bound:>5} | "
+              f"{r.total / r.total_bound:>5.2f} |")
+    print()
+    print(f"| {'pass':<11} | {'wall s':>7} | {'calls/rate s':>12} | {'ratio':>5} | {'429s':>4} | {'new opps':>8} |")
+    print(f"|{'-' * 13}|{'-' * 9}|{'-' * 14}|{'-' * 7}|{'-' * 6}|{'-' * 10}|")
+    for r in results:
+        rate_bound = r.total / rate
+        print(f"| {r.name:<11} | {r.wall:>7.1f} | {rate_bound:>12.1f} | {r.wall / rate_bound:>5.2f} | "
+              f"{r.rate_limited:>4} | {r.report.new:>8} |")
+    if len(results) == 2:
+        print(f"\nincremental calls / full calls = {results[1].total}/{results[0].total} = "
+              f"{results[1].total / results[0].total:.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=20_000, help="companies (default 20,000)")
+    parser.add_argument("--changed", type=float, default=1.0, help="percent changed before the incremental pass")
+    parser.add_argument("--burst", type=int, default=100, help="requests per window (Free tier: 100)")
+    parser.add_argument("--window", type=float, default=10.0, help="window seconds (HubSpot: 10)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+
+    box = HubSpotSandbox(token=TOKEN, burst_limit=args.burst, burst_window=args.window, search_limit=5).start()
+    hs = HubSpotSettings(access_token=TOKEN, base_url=box.url, burst_limit=args.burst,
+                         burst_window_seconds=args.window)
+    print(f"seeding {args.n:,} companies ...", flush=True)
+    ids = seed_sample(box, args.n, modified_ms=int(time.time() * 1000) - 2 * 86_400_000)
+    setup_client = HubSpotClient(hs)
+    run_setup(setup_client)
+    setup_client.close()
+    time.sleep(args.window)  # let setup's calls leave the window: the passes start with a full budget
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'ledger.db'}", output_dir=Path(tmp) / "out")
+        now = sample_as_of()
+        full = one_pass(box, settings, hs, "full", now=now)
+        time.sleep(args.window)
+        changed = ids[:: max(1, round(100 / args.changed))]
+        edited = int(time.time() * 1000) - 5
+        for company_id in changed:
+            box.touch("companies", company_id, at_ms=edited)
+        incremental = one_pass(box, settings, hs, "incremental", now=now + timedelta(days=1))
+    box.stop()
+    print(f"\nN={args.n:,} companies, {len(changed):,} changed before the incremental pass, "
+          f"limit {args.burst}/{args.window:g} s (search 5/s)\n")
+    print_table([full, incremental], args.burst / args.window)
+
+
+if __name__ == "__main__":
+    main()
