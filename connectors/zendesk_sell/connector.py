@@ -79,32 +79,40 @@ class ZendeskSellConnector:
         self.writer.listing_complete = True
 
     def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
-        """Baskets from the mapped `products` field of every organisation.
+        """(account id, products owned) for every organisation: the mapped `products` field, or
+        purchase history with `products_source: orders`.
 
         On a first pass the runner asks for baskets and then for every account: two scans of the
         same contacts. So the contacts read here are spooled to a temporary file (disk, not memory)
         and a full `read_accounts` right after replays them instead of reading them again; the
-        Firehose position is taken before this scan, so nothing changed meanwhile is missed."""
+        Firehose position is taken before this scan, so nothing changed meanwhile is missed.
+        A malformed record is reported once, by that `read_accounts` (the runner passes both calls
+        the same report), so here it only gets an empty basket or none."""
         self._drop_spool()
         field_map = self.settings.field_map()
         position = self.reader.stream_top() if self.settings.incremental == "firehose" else None
         spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        for contact in self.reader.organizations():
-            spool.write(json.dumps(contact) + "\n")
-            account_id = mapping.as_id(contact.get("id")) if isinstance(contact, Mapping) else None
-            if account_id is None:
-                report.skip("missing_id", None)
-                continue
-            if self.settings.products_source == "orders":
-                yield account_id, self._purchased().get(account_id, frozenset())
-                continue
-            try:
-                yield account_id, mapping.products_of(contact, field_map)
-            except ValueError as exc:
-                report.default("unreadable_products", account_id, str(exc)[:120])
-                yield account_id, frozenset()
-        spool.seek(0)
-        self._spool, self._spool_position = spool, position  # complete scans only
+        complete = False
+        try:
+            for contact in self.reader.organizations():
+                spool.write(json.dumps(contact) + "\n")
+                account_id = mapping.as_id(contact.get("id")) if isinstance(contact, Mapping) else None
+                if account_id is None:
+                    continue
+                if self.settings.products_source == "orders":
+                    yield account_id, self._purchased().get(account_id, frozenset())
+                    continue
+                try:
+                    yield account_id, mapping.products_of(contact, field_map)
+                except ValueError:
+                    yield account_id, frozenset()
+            complete = True
+        finally:
+            if complete:
+                spool.seek(0)
+                self._spool, self._spool_position = spool, position
+            else:  # abandoned or failed part-way: never replay a partial scan
+                spool.close()
 
     def _purchased(self) -> dict[str, frozenset[str]]:
         if self._purchases is None:
