@@ -115,7 +115,7 @@ class HubSpotClient:
         # per-second search limit on top (https://developers.hubspot.com/docs/api/crm/search).
         self.search_limiter = SlidingWindowLimiter(
             max(1, int(settings.search_per_second * settings.search_window_seconds)),
-            settings.search_window_seconds,
+            settings.search_window_seconds + settings.search_margin_seconds,
         )
         self.api = ApiClient(
             settings.base_url,

@@ -53,10 +53,12 @@ class HubSpotSettings(BaseSettings):
     # Our clock and HubSpot's differ by network latency; a small margin on the window keeps the two
     # from disagreeing about which 10 seconds a call fell in (a 429 we would otherwise cause).
     burst_margin_seconds: float = Field(default=0.3, ge=0)
-    # Search has its own limit, "five requests per second per account" (search guide); an older
-    # changelog says four per token, so four is the safe default.
-    search_per_second: float = Field(default=4.0, gt=0)
+    # Search has its own limit: "rate limited to five requests per second per account"
+    # (https://developers.hubspot.com/docs/api/crm/search, "Limits"; a 2020 changelog said four per
+    # token). The limit is per account, shared with other integrations: lower it if they search too.
+    search_per_second: float = Field(default=5.0, gt=0)
     search_window_seconds: float = Field(default=1.0, gt=0)
+    search_margin_seconds: float = Field(default=0.05, ge=0)
     # Waits on a 429 that carries no Retry-After, by policyName.
     rolling_wait_seconds: float = Field(default=10.0, ge=0)
     secondly_wait_seconds: float = Field(default=1.0, ge=0)

@@ -33,6 +33,7 @@ def settings_for(box: HubSpotSandbox, **overrides: Any) -> HubSpotSettings:
         "burst_window_seconds": 1.0,
         "burst_margin_seconds": 0.0,
         "search_per_second": 10_000,
+        "search_margin_seconds": 0.0,
         "rolling_wait_seconds": 0.05,
         "secondly_wait_seconds": 0.05,
         "backoff_base_seconds": 0.01,

@@ -108,3 +108,16 @@ def test_server_errors_are_retried_and_client_errors_are_not(sandbox: HubSpotSan
         list(again.read_accounts(None, ReadReport()))
     assert caught.value.kind is FailureKind.PERMANENT and "abc-123" in str(caught.value)
     assert again.client.stats.calls == 1
+
+
+def test_search_limit_is_kept_separately_from_the_burst_limit() -> None:
+    with HubSpotSandbox(token=TOKEN, search_limit=3, search_window=0.2) as box:
+        seed_companies(box, 20, modified_ms=1_700_000_000_000)
+        paced = connector_for(box, search_page_size=2, search_per_second=15, search_window_seconds=0.2,
+                              search_margin_seconds=0.02)
+        assert len(list(paced.read_accounts("2020-01-01T00:00:00Z", ReadReport()))) == 20
+        assert box.rate_limited == 0  # ten searches, none refused
+
+        unpaced = connector_for(box, search_page_size=2, secondly_wait_seconds=0.2)
+        assert len(list(unpaced.read_accounts("2020-01-01T00:00:00Z", ReadReport()))) == 20
+        assert box.rate_limited >= 1 and unpaced.client.stats.rate_limited == box.rate_limited
