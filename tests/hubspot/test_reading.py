@@ -91,3 +91,14 @@ def test_read_opportunities_returns_only_our_deals_with_status(sandbox: HubSpotS
     [existing] = list(connector.read_opportunities())
     assert existing.key == opportunity(cid).key and existing.status.value == "won"
     assert existing.account_id == cid and existing.crm_id == result.crm_id and existing.closed_at is not None
+
+
+def test_read_opportunities_for_some_accounts_only(sandbox: HubSpotSandbox) -> None:
+    install(sandbox)
+    ids = seed_companies(sandbox, 5)
+    connector = connector_for(sandbox)
+    connector.write_deals([opportunity(c, offer) for c in ids for offer in ("analytics", "api")])
+    found = list(connector.read_opportunities_for([ids[1], ids[3]]))
+    assert sorted(o.key for o in found) == sorted(opportunity(c, offer).key for c in (ids[1], ids[3])
+                                                  for offer in ("analytics", "api"))
+    assert list(connector.read_opportunities_for([])) == []
