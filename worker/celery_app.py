@@ -80,7 +80,7 @@ def make_app() -> Celery:
         redbeat_redis_url=cfg.redis_url,
         redbeat_key_prefix=cfg.key("redbeat") + ":",
         redbeat_lock_key=cfg.key("redbeat", "lock"),
-        redbeat_lock_timeout=max(30, int(os.environ.get("OPPWORKER_BEAT_LOCK_SECONDS", "150"))),
+        redbeat_lock_timeout=max(3, int(os.environ.get("OPPWORKER_BEAT_LOCK_SECONDS", "150"))),
     )
     from worker.beat import beat_schedule
 

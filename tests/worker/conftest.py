@@ -8,6 +8,7 @@ shared server is never restarted) and its own PostgreSQL database (tests/conftes
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -23,7 +24,9 @@ from redis import Redis
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 
-_DBS = iter(range(15, 1, -1))  # Redis db numbers this session may use; db 0 and 1 are left alone
+# Redis db numbers these tests use in turn (each flushed before and after its test; tests run one at
+# a time); db 0-7 are left to everything else on the shared server.
+_DBS = itertools.cycle(range(15, 7, -1))
 
 
 def _with_db(url: str, db: int) -> str:
@@ -49,7 +52,9 @@ def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: 
         "OPPWORKER_VISIBILITY_TIMEOUT": "6",
         "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
         "OPPWORKER_LOG_JSON": "true",
-        "OPPWORKER_CONNECTOR_PLUGINS": "stalling=tests.worker.stalling:from_options",
+        "OPPWORKER_CONNECTOR_PLUGINS": "stalling=tests.worker.stalling:from_options,flaky=tests.worker.stalling:flaky,"
+        "bad-token=tests.worker.stalling:bad_token",
+        "OPPWORKER_TEST_FLAKY_MARKER": str(tmp_path / "flaky"),
         "OPPWORKER_CRMS": '["files"]',
     }
     for key, value in env.items():
@@ -128,7 +133,11 @@ class WorkerProcs:
                 proc.wait(5)
 
     def logs(self) -> str:
+        """The tail of every worker's log (for failure messages)."""
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.logdir.glob("*.log")))
+
+    def text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("*.log")))
 
 
 @pytest.fixture

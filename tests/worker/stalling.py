@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.files.connector import FileConnector
-from domain import FollowUpTask, WriteResult
+from domain import ConnectorError, FailureKind, FollowUpTask, WriteResult
 
 
 class StallingConnector(FileConnector):
@@ -30,3 +30,31 @@ class StallingConnector(FileConnector):
 def from_options(options: Mapping[str, Any]) -> StallingConnector:
     output = options.get("output_dir") or os.environ.get("OPPWORKER_OUTPUT_DIR") or "oppworker-out"
     return StallingConnector(options.get("data_dir"), Path(output))
+
+
+class FlakyConnector(FileConnector):
+    """Answers its first owners read with a 429 carrying Retry-After (once per marker file)."""
+
+    def read_owners(self):  # type: ignore[no-untyped-def]
+        marker = Path(os.environ["OPPWORKER_TEST_FLAKY_MARKER"])
+        if not marker.exists():
+            marker.write_text("429 sent")
+            raise ConnectorError("HTTP 429 from GET /owners: slow down", FailureKind.RATE_LIMITED, status=429, retry_after=0.3)
+        return super().read_owners()
+
+
+class BadTokenConnector(FileConnector):
+    """Every read fails as a CRM does with a revoked token."""
+
+    def read_owners(self):  # type: ignore[no-untyped-def]
+        marker = Path(os.environ["OPPWORKER_TEST_FLAKY_MARKER"] + ".auth")
+        marker.write_text(str(int(marker.read_text() or 0) + 1) if marker.exists() else "1")
+        raise ConnectorError("HTTP 401 from GET /owners: token revoked", FailureKind.AUTH, status=401)
+
+
+def flaky(options: Mapping[str, Any]) -> FlakyConnector:
+    return FlakyConnector(options.get("data_dir"), Path(os.environ["OPPWORKER_OUTPUT_DIR"]))
+
+
+def bad_token(options: Mapping[str, Any]) -> BadTokenConnector:
+    return BadTokenConnector(options.get("data_dir"), Path(os.environ["OPPWORKER_OUTPUT_DIR"]))

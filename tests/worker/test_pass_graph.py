@@ -85,9 +85,15 @@ def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
     from worker.tasks import enqueue_pass
 
     marker = tmp_path / "stalled-batch"
-    first = workers.start("doomed", concurrency=1, extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})
+    first = workers.start("doomed", concurrency=2, extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})
     run_id = enqueue_pass(None, "stalling")
     wait_for(marker.exists, 60, "a write batch to stall between its deal and task calls", workers.logs)
+
+    # While it runs, a second pass of the same CRM does not start.
+    second = enqueue_pass(None, "stalling")
+    row = wait_for(lambda: _finished(second), 30, "the second pass to be turned away", workers.logs)
+    assert row["status"] == "skipped" and run_id in row["error"]
+
     stalled_keys = marker.read_text().split(",")
     out = Path(service_env["OPPWORKER_OUTPUT_DIR"])
     deals_before_kill = {d["key"] for d in _outbox(out, "deals")}
