@@ -45,9 +45,14 @@ class Account(BaseModel):
     csat: float | None = Field(default=None, ge=0, le=5)
     open_escalations: int = Field(default=0, ge=0)
 
-    @field_validator("*", mode="before")
+    @field_validator(
+        "owner_id", "owner_email", "plan", "plan_rank", "products", "seats_purchased", "seats_used", "mrr",
+        "customer_since", "contract_end_date", "journey_stage", "nps", "csat", "open_escalations",
+        mode="before",
+    )
     @classmethod
     def _blanks(cls, value: object) -> object:
+        """CRMs and CSV exports send "" for "not set"; for optional fields that means None."""
         return _blank_to_none(value)
 
     @field_validator("id", "name", mode="before")

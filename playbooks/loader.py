@@ -44,9 +44,14 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> 
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), lines, file) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(  # resolve the scalar the way safe_load would (int, float, bool, null, str)
-        ""
-    ).construct_object(node, deep=True)
+    try:  # resolve the scalar the way safe_load would (int, float, bool, null, str)
+        return _SCALARS.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PlaybookError(file, node.start_mark.line + 1, ".".join(map(str, path)), f"invalid value: {problem}") from None
+
+
+_SCALARS = yaml.SafeLoader("")
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, dict[Path_, int]]:
