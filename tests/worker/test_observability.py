@@ -32,7 +32,7 @@ def test_json_lines_carry_context_and_mask_secrets() -> None:
     try:
         with log_context(run_id="run-1", crm="hubspot", task="oppworker.write_batch"):
             logger.info("calling with %s", "pat-na1-very-secret")
-        line = _line(logger, keep.records)
+            line = _line(logger, keep.records)  # handlers format as the record is emitted
         assert line["run_id"] == "run-1" and line["crm"] == "hubspot" and line["task"] == "oppworker.write_batch"
         assert "pat-na1-very-secret" not in json.dumps(line)
         assert line["message"] == "calling with ***"
