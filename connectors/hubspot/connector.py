@@ -14,6 +14,7 @@ import requests
 from connectors.base import AccountRecord, ReadReport
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.products import products_by_company
 from connectors.hubspot.settings import HubSpotSettings, load_settings
 from connectors.hubspot.writer import Writer
 from domain import ConnectorError, ExistingOpportunity, FailureKind, FollowUpTask, Opportunity, Owner, WriteResult
@@ -35,12 +36,6 @@ class HubSpotConnector:
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        if settings.products_source == "line_items":
-            raise ConnectorError(
-                "hubspot.products_source=line_items is not supported yet; use 'property' (a multi-select "
-                "company property of product codes)",
-                FailureKind.CONFIG,
-            )
         self.settings = settings
         self.client = HubSpotClient(settings, session=session)
         self.writer = Writer(self.client, settings)
@@ -50,6 +45,15 @@ class HubSpotConnector:
         # read_accounts that follows, so a full pass lists the companies once, not twice.
         self._spool: IO[str] | None = None
         self._spool_started: datetime | None = None
+        self._owned: dict[str, frozenset[str]] | None = None  # products_source=line_items, per pass
+
+    def _owned_products(self) -> dict[str, frozenset[str]] | None:
+        """company id -> products from won deals' line items, built once per connector (a pass)."""
+        if self.settings.products_source != "line_items":
+            return None
+        if self._owned is None:
+            self._owned = products_by_company(self.client, self.settings.line_item_product_property)
+        return self._owned
 
     # -- protocol: reads ----------------------------------------------------------------------
     def data_as_of(self) -> datetime | None:
@@ -92,7 +96,8 @@ class HubSpotConnector:
                         yield existing
 
     def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
-        products_property = self.settings.field_map.get("products")
+        owned = self._owned_products()
+        products_property = None if owned is not None else self.settings.field_map.get("products")
         self._drop_spool()
         self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
         self._spool_started = self._clock()
@@ -101,7 +106,7 @@ class HubSpotConnector:
             for company in page:
                 basket = mapping.company_basket(company, products_property, report)
                 if basket is not None:
-                    yield basket
+                    yield (basket[0], owned.get(basket[0], frozenset())) if owned is not None else basket
 
     def read_accounts(self, cursor: str | None, report: ReadReport) -> Iterator[AccountRecord]:
         started = self._clock()
@@ -111,12 +116,18 @@ class HubSpotConnector:
         else:
             pages, self._cursor = self._changed_pages(cursor, started), _format_cursor(started)
         s = self.settings
+        owned = self._owned_products()
+        field_map = s.field_map if owned is None else {k: v for k, v in s.field_map.items() if k != "products"}
         for page in pages:
             for company in page:
-                record = mapping.company_to_record(company, s.field_map, s.usage_map, today, report)
+                record = mapping.company_to_record(company, field_map, s.usage_map, today, report)
                 report.read += 1
-                if record is not None:
-                    yield record
+                if record is None:
+                    continue
+                if owned is not None:
+                    products = owned.get(record.account.id, frozenset())
+                    record.account = record.account.model_copy(update={"products": products})
+                yield record
 
     def _full_pages(self, started: datetime) -> tuple[Iterator[list[dict]], str]:
         spool, spool_started = self._spool, self._spool_started

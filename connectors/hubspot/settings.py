@@ -72,7 +72,9 @@ class HubSpotSettings(BaseSettings):
 
     fields: dict[str, str] = Field(default_factory=dict, description="canonical field -> property")
     usage: dict[str, str] = Field(default_factory=dict, description="usage metric -> property")
+    # Owned products: the `products` company property, or the line items of closed-won deals.
     products_source: Literal["property", "line_items"] = "property"
+    line_item_product_property: str = "hs_sku"  # the line item property holding the product code
 
     page_size: int = Field(default=100, ge=1, le=100)
     search_page_size: int = Field(default=200, ge=1, le=200)

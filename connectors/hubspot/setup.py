@@ -62,9 +62,14 @@ class SetupReport:
         return not self.problems and not self.missing_scopes
 
 
+def required_scopes(client: HubSpotClient) -> list[str]:
+    extra = ["crm.objects.line_items.read"] if client.settings.products_source == "line_items" else []
+    return REQUIRED_SCOPES + extra
+
+
 def check_scopes(client: HubSpotClient) -> list[str]:
     granted = set(client.token_scopes())
-    return [s for s in REQUIRED_SCOPES if s not in granted]
+    return [s for s in required_scopes(client) if s not in granted]
 
 
 def run_setup(client: HubSpotClient) -> SetupReport:

@@ -102,3 +102,25 @@ def test_read_opportunities_for_some_accounts_only(sandbox: HubSpotSandbox) -> N
     assert sorted(o.key for o in found) == sorted(opportunity(c, offer).key for c in (ids[1], ids[3])
                                                   for offer in ("analytics", "api"))
     assert list(connector.read_opportunities_for([])) == []
+
+
+def test_products_from_line_items_of_won_deals(sandbox: HubSpotSandbox) -> None:
+    a, b, c = seed_companies(sandbox, 3)  # their `products` property says translate;api: ignored here
+
+    def deal(company: str, won: bool, skus: list[str]) -> None:
+        deal_id = sandbox.add_record("deals", {"dealname": "d", "dealstage": "closedwon" if won else "qualified",
+                                               "hs_is_closed_won": "true" if won else "false"})
+        sandbox.associate("deals", deal_id, company, 5)
+        for sku in skus:
+            item = sandbox.add_record("line_items", {"name": sku.title(), "hs_sku": sku})
+            sandbox.associate("line_items", item, deal_id, 20)
+
+    deal(a, True, ["glossary", "api"])
+    deal(a, True, ["analytics"])
+    deal(b, False, ["security"])  # open deal: not owned
+    connector = connector_for(sandbox, products_source="line_items")
+    report = ReadReport()
+    baskets = dict(connector.read_baskets(report))
+    assert baskets == {a: frozenset({"glossary", "api", "analytics"}), b: frozenset(), c: frozenset()}
+    products = {r.account.id: r.account.products for r in connector.read_accounts(None, report)}
+    assert products == baskets

@@ -66,8 +66,9 @@ DATETIME_PROPS = {"createdate", "hs_lastmodifieddate", "closedate", "hs_timestam
 # HUBSPOT_DEFINED association type ids (from -> to) and their reverse ids.
 ASSOCIATION_TYPES = {("deals", "companies"): {5, 341}, ("companies", "deals"): {6, 342},
                      ("tasks", "companies"): {192}, ("companies", "tasks"): {191},
-                     ("tasks", "deals"): {216}, ("deals", "tasks"): {215}}
-REVERSE_TYPE = {5: 6, 6: 5, 341: 342, 342: 341, 192: 191, 191: 192, 216: 215, 215: 216}
+                     ("tasks", "deals"): {216}, ("deals", "tasks"): {215},
+                     ("line_items", "deals"): {20}, ("deals", "line_items"): {19}}
+REVERSE_TYPE = {5: 6, 6: 5, 341: 342, 342: 341, 192: 191, 191: 192, 216: 215, 215: 216, 19: 20, 20: 19}
 
 # Scopes each route family needs (the API reference pages' "Scope requirements"; tasks need the
 # contacts scopes per https://developers.hubspot.com/docs/api/crm/tasks).
@@ -215,6 +216,11 @@ class HubSpotSandbox:
             record = Record(self._new_id(), {k: None if v is None else str(v) for k, v in properties.items()}, now, now)
             self.objects[object_type][record.id] = record
             return str(record.id)
+
+    def associate(self, from_type: str, from_id: str, to_id: str, type_id: int) -> None:
+        """Seed an association (both directions), as HubSpot's UI would make it."""
+        with self.lock:
+            self._associate(from_type, int(from_id), int(to_id), type_id)
 
     def touch(self, object_type: str, record_id: str, at_ms: int | None = None, **changes: Any) -> None:
         """An edit in HubSpot: changes properties and bumps hs_lastmodifieddate (to `at_ms` if given)."""
