@@ -76,3 +76,46 @@ def test_hubspot_pass_through_workers_matches_in_process(
         assert len(remote_box.records("tasks")) == len(remote_box.records("deals")) == expected.new
         # the calls went through the shared budget in Redis
         assert redis_client().exists(service_settings().key("limit", "hubspot"))
+
+
+def test_zendesk_sell_pass_through_workers_matches_in_process(
+    workers: WorkerProcs, service_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors.zendesk_sell.connector import ZendeskSellConnector
+    from connectors.zendesk_sell.settings import ZendeskSellSettings
+    from tests.sandboxes.zendesk_sell import SellSandbox
+    from worker.tasks import enqueue_pass
+
+    fast = {"backoff_base": 0.01, "backoff_max": 0.05, "requests_per_hour": 36_000_000}
+    with SellSandbox() as local_box, SellSandbox() as remote_box:
+        for box in (local_box, remote_box):
+            box.add_user("Casey CSM", "casey@example.com")
+            box.generate_accounts(120, seed=11)
+
+        with monkeypatch.context() as env:
+            env.delenv("OPPWORKER_DATABASE_URL")
+            env.delenv("OPPWORKER_OUTPUT_DIR")
+            local = Settings(database_url=f"sqlite:///{tmp_path / 'local.db'}", output_dir=tmp_path / "local")
+            connector = ZendeskSellConnector(ZendeskSellSettings(access_token=local_box.token, base_url=local_box.url, **fast))
+            expected = run_pass(local, "zendesk-sell", connector=connector)
+            connector.close()
+        assert expected.new > 0
+
+        sell_env = {
+            "ZENDESK_SELL_ACCESS_TOKEN": remote_box.token,
+            "ZENDESK_SELL_BASE_URL": remote_box.url,
+            **{f"ZENDESK_SELL_{k.upper()}": str(v) for k, v in fast.items()},
+            "OPPWORKER_BUDGETS": '{"zendesk-sell": {"max_calls": 10000, "window_seconds": 1}}',
+        }
+        monkeypatch.setenv("OPPWORKER_BUDGETS", sell_env["OPPWORKER_BUDGETS"])
+        workers.start("a", extra_env=sell_env)
+        run_id = enqueue_pass(None, "zendesk-sell")
+        row = wait_for(lambda: _finished(run_id), 120, "the Zendesk Sell pass", workers.logs)
+        assert row["status"] == "succeeded", row["error"]
+        report = row["report"]
+        assert report["new"] == expected.new
+        assert report["accounts_read"] == expected.accounts_read
+        assert report["deals_created"] == expected.deals_created == len(remote_box.deals)
+        keys = lambda box: sorted(d["custom_fields"]["opportunity_key"] for d in box.deals.values())  # noqa: E731
+        assert keys(remote_box) == keys(local_box)
+        assert len(remote_box.tasks) == len(remote_box.deals)
