@@ -13,7 +13,8 @@ import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from domain import Account, ExistingOpportunity, FollowUpTask, Opportunity, Owner, UsagePoint, WriteResult
@@ -32,6 +33,50 @@ class AccountRecord:
     account: Account
     usage: list[UsagePoint] = field(default_factory=list)
     usage_is_snapshot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DealFacts:
+    """What the CRM knows about one of our deals beyond `ExistingOpportunity`: the outcome loop's
+    raw material (`worker/outcomes.py`). Every field is optional: None means "the CRM does not say".
+    """
+
+    amount: Decimal | None = None  # the amount the deal closed at (won), as the CRM holds it
+    lost_reason: str | None = None
+    task_completed: bool | None = None  # the follow-up task's state
+    kind: str | None = None  # upsell | cross_sell, for deals the ledger does not hold
+    score: int | None = None
+    journey_stage: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account's commercial state from `valid_from` on (history of plan and seats): how the
+    outcome report and backtests see an expansion that no deal of ours recorded."""
+
+    account_id: str
+    valid_from: date
+    plan: str | None = None
+    plan_rank: int | None = None
+    seats_purchased: int | None = None
+    seats_used: int | None = None
+    mrr: Decimal | None = None
+
+
+# OPTIONAL connector methods. The worker looks them up with `getattr(connector, name, None)` and
+# does without when a connector lacks them, so a connector that cannot answer simply omits them:
+#
+#   read_deal_facts(keys: Sequence[str]) -> Mapping[str, DealFacts]
+#       Won amount, lost reason and follow-up task state of our deals (by opportunity key). Keys the
+#       CRM does not know are left out. Implemented by the file connector; HubSpot (deal `amount`,
+#       `closed_lost_reason`, associated task `hs_task_status`) and Zendesk Sell (deal `value`,
+#       `loss_reason_id`, task `completed`) are still to do.
+#
+#   read_account_history() -> Iterator[AccountState]
+#       Past states of accounts (plan, seats), oldest first per account, for backtests and natural
+#       expansion in control groups. The file connector reads its `account_history` table; HubSpot
+#       could read company property history (`propertiesWithHistory`).
+OPTIONAL_METHODS = ("read_deal_facts", "read_account_history")
 
 
 @dataclass

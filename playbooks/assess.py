@@ -27,6 +27,7 @@ from playbooks.guardrails import (
     cooldown_block,
     stage_block,
 )
+from playbooks.holdout import HOLDOUT, in_control_group
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
 from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
@@ -161,7 +162,9 @@ class Assessor:
         # Highest scores first, so the offer cap keeps the strongest offers.
         for score in sorted(qualifying, key=lambda s: -s.score):
             outcome = self._decide(score, account, stage, history, now, budget, offered)
-            if outcome.status == NEW:
+            # A control account takes its slot as a treated one would, so the rest of the account's
+            # offers are the same in both groups.
+            if outcome.status in (NEW, HOLDOUT):
                 assert outcome.opportunity is not None
                 budget -= 1
                 offered.add(outcome.opportunity.offer)
@@ -204,6 +207,10 @@ class Assessor:
         cycle = history.closed_count(playbook.id, offer.code) + 1
         key = opportunity_key(account.id, playbook.id, offer.code, cycle)
         opportunity = self._opportunity(key, score, account, stage, offer, now)
+        if in_control_group(account.id, playbook.id, playbook.holdout):
+            # Would have fired: the opportunity is kept for the ledger's record, no task is built
+            # and nothing is written (writers only take NEW outcomes).
+            return PlaybookOutcome(score, HOLDOUT, HOLDOUT, opportunity, None)
         task = self._task(opportunity, score, account, offer, now)
         return PlaybookOutcome(score, NEW, None, opportunity, task)
 

@@ -180,6 +180,8 @@ class Playbook(BaseModel):
     amount: str
     close_in_days: int = Field(default=30, ge=1, le=365)
     cooldown_days: int = Field(default=90, ge=0, le=730)
+    # Share of eligible accounts kept as a control group (no deal, no task): see playbooks/holdout.py.
+    holdout: float = Field(default=0.0, ge=0, lt=1)
     task: TaskTemplate
     description: str = ""
 

@@ -20,13 +20,14 @@ from connectors.base import AccountRecord, Connector, ReadReport
 from connectors.registry import build_connector
 from domain import Account, Owner
 from playbooks.affinity import AffinityModel, BasketCounter
-from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, NEW, SUPPRESSED, AccountAssessment, Assessor
+from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, HOLDOUT, NEW, SUPPRESSED, AccountAssessment, Assessor
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
 from playbooks.loader import load_catalog, load_playbooks
 from playbooks.model import Playbook
 from playbooks.render import top_reasons
 from worker.history import build_history
 from worker.ledger import Ledger
+from worker.outcomes import observe_chunk, sync_outcomes
 from worker.settings import Settings
 from worker.snapshots import series_from_snapshots
 from worker.writeback import WriteBack
@@ -65,6 +66,8 @@ class RunReport:
     suppressed: Counter[str] = field(default_factory=Counter)
     below_threshold: int = 0
     new_by_playbook: Counter[str] = field(default_factory=Counter)
+    holdout: int = 0  # control accounts: would have fired, nothing written (worker/outcomes.py)
+    holdout_by_playbook: Counter[str] = field(default_factory=Counter)
     deals_created: int = 0
     deals_existing: int = 0
     tasks_created: int = 0
@@ -184,6 +187,9 @@ def tally(report: RunReport, assessment: AccountAssessment) -> None:
                     opportunity.key,
                 )
             )
+        elif outcome.status == HOLDOUT:
+            report.holdout += 1
+            report.holdout_by_playbook[outcome.playbook.id] += 1
         elif outcome.status == ALREADY_OPEN:
             report.already_open += 1
         elif outcome.status == SUPPRESSED:
@@ -263,7 +269,10 @@ def _pass(
         writer.resume_unfinished()
     read = ReadReport()
     owners = {o.id: o for o in connector.read_owners()}
-    histories = build_history(connector.read_opportunities(), ledger.written(crm))
+    existing = list(connector.read_opportunities())
+    histories = build_history(existing, ledger.written(crm))
+    if not dry_run:
+        sync_outcomes(ledger, crm, connector, existing, now)
     affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
     assessor = Assessor(
         playbooks,
@@ -275,16 +284,19 @@ def _pass(
     for chunk in chunked(connector.read_accounts(cursor, read), CHUNK):
         snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
         stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
+        assessments = []
         for record in chunk:
             report.accounts_read += 1
             account = with_owner(record.account, owners, read)
             series = usage_series(record, ledger, crm, stored, now)
             assessment = assessor.assess(account, series, histories.get(account.id, AccountHistory()), now, last_run_at)
             tally(report, assessment)
+            assessments.append(assessment)
             for outcome in assessment.new:
                 assert outcome.opportunity is not None and outcome.task is not None
                 writer.add(outcome.opportunity, outcome.task)
         if not dry_run:
+            observe_chunk(ledger, crm, report.run_id, now, assessments)
             ledger.store_snapshots(
                 crm,
                 now.date(),

@@ -3,7 +3,11 @@
 Input tables (see `connectors/files/README.md` for columns): `accounts`, `usage`, `purchases`,
 `owners`, and optionally `opportunities` (deals created earlier and their status: how a team
 records that a CSM won or lost an offer, and how the sample carries history for cooldowns) and
-`manifest.json` (the moment the data describes). With no folder configured it reads the sample
+`manifest.json` (the moment the data describes). Two optional tables feed the outcome loop and
+backtests: extra columns of `opportunities` (`amount` won, `lost_reason`, `task_completed`, and `kind`,
+`score`, `journey_stage` for deals the ledger never saw) and `account_history` (`account_id`,
+`valid_from`, `plan`, `plan_rank`, `seats_purchased`, `seats_used`, `mrr`: an account's state from that
+day on; blank cells mean unchanged). With no folder configured it reads the sample
 bundled with the package. Output never goes inside the installed package.
 """
 
@@ -13,14 +17,15 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import AccountRecord, ReadReport
+from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.files.outbox import Outbox, deal_record, task_record
 from connectors.files.tables import find_table, fingerprint, read_rows
 from domain import (
@@ -37,7 +42,22 @@ from domain import (
 
 log = logging.getLogger(__name__)
 
-TABLES = ("accounts", "usage", "purchases", "owners", "opportunities")
+TABLES = ("accounts", "usage", "purchases", "owners", "opportunities", "account_history")
+TRUE = {"1", "true", "yes", "y", "done", "completed"}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or str(value).strip() == "" else str(value).strip()
+
+
+def _number(value: Any, kind: type) -> Any:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return kind(Decimal(text)) if kind is int else kind(text)
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def sample_data_dir() -> Path:
@@ -165,6 +185,53 @@ class FileConnector:
             except (KeyError, ValidationError) as exc:
                 log.warning("opportunities row %d skipped: %s", number, exc)
         yield from found.values()
+
+    def read_deal_facts(self, keys: Sequence[str]) -> dict[str, DealFacts]:
+        """Optional protocol method (connectors/base.py): the `opportunities` table's outcome
+        columns for these keys; later rows win, blank cells keep what an earlier row said."""
+        wanted = set(keys)
+        merged: dict[str, dict[str, Any]] = {}
+        for _, row in self._rows("opportunities"):
+            key = _text(row.get("key"))
+            if key is None or key not in wanted:
+                continue
+            merged.setdefault(key, {}).update({k: v for k, v in row.items() if _text(v) is not None})
+        facts = {}
+        for key, row in merged.items():
+            done = _text(row.get("task_completed"))
+            facts[key] = DealFacts(
+                amount=_number(row.get("amount"), Decimal),
+                lost_reason=_text(row.get("lost_reason")),
+                task_completed=None if done is None else done.lower() in TRUE,
+                kind=_text(row.get("kind")),
+                score=_number(row.get("score"), int),
+                journey_stage=_text(row.get("journey_stage")),
+            )
+        return facts
+
+    def read_account_history(self) -> Iterator[AccountState]:
+        """Optional protocol method: the `account_history` table, oldest first per account."""
+        states: list[AccountState] = []
+        for number, row in self._rows("account_history"):
+            account_id, since = _text(row.get("account_id")), _text(row.get("valid_from"))
+            try:
+                valid_from = date.fromisoformat(since[:10]) if since else None
+            except ValueError:
+                valid_from = None
+            if account_id is None or valid_from is None:
+                log.warning("account_history row %d skipped: needs account_id and valid_from", number)
+                continue
+            states.append(AccountState(
+                account_id=account_id,
+                valid_from=valid_from,
+                plan=_text(row.get("plan")),
+                plan_rank=_number(row.get("plan_rank"), int),
+                seats_purchased=_number(row.get("seats_purchased"), int),
+                seats_used=_number(row.get("seats_used"), int),
+                mrr=_number(row.get("mrr"), Decimal),
+            ))
+        states.sort(key=lambda s: (s.account_id, s.valid_from))
+        yield from states
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
         return self.outbox.write_deals(opportunities)
