@@ -1,7 +1,7 @@
 """Benchmark: a full and an incremental pass of N accounts through `worker.jobs.run_pass` against the
 Zendesk Sell sandbox at a scaled rate limit, with the connector's own paced limiter.
 
-    .venv/bin/python bench/zendesk_sell.py [--n 5000] [--rate 25] [--changed 0.1]
+    .venv/bin/python bench/zendesk_sell.py [--n 5000] [--rate 10] [--changed 0.1]
 
 Prints, per pass: calls made; the lower bound for the same work (every listing read once at 100 per
 page, Firehose pages at 100 events, one call per deal and per task written, since Sell has no batch
@@ -43,7 +43,7 @@ def pages(count: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=5000, help="organisations in the sandbox")
-    parser.add_argument("--rate", type=float, default=25.0,
+    parser.add_argument("--rate", type=float, default=10.0,
                         help="allowed requests per second (Sell's real limit is 10: 36,000/h)")
     parser.add_argument("--changed", type=float, default=0.1, help="share of accounts changed before pass 2")
     parser.add_argument("--seed", type=int, default=7)

@@ -13,6 +13,7 @@ jitter (the shared client's default) while the paced limiter keeps us under the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -125,24 +126,52 @@ class SellClient:
             "POST", path, params=params, json={"data": dict(data)}, endpoint=endpoint, retry_if=retry_if
         )
 
-    def collection(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    def collection(
+        self, path: str, params: Mapping[str, Any] | None = None, *, read_ahead: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """Every item's `data` of a paged Core API collection, page by page
         (https://developer.zendesk.com/api-reference/sales-crm/requests/#pagination): `page` from 1,
-        `per_page` up to 100, stop when `meta.links.next_page` is absent. Refuses to loop forever on
-        a server that keeps offering a next page with nothing on it."""
-        page = 1
+        `per_page` up to 100, stop when `meta.links.next_page` is absent (or a page is empty, so a
+        server that keeps offering a next page with nothing on it cannot loop us forever).
+
+        `read_ahead` fetches the next page in a background thread while the caller works on this
+        one: on a long scan the caller's own work (scoring, writing) then overlaps the paced wait
+        instead of adding to it. At most two pages are held."""
         base = {**(params or {}), "per_page": self.settings.per_page}
-        while True:
+
+        def fetch(page: int) -> tuple[list[Any], bool]:
             envelope = self.get(path, {**base, "page": page}, endpoint=path)
             items = envelope.get("items") if isinstance(envelope, Mapping) else None
             if not isinstance(items, list):
                 raise ConnectorError(f"unexpected body from GET {path}: no items list", FailureKind.TRANSIENT)
+            links = (envelope.get("meta") or {}).get("links") or {}
+            return items, bool(links.get("next_page")) and bool(items)
+
+        def data(items: list[Any]) -> Iterator[dict[str, Any]]:
             for item in items:
                 yield item.get("data") if isinstance(item, Mapping) else item
-            links = (envelope.get("meta") or {}).get("links") or {}
-            if not links.get("next_page") or not items:
-                return
-            page += 1
+
+        if not read_ahead:
+            page, more = 1, True
+            while more:
+                items, more = fetch(page)
+                yield from data(items)
+                page += 1
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sell-read-ahead") as pool:
+            pending: Future[tuple[list[Any], bool]] = pool.submit(fetch, 1)
+            page = 1
+            try:
+                while True:
+                    items, more = pending.result()
+                    if more:
+                        page += 1
+                        pending = pool.submit(fetch, page)
+                    yield from data(items)
+                    if not more:
+                        return
+            finally:
+                pending.cancel()  # an abandoned scan stops after the page in flight
 
     def close(self) -> None:
         self.api.close()

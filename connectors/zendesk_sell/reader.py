@@ -43,8 +43,9 @@ class StreamExpired(Exception):
 
 
 class SellReader:
-    def __init__(self, client: SellClient) -> None:
+    def __init__(self, client: SellClient, read_ahead: bool = True) -> None:
         self.client = client
+        self.read_ahead = read_ahead  # fetch the next contacts page while the runner scores this one
         self._stage_categories: dict[str, str] | None = None
 
     def users(self) -> Iterator[dict[str, Any]]:
@@ -55,7 +56,9 @@ class SellReader:
 
     def organizations(self) -> Iterator[dict[str, Any]]:
         # sort_by=id: the contacts default (last_name) is not unique, so pages could shift under edits.
-        return self.client.collection("/v2/contacts", {"is_organization": "true", "sort_by": "id"})
+        return self.client.collection(
+            "/v2/contacts", {"is_organization": "true", "sort_by": "id"}, read_ahead=self.read_ahead
+        )
 
     def deals(self, creator_id: str | None = None) -> Iterator[dict[str, Any]]:
         params = {"sort_by": "id"} if creator_id is None else {"sort_by": "id", "creator_id": creator_id}

@@ -259,3 +259,17 @@ def test_only_deals_created_by_the_token_user_are_listed_unless_turned_off(
     assert [e.crm_id for e in make_connector().read_opportunities()] == [str(mine["id"])]
     everything = make_connector(deals_by_creator=False).read_opportunities()
     assert sorted(e.crm_id for e in everything) == sorted([str(mine["id"]), str(theirs["id"])])
+
+
+def test_read_ahead_scan_yields_in_order_and_stops_cleanly_when_abandoned(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
+    ids = _orgs(sandbox, 9)
+    connector = make_connector(per_page=2)
+    scan = connector.client.collection("/v2/contacts", {"sort_by": "id"}, read_ahead=True)
+    assert [c["id"] for c in scan] == ids
+    calls = len(sandbox.calls)
+    abandoned = connector.client.collection("/v2/contacts", {"sort_by": "id"}, read_ahead=True)
+    assert next(abandoned)["id"] == ids[0]
+    abandoned.close()
+    assert len(sandbox.calls) - calls <= 2  # the page in hand and at most the one fetched ahead
