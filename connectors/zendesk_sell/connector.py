@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from connectors.base import AccountRecord, ReadReport
+from connectors.base import AccountRecord, DealFacts, ReadReport
 from connectors.ratelimit import RateLimiter
 from connectors.zendesk_sell import mapping
 from connectors.zendesk_sell.client import SellClient
 from connectors.zendesk_sell.reader import SellReader, StreamExpired, decode_cursor, encode_cursor
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from connectors.zendesk_sell.writer import SellWriter
-from domain import ExistingOpportunity, FollowUpTask, Opportunity, Owner, WriteResult
+from domain import ExistingOpportunity, FollowUpTask, Opportunity, OpportunityStatus, Owner, WriteResult
 from domain.account import utcnow
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class ZendeskSellConnector:
         self._spool_position: str | None = None
         self.spool_replays = 0
         self._purchases: dict[str, frozenset[str]] | None = None  # per pass, when products_source=orders
+        self._listed_deals: dict[str, tuple[OpportunityStatus, Any, Any]] = {}  # key -> (status, value, loss reason)
+        self._loss_reasons: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ reading
 
@@ -75,8 +77,40 @@ class ZendeskSellConnector:
             if existing is None:
                 continue  # not ours (no key), or a key we cannot parse
             self.writer.remember(existing)
+            self._listed_deals[existing.key] = (existing.status, deal.get("value"), deal.get("loss_reason_id"))
             yield existing
         self.writer.listing_complete = True
+
+    def read_deal_facts(self, keys: Sequence[str]) -> dict[str, DealFacts]:
+        """Won amount and lost reason of our deals, from the deals `read_opportunities` just listed
+        (no extra call, except one `GET /v2/loss_reasons` when a lost deal names a reason). Task
+        completion would cost a call per deal, so it is left unknown (None)."""
+        facts: dict[str, DealFacts] = {}
+        for key in keys:
+            listed = self._listed_deals.get(key)
+            if listed is None:
+                continue
+            status, value, loss_reason_id = listed
+            amount = None
+            if status is OpportunityStatus.WON:
+                try:
+                    amount = mapping.parse_money(value)
+                except ValueError:
+                    amount = None
+            reason = None
+            if status is OpportunityStatus.LOST and loss_reason_id is not None:
+                reason = self._loss_reason_names().get(str(loss_reason_id), str(loss_reason_id))
+            facts[key] = DealFacts(amount=amount, lost_reason=reason)
+        return facts
+
+    def _loss_reason_names(self) -> dict[str, str]:
+        if self._loss_reasons is None:
+            self._loss_reasons = {
+                str(r.get("id")): str(r.get("name"))
+                for r in self.client.collection("/v2/loss_reasons")
+                if isinstance(r, Mapping) and r.get("name")
+            }
+        return self._loss_reasons
 
     def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
         """(account id, products owned) for every organisation: the mapped `products` field, or

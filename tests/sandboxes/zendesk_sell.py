@@ -127,6 +127,7 @@ class SellSandbox:
         self.deals: dict[int, dict[str, Any]] = {}
         self.tasks: dict[int, dict[str, Any]] = {}
         self.products: dict[int, dict[str, Any]] = {}
+        self.loss_reasons = [{"id": 1, "name": "Too expensive"}, {"id": 2, "name": "No budget this year"}]
         self.orders: dict[int, dict[str, Any]] = {}
         self.line_items: dict[int, dict[str, Any]] = {}
         self.stages = [dict(s, active=True, pipeline_id=1) for s in DEFAULT_STAGES]
@@ -245,10 +246,15 @@ class SellSandbox:
             contact = self.contacts.pop(contact_id)
             self._emit("contact", "deleted", contact, {})
 
-    def set_deal_stage(self, deal_id: int, stage_id: int) -> None:
+    def set_deal_stage(self, deal_id: int, stage_id: int, loss_reason_id: int | None = None,
+                       value: str | None = None) -> None:
         with self.lock:
             deal = self.deals[deal_id]
             deal.update(stage_id=stage_id, last_stage_change_at=self.now(), updated_at=self.now())
+            if loss_reason_id is not None:
+                deal["loss_reason_id"] = loss_reason_id
+            if value is not None:
+                deal["value"] = Decimal(value)
 
     def add_product(self, name: str, sku: str | None = None, price: str = "100.00") -> dict[str, Any]:
         with self.lock:
@@ -491,6 +497,10 @@ class SellSandbox:
             self.tasks[task["id"]] = task
             self._emit("task", "created", task, {})
             return self._one("task", task)
+
+        @route("GET", r"/v2/loss_reasons")
+        def loss_reasons(request: Request) -> Response:
+            return self._page(request, "loss_reason", self.loss_reasons)
 
         @route("GET", r"/v2/products")
         def products(request: Request) -> Response:

@@ -273,3 +273,24 @@ def test_read_ahead_scan_yields_in_order_and_stops_cleanly_when_abandoned(
     assert next(abandoned)["id"] == ids[0]
     abandoned.close()
     assert len(sandbox.calls) - calls <= 2  # the page in hand and at most the one fetched ahead
+
+
+def test_deal_facts_give_won_amount_and_lost_reason_from_the_listing(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
+    from decimal import Decimal
+
+    org = sandbox.add_organization("Acme")["id"]
+    with sandbox.lock:
+        won = sandbox._create_deal({"name": "W", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:a:x"}})
+        lost = sandbox._create_deal({"name": "L", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:b:y"}})
+        sandbox._create_deal({"name": "O", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:c:z"}})
+    sandbox.set_deal_stage(won["id"], 3, value="1200.50")
+    sandbox.set_deal_stage(lost["id"], 4, loss_reason_id=2)
+    connector = make_connector()
+    list(connector.read_opportunities())
+    facts = connector.read_deal_facts([f"{org}:a:x", f"{org}:b:y", f"{org}:c:z", "unknown:k:k"])
+    assert facts[f"{org}:a:x"].amount == Decimal("1200.50")
+    assert facts[f"{org}:b:y"].lost_reason == "No budget this year" and facts[f"{org}:b:y"].amount is None
+    assert facts[f"{org}:c:z"].amount is None and facts[f"{org}:c:z"].task_completed is None
+    assert "unknown:k:k" not in facts
