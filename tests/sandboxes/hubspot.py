@@ -167,6 +167,7 @@ class HubSpotSandbox:
                 for n, ty in props.items()} for t, props in BUILTIN_PROPERTIES.items()}
         self.associations: dict[tuple[str, int], dict[tuple[str, int], set[int]]] = {}
         self.owners: list[dict[str, Any]] = []
+        self._unique: dict[tuple[str, str], dict[str, int]] = {}  # (type, unique property) -> value -> id
         self.next_id = 1000
         self.faults: list[Fault] = []
         self.calls_by_route: dict[str, int] = {}
@@ -201,6 +202,8 @@ class HubSpotSandbox:
         with self.lock:
             self.properties[object_type].setdefault(
                 name, {"name": name, "type": type_, "hasUniqueValue": unique, "hubspotDefined": False})
+            for record in self.objects[object_type].values():
+                self._index(object_type, record)
 
     def add_owner(self, owner_id: str, email: str, first: str = "", last: str = "") -> None:
         self.owners.append({"id": owner_id, "email": email, "firstName": first, "lastName": last,
@@ -215,6 +218,7 @@ class HubSpotSandbox:
             now = self.clock_ms() if modified_ms is None else modified_ms
             record = Record(self._new_id(), {k: None if v is None else str(v) for k, v in properties.items()}, now, now)
             self.objects[object_type][record.id] = record
+            self._index(object_type, record)
             return str(record.id)
 
     def associate(self, from_type: str, from_id: str, to_id: str, type_id: int) -> None:
@@ -228,6 +232,7 @@ class HubSpotSandbox:
             record = self.objects[object_type][int(record_id)]
             record.properties.update({k: str(v) for k, v in changes.items()})
             record.updated_ms = max(self.clock_ms() if at_ms is None else at_ms, record.updated_ms + 1)
+            self._index(object_type, record)
 
     def records(self, object_type: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -495,10 +500,19 @@ class HubSpotSandbox:
     def _find(self, kind: str, ident: str, id_property: str | None) -> Record | None:
         if not id_property:
             return self.objects[kind].get(int(ident)) if ident.isdigit() else None
+        if (kind, id_property) in self._unique:
+            record_id = self._unique[(kind, id_property)].get(ident)
+            return None if record_id is None else self.objects[kind].get(record_id)
         for record in self.objects[kind].values():
             if record.properties.get(id_property) == ident:
                 return record
         return None
+
+    def _index(self, kind: str, record: Record) -> None:
+        """Keep the unique-value index current after a record's properties were set."""
+        for name, value in record.properties.items():
+            if value and self.properties[kind].get(name, {}).get("hasUniqueValue"):
+                self._unique.setdefault((kind, name), {})[value] = record.id
 
     def _validate(self, kind: str, props: Mapping[str, Any], pending: Mapping[str, set[str]]) -> str | None:
         """Why these properties cannot be written, or None. `pending` holds unique values already
@@ -551,6 +565,7 @@ class HubSpotSandbox:
             now = self.clock_ms()
             record = Record(self._new_id(), props, now, now)
             self.objects[kind][record.id] = record
+            self._index(kind, record)
             for assoc in associations:
                 for t in assoc.get("types") or []:
                     self._associate(kind, record.id, int(assoc["to"]["id"]), int(t["associationTypeId"]))
@@ -606,6 +621,7 @@ class HubSpotSandbox:
                 record.properties.update(props)
                 record.updated_ms = self.clock_ms()
                 new = False
+            self._index(kind, record)
             results.append({**record.as_json(kind, list(props)), "new": new})
         return Response(200, {"status": "COMPLETE", "results": results, "startedAt": iso(self.clock_ms()),
                               "completedAt": iso(self.clock_ms())})
@@ -682,6 +698,8 @@ class HubSpotSandbox:
             return error(409, f"Property named '{body['name']}' already exists.", "OBJECT_ALREADY_EXISTS")
         definition = {**body, "hasUniqueValue": bool(body.get("hasUniqueValue")), "hubspotDefined": False}
         self.properties[kind][body["name"]] = definition
+        for record in self.objects[kind].values():
+            self._index(kind, record)
         return Response(201, definition)
 
     def _token_info(self, request: Request) -> Response:
