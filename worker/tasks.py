@@ -28,6 +28,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -439,9 +440,9 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     ledger.store_baskets(crm, ((r.account.id, r.account.products) for r in chunk))
     ACCOUNTS_SCORED.labels(crm).inc(report.scored)
     report.ranked.sort(key=lambda r: (-r.score, r.account_id, r.playbook))
+    report.defaulted = read.defaulted
     part = report.summary()
     part["ranked"] = part["ranked"][:RANKED_KEPT]
-    part["defaulted"] = dict(read.defaulted)
     return part
 
 
@@ -466,14 +467,19 @@ def _record_pending(ledger: Ledger, crm: str, run_id: str, now: datetime, batch:
     )
 
 
-SUMMED = ("accounts_read", "scored", "new", "already_open", "below_threshold")
-COUNTED = ("stages", "suppressed", "new_by_playbook", "defaulted")
+# Which RunReport fields add up across chunks: every int and Counter the scoring step fills.
+# Derived from the dataclass, so a field the in-process pass gains is merged here too.
+_WRITE_FIELDS = {"deals_created", "deals_existing", "tasks_created", "tasks_existing", "resumed", "write_errors"}
+_PROBE = jobs.RunReport("probe", "probe", "probe", datetime.now(timezone.utc))
+SUMMED = tuple(f.name for f in fields(jobs.RunReport) if isinstance(getattr(_PROBE, f.name), int) and f.name not in _WRITE_FIELDS)
+COUNTED = tuple(f.name for f in fields(jobs.RunReport) if isinstance(getattr(_PROBE, f.name), Counter) and f.name not in _WRITE_FIELDS)
 
 
 def merge_parts(parts: Iterable[dict[str, Any]], read_counts: dict[str, Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {name: 0 for name in SUMMED}
     counters: dict[str, Counter[str]] = {name: Counter() for name in COUNTED}
     counters["defaulted"].update(read_counts.get("defaulted", {}))
+    counters["skipped"].update(read_counts.get("skipped", {}))
     ranked: list[dict[str, Any]] = []
     for part in parts:
         for name in SUMMED:
@@ -483,7 +489,6 @@ def merge_parts(parts: Iterable[dict[str, Any]], read_counts: dict[str, Any]) ->
         ranked.extend(part.get("ranked", []))
     ranked.sort(key=lambda r: (-r["score"], r["account_id"], r["playbook"]))
     merged.update({name: dict(c) for name, c in counters.items()})
-    merged["skipped"] = dict(read_counts.get("skipped", {}))
     merged["ranked"] = ranked[:RANKED_KEPT]
     return merged
 
@@ -558,10 +563,11 @@ def _finish_pass(tallies: list[dict[str, Any]], run_id: str, crm: str, cursor: s
     merged = _get(_stash_key(run_id, "report"))
     ctx = _get(_stash_key(run_id, "ctx"))
     report = jobs.RunReport(run_id, crm, ctx["mode"], datetime.fromisoformat(ctx["now"]))
-    for name in SUMMED + ("resumed",):
+    for name in SUMMED:
         setattr(report, name, merged.get(name, 0))
-    for name in COUNTED + ("skipped",):
+    for name in COUNTED:
         setattr(report, name, Counter(merged.get(name, {})))
+    report.resumed = merged.get("resumed", 0)
     report.ranked = [jobs.RankedOpportunity(**r) for r in merged["ranked"]]
     errors: Counter[str] = Counter()
     for t in tallies:
