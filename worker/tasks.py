@@ -1,9 +1,11 @@
 """A pass as a Celery task graph, built from the same step functions as the in-process `run_pass`.
 
     start_pass (crm queue)      definitions, owners, our existing deals, affinity, then read the
-                                accounts and park each chunk of 200 in Redis
-      -> chord of score_chunk   (score queue) assess one chunk; record each new opportunity as
-                                `pending` in the ledger with its payload (ledger first); snapshots
+                                accounts page by page, parking each chunk of 200 in Redis and
+                                queueing its score_chunk at once (scoring overlaps reading)
+      -> score_chunk x N        (score queue) assess one chunk; record each new opportunity as
+                                `pending` in the ledger with its payload (ledger first); snapshots;
+                                the last one to finish (a Redis barrier, `_maybe_plan`) queues
       -> plan_writes            (score queue) merge the chunk reports; every unfinished key of this
                                 CRM (this pass's and any an earlier pass left) in batches of <= 100
       -> chord of write_batch   (crm queue) WriteBack on one batch: exactly once through the
@@ -363,11 +365,6 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         histories = build_history(connector.read_opportunities(), ledger.written(crm))
         affinity = jobs.mine_affinity(settings, ledger, connector, crm, read, store=True)
         last_run_at = ledger.last_successful_run(crm)
-        chunks = 0
-        for number, chunk in enumerate(jobs.chunked(connector.read_accounts(cursor, read), jobs.CHUNK)):
-            _put(_stash_key(run_id, "chunk", str(number)), [_record_json(r) for r in chunk])
-            chunks += 1
-        next_cursor = connector.next_cursor()
         _put(
             _stash_key(run_id, "ctx"),
             {
@@ -381,15 +378,25 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
                 "rules": [_rule_json(r) for rules in affinity._by_antecedent.values() for r in rules],
             },
         )
+        # Stream: each chunk is scored (on the score queue) while the next page is being read.
+        chunks = 0
+        for number, chunk in enumerate(jobs.chunked(connector.read_accounts(cursor, read), jobs.CHUNK)):
+            _put(_stash_key(run_id, "chunk", str(number)), [_record_json(r) for r in chunk])
+            score_chunk.delay(run_id, crm, number)
+            chunks += 1
+        _put(
+            _stash_key(run_id, "read"),
+            {
+                "chunks": chunks,
+                "cursor": connector.next_cursor(),
+                "skipped": dict(read.skipped),
+                "defaulted": dict(read.defaulted),
+            },
+        )
         record_client_stats(crm, connector)
     finally:
         connector.close()
-    read_counts = {"skipped": dict(read.skipped), "defaulted": dict(read.defaulted)}
-    finish = plan_writes.s(run_id, crm, next_cursor, read_counts)
-    if chunks:
-        chord(score_chunk.si(run_id, crm, n) for n in range(chunks))(finish)
-    else:
-        plan_writes.delay([], run_id, crm, next_cursor, read_counts)
+    _maybe_plan(run_id, crm)
     return {"run_id": run_id, "status": "running", "chunks": chunks}
 
 
@@ -408,6 +415,9 @@ def score_chunk(self: Task, run_id: str, crm: str, number: int) -> dict[str, Any
 
 
 def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
+    if redis_client().hexists(_stash_key(run_id, "parts"), str(number)):
+        _maybe_plan(run_id, crm)  # delivered again after it finished: nothing left to do
+        return {"chunk": number, "done_before": True}
     settings = pass_settings()
     ledger = ledger_for(settings)
     ctx = _get(_stash_key(run_id, "ctx"))
@@ -443,7 +453,25 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     report.defaulted = read.defaulted
     part = report.summary()
     part["ranked"] = part["ranked"][:RANKED_KEPT]
-    return part
+    r = redis_client()
+    r.hset(_stash_key(run_id, "parts"), str(number), json.dumps(part, default=str))  # idempotent
+    r.expire(_stash_key(run_id, "parts"), STASH_TTL)
+    r.delete(_stash_key(run_id, "chunk", str(number)))
+    _maybe_plan(run_id, crm)
+    return {"chunk": number, "accounts": report.accounts_read, "new": report.new}
+
+
+def _maybe_plan(run_id: str, crm: str) -> None:
+    """The barrier between scoring and writing: once reading has ended and every chunk is scored,
+    exactly one caller (the last scorer, or the reader if it ends last) queues `plan_writes`."""
+    r = redis_client()
+    read = r.get(_stash_key(run_id, "read"))
+    if read is None:
+        return
+    if r.hlen(_stash_key(run_id, "parts")) < json.loads(read)["chunks"]:
+        return
+    if r.set(_stash_key(run_id, "planned"), 1, nx=True, ex=STASH_TTL):
+        plan_writes.delay(run_id, crm)
 
 
 def _record_pending(ledger: Ledger, crm: str, run_id: str, now: datetime, batch: list[tuple[Any, Any]]) -> None:
@@ -494,13 +522,16 @@ def merge_parts(parts: Iterable[dict[str, Any]], read_counts: dict[str, Any]) ->
 
 
 @app.task(name="oppworker.plan_writes", bind=True)
-def plan_writes(self: Task, parts: list[dict[str, Any]], run_id: str, crm: str, cursor: str | None, read_counts: dict[str, Any]) -> dict[str, Any]:
-    return step(self, run_id, crm, lambda: _plan_writes(parts, run_id, crm, cursor, read_counts))
+def plan_writes(self: Task, run_id: str, crm: str) -> dict[str, Any]:
+    return step(self, run_id, crm, lambda: _plan_writes(run_id, crm))
 
 
-def _plan_writes(parts: list[dict[str, Any]], run_id: str, crm: str, cursor: str | None, read_counts: dict[str, Any]) -> dict[str, Any]:
+def _plan_writes(run_id: str, crm: str) -> dict[str, Any]:
     settings = pass_settings()
     ledger = ledger_for(settings)
+    read_counts = _get(_stash_key(run_id, "read"))
+    cursor = read_counts["cursor"]
+    parts = [json.loads(v) for v in redis_client().hvals(_stash_key(run_id, "parts"))]
     merged = merge_parts(parts, read_counts)
     rows = ledger.unfinished(crm)  # this pass's new keys and anything an earlier pass left
     merged["resumed"] = sum(1 for r in rows if r["run_id"] != run_id)
@@ -589,7 +620,9 @@ def _finish_pass(tallies: list[dict[str, Any]], run_id: str, crm: str, cursor: s
     PASSES.labels(crm, "succeeded").inc()
     release_pass_lock(crm, run_id)
     r = redis_client()
-    r.delete(*r.keys(_stash_key(run_id, "*")))  # the run's stash; small (one run's chunks)
+    stash = list(r.scan_iter(_stash_key(run_id, "*"), count=500))
+    if stash:
+        r.delete(*stash)
     log.info("pass %s finished: %d read, %d new, %d deals created", run_id, report.accounts_read, report.new, report.deals_created)
     return report.summary()
 
