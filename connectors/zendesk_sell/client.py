@@ -12,6 +12,8 @@ jitter (the shared client's default) while the paced limiter keeps us under the 
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -69,6 +71,22 @@ def classify(response: requests.Response, describe: DescribeError) -> ConnectorE
     )
 
 
+_PACERS: dict[tuple[str, str, float], PacedLimiter] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def paced_limiter_for(settings: ZendeskSellSettings) -> PacedLimiter:
+    """One pacer per token (and base URL) in this process: Sell's budget is per token, and a pass
+    that starts right after another (a new connector each time) must not spend the same second
+    twice. Keyed by a hash, so the token itself is not kept as a dictionary key."""
+    digest = hashlib.sha256(settings.access_token.get_secret_value().encode()).hexdigest()[:16]
+    key = (settings.base_url, digest, settings.calls_per_second)
+    with _PACERS_LOCK:
+        if key not in _PACERS:
+            _PACERS[key] = PacedLimiter(settings.calls_per_second)
+        return _PACERS[key]
+
+
 def only_rate_limited(error: ConnectorError) -> bool:
     """For creates: a 429 was not processed, so resend; a timeout or 5xx may have been."""
     return error.kind is FailureKind.RATE_LIMITED
@@ -94,7 +112,7 @@ class SellClient:
         self.api = ApiClient(
             settings.base_url,
             settings.access_token,
-            limiter=limiter or PacedLimiter(settings.calls_per_second),
+            limiter=limiter or paced_limiter_for(settings),
             describe_error=make_describe(settings.access_token),
             classify=classify,
             timeout=(settings.connect_timeout, settings.read_timeout),

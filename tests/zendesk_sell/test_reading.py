@@ -294,3 +294,13 @@ def test_deal_facts_give_won_amount_and_lost_reason_from_the_listing(
     assert facts[f"{org}:b:y"].lost_reason == "No budget this year" and facts[f"{org}:b:y"].amount is None
     assert facts[f"{org}:c:z"].amount is None and facts[f"{org}:c:z"].task_completed is None
     assert "unknown:k:k" not in facts
+
+
+def test_connectors_for_the_same_token_share_one_pacer() -> None:
+    from connectors.zendesk_sell.client import paced_limiter_for
+    from connectors.zendesk_sell.settings import ZendeskSellSettings
+
+    one = ZendeskSellSettings(access_token="token-a", base_url="http://127.0.0.1:1")
+    assert paced_limiter_for(one) is paced_limiter_for(one.model_copy())
+    other = ZendeskSellSettings(access_token="token-b", base_url="http://127.0.0.1:1")
+    assert paced_limiter_for(one) is not paced_limiter_for(other)
