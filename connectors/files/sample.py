@@ -1,7 +1,9 @@
 """A seeded generator of realistic customer data: the bundled sample, tests and benchmarks.
 
 `python -m connectors.files.sample` rewrites `connectors/files/sample_data/` (600 accounts, 26 weeks of
-weekly usage, purchases, owners, and earlier deals). Accounts are drawn from archetypes that exist in
+weekly usage, purchases, owners, earlier deals with their outcomes, and `account_history`: the seat
+and plan changes of accounts that really expanded during those weeks, so `oppworker report` and
+`oppworker backtest` have something true to measure). Accounts are drawn from archetypes that exist in
 any SaaS book of business (teams out of seats, users hammering premium features, happy renewals,
 big accounts, brand-new and unhappy customers), mixed so that every built-in playbook fires on some
 accounts and every guardrail blocks some. The first accounts are named showcases the tests and the
@@ -88,6 +90,7 @@ class Dataset:
     usage: list[tuple[str, str, date, float]] = field(default_factory=list)
     purchases: list[tuple[str, str, date, float]] = field(default_factory=list)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
+    account_history: list[dict[str, Any]] = field(default_factory=list)
     archetype: dict[str, str] = field(default_factory=dict)
 
 
@@ -269,6 +272,7 @@ def generate(n: int = 600, seed: int = 20261102, as_of: datetime = AS_OF, showca
             bought = since if product == "translate" else since + timedelta(days=rng.randint(0, max((today - since).days, 1)))
             data.purchases.append((account_id, product, min(bought, today), 0.0 if product == "translate" else 12.0 * 300))
     _history(rng, data)
+    _expansions(random.Random(seed + 2), data)  # its own stream: the rows above stay byte-identical
     _flaws(data)
     return data
 
@@ -290,6 +294,78 @@ def _history(rng: random.Random, data: Dataset) -> None:
             "key": f"{account_id}:seat_expansion:seats", "account_id": account_id, "playbook": "seat_expansion",
             "offer": "seats", "status": "open", "created_at": (now - timedelta(days=rng.randint(35, 60))).isoformat(),
             "closed_at": ""})
+
+
+LOST_REASONS = ["no budget this quarter", "timing: revisit at renewal", "chose a competitor", "not a priority"]
+SEAT_GROWERS = ("steady", "adopting", "renewal_promoter", "affinity_target", "milestone", "at_scale")
+PLAN_GROWERS = ("premium_seeker", "milestone", "renewal_promoter", "affinity_target")
+
+
+def _state(account: dict[str, Any], day: date, rank: int, seats: int, mrr: float) -> dict[str, Any]:
+    return {"account_id": account["id"], "valid_from": day.isoformat(), "plan": PLANS[rank], "plan_rank": rank,
+            "seats_purchased": seats, "seats_used": account["seats_used"], "mrr": round(mrr)}
+
+
+def _expansions(rng: random.Random, data: Dataset) -> None:
+    """Accounts that really expanded in the last weeks, and our deals' outcomes around them.
+
+    Most expansions follow the signal (the team ran out of seats, or hit its plan's limits, before
+    buying); some are quiet (bought with room to spare), so a backtest has misses to show. About half
+    of the signalled ones closed through a deal of ours (won, with amount, task done); a dozen other
+    offers were lost. Showcase accounts and accounts that already carry a deal are left alone.
+    """
+    today = data.as_of.date()
+    start = today - timedelta(weeks=WEEKS)
+    taken = {a for a, _, _ in SHOWCASE} | {o["account_id"] for o in data.opportunities}
+    pool = [a for a in data.accounts if a["id"] not in taken and date.fromisoformat(a["customer_since"]) < start]
+
+    def deal(account: dict[str, Any], playbook: str, kind: str, offer: str, created: date, closed: date,
+             status: str, amount: float | None) -> None:
+        data.opportunities.append({
+            "key": f"{account['id']}:{playbook}:{offer}", "account_id": account["id"], "playbook": playbook,
+            "offer": offer, "status": status, "created_at": f"{created.isoformat()}T09:00:00+00:00",
+            "closed_at": f"{closed.isoformat()}T16:00:00+00:00", "amount": "" if amount is None else f"{amount:.2f}",
+            "lost_reason": rng.choice(LOST_REASONS) if status == "lost" else "",
+            "task_completed": "true" if status == "won" or rng.random() < 0.5 else "false",
+            "kind": kind, "score": rng.randint(66, 92), "journey_stage": "value_realised"})
+        taken.add(account["id"])
+
+    seat_pool = [a for a in pool if data.archetype[a["id"]] in SEAT_GROWERS]
+    for account in rng.sample(seat_pool, min(48, len(seat_pool))):
+        rank, seats, used = int(account["plan_rank"]), int(account["seats_purchased"]), int(account["seats_used"])
+        quiet = rng.random() < 0.3
+        before = seats - rng.randint(2, 6) if quiet else int(used / rng.uniform(0.92, 1.03))
+        if not 0 < before < seats:
+            continue
+        grew_on = today - timedelta(days=rng.randint(14, 120))
+        mrr = float(account["mrr"])
+        data.account_history.append(_state(account, start, rank, before, mrr - (seats - before) * SEAT_PRICE[rank]))
+        data.account_history.append(_state(account, grew_on, rank, seats, mrr))
+        if not quiet and rng.random() < 0.55:
+            deal(account, "seat_expansion", "upsell", "seats", grew_on - timedelta(days=rng.randint(7, 35)), grew_on,
+                 "won", (seats - before) * SEAT_PRICE[rank] * 12.0)
+        taken.add(account["id"])
+    plan_pool = [a for a in pool if a["id"] not in taken and data.archetype[a["id"]] in PLAN_GROWERS and int(a["plan_rank"]) >= 1]
+    for account in rng.sample(plan_pool, min(20, len(plan_pool))):
+        rank, seats = int(account["plan_rank"]), int(account["seats_purchased"])
+        grew_on = today - timedelta(days=rng.randint(14, 120))
+        mrr = float(account["mrr"])
+        data.account_history.append(_state(account, start, rank - 1, seats, mrr - seats * (SEAT_PRICE[rank] - SEAT_PRICE[rank - 1])))
+        data.account_history.append(_state(account, grew_on, rank, seats, mrr))
+        if rng.random() < 0.5:
+            deal(account, "plan_upgrade", "upsell", f"plan:{PLANS[rank]}", grew_on - timedelta(days=rng.randint(7, 35)),
+                 grew_on, "won", seats * (SEAT_PRICE[rank] - SEAT_PRICE[rank - 1]) * 12.0)
+        taken.add(account["id"])
+    losers = [a for a in pool if a["id"] not in taken and data.archetype[a["id"]] in ("seat_crunch", "premium_seeker")]
+    for account in rng.sample(losers, min(12, len(losers))):
+        created = today - timedelta(days=rng.randint(100, 170))  # closed long enough ago to be out of cooldown
+        closed = created + timedelta(days=rng.randint(10, 40))
+        if data.archetype[account["id"]] == "seat_crunch":
+            deal(account, "seat_expansion", "upsell", "seats", created, closed, "lost", None)
+        else:
+            rank = int(account["plan_rank"])
+            deal(account, "plan_upgrade", "upsell", f"plan:{PLANS[min(rank + 1, 3)]}", created, closed, "lost", None)
+    data.opportunities.sort(key=lambda o: (o["created_at"], o["key"]))
 
 
 def _flaws(data: Dataset) -> None:
@@ -316,8 +392,11 @@ def write(data: Dataset, folder: Path) -> None:
          ({"account_id": a, "metric": m, "period_start": d.isoformat(), "value": v} for a, m, d, v in data.usage))
     _csv(folder / "purchases.csv", ["account_id", "product", "purchased_at", "amount"],
          ({"account_id": a, "product": p, "purchased_at": d.isoformat(), "amount": f"{v:.2f}"} for a, p, d, v in data.purchases))
-    _csv(folder / "opportunities.csv", ["key", "account_id", "playbook", "offer", "status", "created_at", "closed_at"],
+    _csv(folder / "opportunities.csv", ["key", "account_id", "playbook", "offer", "status", "created_at", "closed_at",
+                                        "amount", "lost_reason", "task_completed", "kind", "score", "journey_stage"],
          data.opportunities)
+    _csv(folder / "account_history.csv", ["account_id", "valid_from", "plan", "plan_rank", "seats_purchased", "seats_used", "mrr"],
+         sorted(data.account_history, key=lambda r: (r["account_id"], r["valid_from"])))
 
 
 def _csv(path: Path, fields: list[str], rows: Any) -> None:
