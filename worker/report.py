@@ -223,8 +223,9 @@ def _conclusion(n_t: int, n_c: int, low: float | None, high: float | None) -> st
 
 def compare_holdouts(rows: Sequence[Mapping[str, Any]], held: Sequence[Mapping[str, Any]],
                      grew: Mapping[str, list[date]]) -> list[HoldoutComparison]:
-    """Treated: accounts given a deal by the playbook; control: its holdout accounts. Both count as
-    expanded on a won deal of ours (any playbook) or a plan/seat increase after their start."""
+    """Treated: accounts given a deal by the playbook since its control group began; control: its
+    holdout accounts. Both count as expanded on a won deal of ours (any playbook) or a plan/seat
+    increase after their own start (deal created / first held out)."""
     wins: dict[str, list[date]] = defaultdict(list)
     for row in rows:
         if row["status"] == WON and row["closed_at"]:
@@ -235,9 +236,12 @@ def compare_holdouts(rows: Sequence[Mapping[str, Any]], held: Sequence[Mapping[s
 
     out = []
     for playbook in sorted({h["playbook"] for h in held}):
+        # Only deals created since the control group began: both groups then face the same months.
+        began = min(h["first_seen_at"] for h in held if h["playbook"] == playbook).date()
         treated: dict[str, tuple[date, bool]] = {}
         for row in rows:
-            if row["playbook"] == playbook and row["status"] != DELETED and row["created_at"]:
+            if (row["playbook"] == playbook and row["status"] != DELETED and row["created_at"]
+                    and row["created_at"].date() >= began):
                 start = row["created_at"].date()
                 if row["account_id"] not in treated or start < treated[row["account_id"]][0]:
                     treated[row["account_id"]] = (start, row["status"] == WON)
@@ -257,8 +261,12 @@ def compare_holdouts(rows: Sequence[Mapping[str, Any]], held: Sequence[Mapping[s
     return out
 
 
-def build_report(store: OutcomeStore, now: datetime, since: date | None = None, crm: str | None = None) -> OutcomeReport:
+def build_report(store: OutcomeStore, now: datetime, since: date | None = None, crm: str | None = None,
+                 kinds: Mapping[str, str] | None = None) -> OutcomeReport:
+    """`kinds` (playbook id -> kind) names the kind of deals the ledger never scored (CRM history)."""
     rows = [r for r in store.outcomes(crm) if since is None or (r["created_at"] and r["created_at"].date() >= since)]
+    if kinds:
+        rows = [r | {"kind": kinds.get(r["playbook"], r["kind"])} if r["kind"] == "unknown" else r for r in rows]
     held = [h for h in store.holdouts(crm) if since is None or h["first_seen_at"].date() >= since]
     period, timeline = _timeline(rows)
     total = Figures("all")

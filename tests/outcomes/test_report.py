@@ -121,3 +121,18 @@ def test_report_command_json_table_and_html(tmp_path):
     assert html.exit_code == 0 and (tmp_path / "outcomes.html").read_text().startswith("<!DOCTYPE html>")
     bad = runner.invoke(cli, ["report", "--since", "last week", "--output-dir", str(tmp_path)], obj={})
     assert bad.exit_code != 0 and "not a date" in bad.output
+
+
+def test_treated_deals_from_before_the_control_group_began_are_left_out():
+    rows = [{"account_id": "old", "playbook": "p", "status": "won", "created_at": at("2026-08-01"), "closed_at": at("2026-08-05")},
+            {"account_id": "new", "playbook": "p", "status": "open", "created_at": at("2026-09-02"), "closed_at": None}]
+    held = [{"account_id": "c", "playbook": "p", "first_seen_at": at("2026-09-01")}]
+    (h,) = compare_holdouts(rows, held, {})
+    assert (h.treated_accounts, h.treated_expanded, h.control_accounts) == (1, 0, 1)
+
+
+def test_kind_of_deals_the_ledger_never_scored_comes_from_the_playbook(store):
+    store.save("x", [deal("h1", "h1", "seat_expansion", "unknown", None, None, "2026-09-03", "lost", "2026-09-10")], [], [])
+    report = build_report(store, NOW, since=date(2026, 8, 15), crm="x", kinds={"seat_expansion": "upsell"})
+    assert {f.group: f.created for f in report.by_kind} == {"upsell": 4, "cross_sell": 2}
+    assert {f.group: f.created for f in report.by_score_band}["unknown"] == 1

@@ -64,8 +64,14 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
     from worker.report import build_report
     from worker.report_html import render_html
 
+    from worker.jobs import load_definitions
+
     settings = _settings(ctx, output_dir=output_dir)
-    report = build_report(store_for(Ledger(settings.ledger_url)), datetime.now(timezone.utc), _day(since), crm)
+    try:
+        kinds = {p.id: p.kind.value for p in load_definitions(settings)}
+    except Exception:  # a broken playbook file must not hide the figures: kinds stay as stored
+        kinds = {}
+    report = build_report(store_for(Ledger(settings.ledger_url)), datetime.now(timezone.utc), _day(since), crm, kinds)
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, default=str)
         if output:
