@@ -25,6 +25,7 @@ from worker.outcome_store import DELETED, LOST, OPEN, WON, OutcomeStore
 
 SCORE_BANDS = ((90, "90-100"), (80, "80-89"), (70, "70-79"), (60, "60-69"), (0, "0-59"))
 MIN_GROUP = 30  # accounts per group below which a holdout comparison says nothing
+MIN_DAYS = 30  # days a control group must have run before its expansions mean anything
 Z95 = 1.959964
 
 
@@ -209,10 +210,13 @@ def expansions(states: Iterable[Mapping[str, Any]]) -> dict[str, list[date]]:
     return found
 
 
-def _conclusion(n_t: int, n_c: int, low: float | None, high: float | None) -> str:
+def _conclusion(n_t: int, n_c: int, low: float | None, high: float | None, days: int | None = None) -> str:
     if n_t < MIN_GROUP or n_c < MIN_GROUP:
         return (f"too few accounts to conclude anything: {n_t} treated, {n_c} control "
                 f"(at least {MIN_GROUP} in each group needed)")
+    if days is not None and days < MIN_DAYS:
+        return (f"too early to conclude anything: the control group began {days} days ago "
+                f"(expansions take at least {MIN_DAYS} days to show)")
     assert low is not None and high is not None
     if low > 0:
         return "treated accounts expanded more than the control group (the interval excludes zero)"
@@ -222,7 +226,7 @@ def _conclusion(n_t: int, n_c: int, low: float | None, high: float | None) -> st
 
 
 def compare_holdouts(rows: Sequence[Mapping[str, Any]], held: Sequence[Mapping[str, Any]],
-                     grew: Mapping[str, list[date]]) -> list[HoldoutComparison]:
+                     grew: Mapping[str, list[date]], today: date | None = None) -> list[HoldoutComparison]:
     """Treated: accounts given a deal by the playbook since its control group began; control: its
     holdout accounts. Both count as expanded on a won deal of ours (any playbook) or a plan/seat
     increase after their own start (deal created / first held out)."""
@@ -256,7 +260,7 @@ def compare_holdouts(rows: Sequence[Mapping[str, Any]], held: Sequence[Mapping[s
         out.append(HoldoutComparison(
             playbook, n_t, x_t, won, n_c, x_c,
             x_t / n_t if n_t else None, x_c / n_c if n_c else None,
-            d, low, high, _conclusion(n_t, n_c, low, high),
+            d, low, high, _conclusion(n_t, n_c, low, high, (today - began).days if today else None),
         ))
     return out
 
@@ -283,5 +287,5 @@ def build_report(store: OutcomeStore, now: datetime, since: date | None = None, 
         by_score_band=_split(rows, lambda r: score_band(r["score"])),
         period=period,
         timeline=timeline,
-        holdouts=compare_holdouts(rows, held, expansions(store.states(crm))),
+        holdouts=compare_holdouts(rows, held, expansions(store.states(crm)), now.date()),
     )

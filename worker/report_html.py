@@ -9,6 +9,7 @@ trend is not flattened by a large one).
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from worker.report import Figures, HoldoutComparison, OutcomeReport, Period
@@ -50,10 +51,18 @@ def _figures_table(title: str, rows: list[Figures], first: str) -> str:
     return f'<h2>{escape(title)}</h2><table class="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def nice_ceiling(value: float) -> float:
+    """The axis top: the smallest 1, 2, 2.5 or 5 times a power of ten at or above `value`."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= value)
+
+
 def chart(playbook: str, periods: list[Period], period: str) -> str:
     """Bars: won amount per period (left axis); line: win rate of deals closed in it (right axis)."""
     inner_w, inner_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
-    top = max((p.won_amount for p in periods), default=0) or 1.0
+    top = nice_ceiling(max((p.won_amount for p in periods), default=0))
     step = inner_w / max(len(periods), 1)
     bar_w = max(step * 0.6, 2)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-playbook="{escape(playbook)}" '

@@ -94,6 +94,10 @@ def test_holdout_comparison_concludes_with_enough_accounts():
     assert (h.treated_expanded, h.control_expanded, h.difference) == (30, 10, 0.5)
     assert 0.28 < h.ci_low < h.ci_high < 0.7 and h.conclusion.startswith("treated accounts expanded more")
     assert MIN_GROUP == 30
+    (early,) = compare_holdouts(rows, held, grew, today=date(2026, 9, 20))
+    assert early.conclusion.startswith("too early to conclude anything: the control group began 19 days ago")
+    (later,) = compare_holdouts(rows, held, grew, today=date(2026, 10, 20))
+    assert later.conclusion == h.conclusion
 
 
 def test_intervals_match_newcombe_1998():

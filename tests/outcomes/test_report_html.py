@@ -112,3 +112,9 @@ def test_chromium_paints_the_chart(report_file, tmp_path):
     assert line > 300, f"only {line} pixels in the line colour: the win-rate line was not painted"
     blank = sum(1 for row in rows[::10] if len(set(row)) <= 3)
     assert blank < len(rows[::10]), "the screenshot is blank"
+
+
+def test_axis_tops_are_round_numbers():
+    from worker.report_html import nice_ceiling
+
+    assert [nice_ceiling(v) for v in (94_260, 28_500, 5_000, 5_001, 0)] == [100_000, 50_000, 5_000, 10_000, 1.0]
