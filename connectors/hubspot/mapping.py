@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError

@@ -58,7 +58,7 @@ class HubSpotSettings(BaseSettings):
     # token). The limit is per account, shared with other integrations: lower it if they search too.
     search_per_second: float = Field(default=5.0, gt=0)
     search_window_seconds: float = Field(default=1.0, gt=0)
-    search_margin_seconds: float = Field(default=0.05, ge=0)
+    search_margin_seconds: float = Field(default=0.1, ge=0)
     # Waits on a 429 that carries no Retry-After, by policyName.
     rolling_wait_seconds: float = Field(default=10.0, ge=0)
     secondly_wait_seconds: float = Field(default=1.0, ge=0)
