@@ -6,7 +6,9 @@ datetimes or epoch milliseconds depending on the property type, so parsing accep
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -241,11 +243,11 @@ def with_marker(body: str, key: str) -> str:
 
 
 def marker_key(body: str | None) -> str | None:
-    """The opportunity key from a task body's last marker line (HubSpot may turn the plain text
-    into HTML, so tags are stripped before looking)."""
+    """The opportunity key from a task body's last marker line (HubSpot's editor stores task bodies
+    as HTML, so tags become line breaks and entities are decoded before looking)."""
     if not body:
         return None
-    text = body.replace("<br>", "\n").replace("</p>", "\n").replace("<p>", "\n")
+    text = html.unescape(re.sub(r"<[^>]*>", "\n", body))
     for line in reversed([line.strip() for line in text.splitlines() if line.strip()]):
         if line.startswith(TASK_MARKER):
             return line[len(TASK_MARKER):].strip() or None
