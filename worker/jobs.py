@@ -18,7 +18,7 @@ from typing import Any
 
 from connectors.base import AccountRecord, Connector, ReadReport
 from connectors.registry import build_connector
-from domain import Account, Owner
+from domain import Account, FollowUpTask, Opportunity, Owner
 from playbooks.affinity import AffinityModel, BasketCounter
 from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, HOLDOUT, NEW, SUPPRESSED, AccountAssessment, Assessor
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
@@ -198,6 +198,84 @@ def tally(report: RunReport, assessment: AccountAssessment) -> None:
             report.below_threshold += 1
 
 
+def prepare_pass(
+    settings: Settings,
+    ledger: Ledger,
+    connector: Connector,
+    crm: str,
+    playbooks: list[Playbook],
+    catalog: Any,
+    read: ReadReport,
+    now: datetime,
+    dry_run: bool,
+) -> tuple[PassContext, AffinityModel]:
+    """Step 1 of a pass (in-process and on the workers): owners, our deals as the CRM and the
+    ledger know them, outcome sync, affinity. Returns the context every chunk is assessed in, and
+    the affinity model (the worker ships its rules to the scoring tasks)."""
+    owners = {o.id: o for o in connector.read_owners()}
+    existing = list(connector.read_opportunities())
+    histories = build_history(existing, ledger.written(crm))
+    if not dry_run:
+        sync_outcomes(ledger, crm, connector, existing, now)
+    affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
+    context = PassContext(
+        assessor=build_assessor(settings, playbooks, catalog, affinity),
+        histories=histories,
+        owners=owners,
+        now=now,
+        last_run_at=ledger.last_successful_run(crm),
+    )
+    return context, affinity
+
+
+def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, affinity: AffinityModel) -> Assessor:
+    return Assessor(
+        playbooks,
+        catalog,
+        affinity,
+        guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
+    )
+
+
+def assess_chunk(
+    context: PassContext,
+    ledger: Ledger,
+    crm: str,
+    report: RunReport,
+    chunk: list[AccountRecord],
+    read: ReadReport,
+    store: bool,
+) -> list[tuple[Opportunity, FollowUpTask]]:
+    """Step 2 of a pass, for one chunk of accounts: assess and tally each account; when `store`
+    (not a dry run), record outcome observations, today's usage snapshots and the baskets.
+    Returns the new (opportunity, task) pairs for the write step."""
+    now = context.now
+    snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
+    stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
+    assessments = []
+    new: list[tuple[Opportunity, FollowUpTask]] = []
+    for record in chunk:
+        report.accounts_read += 1
+        account = with_owner(record.account, context.owners, read)
+        series = usage_series(record, ledger, crm, stored, now)
+        history = context.histories.get(account.id, AccountHistory())
+        assessment = context.assessor.assess(account, series, history, now, context.last_run_at)
+        tally(report, assessment)
+        assessments.append(assessment)
+        for outcome in assessment.new:
+            assert outcome.opportunity is not None and outcome.task is not None
+            new.append((outcome.opportunity, outcome.task))
+    if store:
+        observe_chunk(ledger, crm, report.run_id, now, assessments)
+        ledger.store_snapshots(
+            crm,
+            now.date(),
+            ((p.account_id, p.metric, p.value) for r in chunk if r.usage_is_snapshot for p in r.usage),
+        )
+        ledger.store_baskets(crm, ((r.account.id, r.account.products) for r in chunk))
+    return new
+
+
 def run_pass(
     settings: Settings,
     crm: str = "files",
@@ -268,41 +346,10 @@ def _pass(
     if not dry_run:
         writer.resume_unfinished()
     read = ReadReport()
-    owners = {o.id: o for o in connector.read_owners()}
-    existing = list(connector.read_opportunities())
-    histories = build_history(existing, ledger.written(crm))
-    if not dry_run:
-        sync_outcomes(ledger, crm, connector, existing, now)
-    affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
-    assessor = Assessor(
-        playbooks,
-        catalog,
-        affinity,
-        guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
-    )
-    last_run_at = ledger.last_successful_run(crm)
+    context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run)
     for chunk in chunked(connector.read_accounts(cursor, read), CHUNK):
-        snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
-        stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
-        assessments = []
-        for record in chunk:
-            report.accounts_read += 1
-            account = with_owner(record.account, owners, read)
-            series = usage_series(record, ledger, crm, stored, now)
-            assessment = assessor.assess(account, series, histories.get(account.id, AccountHistory()), now, last_run_at)
-            tally(report, assessment)
-            assessments.append(assessment)
-            for outcome in assessment.new:
-                assert outcome.opportunity is not None and outcome.task is not None
-                writer.add(outcome.opportunity, outcome.task)
-        if not dry_run:
-            observe_chunk(ledger, crm, report.run_id, now, assessments)
-            ledger.store_snapshots(
-                crm,
-                now.date(),
-                ((p.account_id, p.metric, p.value) for r in chunk if r.usage_is_snapshot for p in r.usage),
-            )
-            ledger.store_baskets(crm, ((r.account.id, r.account.products) for r in chunk))
+        for opportunity, task in assess_chunk(context, ledger, crm, report, chunk, read, store=not dry_run):
+            writer.add(opportunity, task)
         if progress:
             progress(report.accounts_read)
     writer.flush()
