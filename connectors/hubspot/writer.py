@@ -22,6 +22,8 @@ timeout or 5xx we look first, then create only what is missing.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -162,8 +164,10 @@ class Writer:
             except ConnectorError as exc:
                 if not exc.retryable or attempt == attempts:
                     raise
-                # The create may have happened: look before sending it again.
+                # The create may have happened: back off, then look before sending it again.
                 log.info("task create failed (%s); checking what exists before retrying", exc)
+                ceiling = self.settings.backoff_base_seconds * 2 ** (attempt - 1)
+                time.sleep(exc.retry_after if exc.retry_after is not None else random.uniform(ceiling / 2, ceiling))
                 existing = self._tasks_by_key({t.opportunity_key: deal_ids[t.opportunity_key] for t in remaining})
                 for key, task_id in existing.items():
                     results[key] = WriteResult(key=key, crm_id=task_id, created=True)
