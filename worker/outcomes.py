@@ -170,3 +170,21 @@ def observe_chunk(ledger: Ledger, crm: str, run_id: str, now: datetime, assessme
     store.record_holdouts(crm, run_id, held, now)
     store.store_states(crm, now.date(), states)
     return len(held)
+
+
+def sync_now(settings: Any, crm: str, connector: Any = None, now: datetime | None = None) -> SyncResult:
+    """The outcome loop on its own, outside a pass: what a nightly beat job calls, so outcomes keep
+    being read back on days no pass runs (or while every account is unchanged)."""
+    from datetime import timezone
+
+    from connectors.registry import build_connector
+
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.ledger_url)
+    owns = connector is None
+    connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": False})
+    try:
+        return sync_outcomes(ledger, crm, connector, list(connector.read_opportunities()), now or datetime.now(timezone.utc))
+    finally:
+        if owns:
+            connector.close()

@@ -137,3 +137,15 @@ def test_file_connector_reads_account_history_and_skips_bad_rows(tmp_path):
     states = list(FileConnector(tmp_path, tmp_path / "out").read_account_history())
     assert [(s.valid_from.isoformat(), s.plan_rank, s.seats_purchased, s.seats_used) for s in states] == [
         ("2026-03-01", 0, 8, None), ("2026-06-01", 1, 10, 9)]
+
+
+def test_sync_outside_a_pass_for_the_nightly_job(sample_copy, tmp_path):
+    from worker.outcomes import sync_now
+
+    settings = Settings(output_dir=tmp_path / "out", data_dir=sample_copy)
+    run_pass(settings, now=T0)
+    first = sync_now(settings, "files", now=T0 + timedelta(days=1))
+    assert first.transitions["new:open"] == len(_deals(settings))
+    key = _deals(settings)[0]["key"]
+    _append_rows(sample_copy, [{"key": key, "status": "won", "closed_at": (T0 + timedelta(days=2)).isoformat()}])
+    assert sync_now(settings, "files", now=T0 + timedelta(days=3)).transitions == {"open->won": 1}
