@@ -19,17 +19,21 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import DealFacts
 from domain import ExistingOpportunity
 from playbooks.assess import AccountAssessment
 from playbooks.holdout import HOLDOUT
-from worker.ledger import Ledger
+from worker.ledger import Ledger, _utc
 from worker.outcome_store import DELETED, WON, OutcomeStore
 
 log = logging.getLogger(__name__)
+
+# A deal we wrote less than this long ago and that the CRM listing lacks is not called deleted yet:
+# search indexes (HubSpot's among them) lag behind writes by seconds to minutes.
+DELETE_GRACE = timedelta(hours=1)
 
 
 @dataclass
@@ -71,7 +75,8 @@ def sync_outcomes(
     store = store_for(ledger)
     listed = {o.key: o for o in existing}
     written = {r["key"]: r for r in ledger.written(crm) if r.get("deal_id")}
-    keys = sorted(set(listed) | set(written))
+    fresh = {k for k, r in written.items() if k not in listed and now - (_utc(r["updated_at"]) or now) < DELETE_GRACE}
+    keys = sorted((set(listed) | set(written)) - fresh)
     facts = _facts(connector, keys)
     known = {r["key"]: r for r in store.outcomes(crm)}
     result = SyncResult(seen=len(keys))

@@ -149,3 +149,13 @@ def test_sync_outside_a_pass_for_the_nightly_job(sample_copy, tmp_path):
     key = _deals(settings)[0]["key"]
     _append_rows(sample_copy, [{"key": key, "status": "won", "closed_at": (T0 + timedelta(days=2)).isoformat()}])
     assert sync_now(settings, "files", now=T0 + timedelta(days=3)).transitions == {"open->won": 1}
+
+
+def test_a_deal_written_minutes_ago_and_not_listed_yet_is_not_called_deleted(tmp_path):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    ledger.record_pending("x", "run", [{"key": "a:p:o", "account_id": "a", "playbook": "p", "offer": "o",
+                                        "kind": "upsell", "score": 80, "payload": "{}"}], T0)
+    ledger.record_deal("x", "a:p:o", "d-1", T0)
+    assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(minutes=5)).transitions == {}
+    assert store_for(ledger).outcomes("x") == []
+    assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(hours=2)).transitions == {"new:deleted": 1}
