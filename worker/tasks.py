@@ -44,8 +44,6 @@ from connectors.base import AccountRecord, ReadReport
 from connectors.registry import build_connector
 from domain import Account, ConnectorError, ExistingOpportunity, FailureKind, Owner, UsagePoint
 from playbooks.affinity import AffinityModel, Rule
-from playbooks.assess import Assessor
-from playbooks.guardrails import AccountHistory, GuardrailPolicy
 from playbooks.loader import load_catalog
 from worker import jobs
 from worker.celery_app import app
@@ -347,7 +345,7 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         log.info("pass %s skipped: %s is running", run_id, holder)
         return {"run_id": run_id, "status": "skipped", "running": holder}
     playbooks = jobs.load_definitions(settings)  # malformed definitions stop the pass before any I/O
-    load_catalog(settings.catalog)
+    catalog = load_catalog(settings.catalog)
     connector = open_connector(settings, crm)
     try:
         now = connector.data_as_of() or datetime.now(timezone.utc)
@@ -361,10 +359,10 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         redis_client().delete(rescore, cfg.key("rescore", crm, "queued"))
         log.info("pass %s started (%s, %d playbooks, %d accounts flagged by webhooks)", run_id, mode, len(playbooks), requested)
         read = ReadReport()
-        owners = [o.model_dump(mode="json") for o in connector.read_owners()]
-        histories = build_history(connector.read_opportunities(), ledger.written(crm))
-        affinity = jobs.mine_affinity(settings, ledger, connector, crm, read, store=True)
-        last_run_at = ledger.last_successful_run(crm)
+        context, affinity = jobs.prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run=False)
+        owners = [o.model_dump(mode="json") for o in context.owners.values()]
+        histories = context.histories
+        last_run_at = context.last_run_at
         _put(
             _stash_key(run_id, "ctx"),
             {
@@ -400,15 +398,6 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
     return {"run_id": run_id, "status": "running", "chunks": chunks}
 
 
-def _assessor(settings: Settings, ctx: dict[str, Any]) -> Assessor:
-    return Assessor(
-        jobs.load_definitions(settings),
-        load_catalog(settings.catalog),
-        AffinityModel([_rule_from(r) for r in ctx["rules"]], min_lift=0.0),  # already filtered
-        guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
-    )
-
-
 @app.task(name="oppworker.score_chunk", bind=True)
 def score_chunk(self: Task, run_id: str, crm: str, number: int) -> dict[str, Any]:
     return step(self, run_id, crm, lambda: _score_chunk(run_id, crm, number))
@@ -423,31 +412,20 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     ctx = _get(_stash_key(run_id, "ctx"))
     chunk = [_record_from(r) for r in _get(_stash_key(run_id, "chunk", str(number)))]
     now = datetime.fromisoformat(ctx["now"])
-    last_run_at = _dt(ctx["last_run_at"])
-    owners = {o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])}
-    histories = build_history((ExistingOpportunity.model_validate(x) for x in ctx["existing"]), ())
-    assessor = _assessor(settings, ctx)
+    affinity = AffinityModel([_rule_from(r) for r in ctx["rules"]], min_lift=0.0)  # already filtered
+    context = jobs.PassContext(
+        assessor=jobs.build_assessor(settings, jobs.load_definitions(settings), load_catalog(settings.catalog), affinity),
+        histories=build_history((ExistingOpportunity.model_validate(x) for x in ctx["existing"]), ()),
+        owners={o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])},
+        now=now,
+        last_run_at=_dt(ctx["last_run_at"]),
+    )
     report = jobs.RunReport(run_id, crm, ctx["mode"], now)
     read = ReadReport()
-    new: list[tuple[Any, Any]] = []
-    snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
-    stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
-    for record in chunk:
-        report.accounts_read += 1
-        account = jobs.with_owner(record.account, owners, read)
-        series = jobs.usage_series(record, ledger, crm, stored, now)
-        assessment = assessor.assess(account, series, histories.get(account.id, AccountHistory()), now, last_run_at)
-        jobs.tally(report, assessment)
-        for outcome in assessment.new:
-            assert outcome.opportunity is not None and outcome.task is not None
-            new.append((outcome.opportunity, outcome.task))
+    new = jobs.assess_chunk(context, ledger, crm, report, chunk, read, store=True)
     # Ledger first: every new key is recorded pending with its payload before any CRM call.
     for start in range(0, len(new), 100):
         _record_pending(ledger, crm, run_id, now, new[start : start + 100])
-    ledger.store_snapshots(
-        crm, now.date(), ((p.account_id, p.metric, p.value) for r in chunk if r.usage_is_snapshot for p in r.usage)
-    )
-    ledger.store_baskets(crm, ((r.account.id, r.account.products) for r in chunk))
     ACCOUNTS_SCORED.labels(crm).inc(report.scored)
     report.ranked.sort(key=lambda r: (-r.score, r.account_id, r.playbook))
     report.defaulted = read.defaulted

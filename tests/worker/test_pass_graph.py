@@ -53,6 +53,9 @@ def test_worker_pass_matches_in_process_pass(
     assert report["new"] == expected.new
     assert report["accounts_read"] == expected.accounts_read
     assert report["suppressed"] == dict(expected.suppressed)
+    assert report["stages"] == dict(expected.stages)
+    assert report["holdout"] == expected.holdout  # control accounts, chosen by the same steps
+    assert report["skipped"] == dict(expected.skipped) and report["defaulted"] == dict(expected.defaulted)
     assert report["deals_created"] == expected.deals_created == expected.new
     assert report["tasks_created"] == expected.tasks_created
     assert report["cursor"] == expected.cursor
