@@ -6,7 +6,8 @@ outcome store last saw: a deal that went open -> won or lost, a deal that disapp
 (deleted), a follow-up task a CSM completed. Each change is stored as an event with the pass's
 `now`, so "median days to close" and "won in the window" come from the ledger, not from a CRM that
 may have been edited since. Facts the listing does not carry (won amount, lost reason, task state)
-come from the optional `read_deal_facts` connector method when a connector has it.
+come from the optional `read_deal_facts` and `read_task_states` connector methods when a connector
+has them (see connectors/base.py).
 
 The same module records, per chunk of a pass, the control accounts (holdout) and each account's
 plan and seats, the two inputs of "natural expansion" in the report.
@@ -68,6 +69,19 @@ def _facts(connector: Any, keys: Sequence[str]) -> Mapping[str, DealFacts]:
         return {}
 
 
+def _task_states(connector: Any, by_task: Mapping[str, str]) -> dict[str, bool]:
+    """opportunity key -> task completed, from the optional `read_task_states(task_ids)`."""
+    reader = getattr(connector, "read_task_states", None)
+    if reader is None or not by_task:
+        return {}
+    try:
+        states = reader(list(by_task))
+    except Exception as exc:  # as for deal facts: a bonus, never a failed pass
+        log.warning("read_task_states failed, task states skipped this pass: %s", exc)
+        return {}
+    return {by_task[t]: bool(done) for t, done in states.items() if t in by_task}
+
+
 def sync_outcomes(
     ledger: Ledger, crm: str, connector: Any, existing: Iterable[ExistingOpportunity], now: datetime
 ) -> SyncResult:
@@ -78,6 +92,7 @@ def sync_outcomes(
     fresh = {k for k, r in written.items() if k not in listed and now - (_utc(r["updated_at"]) or now) < DELETE_GRACE}
     keys = sorted((set(listed) | set(written)) - fresh)
     facts = _facts(connector, keys)
+    tasks = _task_states(connector, {r["task_id"]: k for k, r in written.items() if r.get("task_id") and k in keys})
     known = {r["key"]: r for r in store.outcomes(crm)}
     result = SyncResult(seen=len(keys))
     inserts: list[dict[str, Any]] = []
@@ -94,7 +109,8 @@ def sync_outcomes(
         if status == WON:
             amount = float(fact.amount) if fact.amount is not None else estimated
         before = known.get(key)
-        task_completed = fact.task_completed if fact.task_completed is not None else bool(before and before["task_completed"])
+        said = tasks.get(key, fact.task_completed)
+        task_completed = said if said is not None else bool(before and before["task_completed"])
         current = {
             "status": status,
             "closed_at": closed_at if status != DELETED else (before or {}).get("closed_at"),

@@ -159,3 +159,34 @@ def test_a_deal_written_minutes_ago_and_not_listed_yet_is_not_called_deleted(tmp
     assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(minutes=5)).transitions == {}
     assert store_for(ledger).outcomes("x") == []
     assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(hours=2)).transitions == {"new:deleted": 1}
+
+
+class TaskStates:
+    """A connector that reports task states by CRM task id (the HubSpot/Sell shape)."""
+
+    def __init__(self, done: dict[str, bool]) -> None:
+        self.done, self.asked = done, []
+
+    def read_task_states(self, task_ids):
+        self.asked.append(sorted(task_ids))
+        return {t: v for t, v in self.done.items() if t in task_ids}
+
+
+def test_task_completed_read_by_task_id(tmp_path):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    for key in ("a:p:o", "b:p:o"):
+        ledger.record_pending("x", "run", [{"key": key, "account_id": key[0], "playbook": "p", "offer": "o",
+                                            "kind": "upsell", "score": 80, "payload": "{}"}], T0)
+        ledger.record_deal("x", key, f"d-{key[0]}", T0)
+        ledger.record_task("x", key, f"t-{key[0]}", T0)
+    listing = [ExistingOpportunity(key=k, account_id=k[0], playbook="p", offer="o", status=OpportunityStatus.OPEN)
+               for k in ("a:p:o", "b:p:o")]
+    crm = TaskStates({"t-a": False, "t-b": False})
+    sync_outcomes(ledger, "x", crm, listing, T0 + timedelta(days=1))
+    crm.done["t-b"] = True
+    later = T0 + timedelta(days=2)
+    assert sync_outcomes(ledger, "x", crm, listing, later).transitions == {"task_completed": 1}
+    assert crm.asked[-1] == ["t-a", "t-b"]
+    rows = {r["key"]: r for r in store_for(ledger).outcomes("x")}
+    assert (rows["b:p:o"]["task_completed"], rows["b:p:o"]["task_completed_at"]) == (True, later)
+    assert not rows["a:p:o"]["task_completed"]
