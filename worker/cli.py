@@ -61,13 +61,22 @@ def _as_of(value: str | None) -> datetime | None:
 @click.option("--as-of", help="Score as of this moment (ISO 8601); default: the data's own date or now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.option("--limit", default=25, show_default=True, help="Rows of the ranked table.")
+@click.option("--enqueue", is_flag=True, help="Queue the pass for the Celery workers (their configuration applies) and print its run id.")
 @click.pass_context
 def run(ctx: click.Context, crm: str, dry_run: bool, full: bool, data_dir: Path | None, output_dir: Path | None,
-        as_of: str | None, as_json: bool, limit: int) -> None:
+        as_of: str | None, as_json: bool, limit: int, enqueue: bool) -> None:
     """Run one pass: read accounts, score every playbook, write new deals and tasks."""
     from worker.jobs import run_pass
 
     settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
+    if enqueue:
+        if dry_run or as_of:
+            raise click.UsageError("--enqueue cannot be combined with --dry-run or --as-of (run those in-process)")
+        from worker.tasks import enqueue_pass
+
+        run_id = enqueue_pass(settings, crm, full=full)
+        click.echo(json.dumps({"run_id": run_id, "status": "queued"}) if as_json else run_id)
+        return
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} accounts"),
                       TimeElapsedColumn(), console=err_console, transient=True, disable=as_json) as progress:
