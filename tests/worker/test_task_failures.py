@@ -3,6 +3,8 @@ the run at once with a clear message and is not retried."""
 
 from __future__ import annotations
 
+import socket
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ def test_rate_limited_step_is_retried_and_auth_failure_is_not(workers: WorkerPro
     from worker.tasks import enqueue_pass, redis_client
     from worker.service_settings import service_settings
 
-    workers.start("w", concurrency=2)
+    port = _free_port()
+    workers.start("w", concurrency=2, extra_env={"OPPWORKER_METRICS_PORT": str(port)})
     flaky = enqueue_pass(None, "flaky")
     bad = enqueue_pass(None, "bad-token")
     row = wait_for(lambda: _finished(flaky), 60, "the rate-limited pass", workers.logs)
@@ -40,3 +43,16 @@ def test_rate_limited_step_is_retried_and_auth_failure_is_not(workers: WorkerPro
     assert marker.read_text() == "1"  # called once: no retry
     # the failed pass let go of its CRM's lock
     assert redis_client().get(service_settings().key("pass-lock", "bad-token")) is None
+
+    # the worker's Prometheus exporter saw both outcomes and timed the tasks
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert 'oppworker_passes_total{crm="flaky",outcome="succeeded"} 1.0' in metrics
+    assert 'oppworker_passes_total{crm="bad-token",outcome="failed"} 1.0' in metrics
+    assert 'oppworker_task_seconds_count{task="oppworker.write_batch"}' in metrics
+    assert 'oppworker_accounts_scored_total{crm="flaky"}' in metrics
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
