@@ -9,6 +9,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from connectors.files.connector import FileConnector
 from domain import ExistingOpportunity, OpportunityStatus
 from worker.jobs import run_pass
@@ -190,3 +192,27 @@ def test_task_completed_read_by_task_id(tmp_path):
     rows = {r["key"]: r for r in store_for(ledger).outcomes("x")}
     assert (rows["b:p:o"]["task_completed"], rows["b:p:o"]["task_completed_at"]) == (True, later)
     assert not rows["a:p:o"]["task_completed"]
+
+
+@pytest.mark.services
+def test_outcome_loop_holdouts_and_report_on_postgresql(sample_copy, tmp_path, postgres_url):
+    from datetime import date
+
+    from tests.outcomes.conftest import playbooks_with_holdout
+    from worker.report import build_report
+
+    dirs = playbooks_with_holdout(tmp_path / "playbooks", {"seat_expansion": 0.3})
+    settings = Settings(output_dir=tmp_path / "out", data_dir=sample_copy, database_url=postgres_url,
+                        playbook_dirs=[dirs], include_builtin_playbooks=False)
+    first = run_pass(settings, now=T0)
+    run_pass(settings, now=T0 + timedelta(days=1))
+    key = _deals(settings)[0]["key"]
+    _append_rows(sample_copy, [{"key": key, "status": "won", "closed_at": (T0 + timedelta(days=5)).isoformat(),
+                                "amount": "99.00", "task_completed": "true"}])
+    run_pass(settings, now=T0 + timedelta(days=6))
+    store = store_for(Ledger(postgres_url))
+    row = next(r for r in store.outcomes("files") if r["key"] == key)
+    assert (row["status"], row["amount"], row["task_completed"]) == ("won", 99.0, True)
+    assert len(store.holdouts("files")) >= first.holdout > 0  # later passes may add control accounts
+    report = build_report(store, T0 + timedelta(days=7), since=date(2026, 1, 1), crm="files")
+    assert report.total.won >= 1 and report.holdouts[0].playbook == "seat_expansion"
