@@ -334,7 +334,9 @@ def deal_body(
     data: dict[str, Any] = {
         "name": opportunity.title,
         "contact_id": contact_id,
-        "value": float(opportunity.estimated_amount.quantize(Decimal("0.01"))),
+        # a two-decimal string: exact money, as Zendesk's generated Ruby client sends it
+        # (zendesk/basecrm-ruby lib/basecrm/services/deals_service.rb, `Coercion.to_string(value)`)
+        "value": f"{opportunity.estimated_amount.quantize(Decimal('0.01'))}",
         "currency": opportunity.currency,
         "estimated_close_date": opportunity.close_date.isoformat(),
         "hot": opportunity.score >= hot_score,

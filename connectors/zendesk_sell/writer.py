@@ -146,8 +146,8 @@ class SellWriter:
 
     def _find_task(self, key: str, deal_id: str) -> str | None:
         """The id of the task on this deal whose content carries our marker, if any.
-        Task list filters `resource_type`/`resource_id`:
-        https://developer.zendesk.com/api-reference/sales-crm/resources/tasks/#retrieve-all-tasks"""
+        Task list filters `resource_type`/`resource_id` (https://developer.zendesk.com/api-reference/
+        sales-crm/resources/tasks/; confirmed in zendesk/basecrm-ruby services/tasks_service.rb)."""
         assert self.client is not None
         for existing in self.client.collection("/v2/tasks", {"resource_type": "deal", "resource_id": deal_id}):
             if isinstance(existing, Mapping) and mapping.has_marker(existing.get("content"), key):

@@ -472,11 +472,15 @@ class SellSandbox:
 
         @route("GET", r"/v2/tasks")
         def tasks(request: Request) -> Response:
+            # filters and default sort from zendesk/basecrm-ruby services/tasks_service.rb
             filtered = self._filter(request, list(self.tasks.values()),
-                                    ("resource_type", "resource_id", "owner_id", "completed"), "task")
+                                    ("resource_type", "resource_id", "owner_id", "creator_id", "completed"), "task")
             if isinstance(filtered, Response):
                 return filtered
-            return self._page(request, "task", filtered)
+            query = request.arg("q")
+            if query:  # full-text search on `content`
+                filtered = [t for t in filtered if query.lower() in str(t.get("content", "")).lower()]
+            return self._page(request, "task", filtered, default_sort="updated_at")
 
         @route("POST", r"/v2/tasks")
         def create_task(request: Request) -> Response:

@@ -146,7 +146,7 @@ def _opportunity(account_id: str = "7") -> Opportunity:
 def test_deal_body_carries_key_owner_tags_and_rounded_value() -> None:
     body = mapping.deal_body(_opportunity(), key_field="opportunity_key", tags=["oppworker"], stage_id=2, hot_score=80)
     assert body == {
-        "name": "Seat expansion", "contact_id": 7, "value": 1234.57, "currency": "EUR",
+        "name": "Seat expansion", "contact_id": 7, "value": "1234.57", "currency": "EUR",
         "estimated_close_date": "2026-12-31", "hot": True, "tags": ["oppworker", "oppworker-seat_expansion"],
         "custom_fields": {"opportunity_key": "7:seat_expansion:seats"}, "owner_id": 42, "stage_id": 2,
     }

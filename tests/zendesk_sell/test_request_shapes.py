@@ -44,7 +44,7 @@ def test_upsert_request_has_bearer_auth_user_agent_filter_and_data_envelope() ->
     assert parse_qs(urlsplit(request.url).query) == {"custom_fields[opportunity_key]": [key]}
     body = json.loads(request.body)
     assert set(body) == {"data"} and body["data"]["custom_fields"] == {"opportunity_key": key}
-    assert body["data"]["value"] == 100.0 and "owner_id" not in body["data"]
+    assert body["data"]["value"] == "100.00" and "owner_id" not in body["data"]
 
 
 @responses.activate
