@@ -78,7 +78,8 @@ class SellReader:
         """account id -> product codes bought, from purchase history: deals in a won stage, their
         orders, the orders' line items, the line items' products
         (https://developer.zendesk.com/api-reference/sales-crm/resources/orders/,
-        .../line-items/, .../products/). Costs one call per order: line items are per order."""
+        .../line-items/, .../products/). Costs one call per order: line items are per order, and a
+        deal has at most one order (zendesk/basecrm-ruby services/orders_service.rb)."""
         codes: dict[str, str] = {}
         for product in self.client.collection("/v2/products"):
             if isinstance(product, Mapping) and product.get("id") is not None:
