@@ -90,15 +90,16 @@ class SellWriter:
         deal_id = mapping.as_id(deal.get("id"))
         if deal_id is None:
             return WriteResult(key=key, error="Sell answered the upsert without a deal id")
-        # Absent from a complete listing taken at the start of this pass: we created it just now.
-        # Without that listing, fall back on Sell's timestamps (an updated deal has moved on).
-        created = self.listing_complete or (
-            deal.get("created_at") is not None and deal.get("created_at") == deal.get("updated_at")
-        )
+        # New if it was absent from the complete listing taken at the start of this pass and Sell's
+        # timestamps agree (an upsert that updated an older deal - say one the listing's creator
+        # filter could not see - has moved `updated_at` on). Only a deal we know we just created
+        # skips the task lookup.
+        created_at, updated_at = deal.get("created_at"), deal.get("updated_at")
+        created = self.listing_complete if None in (created_at, updated_at) else created_at == updated_at
         self.known_deals[key] = deal_id
-        if self.listing_complete:
+        if self.listing_complete and created:
             self.fresh_deals.add(key)
-        return WriteResult(key=key, crm_id=deal_id, created=created)
+        return WriteResult(key=key, crm_id=deal_id, created=bool(created))
 
     # ------------------------------------------------------------------ tasks
 

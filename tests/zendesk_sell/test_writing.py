@@ -178,3 +178,21 @@ def test_dry_run_preview_makes_no_call_and_matches_what_a_write_sends(
     assert {k: v for k, v in sent_task.items() if k != "resource_id"} == {
         k: v for k, v in previewed_task.items() if k != "resource_id"
     }
+
+
+def test_a_deal_of_ours_the_listing_could_not_see_is_updated_and_its_task_found(
+    sandbox: SellSandbox, make_connector: ConnectorFactory, orgs: list[int]
+) -> None:
+    """E.g. written under an earlier token: the creator filter hides it, the upsert key still finds it."""
+    opportunity, task = _pair(orgs[0])
+    other_user = list(sandbox.users)[1]
+    with sandbox.lock:
+        old = sandbox._create_deal({"name": "Old", "contact_id": orgs[0],
+                                    "custom_fields": {"opportunity_key": opportunity.key}})
+        old.update(creator_id=other_user, created_at="2026-01-05T10:00:00Z", updated_at="2026-01-05T10:00:00Z")
+        sandbox.tasks[1] = {"id": 1, "resource_type": "deal", "resource_id": old["id"], "completed": False,
+                            "content": f"Earlier task\noppworker-key: {opportunity.key}", "updated_at": "2026-01-05T10:00:00Z"}
+    deals, tasks = _write(make_connector(), [(opportunity, task)])
+    assert (deals[0].crm_id, deals[0].created) == (str(old["id"]), False)
+    assert (tasks[0].crm_id, tasks[0].created) == ("1", False)
+    assert len(sandbox.deals) == 1 and len(sandbox.tasks) == 1
