@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 import uuid
 from collections import Counter
@@ -398,6 +399,33 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
     return {"run_id": run_id, "status": "running", "chunks": chunks}
 
 
+_contexts: dict[str, tuple[dict[str, Any], jobs.PassContext]] = {}
+_contexts_lock = threading.Lock()
+
+
+def _pass_context(settings: Settings, run_id: str) -> tuple[dict[str, Any], jobs.PassContext]:
+    """The run's assessment context, rebuilt from its Redis stash once per worker process (a few
+    runs kept): chunks of one pass land on the same workers, and definitions, the catalog and the
+    affinity model are the same for all of them."""
+    with _contexts_lock:
+        if run_id in _contexts:
+            return _contexts[run_id]
+    ctx = _get(_stash_key(run_id, "ctx"))
+    affinity = AffinityModel([_rule_from(r) for r in ctx["rules"]], min_lift=0.0)  # already filtered
+    context = jobs.PassContext(
+        assessor=jobs.build_assessor(settings, jobs.load_definitions(settings), load_catalog(settings.catalog), affinity),
+        histories=build_history((ExistingOpportunity.model_validate(x) for x in ctx["existing"]), ()),
+        owners={o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])},
+        now=datetime.fromisoformat(ctx["now"]),
+        last_run_at=_dt(ctx["last_run_at"]),
+    )
+    with _contexts_lock:
+        while len(_contexts) >= 4:
+            _contexts.pop(next(iter(_contexts)))
+        _contexts[run_id] = (ctx, context)
+    return ctx, context
+
+
 @app.task(name="oppworker.score_chunk", bind=True)
 def score_chunk(self: Task, run_id: str, crm: str, number: int) -> dict[str, Any]:
     return step(self, run_id, crm, lambda: _score_chunk(run_id, crm, number))
@@ -409,17 +437,9 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
         return {"chunk": number, "done_before": True}
     settings = pass_settings()
     ledger = ledger_for(settings)
-    ctx = _get(_stash_key(run_id, "ctx"))
+    ctx, context = _pass_context(settings, run_id)
     chunk = [_record_from(r) for r in _get(_stash_key(run_id, "chunk", str(number)))]
-    now = datetime.fromisoformat(ctx["now"])
-    affinity = AffinityModel([_rule_from(r) for r in ctx["rules"]], min_lift=0.0)  # already filtered
-    context = jobs.PassContext(
-        assessor=jobs.build_assessor(settings, jobs.load_definitions(settings), load_catalog(settings.catalog), affinity),
-        histories=build_history((ExistingOpportunity.model_validate(x) for x in ctx["existing"]), ()),
-        owners={o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])},
-        now=now,
-        last_run_at=_dt(ctx["last_run_at"]),
-    )
+    now = context.now
     report = jobs.RunReport(run_id, crm, ctx["mode"], now)
     read = ReadReport()
     new = jobs.assess_chunk(context, ledger, crm, report, chunk, read, store=True)

@@ -81,10 +81,15 @@ def _reset_process_state() -> None:
     app.conf.result_backend = cfg.backend
     app.conf.broker_transport_options = {**app.conf.broker_transport_options, "visibility_timeout": cfg.visibility_timeout}
     app.__dict__.pop("backend", None)  # cached property: rebuilt from the new result_backend
+    # kombu keeps producer pools in a process-wide registry keyed by broker URL; a pool closed
+    # here would be handed out again for the same URL, so reset the registry with the app's pool.
+    import kombu.pools
+
+    kombu.pools.reset()
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
-    app.amqp._producer_pool = None  # held the old connection pool
+    app.amqp._producer_pool = None
     tasks._redis = None
     tasks._ledgers.clear()
 
