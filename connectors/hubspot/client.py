@@ -160,6 +160,7 @@ class HubSpotClient:
         ids: Sequence[str],
         properties: Sequence[str],
         id_property: str | None = None,
+        endpoint: str | None = None,
     ) -> dict[str, Any]:
         """POST batch/read (<= 100 inputs). The spec requires `propertiesWithHistory`; [] is fine.
         Unknown ids come back as a 207 with per-item errors, which is not a failure here."""
@@ -171,7 +172,10 @@ class HubSpotClient:
         if id_property:
             body["idProperty"] = id_property
         return self.api.request(
-            "POST", f"/crm/v3/objects/{object_type}/batch/read", json=body, endpoint=f"{object_type}.read"
+            "POST",
+            f"/crm/v3/objects/{object_type}/batch/read",
+            json=body,
+            endpoint=endpoint or f"{object_type}.read",
         )
 
     def batch_create(

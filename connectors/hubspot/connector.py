@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import requests
 
-from connectors.base import AccountRecord, ReadReport
+from connectors.base import AccountRecord, DealFacts, ReadReport
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.products import products_by_company
@@ -46,6 +46,7 @@ class HubSpotConnector:
         self._spool: IO[str] | None = None
         self._spool_started: datetime | None = None
         self._owned: dict[str, frozenset[str]] | None = None  # products_source=line_items, per pass
+        self._facts: dict[str, DealFacts] = {}  # deal facts by key, from this pass's read_opportunities
 
     def _owned_products(self) -> dict[str, frozenset[str]] | None:
         """company id -> products from won deals' line items, built once per connector (a pass)."""
@@ -70,13 +71,51 @@ class HubSpotConnector:
         """Deals carrying our key, open and closed. Search (not list) so that only our deals are
         read; the search index lags writes by moments, which the worker's ledger covers."""
         filters = [{"propertyName": mapping.KEY_PROPERTY, "operator": "HAS_PROPERTY"}]
+        self._facts = {}
         for page in paging.iter_search(self.client, "deals", filters, mapping.DEAL_READ_PROPERTIES):
             for deal in page:
                 existing = mapping.deal_to_existing(deal)
                 if existing is None:
                     log.warning("deal %s has our key but no account id; ignored", deal.get("id"))
                     continue
+                self._facts[existing.key] = mapping.deal_facts(deal)
                 yield existing
+
+    def read_deal_facts(self, keys: Sequence[str]) -> dict[str, DealFacts]:
+        """Optional protocol method (connectors/base.py): amount, lost reason, kind, score by key.
+
+        The pass has just read every deal of ours with these properties (read_opportunities), so
+        those keys cost no call; others (not yet in the search index, or deleted) are read by key,
+        100 per batch read. Keys HubSpot does not know are left out."""
+        facts = {k: self._facts[k] for k in keys if k in self._facts}
+        missing = [k for k in dict.fromkeys(keys) if k not in facts]
+        for start in range(0, len(missing), self.settings.batch_size):
+            chunk = missing[start : start + self.settings.batch_size]
+            body = self.client.batch_read(
+                "deals", chunk, mapping.DEAL_READ_PROPERTIES, id_property=mapping.KEY_PROPERTY, endpoint="deals.facts"
+            ) or {}
+            for deal in body.get("results") or []:
+                key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY)
+                if key:
+                    facts[key] = self._facts[key] = mapping.deal_facts(deal)
+        return facts
+
+    def read_task_states(self, task_ids: Sequence[str]) -> dict[str, bool]:
+        """Optional protocol method: whether each follow-up task is completed
+        (`hs_task_status == COMPLETED`, https://developers.hubspot.com/docs/api/crm/tasks), by task
+        id, 100 per batch read. Ids HubSpot does not know (deleted tasks) are left out. Costs one
+        call per 100 tasks per pass; `track_task_states: false` turns it off."""
+        if not self.settings.track_task_states:
+            return {}
+        states: dict[str, bool] = {}
+        ids = list(dict.fromkeys(str(t) for t in task_ids))
+        for start in range(0, len(ids), self.settings.batch_size):
+            chunk = ids[start : start + self.settings.batch_size]
+            body = self.client.batch_read("tasks", chunk, ["hs_task_status"], endpoint="tasks.states")
+            for task in (body or {}).get("results") or []:
+                status = (task.get("properties") or {}).get("hs_task_status")
+                states[str(task["id"])] = str(status or "").upper() == "COMPLETED"
+        return states
 
     def read_opportunities_for(self, account_ids: Iterable[str]) -> Iterator[ExistingOpportunity]:
         """Our deals on these accounts only (an optional extension of the protocol).

@@ -11,11 +11,12 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import AccountRecord, ReadReport
+from connectors.base import AccountRecord, DealFacts, ReadReport
 from domain import (
     Account,
     Contribution,
@@ -39,7 +40,8 @@ DEAL_PROPERTIES = [
     "oppworker_kind",
     "oppworker_score",
 ]
-DEAL_READ_PROPERTIES = [*DEAL_PROPERTIES, "dealstage", "hs_is_closed", "hs_is_closed_won", "createdate", "closedate"]
+DEAL_READ_PROPERTIES = [*DEAL_PROPERTIES, "dealstage", "hs_is_closed", "hs_is_closed_won", "createdate", "closedate",
+                        "amount", "closed_lost_reason"]
 
 # HUBSPOT_DEFINED association type ids (https://developers.hubspot.com/docs/api/crm/associations,
 # "Association type ID values"); verified against GET /crm/v4/associations/{from}/{to}/labels.
@@ -229,6 +231,26 @@ def deal_to_existing(deal: Mapping[str, Any]) -> ExistingOpportunity | None:
         created_at=parse_datetime(props.get("createdate") or deal.get("createdAt")),
         closed_at=parse_datetime(props.get("closedate")) if closed else None,
         crm_id=str(deal.get("id")),
+    )
+
+
+def deal_facts(deal: Mapping[str, Any]) -> DealFacts:
+    """The outcome loop's facts from a deal read with DEAL_READ_PROPERTIES: the amount it closed
+    at (won only), HubSpot's `closed_lost_reason`, and our own kind and score."""
+    props = deal.get("properties") or {}
+    won = str(props.get("hs_is_closed_won") or "").lower() == "true"
+    amount = None
+    if won and props.get("amount") not in (None, ""):
+        try:
+            amount = Decimal(str(props["amount"]))
+        except ArithmeticError:
+            amount = None
+    score = _number(props.get("oppworker_score")) if props.get("oppworker_score") not in (None, "") else None
+    return DealFacts(
+        amount=amount,
+        lost_reason=props.get("closed_lost_reason") or None,
+        kind=props.get("oppworker_kind") or None,
+        score=int(score) if score is not None else None,
     )
 
 

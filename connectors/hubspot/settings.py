@@ -85,6 +85,9 @@ class HubSpotSettings(BaseSettings):
     # Search indexing lags writes by "a few moments": re-read that much before the stored cursor.
     cursor_overlap_seconds: float = Field(default=300.0, ge=0)
 
+    # Outcome loop: read the follow-up tasks' states each pass (one call per 100 tasks of ours).
+    track_task_states: bool = True
+
     dry_run: bool = False
 
     @field_validator("fields")

@@ -124,3 +124,30 @@ def test_products_from_line_items_of_won_deals(sandbox: HubSpotSandbox) -> None:
     assert baskets == {a: frozenset({"glossary", "api", "analytics"}), b: frozenset(), c: frozenset()}
     products = {r.account.id: r.account.products for r in connector.read_accounts(None, report)}
     assert products == baskets
+
+
+def test_deal_facts_come_from_the_pass_listing_and_task_states_from_a_batch_read(sandbox: HubSpotSandbox) -> None:
+    from tests.hubspot.conftest import task_for
+
+    install(sandbox)
+    a, b = seed_companies(sandbox, 2)
+    connector = connector_for(sandbox)
+    won, lost = opportunity(a), opportunity(b)
+    deals = {r.key: r.crm_id for r in connector.write_deals([won, lost])}
+    tasks = {r.key: r.crm_id for r in connector.write_tasks([task_for(won), task_for(lost)], deals)}
+    sandbox.touch("deals", deals[won.key], hs_is_closed="true", hs_is_closed_won="true", amount="4200.50")
+    sandbox.touch("deals", deals[lost.key], hs_is_closed="true", hs_is_closed_won="false",
+                  closed_lost_reason="Budget cut")
+    sandbox.touch("tasks", tasks[won.key], hs_task_status="COMPLETED")
+
+    reader = connector_for(sandbox)
+    assert len(list(reader.read_opportunities())) == 2
+    calls = reader.client.stats.calls
+    facts = reader.read_deal_facts([won.key, lost.key, "no:such:key"])
+    assert reader.client.stats.calls == calls + 1  # only the unknown key needed a call
+    assert str(facts[won.key].amount) == "4200.50" and facts[won.key].kind == "cross_sell"
+    assert facts[won.key].score == 72 and facts[lost.key].amount is None
+    assert facts[lost.key].lost_reason == "Budget cut" and "no:such:key" not in facts
+    states = reader.read_task_states([tasks[won.key], tasks[lost.key], "999999"])
+    assert states == {tasks[won.key]: True, tasks[lost.key]: False}
+    assert connector_for(sandbox, track_task_states=False).read_task_states([tasks[won.key]]) == {}

@@ -50,6 +50,7 @@ BUILTIN_PROPERTIES: dict[str, dict[str, str]] = {
                   "createdate": "datetime", "hs_lastmodifieddate": "datetime", "hs_object_id": "number"},
     "deals": {"dealname": "string", "dealstage": "enumeration", "pipeline": "enumeration", "amount": "number",
               "closedate": "datetime", "description": "string", "hubspot_owner_id": "enumeration",
+              "closed_lost_reason": "string",
               "deal_currency_code": "enumeration", "hs_is_closed": "bool", "hs_is_closed_won": "bool",
               "createdate": "datetime", "hs_lastmodifieddate": "datetime", "hs_object_id": "number"},
     "tasks": {"hs_timestamp": "datetime", "hs_task_subject": "string", "hs_task_body": "string",
