@@ -73,7 +73,7 @@ class ServiceSettings(BaseSettings):
     task_soft_time_limit: int = Field(default=1800, ge=1)
     task_time_limit: int = Field(default=1900, ge=2)
     max_retries: int = Field(default=8, ge=0)
-    pass_lock_seconds: int = Field(default=4 * 3600, ge=10)  # a dead pass cannot block its CRM longer
+    pass_lock_seconds: int = Field(default=3600, ge=10)  # refreshed by every step; a dead pass frees it after this
     crms: list[str] = Field(default_factory=lambda: ["files"])  # CRMs beat schedules
     schedules: dict[str, Schedule] = Field(default_factory=dict)
     budgets: dict[str, Budget] = Field(default_factory=dict)

@@ -163,6 +163,17 @@ def acquire_pass_lock(crm: str, run_id: str) -> str | None:
     return holder_id
 
 
+_REFRESH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+def refresh_pass_lock(crm: str, run_id: str) -> None:
+    """Every step of a live pass extends its lock, so only a dead pass's lock runs out."""
+    redis_client().eval(_REFRESH, 1, _lock_key(crm), run_id, service_settings().pass_lock_seconds)
+
+
 def release_pass_lock(crm: str, run_id: str) -> None:
     redis_client().eval(_RELEASE, 1, _lock_key(crm), run_id)
 
@@ -207,6 +218,7 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
     started = time.monotonic()
     with log_context(run_id=run_id, crm=crm, task=task.name, task_id=task.request.id):
         try:
+            refresh_pass_lock(crm, run_id)
             return body()
         except Retry:
             raise
@@ -215,7 +227,7 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
                 wait = exc.retry_after if exc.retry_after is not None else _backoff(task.request.retries)
                 countdown = min(wait + random.uniform(0, 1), cfg.max_countdown)
                 log.warning("%s (%s); retrying in %.1f s", exc, exc.kind.value, countdown)
-                raise task.retry(exc=PassFailed(str(exc)), countdown=countdown) from None
+                raise task.retry(exc=PassFailed(str(exc)), countdown=countdown, max_retries=cfg.max_retries) from None
             hint = {
                 FailureKind.CONFIG: "fix the configuration",
                 FailureKind.AUTH: "check the CRM token and its scopes",
@@ -227,7 +239,7 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
             if task.request.retries < cfg.max_retries:
                 countdown = min(_backoff(task.request.retries), cfg.max_countdown)
                 log.warning("infrastructure error %s; retrying in %.1f s", type(exc).__name__, countdown)
-                raise task.retry(exc=PassFailed(type(exc).__name__), countdown=countdown) from None
+                raise task.retry(exc=PassFailed(type(exc).__name__), countdown=countdown, max_retries=cfg.max_retries) from None
             fail_run(run_id, crm, f"infrastructure: {type(exc).__name__}: {exc}")
             raise PassFailed(str(exc)) from None
         except PassFailed as exc:

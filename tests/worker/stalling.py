@@ -58,3 +58,14 @@ def flaky(options: Mapping[str, Any]) -> FlakyConnector:
 
 def bad_token(options: Mapping[str, Any]) -> BadTokenConnector:
     return BadTokenConnector(options.get("data_dir"), Path(os.environ["OPPWORKER_OUTPUT_DIR"]))
+
+
+class AlwaysLimitedConnector(FileConnector):
+    """A CRM that answers every call with 429: retries run out and the pass fails."""
+
+    def read_owners(self):  # type: ignore[no-untyped-def]
+        raise ConnectorError("HTTP 429 from GET /owners: daily limit", FailureKind.RATE_LIMITED, status=429, retry_after=0.1)
+
+
+def always_limited(options: Mapping[str, Any]) -> AlwaysLimitedConnector:
+    return AlwaysLimitedConnector(options.get("data_dir"), Path(os.environ["OPPWORKER_OUTPUT_DIR"]))

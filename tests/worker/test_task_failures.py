@@ -27,9 +27,10 @@ def test_rate_limited_step_is_retried_and_auth_failure_is_not(workers: WorkerPro
     from worker.service_settings import service_settings
 
     port = _free_port()
-    workers.start("w", concurrency=2, extra_env={"OPPWORKER_METRICS_PORT": str(port)})
+    workers.start("w", concurrency=2, extra_env={"OPPWORKER_METRICS_PORT": str(port), "OPPWORKER_MAX_RETRIES": "2"})
     flaky = enqueue_pass(None, "flaky")
     bad = enqueue_pass(None, "bad-token")
+    limited = enqueue_pass(None, "always-limited")
     row = wait_for(lambda: _finished(flaky), 60, "the rate-limited pass", workers.logs)
     assert row["status"] == "succeeded", row["error"]
     assert row["report"]["new"] > 0
@@ -43,6 +44,12 @@ def test_rate_limited_step_is_retried_and_auth_failure_is_not(workers: WorkerPro
     assert marker.read_text() == "1"  # called once: no retry
     # the failed pass let go of its CRM's lock
     assert redis_client().get(service_settings().key("pass-lock", "bad-token")) is None
+
+    # retries run out: the run fails (it does not stay "running") and frees its CRM
+    row = wait_for(lambda: _finished(limited), 60, "the pass that is always rate limited", workers.logs)
+    assert row["status"] == "failed" and "rate_limited" in row["error"]
+    assert workers.text().count("daily limit (rate_limited); retrying in") == 2
+    assert redis_client().get(service_settings().key("pass-lock", "always-limited")) is None
 
     # the worker's Prometheus exporter saw both outcomes and timed the tasks
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
