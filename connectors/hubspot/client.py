@@ -144,6 +144,17 @@ class HubSpotClient:
             "GET", f"/crm/v3/objects/{object_type}", params=params, endpoint=f"{object_type}.list"
         )
 
+    def history_page(self, object_type: str, properties: Sequence[str], after: str | None) -> dict[str, Any]:
+        """GET list with `propertiesWithHistory`: every version of those properties, newest first;
+        HubSpot caps such pages at 50 records."""
+        params: dict[str, Any] = {"limit": 50, "properties": ",".join(properties),
+                                  "propertiesWithHistory": ",".join(properties)}
+        if after:
+            params["after"] = after
+        return self.api.request(
+            "GET", f"/crm/v3/objects/{object_type}", params=params, endpoint=f"{object_type}.history"
+        )
+
     def search_page(self, object_type: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST /crm/v3/objects/{type}/search: one page (limit <= 200), under the search limit."""
         return self.api.request(

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import requests
 
-from connectors.base import AccountRecord, DealFacts, ReadReport
+from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.products import products_by_company
@@ -133,6 +133,18 @@ class HubSpotConnector:
                     existing = mapping.deal_to_existing(deal)
                     if existing is not None:
                         yield existing
+
+    def read_account_history(self) -> Iterator[AccountState]:
+        """Optional protocol method: plan, seats and MRR over time from company property history
+        (`propertiesWithHistory`, 50 companies per page: https://developers.hubspot.com/docs/api/crm/companies).
+        For backtests and natural expansion, not for a pass; oldest first per account."""
+        field_map = self.settings.field_map
+        properties = [field_map[f] for f in mapping.HISTORY_FIELDS if f in field_map]
+        if not properties:
+            return
+        for page in paging.iter_history(self.client, "companies", properties):
+            for company in page:
+                yield from mapping.company_history(company, field_map)
 
     def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
         owned = self._owned_products()

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import AccountRecord, DealFacts, ReadReport
+from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from domain import (
     Account,
     Contribution,
@@ -165,6 +165,44 @@ def company_basket(
     if not value:
         return company_id, frozenset()
     return company_id, frozenset(p.strip() for p in str(value).replace(",", ";").split(";") if p.strip())
+
+
+HISTORY_FIELDS = ("plan", "plan_rank", "seats_purchased", "seats_used", "mrr")
+
+
+def company_history(company: Mapping[str, Any], field_map: Mapping[str, str]) -> list[AccountState]:
+    """A company's plan/seats/MRR over time from `propertiesWithHistory` (versions newest first):
+    one state per day on which any of them changed, carrying every field's value as of that day,
+    oldest first. Unparseable values count as unknown (None) from that version on."""
+    company_id = str(company.get("id") or "").strip()
+    versions = company.get("propertiesWithHistory") or {}
+    changes: list[tuple[datetime, str, Any]] = []
+    for canonical in HISTORY_FIELDS:
+        prop = field_map.get(canonical)
+        for version in (versions.get(prop) or []) if prop else []:
+            when = parse_datetime(version.get("timestamp"))
+            if when is not None:
+                changes.append((when, canonical, _history_value(canonical, version.get("value"))))
+    if not company_id or not changes:
+        return []
+    changes.sort(key=lambda c: c[0])
+    current: dict[str, Any] = {}
+    by_day: dict[date, dict[str, Any]] = {}
+    for when, canonical, value in changes:
+        current[canonical] = value
+        by_day[when.date()] = dict(current)
+    return [AccountState(account_id=company_id, valid_from=day, **values) for day, values in sorted(by_day.items())]
+
+
+def _history_value(canonical: str, value: Any) -> Any:
+    if value in (None, ""):
+        return None
+    if canonical == "plan":
+        return str(value).strip() or None
+    number = _number(value)
+    if number is None or number < 0:
+        return None
+    return Decimal(str(value).strip()) if canonical == "mrr" else int(number)
 
 
 def owner_from_json(data: Mapping[str, Any]) -> Owner | None:

@@ -28,6 +28,17 @@ def iter_list(client: HubSpotClient, object_type: str, properties: Sequence[str]
             return
 
 
+def iter_history(client: HubSpotClient, object_type: str, properties: Sequence[str]) -> Iterator[list[dict]]:
+    """Every page (50 records) of the list with `propertiesWithHistory`."""
+    after: str | None = None
+    while True:
+        body = client.history_page(object_type, properties, after)
+        yield list(body.get("results") or [])
+        after = ((body.get("paging") or {}).get("next") or {}).get("after")
+        if not after:
+            return
+
+
 def iter_owner_pages(client: HubSpotClient) -> Iterator[list[dict]]:
     after: str | None = None
     while True:

@@ -151,3 +151,24 @@ def test_deal_facts_come_from_the_pass_listing_and_task_states_from_a_batch_read
     states = reader.read_task_states([tasks[won.key], tasks[lost.key], "999999"])
     assert states == {tasks[won.key]: True, tasks[lost.key]: False}
     assert connector_for(sandbox, track_task_states=False).read_task_states([tasks[won.key]]) == {}
+
+
+def test_account_history_from_property_history(sandbox: HubSpotSandbox) -> None:
+    day = 86_400_000
+    start = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+    cid = sandbox.add_record("companies", {"name": "A", "plan": "Team", "seats_purchased": "10", "mrr": "300"},
+                             modified_ms=start)
+    sandbox.touch("companies", cid, at_ms=start + 40 * day, seats_purchased="25")
+    sandbox.touch("companies", cid, at_ms=start + 90 * day, plan="Business", mrr="900")
+    sandbox.touch("companies", cid, at_ms=start + 90 * day + 5, seats_purchased="lots")  # same day, unparseable
+    for i in range(60):  # more than one 50-record page
+        sandbox.add_record("companies", {"name": f"B{i}", "plan": "Starter"}, modified_ms=start)
+    connector = connector_for(sandbox)
+    states = [s for s in connector.read_account_history() if s.account_id == cid]
+    assert [(s.valid_from.isoformat(), s.plan, s.seats_purchased, str(s.mrr)) for s in states] == [
+        ("2026-01-01", "Team", 10, "300"),
+        ("2026-02-10", "Team", 25, "300"),
+        ("2026-04-01", "Business", None, "900"),
+    ]
+    assert connector.client.stats.by_endpoint["GET companies.history"] == 2
+    assert sum(1 for _ in connector_for(sandbox).read_account_history()) == 3 + 60

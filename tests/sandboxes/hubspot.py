@@ -129,14 +129,31 @@ class Record:
     properties: dict[str, str]
     created_ms: int
     updated_ms: int
+    history: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)  # oldest first
 
-    def as_json(self, object_type: str, wanted: Iterable[str] | None) -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        for name, value in self.properties.items():
+            self.history.setdefault(name, []).append((self.created_ms, value))
+
+    def set(self, changes: Mapping[str, str | None], at_ms: int) -> None:
+        for name, value in changes.items():
+            self.properties[name] = value
+            self.history.setdefault(name, []).append((at_ms, value))
+
+    def as_json(self, object_type: str, wanted: Iterable[str] | None,
+                with_history: Iterable[str] = ()) -> dict[str, Any]:
         props = self.rendered()
         names = list(wanted) if wanted is not None else DEFAULT_READ.get(object_type, [])
         names = list(dict.fromkeys([*names, "hs_object_id", "hs_lastmodifieddate",
                                     "createdate" if object_type != "tasks" else "hs_createdate"]))
-        return {"id": str(self.id), "properties": {n: props.get(n) for n in names},
-                "createdAt": iso(self.created_ms), "updatedAt": iso(self.updated_ms), "archived": False}
+        out: dict[str, Any] = {"id": str(self.id), "properties": {n: props.get(n) for n in names},
+                               "createdAt": iso(self.created_ms), "updatedAt": iso(self.updated_ms), "archived": False}
+        history = list(with_history)
+        if history:  # newest first, as HubSpot returns versions
+            out["propertiesWithHistory"] = {
+                n: [{"value": v, "timestamp": iso(ms), "sourceType": "API", "sourceId": None}
+                    for ms, v in reversed(self.history.get(n, []))] for n in history}
+        return out
 
     def rendered(self) -> dict[str, str | None]:
         props: dict[str, str | None] = dict(self.properties)
@@ -231,8 +248,8 @@ class HubSpotSandbox:
         """An edit in HubSpot: changes properties and bumps hs_lastmodifieddate (to `at_ms` if given)."""
         with self.lock:
             record = self.objects[object_type][int(record_id)]
-            record.properties.update({k: str(v) for k, v in changes.items()})
             record.updated_ms = max(self.clock_ms() if at_ms is None else at_ms, record.updated_ms + 1)
+            record.set({k: str(v) for k, v in changes.items()}, record.updated_ms)
             self._index(object_type, record)
 
     def records(self, object_type: str) -> list[dict[str, Any]]:
@@ -383,7 +400,8 @@ class HubSpotSandbox:
             return error(400, "Unable to infer object type", "VALIDATION_ERROR")
         limit = int(request.arg("limit", "10") or 10)
         wanted = [p for p in (request.arg("properties") or "").split(",") if p] or None
-        if request.arg("propertiesWithHistory") and limit > 50:
+        with_history = [p for p in (request.arg("propertiesWithHistory") or "").split(",") if p]
+        if with_history and limit > 50:
             return error(400, "The maximum number of inputs for property histories is 50", "VALIDATION_ERROR")
         if limit > 100 or limit < 1:
             return error(400, f"limit must be between 1 and 100, got {limit}", "VALIDATION_ERROR")
@@ -391,7 +409,7 @@ class HubSpotSandbox:
         start = int(base64.urlsafe_b64decode(after.encode()).decode()) if after else 0
         ids = sorted(i for i in self.objects[kind] if i >= start)
         page = ids[:limit]
-        body: dict[str, Any] = {"results": [self.objects[kind][i].as_json(kind, wanted) for i in page]}
+        body: dict[str, Any] = {"results": [self.objects[kind][i].as_json(kind, wanted, with_history) for i in page]}
         if len(ids) > limit:
             token = base64.urlsafe_b64encode(str(ids[limit]).encode()).decode()
             body["paging"] = {"next": {"after": token, "link": f"?after={token}"}}
@@ -619,8 +637,8 @@ class HubSpotSandbox:
                 self.objects[kind][record.id] = record
                 new = True
             else:
-                record.properties.update(props)
                 record.updated_ms = self.clock_ms()
+                record.set(props, record.updated_ms)
                 new = False
             self._index(kind, record)
             results.append({**record.as_json(kind, list(props)), "new": new})
