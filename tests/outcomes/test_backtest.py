@@ -114,3 +114,16 @@ def test_backtest_command_on_the_sample(tmp_path):
     bad = runner.invoke(cli, ["backtest", "no_such_playbook", "--from", "2026-06-01", "--to", "2026-07-01",
                               "--output-dir", str(tmp_path)], obj={})
     assert bad.exit_code != 0 and "no_such_playbook" in bad.output
+
+
+def test_crm_usage_comes_from_the_snapshots_known_on_the_day():
+    # A CRM gives one rolling 30-day value per pass; the ledger keeps one per day it ran.
+    snaps = [(date(2026, 1, 1), 100.0), (date(2026, 1, 31), 400.0), (date(2026, 3, 2), 1200.0)]
+    history = ReplayHistory(end=date(2026, 3, 31), accounts=[acc("S", 10, 5)], snapshots={"S": {"words_translated": snaps}})
+    assert usage_as_of(history, "S", date(2026, 1, 31), {})["words_translated"] == [
+        (date(2026, 1, 1), 400.0), (date(2025, 12, 2), 100.0)]  # today's window, and the one 30 days before
+    assert usage_as_of(history, "S", date(2026, 3, 1), {})["words_translated"][0] == (date(2026, 1, 30), 400.0)
+    assert usage_as_of(history, "S", date(2025, 12, 31), {}) == {}  # nothing known yet
+    result = run_backtest([load_playbook_text(WORDS)], load_catalog(None), history, date(2026, 1, 1), date(2026, 3, 31))
+    # usage_30d >= 1000 holds from the day the 1200 snapshot was taken, Mar 2, to Mar 31: 30 days.
+    assert (result.playbooks[0].fires, result.playbooks[0].accounts_flagged) == (30, 1)
