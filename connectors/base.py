@@ -68,20 +68,17 @@ class AccountState:
 #
 #   read_deal_facts(keys: Sequence[str]) -> Mapping[str, DealFacts]
 #       Won amount, lost reason and follow-up task state of our deals (by opportunity key). Keys the
-#       CRM does not know are left out. Implemented by the file connector; HubSpot (deal `amount`,
-#       `closed_lost_reason`, associated task `hs_task_status`) and Zendesk Sell (deal `value`,
-#       `loss_reason_id`, task `completed`) are still to do.
+#       CRM does not know are left out. Implemented by the file, HubSpot and Zendesk Sell connectors.
 #
 #   read_task_states(task_ids: Sequence[str]) -> Mapping[str, bool]
 #       Whether each follow-up task (by the CRM task id the worker recorded) is completed; ids the
-#       CRM does not know are left out. Wins over `DealFacts.task_completed`. The natural fit for
-#       HubSpot (batch read of tasks, `hs_task_status == COMPLETED`) and Zendesk Sell (task
-#       `completed`); still to do for both.
+#       CRM does not know are left out. Wins over `DealFacts.task_completed`. Implemented by HubSpot
+#       (batch read of tasks, `hs_task_status`).
 #
 #   read_account_history() -> Iterator[AccountState]
 #       Past states of accounts (plan, seats), oldest first per account, for backtests and natural
 #       expansion in control groups. The file connector reads its `account_history` table; HubSpot
-#       could read company property history (`propertiesWithHistory`).
+#       reads company property history (`propertiesWithHistory`).
 OPTIONAL_METHODS = ("read_deal_facts", "read_task_states", "read_account_history")
 
 
