@@ -159,7 +159,8 @@ def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None
     for outcome in result.outcomes:
         playbook = outcome.playbook
         verdict = {"new": "[green]FIRES[/green]", "already_open": "[yellow]already open[/yellow]",
-                   "suppressed": "[red]suppressed[/red]", "below_threshold": "does not fire"}[outcome.status]
+                   "suppressed": "[red]suppressed[/red]", "below_threshold": "does not fire",
+                   "holdout": "[cyan]held out (control group: recorded, not offered)[/cyan]"}[outcome.status]
         why = f" ({outcome.reason})" if outcome.reason else ""
         console.print(f"\n[bold]{playbook.id}[/bold] ({playbook.kind.value}): score {outcome.score.score}/100, "
                       f"needs {playbook.threshold}: {verdict}{why}")
@@ -186,7 +187,7 @@ def playbooks_check(path: Path) -> None:
         else:
             found = [load_playbook_file(path)]
     except PlaybookError as exc:
-        err_console.print(f"[red]invalid[/red] {exc}", markup=True, highlight=False)
+        click.echo(f"invalid: {exc}", err=True)  # plain: a file:line reference must not be wrapped
         sys.exit(1)
     for playbook in found:
         console.print(f"ok  {playbook.id}  ({playbook.kind.value}, {len(playbook.signals)} signals, threshold {playbook.threshold})")

@@ -288,12 +288,15 @@ def run_pass(
     run_id: str | None = None,
 ) -> RunReport:
     """One pass over a CRM. Incremental when the ledger holds a cursor for it and `full` is False."""
+    # Definitions first: a malformed playbook stops everything before any folder, ledger or CRM call.
+    playbooks = load_definitions(settings)
+    catalog = load_catalog(settings.catalog)
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(settings.ledger_url)
     owns_connector = connector is None
     connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": dry_run})
     try:
-        return _run(settings, crm, ledger, connector, full, dry_run, now, progress, run_id)
+        return _run(settings, crm, ledger, connector, playbooks, catalog, full, dry_run, now, progress, run_id)
     finally:
         if owns_connector:
             connector.close()
@@ -304,15 +307,14 @@ def _run(
     crm: str,
     ledger: Ledger,
     connector: Connector,
+    playbooks: list[Playbook],
+    catalog: Any,
     full: bool,
     dry_run: bool,
     now: datetime | None,
     progress: Callable[[int], None] | None,
     run_id: str | None,
 ) -> RunReport:
-    # Definitions first: a malformed playbook stops everything before any I/O.
-    playbooks = load_definitions(settings)
-    catalog = load_catalog(settings.catalog)
     as_of = connector.data_as_of()
     now = now or as_of or datetime.now(timezone.utc)
     cursor = None if full else ledger.cursor(crm)

@@ -8,11 +8,11 @@ connector's own settings, which validate them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_OUTPUT_DIR = Path("oppworker-out")
 
@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     output_dir: Path = DEFAULT_OUTPUT_DIR
     database_url: str | None = None  # default: SQLite in output_dir
     data_dir: Path | None = None  # file connector input; default: the bundled sample
-    playbook_dirs: list[Path] = Field(default_factory=list)
+    # NoDecode: the env value is a plain comma-separated list, not JSON.
+    playbook_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     include_builtin_playbooks: bool = True
     catalog: Path | None = None  # default: the bundled catalog
     max_new_offers_per_30_days: int = Field(default=2, ge=1)
