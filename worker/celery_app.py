@@ -22,7 +22,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from connectors.registry import REGISTRY
-from worker.service_settings import service_settings
+from worker.service_settings import ServiceSettings, service_settings
 
 CRM_QUEUE = "oppworker.crm"
 SCORE_QUEUE = "oppworker.score"
@@ -35,6 +35,24 @@ def _load_plugins() -> None:
         name, _, target = item.partition("=")
         import_module(target.partition(":")[0])  # fail at start, not in the middle of a pass
         REGISTRY[name.strip()] = target.strip()
+
+
+def broker_options(cfg: ServiceSettings) -> dict[str, object]:
+    options: dict[str, object] = {
+        "visibility_timeout": cfg.visibility_timeout,
+        # how often a worker looks for messages a dead worker held (Redis transport)
+        "unacked_restore_interval": cfg.unacked_restore_interval,
+        "unacked_restore_throttle": 1,
+    }
+    if cfg.broker.startswith(("redis://", "rediss://")):
+        # every key Celery keeps in Redis (queues, unacked, bindings) under our prefix, so one
+        # Redis can serve several deployments (and test runs) without them seeing each other
+        options["global_keyprefix"] = cfg.key_prefix + ":"
+    return options
+
+
+def backend_options(cfg: ServiceSettings) -> dict[str, object]:
+    return {"visibility_timeout": cfg.visibility_timeout, "global_keyprefix": cfg.key_prefix + ":"}
 
 
 def make_app() -> Celery:
@@ -53,13 +71,8 @@ def make_app() -> Celery:
         task_time_limit=cfg.task_time_limit,
         task_track_started=True,
         result_expires=24 * 3600,
-        broker_transport_options={
-            "visibility_timeout": cfg.visibility_timeout,
-            # how often a worker looks for messages a dead worker held (Redis transport)
-            "unacked_restore_interval": cfg.unacked_restore_interval,
-            "unacked_restore_throttle": 1,
-        },
-        result_backend_transport_options={"visibility_timeout": cfg.visibility_timeout},
+        broker_transport_options=broker_options(cfg),
+        result_backend_transport_options=backend_options(cfg),
         broker_connection_retry_on_startup=True,
         task_default_queue=SCORE_QUEUE,
         task_queues=tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (CRM_QUEUE, SCORE_QUEUE)),

@@ -24,8 +24,8 @@ from redis import Redis
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 
-# Redis db numbers these tests use in turn (each flushed before and after its test; tests run one at
-# a time); db 0-7 are left to everything else on the shared server.
+# Redis db numbers these tests use in turn; within one, each test's keys carry its own prefix (and are
+# deleted afterwards), so concurrent runs on the shared server do not see each other.
 _DBS = itertools.cycle(range(15, 7, -1))
 
 
@@ -40,12 +40,12 @@ def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: 
     db = next(_DBS)
     url = _with_db(redis_url, db)
     client = Redis.from_url(url)
-    client.flushdb()
+    prefix = f"owtest-{uuid.uuid4().hex[:8]}"
     env = {
         "OPPWORKER_REDIS_URL": url,
         "OPPWORKER_BROKER_URL": url,
         "OPPWORKER_RESULT_BACKEND": url,
-        "OPPWORKER_KEY_PREFIX": f"owtest-{uuid.uuid4().hex[:8]}",
+        "OPPWORKER_KEY_PREFIX": prefix,
         "OPPWORKER_DATABASE_URL": postgres_url,
         "OPPWORKER_OUTPUT_DIR": str(tmp_path / "out"),
         "OPPWORKER_METRICS_PORT": "0",
@@ -61,7 +61,9 @@ def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: 
         monkeypatch.setenv(key, value)
     _reset_process_state()
     yield env
-    client.flushdb()
+    # Every key of this test, Celery's included, carries its prefix (worker/celery_app.py).
+    for key in client.scan_iter(f"{prefix}:*", count=1000):
+        client.delete(key)
     client.close()
     _reset_process_state()
 
@@ -79,7 +81,8 @@ def _reset_process_state() -> None:
     app = celery_app.app
     app.conf.broker_url = cfg.broker
     app.conf.result_backend = cfg.backend
-    app.conf.broker_transport_options = {**app.conf.broker_transport_options, "visibility_timeout": cfg.visibility_timeout}
+    app.conf.broker_transport_options = celery_app.broker_options(cfg)
+    app.conf.result_backend_transport_options = celery_app.backend_options(cfg)
     app.__dict__.pop("backend", None)  # cached property: rebuilt from the new result_backend
     # kombu keeps producer pools in a process-wide registry keyed by broker URL; a pool closed
     # here would be handed out again for the same URL, so reset the registry with the app's pool.

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.services
 def _queued(service_env: dict[str, str]) -> list[dict[str, object]]:
     """start_pass messages waiting in the CRM queue (no worker consumes them in this test)."""
     redis = Redis.from_url(service_env["OPPWORKER_BROKER_URL"])
-    messages = [json.loads(m) for m in redis.lrange("oppworker.crm", 0, -1)]
+    queue = f"{service_env['OPPWORKER_KEY_PREFIX']}:oppworker.crm"  # our global key prefix
+    messages = [json.loads(m) for m in redis.lrange(queue, 0, -1)]
     return [m["headers"] for m in messages if m["headers"]["task"] == "oppworker.start_pass"]
 
 
