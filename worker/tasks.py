@@ -58,6 +58,7 @@ from worker.observability import (
     TASK_LATENCY,
     log_context,
     record_client_stats,
+    register_secret,
 )
 from worker.service_settings import ServiceSettings, service_settings
 from worker.settings import Settings
@@ -120,6 +121,9 @@ def open_connector(settings: Settings, crm: str) -> Any:
     """The CRM's connector with the shared, cross-worker rate limiter in front of its HTTP client."""
     cfg = service_settings()
     connector = build_connector(crm, {**settings.connector_options(crm), "dry_run": False})
+    token = getattr(getattr(connector, "settings", None), "access_token", None)
+    if token is not None and hasattr(token, "get_secret_value"):
+        register_secret(token.get_secret_value())  # masked in every log line, should one slip through
     limiter = shared_limiter(cfg, crm)
     if limiter is not None and not attach(connector, limiter):
         log.warning("connector %s exposes no HTTP client; the shared limiter is not in front of it", crm)

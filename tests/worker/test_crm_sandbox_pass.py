@@ -4,6 +4,7 @@ each deal and task once, and sends the CRM calls through the shared Redis limite
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,13 @@ def test_hubspot_pass_through_workers_matches_in_process(
         assert len(remote_box.records("tasks")) == len(remote_box.records("deals")) == expected.new
         # the calls went through the shared budget in Redis
         assert redis_client().exists(service_settings().key("limit", "hubspot"))
+        # the workers' JSON log lines name the run, CRM and task; the token appears in none
+        logs = workers.text()
+        assert TOKEN not in logs
+        lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+        ours = [line for line in lines if line.get("run_id") == run_id]
+        assert {line["task"] for line in ours} >= {"oppworker.start_pass", "oppworker.finish_pass"}
+        assert all(line["crm"] == "hubspot" for line in ours)
 
 
 def test_zendesk_sell_pass_through_workers_matches_in_process(
