@@ -318,6 +318,9 @@ def enqueue_pass(settings: Settings | None, crm: str, full: bool = False, *, cou
 def scheduled_pass(self: Task, crm: str, full: bool = False, kind: str = "incremental") -> str:
     """What beat fires: queue a pass (the pass lock decides whether it runs)."""
     with log_context(crm=crm, task=self.name):
+        if not scheduled_pass_due(crm):
+            log.info("scheduled %s pass not queued: a pass of %s is running", kind, crm)
+            return ""
         run_id = enqueue_pass(None, crm, full)
         log.info("scheduled %s pass queued as %s", kind, run_id)
         return run_id
@@ -339,6 +342,25 @@ def request_rescore(crm: str, account_ids: Iterable[str], reason: str) -> int:
         run_id = enqueue_pass(None, crm, False, countdown=cfg.rescore_debounce_seconds)
         log.info("re-score of %d accounts queued as pass %s (%s)", len(ids), run_id, reason, extra={"crm": crm})
     return len(ids)
+
+
+def follow_up_rescore(crm: str) -> str | None:
+    """Accounts flagged by webhooks after the last pass started (or while it ran, when their own
+    pass was skipped) get a pass of their own now, instead of waiting for the next schedule."""
+    cfg = service_settings()
+    r = redis_client()
+    if not r.scard(cfg.key("rescore", crm)):
+        return None
+    if not r.set(cfg.key("rescore", crm, "queued"), "follow-up", nx=True, ex=max(1, int(cfg.rescore_debounce_seconds) or 1)):
+        return None
+    run_id = enqueue_pass(None, crm, False)
+    log.info("follow-up pass %s queued for accounts flagged during the last pass", run_id, extra={"crm": crm})
+    return run_id
+
+
+def scheduled_pass_due(crm: str) -> bool:
+    """Beat's passes are not even queued while one of the CRM's passes holds its lock."""
+    return not redis_client().exists(_lock_key(crm))
 
 
 @app.task(name="oppworker.start_pass", bind=True)
@@ -633,6 +655,7 @@ def _finish_pass(tallies: list[dict[str, Any]], run_id: str, crm: str, cursor: s
         OPPORTUNITIES_SUPPRESSED.labels(crm, reason).inc(count)
     PASSES.labels(crm, "succeeded").inc()
     release_pass_lock(crm, run_id)
+    follow_up_rescore(crm)
     r = redis_client()
     stash = list(r.scan_iter(_stash_key(run_id, "*"), count=500))
     if stash:

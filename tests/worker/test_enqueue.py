@@ -49,3 +49,17 @@ def test_a_burst_of_rescore_requests_queues_one_pass(service_env: dict[str, str]
     assert request_rescore("hubspot", [], "webhook") == 0
     assert len(_queued(service_env)) == 1  # debounced: one pass picks all of them up
     assert redis_client().smembers(service_settings().key("rescore", "hubspot")) == {b"1", b"2", b"3"}
+
+
+def test_accounts_flagged_during_a_pass_get_a_follow_up_pass(service_env: dict[str, str]) -> None:
+    from worker.tasks import acquire_pass_lock, follow_up_rescore, redis_client, release_pass_lock, scheduled_pass
+    from worker.service_settings import service_settings
+
+    assert follow_up_rescore("hubspot") is None  # nothing flagged: nothing queued
+    assert acquire_pass_lock("hubspot", "running-pass") is None
+    assert scheduled_pass.run("hubspot", False, "incremental") == ""  # beat does not queue while it runs
+    assert _queued(service_env) == []
+    redis_client().sadd(service_settings().key("rescore", "hubspot"), "42")  # a webhook during the pass
+    release_pass_lock("hubspot", "running-pass")
+    run_id = follow_up_rescore("hubspot")
+    assert run_id and [run_id in h["argsrepr"] for h in _queued(service_env)] == [True]
