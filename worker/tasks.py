@@ -23,6 +23,7 @@ a clear message and are not retried.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -108,12 +109,14 @@ def ledger_for(settings: Settings) -> Ledger:
     return _ledgers[url]
 
 
-def shared_limiter(cfg: ServiceSettings, crm: str) -> RedisSlidingWindowLimiter | None:
+def shared_limiter(cfg: ServiceSettings, crm: str, account: str = "default") -> RedisSlidingWindowLimiter | None:
+    """The budget of one CRM account (portal/token): CRMs limit per token or portal, so two
+    portals configured in two deployments sharing a Redis keep separate windows."""
     budget = cfg.budget(crm)
     if budget is None:
         return None
     return RedisSlidingWindowLimiter(
-        redis_client(), cfg.key("limit", crm), budget.max_calls, budget.window_seconds
+        redis_client(), cfg.key("limit", crm, account), budget.max_calls, budget.window_seconds
     )
 
 
@@ -122,9 +125,11 @@ def open_connector(settings: Settings, crm: str) -> Any:
     cfg = service_settings()
     connector = build_connector(crm, {**settings.connector_options(crm), "dry_run": False})
     token = getattr(getattr(connector, "settings", None), "access_token", None)
-    if token is not None and hasattr(token, "get_secret_value"):
+    account = "default"
+    if token is not None and hasattr(token, "get_secret_value") and token.get_secret_value():
         register_secret(token.get_secret_value())  # masked in every log line, should one slip through
-    limiter = shared_limiter(cfg, crm)
+        account = hashlib.sha256(token.get_secret_value().encode()).hexdigest()[:16]  # never the token itself
+    limiter = shared_limiter(cfg, crm, account)
     if limiter is not None and not attach(connector, limiter):
         log.warning("connector %s exposes no HTTP client; the shared limiter is not in front of it", crm)
     return connector
