@@ -100,6 +100,7 @@ def _serve(conn: Connection, options: dict[str, Any]) -> None:
                 "duplicate_keys": sum(1 for c in keys.values() if c > 1),
                 "deals_without_one_task": sum(1 for d in deals if len(box.associated("deals", d["id"], "tasks")) != 1),
                 "rate_limited": box.rate_limited,
+                "rate_limited_by": dict(box.rate_limited_by),
             })
         elif command == "stop":
             box.stop()
@@ -215,6 +216,7 @@ def main() -> None:
             incremental = one_pass(box, settings, hs, "incremental", now=now + timedelta(days=1))
             # What-if, measured: the deals of only the changed accounts (read_opportunities_for), which
             # an incremental pass needs instead of every deal the tool ever created.
+            time.sleep(1.5)  # a new connector has its own limiter: let the pass's last searches age out
             probe = HubSpotConnector(hs)
             scoped = sum(1 for _ in probe.read_opportunities_for(changed))
             scoped_calls = probe.client.stats.calls
@@ -225,7 +227,8 @@ def main() -> None:
     print(f"\nN={args.n:,} companies, {len(changed):,} changed before the incremental pass, "
           f"limit {args.burst}/{args.window:g} s, search 5/s")
     print(f"HubSpot afterwards: {state['deals']:,} deals, {state['tasks']:,} tasks, "
-          f"{state['duplicate_keys']} duplicate keys, {state['deals_without_one_task']} deals without exactly one task\n")
+          f"{state['duplicate_keys']} duplicate keys, {state['deals_without_one_task']} deals without exactly one task; "
+          f"429s by policy: {state['rate_limited_by'] or 'none'}\n")
     print_table([full, incremental], args.burst / args.window, 5.0)
     full_reads = incremental.calls["existing opportunities"] + incremental.calls["task states"]
     what_if = incremental.total - full_reads + scoped_calls

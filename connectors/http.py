@@ -179,9 +179,12 @@ class ApiClient:
         limiter: RateLimiter | None,
         endpoint: str,
     ) -> Any:
-        waited = self.limiter.acquire()
-        if limiter is not None:
-            waited += limiter.acquire()
+        # The per-call limiter (e.g. HubSpot's search limit) first, the client-wide one last. A limiter
+        # logs the moment it grants: granted first, the wide window would log a search call up to a
+        # second before a search wait let it go, and the server, counting arrivals, would then see
+        # more calls in its window than our log does (a 429 we caused).
+        waited = limiter.acquire() if limiter is not None else 0.0
+        waited += self.limiter.acquire()
         self.stats.limiter_wait_seconds += waited
         self.stats.calls += 1
         self.stats.by_endpoint[f"{method} {endpoint}"] += 1

@@ -190,6 +190,7 @@ class HubSpotSandbox:
         self.faults: list[Fault] = []
         self.calls_by_route: dict[str, int] = {}
         self.rate_limited = 0
+        self.rate_limited_by: dict[str, int] = {}  # policyName -> 429s sent
         self._burst: deque[float] = deque()
         self._search: deque[float] = deque()
         self._daily = 0
@@ -312,6 +313,7 @@ class HubSpotSandbox:
 
     def _limited(self, message: str, policy: str) -> Response:
         self.rate_limited += 1
+        self.rate_limited_by[policy] = self.rate_limited_by.get(policy, 0) + 1
         headers = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
         return Response(429, {"status": "error", "message": message, "errorType": "RATE_LIMIT",
                               "correlationId": str(uuid.uuid4()), "policyName": policy,
