@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 
 
@@ -22,6 +23,19 @@ def hubspot_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str) 
     https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation
     (HubSpot's own client: hubspot/utils/signature.py, the same string, MAX_ALLOWED_TIMESTAMP 300 s)."""
     return _b64_hmac(secret, method.encode() + uri.encode() + body + timestamp.encode())
+
+
+# HubSpot's request-validation page asks to decode these percent-escapes in the URI before hashing
+# (v3); HubSpot's own Python client hashes the URI as received. Both forms are accepted.
+_DECODED = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'",
+            "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
+_ESCAPE = re.compile("|".join(_DECODED), re.IGNORECASE)
+
+
+def hubspot_uri_forms(uri: str) -> list[str]:
+    """The URI as received, and with HubSpot's listed escapes decoded (when that differs)."""
+    decoded = _ESCAPE.sub(lambda m: _DECODED[m.group(0).upper()], uri)
+    return [uri] if decoded == uri else [uri, decoded]
 
 
 def zendesk_style(secret: str, body: bytes, timestamp: str) -> str:

@@ -36,7 +36,7 @@ from starlette.routing import Route
 from worker.ledger import Ledger, usage_snapshots
 from worker.observability import WEBHOOK_EVENTS, register_secret
 from worker.service_settings import ServiceSettings, service_settings
-from worker.signatures import fresh, hubspot_v3, matches, zendesk_style
+from worker.signatures import fresh, hubspot_uri_forms, hubspot_v3, matches, zendesk_style
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +185,9 @@ def create_app(
         uri = str(request.url)
         if cfg.public_base_url:
             uri = cfg.public_base_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        expected = hubspot_v3(cfg.hubspot_app_secret.get_secret_value(), request.method, uri, body, timestamp)
-        if not matches(expected, request.headers.get("x-hubspot-signature-v3")):
+        given = request.headers.get("x-hubspot-signature-v3")
+        secret = cfg.hubspot_app_secret.get_secret_value()
+        if not any(matches(hubspot_v3(secret, request.method, form, body, timestamp), given) for form in hubspot_uri_forms(uri)):
             WEBHOOK_EVENTS.labels("hubspot", "bad_signature").inc()
             return _bad("invalid X-HubSpot-Signature-v3", 401)
         try:

@@ -196,3 +196,16 @@ class _UnreachableLedger:
         from sqlalchemy import create_engine
 
         self.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+
+
+def test_uri_with_escapes_is_accepted_as_received_or_decoded(setup: Any) -> None:
+    client, recorder, _ = setup
+    body = json.dumps([event(500, 77)]).encode()
+    timestamp = str(int(time.time() * 1000))
+    received = "http://testserver/webhooks/hubspot?source=crm%3Aapp"
+    for uri in (received, received.replace("%3A", ":")):  # both documented ways of hashing it
+        headers = {"X-HubSpot-Request-Timestamp": timestamp,
+                   "X-HubSpot-Signature-v3": hubspot_signature("POST", uri, body, timestamp)}
+        answer = client.post("/webhooks/hubspot?source=crm%3Aapp", content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+    assert len(recorder.calls) == 1  # the second delivery is a replay of event 500
