@@ -1,0 +1,108 @@
+"""Redis (broker, results, stash) dies and comes back in the middle of a write batch: the pass
+still completes with every deal and task exactly once. Uses its own `redis-server` on a free port
+with an append-only file (as compose runs it); the shared Redis is never touched."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from .conftest import WorkerProcs, _reset_process_state, wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class OwnRedis:
+    def __init__(self, folder: Path) -> None:
+        self.port, self.folder = _free_port(), folder
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._up, 15, f"redis-server on port {self.port}")
+
+    def _up(self) -> bool:
+        try:
+            return bool(Redis(port=self.port, socket_timeout=0.5).ping())
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def _finished(run_id: str) -> dict[str, Any] | None:
+    from worker.tasks import pass_report
+
+    row = pass_report(run_id)
+    return row if row and row["status"] in ("succeeded", "failed", "skipped") else None
+
+
+def _outbox(folder: Path, name: str) -> list[dict[str, Any]]:
+    path = folder / "outbox" / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = OwnRedis(folder)
+    server.start()
+    url = f"redis://127.0.0.1:{server.port}/0"
+    for key in ("OPPWORKER_REDIS_URL", "OPPWORKER_BROKER_URL", "OPPWORKER_RESULT_BACKEND"):
+        monkeypatch.setenv(key, url)
+        service_env[key] = url
+    _reset_process_state()
+    yield server
+    if server.proc and server.proc.poll() is None:
+        server.kill()
+
+
+def test_redis_restart_mid_write_batch_loses_and_duplicates_nothing(
+    own_redis: OwnRedis, workers: WorkerProcs, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    from worker.tasks import enqueue_pass
+
+    marker = tmp_path / "stalled-batch"
+    workers.start("w", concurrency=2, extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})
+    run_id = enqueue_pass(None, "stalling")
+    wait_for(marker.exists, 60, "a write batch to stall", workers.logs)
+
+    own_redis.kill()
+    time.sleep(1)
+    own_redis.start()  # the append-only file brings queues, unacked messages and the stash back
+    _reset_process_state()
+    Path(str(marker) + ".release").write_text("go")
+
+    row = wait_for(lambda: _finished(run_id), 120, "the pass to finish after Redis came back", workers.logs)
+    assert row["status"] == "succeeded", row["error"]
+    out = Path(service_env["OPPWORKER_OUTPUT_DIR"])
+    deals = Counter(d["key"] for d in _outbox(out, "deals"))
+    tasks = Counter(t["opportunity_key"] for t in _outbox(out, "tasks"))
+    assert deals and max(deals.values()) == 1 and max(tasks.values()) == 1
+    assert set(deals) == set(tasks)
+    assert row["report"]["new"] == len(deals)
