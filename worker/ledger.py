@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     create_engine,
     insert,
     select,
@@ -183,21 +184,23 @@ class Ledger:
             if fresh:
                 db.execute(insert(opportunities), fresh)
 
-    def record_deal(self, crm: str, key: str, deal_id: str, now: datetime) -> None:
-        with self.engine.begin() as db:
-            db.execute(
-                update(opportunities)
-                .where(opportunities.c.crm == crm, opportunities.c.key == key)
-                .values(deal_id=deal_id, state=DEAL_WRITTEN, updated_at=now)
-            )
+    def record_deals(self, crm: str, deal_ids: dict[str, str], now: datetime) -> None:
+        """Deal ids of one connector call, in one transaction (one commit per batch, not per key)."""
+        self._record(crm, [{"k": k, "v": v} for k, v in deal_ids.items()], "deal_id", DEAL_WRITTEN, now)
 
-    def record_task(self, crm: str, key: str, task_id: str, now: datetime) -> None:
+    def record_tasks(self, crm: str, task_ids: dict[str, str], now: datetime) -> None:
+        self._record(crm, [{"k": k, "v": v} for k, v in task_ids.items()], "task_id", DONE, now)
+
+    def _record(self, crm: str, rows: list[dict[str, str]], column: str, state: str, now: datetime) -> None:
+        if not rows:
+            return
+        statement = (
+            update(opportunities)
+            .where(opportunities.c.crm == crm, opportunities.c.key == bindparam("k"))
+            .values({column: bindparam("v"), "state": state, "updated_at": now})
+        )
         with self.engine.begin() as db:
-            db.execute(
-                update(opportunities)
-                .where(opportunities.c.crm == crm, opportunities.c.key == key)
-                .values(task_id=task_id, state=DONE, updated_at=now)
-            )
+            db.execute(statement, rows)
 
     def rows(self, crm: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         keys = list(keys)

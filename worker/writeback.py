@@ -105,26 +105,30 @@ class WriteBack:
         need_deal = [o for o, _ in batch if not state[o.key]["deal_id"]]
         deal_ids = {k: r["deal_id"] for k, r in state.items() if r["deal_id"]}
         if need_deal:
+            written: dict[str, str] = {}
             for result in self.connector.write_deals(need_deal):
                 if result.ok:
                     assert result.crm_id is not None
-                    self.ledger.record_deal(self.crm, result.key, result.crm_id, self.now)
-                    deal_ids[result.key] = result.crm_id
+                    written[result.key] = result.crm_id
                     if result.created:
                         self.tally.deals_created += 1
                     else:
                         self.tally.deals_existing += 1
                 else:
                     self.tally.errors[f"deal: {result.error}"] += 1
+            self.ledger.record_deals(self.crm, written, self.now)
+            deal_ids.update(written)
         need_task = [t for _, t in batch if t.opportunity_key in deal_ids and not state[t.opportunity_key]["task_id"]]
         if need_task:
+            done: dict[str, str] = {}
             for result in self.connector.write_tasks(need_task, deal_ids):
                 if result.ok:
                     assert result.crm_id is not None
-                    self.ledger.record_task(self.crm, result.key, result.crm_id, self.now)
+                    done[result.key] = result.crm_id
                     if result.created:
                         self.tally.tasks_created += 1
                     else:
                         self.tally.tasks_existing += 1
                 else:
                     self.tally.errors[f"task: {result.error}"] += 1
+            self.ledger.record_tasks(self.crm, done, self.now)

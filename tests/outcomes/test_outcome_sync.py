@@ -107,8 +107,8 @@ def test_without_deal_facts_a_won_deal_counts_its_estimate(tmp_path):
                                           "journey_stage": "value_realised", "currency": "EUR"}, "task": {}})
     ledger.record_pending("x", "run", [{"key": "a:p:o", "account_id": "a", "playbook": "p", "offer": "o",
                                         "kind": "upsell", "score": 80, "payload": payload}], T0)
-    ledger.record_deal("x", "a:p:o", "d-1", T0)
-    ledger.record_task("x", "a:p:o", "t-1", T0)
+    ledger.record_deals("x", {"a:p:o": "d-1"}, T0)
+    ledger.record_tasks("x", {"a:p:o": "t-1"}, T0)
 
     def listing(status: OpportunityStatus, closed: datetime | None = None) -> list[ExistingOpportunity]:
         return [ExistingOpportunity(key="a:p:o", account_id="a", playbook="p", offer="o", status=status,
@@ -157,7 +157,7 @@ def test_a_deal_written_minutes_ago_and_not_listed_yet_is_not_called_deleted(tmp
     ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
     ledger.record_pending("x", "run", [{"key": "a:p:o", "account_id": "a", "playbook": "p", "offer": "o",
                                         "kind": "upsell", "score": 80, "payload": "{}"}], T0)
-    ledger.record_deal("x", "a:p:o", "d-1", T0)
+    ledger.record_deals("x", {"a:p:o": "d-1"}, T0)
     assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(minutes=5)).transitions == {}
     assert store_for(ledger).outcomes("x") == []
     assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(hours=2)).transitions == {"new:deleted": 1}
@@ -179,8 +179,8 @@ def test_task_completed_read_by_task_id(tmp_path):
     for key in ("a:p:o", "b:p:o"):
         ledger.record_pending("x", "run", [{"key": key, "account_id": key[0], "playbook": "p", "offer": "o",
                                             "kind": "upsell", "score": 80, "payload": "{}"}], T0)
-        ledger.record_deal("x", key, f"d-{key[0]}", T0)
-        ledger.record_task("x", key, f"t-{key[0]}", T0)
+        ledger.record_deals("x", {key: f"d-{key[0]}"}, T0)
+        ledger.record_tasks("x", {key: f"t-{key[0]}"}, T0)
     listing = [ExistingOpportunity(key=k, account_id=k[0], playbook="p", offer="o", status=OpportunityStatus.OPEN)
                for k in ("a:p:o", "b:p:o")]
     crm = TaskStates({"t-a": False, "t-b": False})
