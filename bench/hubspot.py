@@ -17,26 +17,22 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import multiprocessing
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
+from bench._hubspot_fixture import TOKEN, RemoteSandbox
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.hubspot.setup import run_setup
-from tests.hubspot.seed import sample_as_of, seed_sample
-from tests.sandboxes.hubspot import HubSpotSandbox
+from tests.hubspot.seed import sample_as_of
 from worker.jobs import RunReport, run_pass
 from worker.settings import Settings
 
-TOKEN = "bench-token"
 KINDS = ("companies", "owners", "existing opportunities", "deals", "tasks", "deal facts", "task states", "other")
 
 
@@ -56,56 +52,6 @@ def kind_of(endpoint: str) -> str:
     if "tasks." in endpoint:
         return "tasks"
     return "other"
-
-
-class RemoteSandbox:
-    """The sandbox in its own process: HubSpot's CPU is not ours, so the sandbox must not compete
-    with the pass for this process's GIL. Commands go over a pipe."""
-
-    def __init__(self, **options: Any) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, options), daemon=True)
-        self._process.start()
-        self.url: str = self._conn.recv()
-
-    def call(self, command: str, *args: Any) -> Any:
-        self._conn.send((command, args))
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        self.call("stop")
-        self._process.join(5)
-
-
-def _serve(conn: Connection, options: dict[str, Any]) -> None:
-    box = HubSpotSandbox(**options).start()
-    conn.send(box.url)
-    while True:
-        command, args = conn.recv()
-        if command == "seed":
-            conn.send(seed_sample(box, *args))
-        elif command == "touch":
-            ids, at_ms = args
-            for company_id in ids:
-                box.touch("companies", company_id, at_ms=at_ms)
-            conn.send(None)
-        elif command == "state":
-            deals = box.records("deals")
-            keys = Counter(d["properties"]["oppworker_key"] for d in deals)
-            conn.send({
-                "deals": len(deals),
-                "tasks": len(box.records("tasks")),
-                "owners": len(box.owners),
-                "duplicate_keys": sum(1 for c in keys.values() if c > 1),
-                "deals_without_one_task": sum(1 for d in deals if len(box.associated("deals", d["id"], "tasks")) != 1),
-                "rate_limited": box.rate_limited,
-                "rate_limited_by": dict(box.rate_limited_by),
-            })
-        elif command == "stop":
-            box.stop()
-            conn.send(None)
-            return
 
 
 @dataclass

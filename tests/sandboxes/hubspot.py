@@ -27,6 +27,7 @@ after the call took effect, the "timed out but happened" case.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 import time
@@ -355,6 +356,8 @@ class HubSpotSandbox:
         obj = r"/crm/v3/objects/(?P<type>[^/]+)"
         table = [
             ("GET", obj, self._list),
+            ("GET", obj + r"/(?P<id>\d+)", self._read_one),
+            ("POST", obj, self._create_one),
             ("POST", obj + "/search", self._search_route),
             ("POST", obj + "/batch/read", self._batch_read),
             ("POST", obj + "/batch/create", self._batch_create),
@@ -416,6 +419,29 @@ class HubSpotSandbox:
             token = base64.urlsafe_b64encode(str(ids[limit]).encode()).decode()
             body["paging"] = {"next": {"after": token, "link": f"?after={token}"}}
         return Response(200, body)
+
+    def _read_one(self, request: Request) -> Response:
+        """GET /crm/v3/objects/{type}/{id}?properties=a,b: one record
+        (https://developers.hubspot.com/docs/api/crm/companies, "Retrieve a company")."""
+        kind = self._type(request)
+        assert request.match is not None
+        record = self.objects[kind].get(int(request.match.group("id"))) if kind else None
+        if record is None:
+            return error(404, "Object not found", "OBJECT_NOT_FOUND")
+        wanted = [p for p in (request.arg("properties") or "").split(",") if p] or None
+        return Response(200, record.as_json(kind, wanted))
+
+    def _create_one(self, request: Request) -> Response:
+        """POST /crm/v3/objects/{type} with {properties, associations}: one record, the basic create
+        endpoint (https://developers.hubspot.com/docs/api/crm/deals, "Create a deal"); the same
+        validation as one batch input, answered with the record itself (201)."""
+        body = request.json() or {}
+        item = {"properties": body.get("properties") or {}, "associations": body.get("associations") or []}
+        request.body = json.dumps({"inputs": [item]}).encode()
+        response = self._batch_create(request)
+        if response.status != 201:
+            return response
+        return Response(201, response.body["results"][0])
 
     def _search_route(self, request: Request) -> Response:
         kind = self._type(request)
