@@ -66,6 +66,11 @@ class AccountState:
 # OPTIONAL connector methods. The worker looks them up with `getattr(connector, name, None)` and
 # does without when a connector lacks them, so a connector that cannot answer simply omits them:
 #
+#   read_opportunities_for(account_ids: Sequence[str]) -> Iterator[ExistingOpportunity]
+#       Our deals on these accounts only. With it, an incremental pass reads each chunk's accounts'
+#       deals instead of every deal ever created (and syncs outcomes for those accounts only; a full
+#       pass still reads everything, which is how deleted deals are noticed). Implemented by HubSpot.
+#
 #   read_deal_facts(keys: Sequence[str]) -> Mapping[str, DealFacts]
 #       Won amount, lost reason and follow-up task state of our deals (by opportunity key). Keys the
 #       CRM does not know are left out. Implemented by the file, HubSpot and Zendesk Sell connectors.

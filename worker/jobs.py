@@ -18,7 +18,7 @@ from typing import Any
 
 from connectors.base import AccountRecord, Connector, ReadReport
 from connectors.registry import build_connector
-from domain import Account, FollowUpTask, Opportunity, Owner
+from domain import Account, ExistingOpportunity, FollowUpTask, Opportunity, Owner
 from playbooks.affinity import AffinityModel, BasketCounter
 from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, HOLDOUT, NEW, SUPPRESSED, AccountAssessment, Assessor
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
@@ -101,6 +101,9 @@ class PassContext:
     owners: dict[str, Owner]
     now: datetime
     last_run_at: datetime | None
+    # True on an incremental pass whose connector can read our deals for given accounts: each chunk
+    # then reads its own accounts' deals (`chunk_history`) instead of the pass reading every deal.
+    scoped: bool = False
 
 
 def load_definitions(settings: Settings) -> list[Playbook]:
@@ -208,14 +211,21 @@ def prepare_pass(
     read: ReadReport,
     now: datetime,
     dry_run: bool,
+    incremental: bool = False,
 ) -> tuple[PassContext, AffinityModel]:
     """Step 1 of a pass (in-process and on the workers): owners, our deals as the CRM and the
     ledger know them, outcome sync, affinity. Returns the context every chunk is assessed in, and
-    the affinity model (the worker ships its rules to the scoring tasks)."""
+    the affinity model (the worker ships its rules to the scoring tasks).
+
+    A full pass reads every deal we created (and so also notices deals deleted in the CRM). An
+    incremental pass scores only the accounts that changed, so where the connector offers
+    `read_opportunities_for` it reads only their deals, chunk by chunk: with 1% of accounts changed
+    that is a few calls instead of one per 200 deals ever created."""
     owners = {o.id: o for o in connector.read_owners()}
-    existing = list(connector.read_opportunities())
+    scoped = incremental and callable(getattr(connector, "read_opportunities_for", None))
+    existing = [] if scoped else list(connector.read_opportunities())
     histories = build_history(existing, ledger.written(crm))
-    if not dry_run:
+    if not dry_run and not scoped:
         sync_outcomes(ledger, crm, connector, existing, now)
     affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
     context = PassContext(
@@ -224,8 +234,25 @@ def prepare_pass(
         owners=owners,
         now=now,
         last_run_at=ledger.last_successful_run(crm),
+        scoped=scoped,
     )
     return context, affinity
+
+
+def chunk_history(
+    connector: Connector, ledger: Ledger, crm: str, account_ids: list[str], now: datetime, dry_run: bool
+) -> list[ExistingOpportunity]:
+    """On a scoped pass, the CRM's view of our deals on one chunk's accounts, with the outcome sync
+    for exactly those accounts. A CRM I/O step: the worker runs it where it reads the chunk."""
+    existing = list(connector.read_opportunities_for(account_ids))  # type: ignore[attr-defined]
+    if not dry_run:
+        sync_outcomes(ledger, crm, connector, existing, now, accounts=set(account_ids))
+    return existing
+
+
+def merge_history(context: PassContext, ledger: Ledger, crm: str, account_ids: list[str], existing: list[ExistingOpportunity]) -> None:
+    """Replace the chunk's accounts' histories with what the CRM says now (plus the ledger)."""
+    context.histories.update(build_history(existing, ledger.written_for(crm, account_ids)))
 
 
 def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, affinity: AffinityModel) -> Assessor:
@@ -348,8 +375,11 @@ def _pass(
     if not dry_run:
         writer.resume_unfinished()
     read = ReadReport()
-    context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run)
+    context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run, cursor is not None)
     for chunk in chunked(connector.read_accounts(cursor, read), CHUNK):
+        if context.scoped:
+            ids = [r.account.id for r in chunk]
+            merge_history(context, ledger, crm, ids, chunk_history(connector, ledger, crm, ids, now, dry_run))
         for opportunity, task in assess_chunk(context, ledger, crm, report, chunk, read, store=not dry_run):
             writer.add(opportunity, task)
         if progress:

@@ -225,6 +225,18 @@ class Ledger:
             for row in db.execute(select(opportunities).where(opportunities.c.crm == crm)).mappings():
                 yield dict(row) | {"created_at": _utc(row["created_at"])}
 
+    def written_for(self, crm: str, account_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Our ledger rows for some accounts only (an incremental pass's chunk)."""
+        if not account_ids:
+            return []
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(opportunities).where(
+                    opportunities.c.crm == crm, opportunities.c.account_id.in_(list(account_ids))
+                )
+            ).mappings()
+            return [dict(r) | {"created_at": _utc(r["created_at"])} for r in rows]
+
     def count(self, crm: str, state: str | None = None) -> int:
         query = select(opportunities.c.key).where(opportunities.c.crm == crm)
         if state:

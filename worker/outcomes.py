@@ -83,12 +83,21 @@ def _task_states(connector: Any, by_task: Mapping[str, str]) -> dict[str, bool]:
 
 
 def sync_outcomes(
-    ledger: Ledger, crm: str, connector: Any, existing: Iterable[ExistingOpportunity], now: datetime
+    ledger: Ledger,
+    crm: str,
+    connector: Any,
+    existing: Iterable[ExistingOpportunity],
+    now: datetime,
+    accounts: set[str] | None = None,
 ) -> SyncResult:
-    """Compare what the CRM says about our deals with what the store last saw; store the changes."""
+    """Compare what the CRM says about our deals with what the store last saw; store the changes.
+
+    With `accounts`, `existing` is the CRM's complete view of those accounts only (an incremental
+    pass), and only their deals are compared, so a deal elsewhere is not mistaken for deleted."""
     store = store_for(ledger)
     listed = {o.key: o for o in existing}
-    written = {r["key"]: r for r in ledger.written(crm) if r.get("deal_id")}
+    rows = ledger.written(crm) if accounts is None else ledger.written_for(crm, sorted(accounts))
+    written = {r["key"]: r for r in rows if r.get("deal_id")}
     fresh = {k for k, r in written.items() if k not in listed and now - (_utc(r["updated_at"]) or now) < DELETE_GRACE}
     keys = sorted((set(listed) | set(written)) - fresh)
     facts = _facts(connector, keys)

@@ -403,7 +403,9 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         redis_client().delete(rescore, cfg.key("rescore", crm, "queued"))
         log.info("pass %s started (%s, %d playbooks, %d accounts flagged by webhooks)", run_id, mode, len(playbooks), requested)
         read = ReadReport()
-        context, affinity = jobs.prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run=False)
+        context, affinity = jobs.prepare_pass(
+            settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run=False, incremental=cursor is not None
+        )
         owners = [o.model_dump(mode="json") for o in context.owners.values()]
         histories = context.histories
         last_run_at = context.last_run_at
@@ -416,6 +418,7 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
                 "last_run_at": last_run_at.isoformat() if last_run_at else None,
                 "owners": owners,
                 "existing": [o.model_dump(mode="json") for h in histories.values() for o in h.opportunities],
+                "scoped": context.scoped,
                 # the model's rules after its lift filter, in its own order (ties keep the first)
                 "rules": [_rule_json(r) for rules in affinity._by_antecedent.values() for r in rules],
             },
@@ -424,6 +427,10 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         chunks = 0
         for number, chunk in enumerate(jobs.chunked(connector.read_accounts(cursor, read), jobs.CHUNK)):
             _put(_stash_key(run_id, "chunk", str(number)), [_record_json(r) for r in chunk])
+            if context.scoped:  # this chunk's deals, read here on the CRM queue, merged when scored
+                ids = [r.account.id for r in chunk]
+                existing = jobs.chunk_history(connector, ledger, crm, ids, now, dry_run=False)
+                _put(_stash_key(run_id, "history", str(number)), {"ids": ids, "existing": [o.model_dump(mode="json") for o in existing]})
             score_chunk.delay(run_id, crm, number)
             chunks += 1
         _put(
@@ -482,6 +489,10 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     ledger = ledger_for(settings)
     ctx, context = _pass_context(settings, run_id)
     chunk = [_record_from(r) for r in _get(_stash_key(run_id, "chunk", str(number)))]
+    if ctx.get("scoped"):
+        stashed = _get(_stash_key(run_id, "history", str(number)))
+        existing = [ExistingOpportunity.model_validate(x) for x in stashed["existing"]]
+        jobs.merge_history(context, ledger, crm, stashed["ids"], existing)
     now = context.now
     report = jobs.RunReport(run_id, crm, ctx["mode"], now)
     read = ReadReport()
@@ -497,7 +508,7 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     r = redis_client()
     r.hset(_stash_key(run_id, "parts"), str(number), json.dumps(part, default=str))  # idempotent
     r.expire(_stash_key(run_id, "parts"), STASH_TTL)
-    r.delete(_stash_key(run_id, "chunk", str(number)))
+    r.delete(_stash_key(run_id, "chunk", str(number)), _stash_key(run_id, "history", str(number)))
     _maybe_plan(run_id, crm)
     return {"chunk": number, "accounts": report.accounts_read, "new": report.new}
 

@@ -17,6 +17,8 @@ from tests.hubspot.conftest import connector_for, install, settings_for
 from tests.hubspot.seed import sample_as_of, seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
 from worker.jobs import run_pass
+from worker.ledger import Ledger
+from worker.outcomes import store_for
 from worker.settings import Settings
 
 N = 150
@@ -119,3 +121,34 @@ def test_crash_between_calls_recovers_exactly_once(
     again = run_pass(settings, crm="hubspot", full=True, connector=connector_for(box), now=NOW)
     assert again.new == 0 and again.deals_created == 0 and again.tasks_created == 0
     assert_one_task_per_deal(box)
+
+
+def test_incremental_reads_only_the_changed_accounts_deals(world: tuple[HubSpotSandbox, Settings, list[str]]) -> None:
+    """An incremental pass asks HubSpot for the changed accounts' deals only, still sees a deal
+    there as open (no duplicate) and still notices a deal there that a CSM closed."""
+    box, settings, ids = world
+    run_pass(settings, crm="hubspot", connector=connector_for(box), now=NOW)
+    deals = box.records("deals")
+    account = deals[0]["properties"]["oppworker_account_id"]
+    other = next(d for d in deals if d["properties"]["oppworker_account_id"] != account)
+    box.touch("deals", deals[0]["id"], hs_is_closed="true", hs_is_closed_won="false", dealstage="closedlost")
+    box.touch("deals", other["id"], hs_is_closed="true", hs_is_closed_won="true", dealstage="closedwon")
+    box.touch("companies", account, at_ms=int(time.time() * 1000) - 5, nps="10")
+
+    connector = connector_for(box)
+    asked: list[list[str]] = []
+    full_reads: list[int] = []
+    read_for, read_all = connector.read_opportunities_for, connector.read_opportunities
+    connector.read_opportunities_for = lambda ids: (asked.append(list(ids)), read_for(asked[-1]))[1]  # type: ignore[method-assign]
+    connector.read_opportunities = lambda: (full_reads.append(1), read_all())[1]  # type: ignore[method-assign]
+    report = run_pass(settings, crm="hubspot", connector=connector, now=NOW + timedelta(days=1))
+
+    assert report.mode == "incremental" and report.accounts_read == 1
+    assert asked == [[account]] and full_reads == []
+    playbook = deals[0]["properties"]["oppworker_playbook"]
+    same = [d for d in box.records("deals") if d["properties"]["oppworker_key"].startswith(f"{account}:{playbook}:")]
+    assert len(same) == 1  # the lost offer is in its cooldown: not offered again
+    assert_one_task_per_deal(box)
+    outcomes = {r["key"]: r["status"] for r in store_for(Ledger(settings.ledger_url)).outcomes("hubspot")}
+    assert outcomes[deals[0]["properties"]["oppworker_key"]] == "lost"  # seen: its account changed
+    assert outcomes.get(other["properties"]["oppworker_key"]) != "won"  # not looked at: its account did not
