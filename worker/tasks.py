@@ -64,7 +64,7 @@ from worker.observability import (
 from worker.service_settings import ServiceSettings, service_settings
 from worker.settings import Settings
 from worker.shared_limiter import RedisSlidingWindowLimiter, attach
-from worker.writeback import WriteBack, from_payload, payload_of
+from worker.writeback import WriteBack, from_payload, pending_rows
 
 log = logging.getLogger(__name__)
 
@@ -528,23 +528,7 @@ def _maybe_plan(run_id: str, crm: str) -> None:
 
 def _record_pending(ledger: Ledger, crm: str, run_id: str, now: datetime, batch: list[tuple[Any, Any]]) -> None:
     """Step 1 of `WriteBack._write`, done at scoring time so no new key exists only in memory."""
-    ledger.record_pending(
-        crm,
-        run_id,
-        [
-            {
-                "key": o.key,
-                "account_id": o.account_id,
-                "playbook": o.playbook,
-                "offer": o.offer,
-                "kind": o.kind.value,
-                "score": o.score,
-                "payload": payload_of(o, t),
-            }
-            for o, t in batch
-        ],
-        now,
-    )
+    ledger.record_pending(crm, run_id, pending_rows(batch), now)
 
 
 # Which RunReport fields add up across chunks: every int and Counter the scoring step fills.

@@ -36,6 +36,22 @@ def from_payload(text: str) -> tuple[Opportunity, FollowUpTask]:
     return Opportunity.model_validate(opportunity), FollowUpTask.model_validate(data["task"])
 
 
+def pending_rows(batch: Sequence[tuple[Opportunity, FollowUpTask]]) -> list[dict[str, Any]]:
+    """Ledger rows for keys about to be written: enough to finish them without rescoring."""
+    return [
+        {
+            "key": o.key,
+            "account_id": o.account_id,
+            "playbook": o.playbook,
+            "offer": o.offer,
+            "kind": o.kind.value,
+            "score": o.score,
+            "payload": payload_of(o, t),
+        }
+        for o, t in batch
+    ]
+
+
 @dataclass
 class WriteTally:
     deals_created: int = 0
@@ -84,23 +100,7 @@ class WriteBack:
             self._write([from_payload(r["payload"]) for r in rows[start : start + self.batch_size]])
 
     def _write(self, batch: Sequence[tuple[Opportunity, FollowUpTask]]) -> None:
-        self.ledger.record_pending(
-            self.crm,
-            self.run_id,
-            [
-                {
-                    "key": o.key,
-                    "account_id": o.account_id,
-                    "playbook": o.playbook,
-                    "offer": o.offer,
-                    "kind": o.kind.value,
-                    "score": o.score,
-                    "payload": payload_of(o, t),
-                }
-                for o, t in batch
-            ],
-            self.now,
-        )
+        self.ledger.record_pending(self.crm, self.run_id, pending_rows(batch), self.now)
         state = self.ledger.rows(self.crm, [o.key for o, _ in batch])
         need_deal = [o for o, _ in batch if not state[o.key]["deal_id"]]
         deal_ids = {k: r["deal_id"] for k, r in state.items() if r["deal_id"]}

@@ -29,7 +29,7 @@ from domain import (
 )
 
 KEY_PROPERTY = "oppworker_key"
-TASK_MARKER = "oppworker-key:"  # the literal playbooks.render.task_marker writes as a task's last line
+from domain.opportunity import TASK_MARKER  # the last line of every task body we write
 
 # Our custom deal properties (created by `oppworker hubspot setup`).
 DEAL_PROPERTIES = [

@@ -33,7 +33,7 @@ from domain import (
     UsagePoint,
 )
 
-TASK_MARKER = "oppworker-key:"  # the literal playbooks.render.task_marker writes; we cannot import playbooks
+from domain.opportunity import TASK_MARKER  # the last line of every task body we write
 CUSTOM_PREFIX = "custom_fields."
 WON_CATEGORIES = frozenset({"won"})
 LOST_CATEGORIES = frozenset({"lost", "unqualified"})
