@@ -132,6 +132,7 @@ class HubSpotConnector:
                 for deal in page:
                     existing = mapping.deal_to_existing(deal)
                     if existing is not None:
+                        self._facts[existing.key] = mapping.deal_facts(deal)  # read_deal_facts: no call
                         yield existing
 
     def read_account_history(self) -> Iterator[AccountState]:
