@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +43,7 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None  # send these bytes as-is (for malformed-body faults)
+    reset: bool = False  # answer nothing: close the connection with a TCP RST (connection-reset faults)
 
 
 Handler = Callable[[Request], Response]
@@ -106,6 +110,12 @@ class SandboxServer:
                     response = sandbox.dispatch(request)
                 except Exception as exc:  # a sandbox bug must show as a 500, not a hung socket
                     response = Response(500, {"status": "error", "message": f"sandbox error: {exc!r}"})
+                if response.reset:
+                    # SO_LINGER 0: close() sends RST, which the client reads as "connection reset by peer"
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 payload = response.raw if response.raw is not None else (
                     b"" if response.body is None else json.dumps(response.body).encode()
                 )
@@ -122,7 +132,14 @@ class SandboxServer:
             def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        class _Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # a client that gave up (read timeout, injected reset) is not a sandbox error
+                if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, OSError)):
+                    return
+                super().handle_error(request, client_address)
+
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -1,0 +1,354 @@
+"""Fault injection: a pass of N accounts through real Celery worker processes against the HubSpot sandbox
+under a seeded fault plan, while a worker is SIGKILLed mid-write, Redis is restarted and PostgreSQL
+is stopped for a few seconds; then the sandbox is compared with the deals and tasks computed
+in-process from the same data.
+
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python -m bench.faults          # N=2,000, 2 workers
+    .venv/bin/python -m bench.faults --n 300 --latency 0.3                        # quick
+
+Nothing shared is touched: Redis is a `redis-server` of our own on a free port (append-only, as compose
+runs it), PostgreSQL a throwaway cluster (`initdb` into a temporary folder, run as the `postgres`
+user when we are root) on a free port. The fault plan (tests/sandboxes/fault_plan.py) fails a share
+`--rate` of the CRM data requests with 429 (with and without Retry-After), 500/502/503, answers held
+past the client's timeout after the write happened, connection resets before and after the write,
+and 207 partial failures of batch creates. Disruptions are triggered by write progress: SIGKILL of
+worker w0 (and a new worker w2 started) at 15% of the expected writes (deals + tasks), a Redis kill +
+restart at 40%,
+PostgreSQL stopped for `--pg-down` seconds at 65%.
+
+Expected: a dry run in-process against a fault-free sandbox seeded identically. Checked after the
+faulted pass and after each following pass (same data): duplicates (a key with two deals), missing
+(an expected key without a deal), unexpected (a deal for no expected key), orphans (a deal without
+exactly one task, or a task without a deal). Targets (issue 6): all zero, and the pass after the
+recovery pass writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.hubspot.conftest import connector_for, install
+from tests.hubspot.seed import seed_sample
+from tests.sandboxes.fault_plan import FaultPlan
+from tests.sandboxes.hubspot import HubSpotSandbox
+from worker.jobs import run_pass
+from worker.settings import Settings
+
+TOKEN = "pat-na1-fault-bench-token"
+DAY_MS = 86_400_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+class OwnRedis:
+    """A redis-server of our own (append-only: queues and unacked messages survive a kill)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port, self.folder, self.proc = free_port(), folder, None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        from redis import Redis
+
+        def up() -> bool:
+            try:
+                return bool(Redis(port=self.port, socket_timeout=0.5).ping())
+            except Exception:  # noqa: BLE001 - not up yet
+                return False
+        wait(up, 15, f"redis-server on {self.port}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster (trust auth) in `folder`, on a free port."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port, self.folder = free_port(), folder
+        bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        self.bin = bindir[-1] if bindir else Path(shutil.which("initdb") or "initdb").parent
+        self.data = folder / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run([*prefix, *args], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {(done.stderr or done.stdout)[-500:]}")
+
+    def init(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self.start()
+
+    def start(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+
+@dataclass
+class Check:
+    deals: int
+    tasks: int
+    duplicates: int
+    missing: int
+    unexpected: int
+    orphans: int
+
+
+def check(box: HubSpotSandbox, expected: set[str]) -> Check:
+    deals = box.records("deals")
+    keys = Counter(d["properties"].get("oppworker_key") for d in deals)
+    tasks = box.records("tasks")
+    orphan_deals = sum(1 for d in deals if len(box.associated("deals", d["id"], "tasks")) != 1)
+    orphan_tasks = sum(1 for t in tasks if len(box.associated("tasks", t["id"], "deals")) != 1)
+    return Check(len(deals), len(tasks), sum(1 for c in keys.values() if c > 1), len(expected - set(keys)),
+                 len(set(keys) - expected), orphan_deals + orphan_tasks)
+
+
+def expected_keys(n: int, modified_ms: int, tmp: Path) -> set[str]:
+    """The deals a fault-free pass writes for the same data: a dry run in-process."""
+    with HubSpotSandbox(token=TOKEN, burst_limit=100_000, burst_window=1.0, search_limit=100_000) as clean:
+        install_with(clean)
+        seed_sample(clean, n, modified_ms=modified_ms)
+        settings = Settings(database_url=f"sqlite:///{tmp / 'expected.db'}", output_dir=tmp / "expected")
+        report = run_pass(settings, crm="hubspot", dry_run=True, connector=connector_for(clean, dry_run=True,
+                                                                                         access_token=TOKEN))
+    return {i["properties"]["oppworker_key"] for p in report.dry_run_payloads
+            if p["path"].endswith("deals/batch/create") for i in p["json"]["inputs"]}
+
+
+def install_with(box: HubSpotSandbox) -> None:
+    from connectors.hubspot.client import HubSpotClient
+    from connectors.hubspot.setup import run_setup
+    from tests.hubspot.conftest import settings_for
+
+    client = HubSpotClient(settings_for(box, access_token=TOKEN))
+    try:
+        run_setup(client)
+    finally:
+        client.close()
+
+
+@dataclass
+class Outcome:
+    n: int
+    workers_started: int = 0
+    disruptions: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    http_retries: int = 0
+    task_retries: int = 0
+    passes: list[tuple[str, dict[str, Any], Check]] = field(default_factory=list)
+    expected: int = 0
+
+
+def run(n: int = 2000, rate: float = 0.08, latency: float = 1.0, pg_down: float = 4.0, seed: int = 7,
+        batch_size: int = 100, visibility: int = 60, folder: Path | None = None, keep: bool = False,
+        log: Callable[[str], None] = print) -> Outcome:
+    """The whole scenario; returns what the table prints. Raises if a service cannot be started."""
+    from tests.worker.conftest import WorkerProcs, _reset_process_state
+
+    tmp = Path(tempfile.mkdtemp(prefix="oppworker-faults-", dir=folder))
+    tmp.chmod(0o755)  # the postgres user must reach its cluster folder inside
+    outcome = Outcome(n)
+    modified_ms = int(time.time() * 1000) - 2 * DAY_MS
+    log(f"computing the expected deals for {n:,} accounts in-process ...")
+    expected = expected_keys(n, modified_ms, tmp)
+    outcome.expected = len(expected)
+
+    redis = OwnRedis(tmp / "redis")
+    (tmp / "redis").mkdir()
+    redis.start()
+    postgres = OwnPostgres(tmp / "pg")
+    postgres.init()
+    box = HubSpotSandbox(token=TOKEN, burst_limit=100_000, burst_window=1.0, search_limit=100_000).start()
+    procs: WorkerProcs | None = None
+    saved = dict(os.environ)
+    try:
+        install_with(box)
+        seed_sample(box, n, modified_ms=modified_ms)
+        plan = FaultPlan(seed=seed, rate=rate, slow_seconds=2.5, write_latency=latency).install(box)
+        env = {
+            "OPPWORKER_REDIS_URL": redis.url, "OPPWORKER_BROKER_URL": redis.url, "OPPWORKER_RESULT_BACKEND": redis.url,
+            "OPPWORKER_KEY_PREFIX": f"owfault-{uuid.uuid4().hex[:8]}", "OPPWORKER_DATABASE_URL": postgres.url,
+            "OPPWORKER_OUTPUT_DIR": str(tmp / "out"), "OPPWORKER_METRICS_PORT": "0",
+            "OPPWORKER_VISIBILITY_TIMEOUT": str(visibility), "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
+            "OPPWORKER_LOG_JSON": "true", "OPPWORKER_CRMS": '["hubspot"]', "OPPWORKER_MAX_RETRIES": "30",
+            "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": box.url, "HUBSPOT_BURST_LIMIT": "100000",
+            "HUBSPOT_BURST_WINDOW_SECONDS": "1", "HUBSPOT_SEARCH_PER_SECOND": "100000",
+            "HUBSPOT_TIMEOUT_SECONDS": "1", "HUBSPOT_MAX_ATTEMPTS": "8", "HUBSPOT_BACKOFF_BASE_SECONDS": "0.05",
+            "HUBSPOT_ROLLING_WAIT_SECONDS": "0.5", "HUBSPOT_SECONDLY_WAIT_SECONDS": "0.2",
+            "HUBSPOT_BATCH_SIZE": str(batch_size),
+        }
+        os.environ.update(env)
+        _reset_process_state()
+        from worker.tasks import enqueue_pass, pass_report
+
+        (tmp / "logs").mkdir()
+        procs = WorkerProcs(env, tmp / "logs")
+        log("starting workers w0, w1 ...")
+        w0 = procs.start("w0", concurrency=2)
+        procs.start("w1", concurrency=2)
+        outcome.workers_started = 2
+
+        def finished(run_id: str) -> dict[str, Any] | None:
+            try:
+                row = pass_report(run_id)
+            except Exception:  # noqa: BLE001 - PostgreSQL or Redis may be down right now
+                return None
+            return row if row and row["status"] in ("succeeded", "failed", "skipped") else None
+
+        log("faulted pass ...")
+        run_id = enqueue_pass(None, "hubspot", full=True)
+        # share of the expected writes (a deal and a task per key) done
+        progress = lambda: (len(box.objects["deals"]) + len(box.objects["tasks"])) / max(1, 2 * len(expected))  # noqa: E731
+        steps = [(0.15, "worker SIGKILL"), (0.40, "Redis restart"), (0.65, "PostgreSQL stop")]
+        row = None
+        for threshold, name in steps:
+            reached = wait(lambda t=threshold: progress() >= t or finished(run_id), 900, f"{threshold:.0%} of the writes")
+            if isinstance(reached, dict):
+                log(f"  the pass ended before {name} could be injected")
+                row = reached
+                break
+            log(f"  {progress():.0%} of the writes done: {name}")
+            if name == "worker SIGKILL":
+                procs.kill(w0)
+                procs.start("w2", concurrency=2)
+                outcome.workers_started += 1
+            elif name == "Redis restart":
+                redis.kill()
+                time.sleep(1)
+                redis.start()
+                _reset_process_state()
+            else:
+                postgres.stop("immediate")
+                time.sleep(pg_down)
+                postgres.start()
+            outcome.disruptions[name] += 1
+        row = row or wait(lambda: finished(run_id), 900, "the faulted pass to finish")
+        outcome.passes.append(("faulted", _summary(row), check(box, expected)))
+        log(f"  {row['status']}: {outcome.passes[-1][2]}")
+
+        for name in ("second", "third"):
+            log(f"{name} pass (same data, the fault plan still on) ...")
+            run_id = enqueue_pass(None, "hubspot")
+            row = wait(lambda r=run_id: finished(r), 900, f"the {name} pass")
+            outcome.passes.append((name, _summary(row), check(box, expected)))
+            log(f"  {row['status']}: {outcome.passes[-1][2]}")
+        outcome.faults = Counter(plan.injected)
+        text = procs.text()
+        outcome.http_retries = len(re.findall(r"retrying after", text))
+        outcome.task_retries = len(re.findall(r"retry: Retry in \d", text))
+    finally:
+        if procs is not None:
+            procs.stop_all()
+        box.stop()
+        redis.kill()
+        try:
+            postgres.stop("immediate")
+        except RuntimeError:
+            pass
+        os.environ.clear()
+        os.environ.update(saved)
+        if keep:
+            log(f"kept {tmp} (worker logs in logs/)")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return outcome
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    report = row.get("report") or {}
+    return {"status": row["status"], "error": row.get("error"), **{k: report.get(k, 0) for k in (
+        "accounts_read", "new", "deals_created", "deals_existing", "tasks_created", "tasks_existing", "resumed")},
+        "write_errors": sum((report.get("write_errors") or {}).values())}
+
+
+def print_table(outcome: Outcome) -> None:
+    print(f"\nN={outcome.n:,} accounts, {outcome.expected:,} expected deals (each with one task), "
+          f"{outcome.workers_started} worker processes started (2 at a time)\n")
+    print(f"| {'fault injected':<28} | {'count':>5} |")
+    print(f"|{'-' * 30}|{'-' * 7}|")
+    for kind, count in sorted(outcome.faults.items()):
+        print(f"| {'CRM ' + kind:<28} | {count:>5} |")
+    for kind, count in outcome.disruptions.items():
+        print(f"| {kind:<28} | {count:>5} |")
+    print(f"| {'HTTP retries (worker logs)':<28} | {outcome.http_retries:>5} |")
+    print(f"| {'Celery task retries':<28} | {outcome.task_retries:>5} |")
+    print()
+    head = (f"| {'pass':<8} | {'status':<9} | {'deals new':>9} | {'found':>5} | {'tasks new':>9} | {'found':>5} | "
+            f"{'resumed':>7} | {'write err':>9} | {'dup':>3} | {'missing':>7} | {'unexpected':>10} | {'orphans':>7} |")
+    print(head)
+    print("|" + "|".join("-" * len(c) for c in head.split("|")[1:-1]) + "|")
+    for name, s, c in outcome.passes:
+        print(f"| {name:<8} | {s['status']:<9} | {s['deals_created']:>9} | {s['deals_existing']:>5} | "
+              f"{s['tasks_created']:>9} | {s['tasks_existing']:>5} | {s['resumed']:>7} | {s['write_errors']:>9} | "
+              f"{c.duplicates:>3} | {c.missing:>7} | {c.unexpected:>10} | {c.orphans:>7} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="accounts (default 2,000)")
+    parser.add_argument("--rate", type=float, default=0.08, help="share of CRM data requests that fail")
+    parser.add_argument("--latency", type=float, default=1.0, help="seconds added to each batch create")
+    parser.add_argument("--pg-down", type=float, default=4.0, help="seconds PostgreSQL stays stopped")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--batch-size", type=int, default=100, help="records per batch create (HubSpot: <= 100)")
+    parser.add_argument("--visibility", type=int, default=60, help="OPPWORKER_VISIBILITY_TIMEOUT seconds (Redis "
+                        "redelivers a task unacknowledged that long: a killed worker's chunk comes back after it)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (worker logs)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    outcome = run(args.n, args.rate, args.latency, args.pg_down, args.seed, args.batch_size, args.visibility,
+                  keep=args.keep)
+    print_table(outcome)
+
+
+if __name__ == "__main__":
+    main()
