@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from itertools import islice
 from typing import Any
 
@@ -371,7 +371,10 @@ def _pass(
     now: datetime,
     progress: Callable[[int], None] | None,
 ) -> None:
-    writer = WriteBack(connector, ledger, crm, report.run_id, now, settings.write_batch_size, dry_run)
+    writer = WriteBack(
+        connector, ledger, crm, report.run_id, now, settings.write_batch_size, dry_run,
+        lease=timedelta(seconds=settings.write_lease_seconds),
+    )
     if not dry_run:
         writer.resume_unfinished()
     read = ReadReport()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    or_,
     bindparam,
     create_engine,
     insert,
@@ -75,6 +76,10 @@ opportunities = Table(
     Column("run_id", String(40)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # A writer's lease on the key while it calls the CRM: two copies of one write batch (a Celery
+    # retry racing a redelivered message) must not both create the task.
+    Column("claimed_by", String(40)),
+    Column("claimed_until", DateTime(timezone=True)),
 )
 
 usage_snapshots = Table(
@@ -183,6 +188,48 @@ class Ledger:
             ]
             if fresh:
                 db.execute(insert(opportunities), fresh)
+
+    def claim(self, crm: str, keys: Sequence[str], owner: str, lease: timedelta) -> set[str]:
+        """Take a lease on the unfinished keys no other writer holds; return the keys now ours.
+
+        One conditional UPDATE: PostgreSQL re-checks the condition on rows a concurrent claim
+        committed first, and SQLite serialises writers, so a key is never leased twice at once. A
+        writer that dies leaves its lease to expire; the next pass resumes the key."""
+        if not keys:
+            return set()
+        now = datetime.now(timezone.utc)  # leases are wall-clock time, whatever the pass's `now`
+        with self.engine.begin() as db:
+            db.execute(
+                update(opportunities)
+                .where(
+                    opportunities.c.crm == crm,
+                    opportunities.c.key.in_(list(keys)),
+                    opportunities.c.state != DONE,
+                    or_(
+                        opportunities.c.claimed_until.is_(None),
+                        opportunities.c.claimed_until < now,
+                        opportunities.c.claimed_by == owner,  # renewing our own lease
+                    ),
+                )
+                .values(claimed_by=owner, claimed_until=now + lease)
+            )
+            mine = db.execute(
+                select(opportunities.c.key).where(
+                    opportunities.c.crm == crm, opportunities.c.key.in_(list(keys)), opportunities.c.claimed_by == owner
+                )
+            ).scalars()
+            return set(mine)
+
+    def release(self, crm: str, keys: Iterable[str], owner: str) -> None:
+        keys = list(keys)
+        if not keys:
+            return
+        with self.engine.begin() as db:
+            db.execute(
+                update(opportunities)
+                .where(opportunities.c.crm == crm, opportunities.c.key.in_(keys), opportunities.c.claimed_by == owner)
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     def record_deals(self, crm: str, deal_ids: dict[str, str], now: datetime) -> None:
         """Deal ids of one connector call, in one transaction (one commit per batch, not per key)."""

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     catalog: Path | None = None  # default: the bundled catalog
     max_new_offers_per_30_days: int = Field(default=2, ge=1)
     write_batch_size: int = Field(default=100, ge=1, le=100)
+    # How long a writer's lease on its keys lasts (renewed before each CRM write call). A writer
+    # that dies holds its keys this long before another may finish them.
+    write_lease_seconds: float = Field(default=120, gt=0)
     affinity_min_support: float = Field(default=0.02, gt=0, le=1)
     affinity_min_confidence: float = Field(default=0.3, gt=0, le=1)
     affinity_min_lift: float = Field(default=1.2, ge=0)

@@ -33,7 +33,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import redis
@@ -598,7 +598,10 @@ def _write_batch(run_id: str, crm: str, keys: list[str]) -> dict[str, Any]:
     ctx = _get(_stash_key(run_id, "ctx"))
     connector = open_connector(settings, crm)
     try:
-        writer = WriteBack(connector, ledger, crm, run_id, datetime.fromisoformat(ctx["now"]), settings.write_batch_size)
+        writer = WriteBack(
+            connector, ledger, crm, run_id, datetime.fromisoformat(ctx["now"]), settings.write_batch_size,
+            lease=timedelta(seconds=settings.write_lease_seconds),
+        )
         for row in todo:
             writer.add(*from_payload(row["payload"]))
         writer.flush()
@@ -606,6 +609,14 @@ def _write_batch(run_id: str, crm: str, keys: list[str]) -> dict[str, Any]:
     finally:
         connector.close()
     t = writer.tally
+    if t.claimed_elsewhere:
+        # Another copy of this batch (a retry racing a redelivered message) holds some keys: come
+        # back once its lease could have run out; by then it has finished them, or died.
+        raise ConnectorError(
+            f"{t.claimed_elsewhere} key(s) of this batch are being written by another worker",
+            FailureKind.TRANSIENT,
+            retry_after=settings.write_lease_seconds,
+        )
     OPPORTUNITIES_WRITTEN.labels(crm).inc(t.deals_created)
     return {
         "deals_created": t.deals_created,

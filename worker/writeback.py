@@ -12,10 +12,11 @@ A deal is therefore never left without its task for longer than until the next p
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import Connector
@@ -34,6 +35,8 @@ def from_payload(text: str) -> tuple[Opportunity, FollowUpTask]:
     opportunity = data["opportunity"]
     opportunity["explanation"] = tuple(Contribution(**c) for c in opportunity.get("explanation", ()))
     return Opportunity.model_validate(opportunity), FollowUpTask.model_validate(data["task"])
+
+
 
 
 def pending_rows(batch: Sequence[tuple[Opportunity, FollowUpTask]]) -> list[dict[str, Any]]:
@@ -59,6 +62,7 @@ class WriteTally:
     tasks_created: int = 0
     tasks_existing: int = 0
     resumed: int = 0
+    claimed_elsewhere: int = 0  # keys another writer was writing at the same moment
     errors: Counter[str] = field(default_factory=Counter)
 
 
@@ -72,9 +76,10 @@ class WriteBack:
         now: datetime,
         batch_size: int = 100,
         dry_run: bool = False,
+        lease: timedelta = timedelta(seconds=120),
     ) -> None:
         self.connector, self.ledger, self.crm, self.run_id = connector, ledger, crm, run_id
-        self.now, self.batch_size, self.dry_run = now, batch_size, dry_run
+        self.now, self.batch_size, self.dry_run, self.lease = now, batch_size, dry_run, lease
         self.tally = WriteTally()
         self.previews: list[dict[str, Any]] = []
         self._buffer: list[tuple[Opportunity, FollowUpTask]] = []
@@ -101,6 +106,19 @@ class WriteBack:
 
     def _write(self, batch: Sequence[tuple[Opportunity, FollowUpTask]]) -> None:
         self.ledger.record_pending(self.crm, self.run_id, pending_rows(batch), self.now)
+        # Only the keys this writer holds the lease on: a concurrent copy of the same batch skips
+        # them (they stay unfinished for it), so no task is created twice.
+        owner = uuid.uuid4().hex
+        mine = self.ledger.claim(self.crm, [o.key for o, _ in batch], owner, self.lease)
+        self.tally.claimed_elsewhere += len({o.key for o, _ in batch}) - len(mine)
+        try:
+            self._write_claimed([(o, t) for o, t in batch if o.key in mine], owner)
+        finally:
+            self.ledger.release(self.crm, mine, owner)
+
+    def _write_claimed(self, batch: Sequence[tuple[Opportunity, FollowUpTask]], owner: str) -> None:
+        if not batch:
+            return
         state = self.ledger.rows(self.crm, [o.key for o, _ in batch])
         need_deal = [o for o, _ in batch if not state[o.key]["deal_id"]]
         deal_ids = {k: r["deal_id"] for k, r in state.items() if r["deal_id"]}
@@ -119,6 +137,11 @@ class WriteBack:
             self.ledger.record_deals(self.crm, written, self.now)
             deal_ids.update(written)
         need_task = [t for _, t in batch if t.opportunity_key in deal_ids and not state[t.opportunity_key]["task_id"]]
+        if need_task:
+            # Renew the lease before the call whose duplicate would be a second task.
+            held = self.ledger.claim(self.crm, [t.opportunity_key for t in need_task], owner, self.lease)
+            self.tally.claimed_elsewhere += sum(1 for t in need_task if t.opportunity_key not in held)
+            need_task = [t for t in need_task if t.opportunity_key in held]
         if need_task:
             done: dict[str, str] = {}
             for result in self.connector.write_tasks(need_task, deal_ids):

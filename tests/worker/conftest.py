@@ -50,6 +50,7 @@ def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: 
         "OPPWORKER_OUTPUT_DIR": str(tmp_path / "out"),
         "OPPWORKER_METRICS_PORT": "0",
         "OPPWORKER_VISIBILITY_TIMEOUT": "6",
+        "OPPWORKER_WRITE_LEASE_SECONDS": "3",  # a killed writer's keys are free again quickly
         "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
         "OPPWORKER_LOG_JSON": "true",
         "OPPWORKER_CONNECTOR_PLUGINS": "stalling=tests.worker.stalling:from_options,flaky=tests.worker.stalling:flaky,"
