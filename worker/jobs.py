@@ -104,6 +104,7 @@ class PassContext:
     # True on an incremental pass whose connector can read our deals for given accounts: each chunk
     # then reads its own accounts' deals (`chunk_history`) instead of the pass reading every deal.
     scoped: bool = False
+    seen: set[str] = field(default_factory=set)  # account ids assessed so far (ids only)
 
 
 def load_definitions(settings: Settings) -> list[Playbook]:
@@ -277,6 +278,16 @@ def assess_chunk(
     (not a dry run), record outcome observations, today's usage snapshots and the baskets.
     Returns the new (opportunity, task) pairs for the write step."""
     now = context.now
+    # A CRM can list one account twice (a record edited while pages are read, overlapping search
+    # windows): the first listing counts, repeats are skipped and counted.
+    unique: list[AccountRecord] = []
+    for record in chunk:
+        if record.account.id in context.seen:
+            read.skip("duplicate_account_id", record.account.id, "listed more than once in this pass")
+            continue
+        context.seen.add(record.account.id)
+        unique.append(record)
+    chunk = unique
     snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
     stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
     assessments = []

@@ -181,13 +181,13 @@ class Ledger:
                     select(opportunities.c.key).where(opportunities.c.crm == crm, opportunities.c.key.in_(keys))
                 ).scalars()
             )
-            fresh = [
-                {**i, "crm": crm, "state": PENDING, "run_id": run_id, "created_at": now, "updated_at": now}
+            fresh = {
+                i["key"]: {**i, "crm": crm, "state": PENDING, "run_id": run_id, "created_at": now, "updated_at": now}
                 for i in items
                 if i["key"] not in known
-            ]
+            }
             if fresh:
-                db.execute(insert(opportunities), fresh)
+                db.execute(insert(opportunities), list(fresh.values()))
 
     def claim(self, crm: str, keys: Sequence[str], owner: str, lease: timedelta) -> set[str]:
         """Take a lease on the unfinished keys no other writer holds; return the keys now ours.
@@ -294,8 +294,9 @@ class Ledger:
     # --- usage snapshots and baskets --------------------------------------------------------------
     def store_snapshots(self, crm: str, taken_on: date, values: Iterable[tuple[str, str, float]]) -> None:
         """One value per (account, metric, day): a later pass the same day replaces the value."""
+        unique = {(a, m): v for a, m, v in values}  # an account listed twice: its last value counts
         rows = [
-            {"crm": crm, "account_id": a, "metric": m, "taken_on": taken_on, "value": v} for a, m, v in values
+            {"crm": crm, "account_id": a, "metric": m, "taken_on": taken_on, "value": v} for (a, m), v in unique.items()
         ]
         if not rows:
             return

@@ -164,11 +164,6 @@ class ListedTwice:
         yield from seen  # the repeats come at the end, as from a later page
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "worker/jobs.py assess_chunk (line ~297) -> worker/ledger.py:266 store_snapshots inserts one row per "
-    "listed record, so a chunk that lists one account twice violates the (crm, account, metric, day) "
-    "unique key: IntegrityError ends the pass. The runner should drop repeats by id and count them "
-    "(connectors/files skips them as duplicate_account_id)."))
 def test_duplicate_ids_are_skipped_and_counted(box: HubSpotSandbox, tmp_path: Path) -> None:
     install(box)
     seed_sample(box, 60, modified_ms=int(time.time() * 1000) - 2 * DAY_MS)
