@@ -4,8 +4,9 @@ Pages are yielded one at a time so a pass never holds every record in memory.
 
 Search windowing (https://developers.hubspot.com/docs/api/crm/search, "Limitations": a query returns
 at most 10,000 results; paging past them is an HTTP 400). Sorting on `hs_object_id` ascending and
-restarting the query with `hs_object_id GT <last id seen>` before the cap makes every window a fresh
-query. Windowing on the timestamp instead loops forever when more than 10,000 records share one
+asking every page as a fresh query `hs_object_id GT <last id seen>` (keyset paging) never reaches the
+cap, and never skips a record when another one leaves the result set mid-read (see iter_search).
+Windowing on the timestamp instead loops forever when more than 10,000 records share one
 `hs_lastmodifieddate` (a bulk import): airbytehq/airbyte#43317, fixed the same way in PR #44899.
 """
 
@@ -57,38 +58,33 @@ def iter_search(
 ) -> Iterator[list[dict]]:
     """Every record matching `filters` (ANDed), in hs_object_id order, 200 per page, any count.
 
+    Keyset paging: every page is a fresh query `hs_object_id GT <last id seen>` from offset 0, never
+    an offset into the previous result. Offsets shift when a record leaves the result set while we
+    page (an incremental pass filters on hs_lastmodifieddate < run start, so a company edited during
+    the pass drops out): the record after the page boundary would be skipped, and as it was modified
+    before the new cursor, no later incremental pass would see it either. Keyset paging costs the
+    same one call per page, and no query ever reaches the 10,000-result cap.
+
     One filter group: HubSpot allows a few groups of a few filters (5 x 6, 18 in all per the current
-    docs); we use at most 4 filters in one group.
+    docs); we use at most 4 filters in one group, plus the id filter.
     """
     page_size = client.settings.search_page_size
-    cap = client.settings.search_result_cap
     last_id: int | None = None
     while True:
         window_filters = list(filters)
         if last_id is not None:
             window_filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)})
-        offset = 0
-        window_done = False
-        while True:
-            limit = min(page_size, cap - offset)
-            body = {
-                "filterGroups": [{"filters": window_filters}],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": list(properties),
-                "limit": limit,
-                "after": str(offset),
-            }
-            page = client.search_page(object_type, body)
-            results = list(page.get("results") or [])
-            if results:
-                yield results
-                last_id = int(results[-1]["id"])
-            after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not after or not results:
-                window_done = True
-                break
-            offset = int(after)
-            if offset >= cap:
-                break  # the next page would cross the cap: restart after the last id seen
-        if window_done:
+        body = {
+            "filterGroups": [{"filters": window_filters}],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": page_size,
+            "after": "0",
+        }
+        page = client.search_page(object_type, body)
+        results = list(page.get("results") or [])
+        if results:
+            yield results
+            last_id = int(results[-1]["id"])
+        if not results or not ((page.get("paging") or {}).get("next") or {}).get("after"):
             return
