@@ -217,7 +217,7 @@ def main() -> None:
           f"{project_state['deals']:,} deals and {project_state['tasks']:,} tasks "
           f"({project_state['duplicate_keys']} duplicate keys, {project_state['deals_without_one_task']} deals "
           f"without exactly one task); the naive sample wrote {naive_state['deals']:,} deals and "
-          f"{naive_state['tasks']:,} tasks\n")
+          f"{naive_state['tasks']:,} tasks (429s by policy: {naive_state['rate_limited_by'] or 'none'})\n")
     print_table(rows, rate)
     for result in (full, incremental):
         print(f"  {result.name} calls by kind: " + ", ".join(f"{k} {v}" for k, v in result.calls.items() if v))

@@ -189,7 +189,8 @@ class Outcome:
 
 
 def run(n: int = 2000, rate: float = 0.08, latency: float = 1.0, pg_down: float = 4.0, seed: int = 7,
-        batch_size: int = 100, visibility: int = 60, folder: Path | None = None, keep: bool = False,
+        batch_size: int = 100, visibility: int = 60, lease: int | None = None, folder: Path | None = None,
+        keep: bool = False,
         log: Callable[[str], None] = print) -> Outcome:
     """The whole scenario; returns what the table prints. Raises if a service cannot be started."""
     from tests.worker.conftest import WorkerProcs, _reset_process_state
@@ -204,16 +205,19 @@ def run(n: int = 2000, rate: float = 0.08, latency: float = 1.0, pg_down: float 
 
     redis = OwnRedis(tmp / "redis")
     (tmp / "redis").mkdir()
-    redis.start()
     postgres = OwnPostgres(tmp / "pg")
-    postgres.init()
     box = HubSpotSandbox(token=TOKEN, burst_limit=100_000, burst_window=1.0, search_limit=100_000).start()
     procs: WorkerProcs | None = None
     saved = dict(os.environ)
     try:
+        redis.start()
+        postgres.init()
         install_with(box)
         seed_sample(box, n, modified_ms=modified_ms)
-        plan = FaultPlan(seed=seed, rate=rate, slow_seconds=2.5, write_latency=latency).install(box)
+        # the client's read timeout sits above the added write latency (else every create would time out),
+        # and `slow` answers are held past it
+        timeout = latency + 2.0
+        plan = FaultPlan(seed=seed, rate=rate, slow_seconds=timeout + 1.5, write_latency=latency).install(box)
         env = {
             "OPPWORKER_REDIS_URL": redis.url, "OPPWORKER_BROKER_URL": redis.url, "OPPWORKER_RESULT_BACKEND": redis.url,
             "OPPWORKER_KEY_PREFIX": f"owfault-{uuid.uuid4().hex[:8]}", "OPPWORKER_DATABASE_URL": postgres.url,
@@ -222,10 +226,12 @@ def run(n: int = 2000, rate: float = 0.08, latency: float = 1.0, pg_down: float 
             "OPPWORKER_LOG_JSON": "true", "OPPWORKER_CRMS": '["hubspot"]', "OPPWORKER_MAX_RETRIES": "30",
             "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": box.url, "HUBSPOT_BURST_LIMIT": "100000",
             "HUBSPOT_BURST_WINDOW_SECONDS": "1", "HUBSPOT_SEARCH_PER_SECOND": "100000",
-            "HUBSPOT_TIMEOUT_SECONDS": "1", "HUBSPOT_MAX_ATTEMPTS": "8", "HUBSPOT_BACKOFF_BASE_SECONDS": "0.05",
+            "HUBSPOT_TIMEOUT_SECONDS": str(timeout), "HUBSPOT_MAX_ATTEMPTS": "8", "HUBSPOT_BACKOFF_BASE_SECONDS": "0.05",
             "HUBSPOT_ROLLING_WAIT_SECONDS": "0.5", "HUBSPOT_SECONDLY_WAIT_SECONDS": "0.2",
             "HUBSPOT_BATCH_SIZE": str(batch_size),
         }
+        if lease is not None:  # how long a killed writer's keys stay leased (worker default: 120 s)
+            env["OPPWORKER_WRITE_LEASE_SECONDS"] = str(lease)
         os.environ.update(env)
         _reset_process_state()
         from worker.tasks import enqueue_pass, pass_report
@@ -290,10 +296,11 @@ def run(n: int = 2000, rate: float = 0.08, latency: float = 1.0, pg_down: float 
             procs.stop_all()
         box.stop()
         redis.kill()
-        try:
-            postgres.stop("immediate")
-        except RuntimeError:
-            pass
+        if (postgres.data / "postmaster.pid").exists():
+            try:
+                postgres.stop("immediate")
+            except RuntimeError:
+                pass
         os.environ.clear()
         os.environ.update(saved)
         if keep:
@@ -342,11 +349,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100, help="records per batch create (HubSpot: <= 100)")
     parser.add_argument("--visibility", type=int, default=60, help="OPPWORKER_VISIBILITY_TIMEOUT seconds (Redis "
                         "redelivers a task unacknowledged that long: a killed worker's chunk comes back after it)")
+    parser.add_argument("--lease", type=int, default=None, help="OPPWORKER_WRITE_LEASE_SECONDS (default: the "
+                        "worker's): a killed worker's keys wait that long before another worker writes them")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (worker logs)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     outcome = run(args.n, args.rate, args.latency, args.pg_down, args.seed, args.batch_size, args.visibility,
-                  keep=args.keep)
+                  args.lease, keep=args.keep)
     print_table(outcome)
 
 
