@@ -4,6 +4,8 @@ is stopped for a few seconds; then the sandbox is compared with the deals and ta
 in-process from the same data.
 
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python -m bench.faults          # N=2,000, 2 workers
+
+Run it as its own process: it points this process's Celery app at its own Redis and PostgreSQL.
     .venv/bin/python -m bench.faults --n 300 --latency 0.3                        # quick
 
 Nothing shared is touched: Redis is a `redis-server` of our own on a free port (append-only, as compose
@@ -26,6 +28,8 @@ recovery pass writes nothing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
 import re
@@ -352,11 +356,18 @@ def main() -> None:
     parser.add_argument("--lease", type=int, default=None, help="OPPWORKER_WRITE_LEASE_SECONDS (default: the "
                         "worker's): a killed worker's keys wait that long before another worker writes them")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (worker logs)")
+    parser.add_argument("--json", action="store_true", help="print the outcome as one JSON line (for the tests)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     outcome = run(args.n, args.rate, args.latency, args.pg_down, args.seed, args.batch_size, args.visibility,
-                  args.lease, keep=args.keep)
-    print_table(outcome)
+                  args.lease, keep=args.keep, log=(lambda _: None) if args.json else print)
+    if args.json:
+        print(json.dumps({  # by hand: dataclasses.asdict turns a Counter into counts of its item tuples
+            "n": outcome.n, "expected": outcome.expected, "disruptions": dict(outcome.disruptions),
+            "faults": dict(outcome.faults), "http_retries": outcome.http_retries, "task_retries": outcome.task_retries,
+            "passes": [(name, summary, dataclasses.asdict(c)) for name, summary, c in outcome.passes]}, default=str))
+    else:
+        print_table(outcome)
 
 
 if __name__ == "__main__":

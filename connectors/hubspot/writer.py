@@ -16,7 +16,9 @@ Tasks have no unique property, so their idempotency comes from the marker line t
 (`oppworker-key: <key>`), read back through the deal's task associations (v4 batch read, consistent
 unlike search). The lookup is skipped only for a deal this process created moments ago and has not
 yet sent a task for: such a deal cannot have a task. Task creates are never retried blindly: after a
-timeout or 5xx we look first, then create only what is missing.
+timeout or 5xx we look first, then create only what is missing. Items a 207 refused for a transient
+reason (not a validation error) are resent within the call the same way: deals directly (the unique
+key guards them), tasks after a lookup.
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ def _error_text(error: Mapping[str, Any]) -> str:
     return text[:300]
 
 
+# Per-item error categories that will not change on a resend: anything else in a 207 (HubSpot's
+# INTERNAL_ERROR, RATE_LIMITS, a missing item) is resent within the call, after a lookup, up to
+# max_attempts. https://developers.hubspot.com/docs/api-reference/error-handling lists the categories.
+PERMANENT = {"VALIDATION_ERROR", "OBJECT_ALREADY_EXISTS", "CONFLICT", "INVALID_AUTHENTICATION", "MISSING_SCOPES",
+             "OBJECT_NOT_FOUND", "PROPERTY_DOESNT_EXIST", "INVALID_EMAIL"}
+
+
+def _transient(error: Mapping[str, Any]) -> bool:
+    return str(error.get("category") or "") not in PERMANENT
+
+
 class Writer:
     def __init__(self, client: HubSpotClient, settings: HubSpotSettings) -> None:
         self.client = client
@@ -84,31 +97,48 @@ class Writer:
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
         unique = list({o.key: o for o in opportunities}.values())
+        attempts = self.settings.max_attempts
         for request in self.deal_requests(unique):
             inputs = request["json"]["inputs"]
-            body = self.client.batch_create("deals", inputs, idempotent=True) or {}
-            refused: dict[str, str] = {}
-            for deal in body.get("results") or []:
-                key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY) or deal.get("objectWriteTraceId")
-                if key:
-                    results[key] = WriteResult(key=key, crm_id=str(deal["id"]), created=True)
-                    self.fresh_deals.add(key)
-            for error in body.get("errors") or []:
-                for key in _error_keys(error):
-                    refused[key] = _error_text(error)
-            sent = [i["properties"][mapping.KEY_PROPERTY] for i in inputs]
-            missing = [k for k in sent if k not in results and k not in refused]
-            for key in missing:  # neither created nor refused by name: find out, never assume
-                refused[key] = "not in the create response"
-            if refused:
+            for attempt in range(1, attempts + 1):
+                body = self.client.batch_create("deals", inputs, idempotent=True) or {}
+                refused: dict[str, tuple[str, bool]] = {}  # key -> (reason, worth resending)
+                for deal in body.get("results") or []:
+                    key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY) or deal.get("objectWriteTraceId")
+                    if key:
+                        results[key] = WriteResult(key=key, crm_id=str(deal["id"]), created=True)
+                        self.fresh_deals.add(key)
+                for error in body.get("errors") or []:
+                    for key in _error_keys(error):
+                        refused[key] = (_error_text(error), _transient(error))
+                sent = [i["properties"][mapping.KEY_PROPERTY] for i in inputs]
+                missing = [k for k in sent if k not in results and k not in refused]
+                for key in missing:  # neither created nor refused by name: find out, never assume
+                    refused[key] = ("not in the create response", True)
+                if not refused:
+                    break
                 found = self._deals_by_key(list(refused))
-                for key, reason in refused.items():
+                resend: list[str] = []
+                for key, (reason, transient) in refused.items():
                     if key in found:
                         results[key] = WriteResult(key=key, crm_id=found[key], created=False)
+                    elif transient and attempt < attempts:
+                        resend.append(key)
                     else:
                         log.warning("deal for %s not created: %s", key, reason)
                         results[key] = WriteResult(key=key, error=reason)
+                if not resend:
+                    break
+                # A 207's transient per-item failure (HubSpot's INTERNAL_ERROR for one input): the
+                # unique key makes a resend safe, so finish it in this pass rather than the next.
+                log.info("resending %d deal(s) a 207 refused for a transient reason", len(resend))
+                self._pause(attempt)
+                inputs = [i for i in inputs if i["properties"][mapping.KEY_PROPERTY] in set(resend)]
         return [results[o.key] for o in opportunities]
+
+    def _pause(self, attempt: int) -> None:
+        ceiling = self.settings.backoff_base_seconds * 2 ** (attempt - 1)
+        time.sleep(random.uniform(ceiling / 2, ceiling))
 
     def _deals_by_key(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -175,6 +205,7 @@ class Writer:
                 if not remaining:
                     return results
                 continue
+            transient: set[str] = set()
             for task in body.get("results") or []:
                 key = mapping.marker_key((task.get("properties") or {}).get("hs_task_body")) or task.get(
                     "objectWriteTraceId"
@@ -184,9 +215,25 @@ class Writer:
             for error in body.get("errors") or []:
                 for key in _error_keys(error):
                     results[key] = WriteResult(key=key, error=_error_text(error))
+                    if _transient(error):
+                        transient.add(key)
             for task in remaining:
-                results.setdefault(task.opportunity_key, WriteResult(key=task.opportunity_key, error="not in the create response"))
-            return results
+                if task.opportunity_key not in results:
+                    results[task.opportunity_key] = WriteResult(key=task.opportunity_key, error="not in the create response")
+                    transient.add(task.opportunity_key)
+            if not transient or attempt == attempts:
+                return results
+            # A 207's transient per-item failure: look (the item may exist after all), then resend
+            # only what is missing, in this pass rather than the next.
+            log.info("task create refused %d item(s) for a transient reason; checking before resending", len(transient))
+            self._pause(attempt)
+            remaining = [t for t in remaining if t.opportunity_key in transient]
+            existing = self._tasks_by_key({t.opportunity_key: deal_ids[t.opportunity_key] for t in remaining})
+            for key, task_id in existing.items():
+                results[key] = WriteResult(key=key, crm_id=task_id, created=True)
+            remaining = [t for t in remaining if t.opportunity_key not in existing]
+            if not remaining:
+                return results
         return results
 
     def _tasks_by_key(self, deal_for_key: Mapping[str, str]) -> dict[str, str]:

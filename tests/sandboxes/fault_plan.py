@@ -3,8 +3,10 @@ reproducibly, for the fault-injection suite (tests/proof/test_faults.py, bench/f
 
 Installed as the sandbox's first `before` hook, so a fault happens before auth and rate limiting,
 the way a load balancer or a struggling backend fails. Each request to a data route draws one
-number from a `random.Random(seed)`; with probability `rate` it gets one of the kinds below
-(weights in `weights`). Kinds, and what the client sees:
+number from a `random.Random(seed)`; with probability `rate` it gets the next kind of a seeded
+shuffle of `kinds` (cycled, so every kind occurs once a pass has seen len(kinds) faults; a `partial`
+that falls on a request other than a batch create waits for the next batch create). Kinds, and what
+the client sees:
 - `429` / `429_retry_after`: HubSpot's rate-limit body, without and with a `Retry-After` header
   (HubSpot does not always send one: https://developers.hubspot.com/docs/api/usage-details);
 - `500`, `502`, `503`: a server error, nothing done;
@@ -26,7 +28,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ BATCH_CREATE = re.compile(r"^/crm/v3/objects/[^/]+/batch/create$")
 class FaultPlan:
     seed: int = 1
     rate: float = 0.1  # share of data requests that fail
-    weights: Mapping[str, float] = field(default_factory=lambda: {k: 1.0 for k in KINDS})
+    kinds: tuple[str, ...] = KINDS
     slow_seconds: float = 2.0  # must exceed the client's read timeout
     write_latency: float = 0.0  # added to every batch create (keeps a pass in its write phase longer)
     injected: Counter[str] = field(default_factory=Counter)
@@ -50,6 +51,10 @@ class FaultPlan:
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
+        self._order = list(self.kinds)
+        self._random.shuffle(self._order)
+        self._next = 0
+        self._partial_owed = False
 
     def install(self, box: Any) -> FaultPlan:
         """Put the plan in front of `box` (a HubSpotSandbox)."""
@@ -58,14 +63,24 @@ class FaultPlan:
         return self
 
     def _draw(self, request: Request) -> str | None:
+        is_create = request.method == "POST" and bool(BATCH_CREATE.match(request.path))
         with self._lock:
-            if not self.active or self._random.random() >= self.rate:
+            if not self.active:
                 return None
-            kinds = [k for k, w in self.weights.items() if w > 0]
-            kind = self._random.choices(kinds, [self.weights[k] for k in kinds])[0]
-        if kind == "partial" and not (request.method == "POST" and BATCH_CREATE.match(request.path)):
-            kind = "503"
-        return kind
+            if is_create and self._partial_owed:
+                self._partial_owed = False
+                return "partial"
+            if self._random.random() >= self.rate:
+                return None
+            kind = self._order[self._next % len(self._order)]
+            self._next += 1
+            if kind == "partial" and not is_create:
+                self._partial_owed = True
+                if len(self._order) == 1:
+                    return None
+                kind = self._order[self._next % len(self._order)]
+                self._next += 1
+            return kind
 
     def hook(self, request: Request) -> Response | None:
         if not DATA_ROUTES.match(request.path):
