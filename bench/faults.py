@@ -192,7 +192,7 @@ class Outcome:
     expected: int = 0
 
 
-def run(n: int = 2000, rate: float = 0.08, latency: float = 1.0, pg_down: float = 4.0, seed: int = 7,
+def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float = 4.0, seed: int = 7,
         batch_size: int = 100, visibility: int = 60, lease: int | None = None, folder: Path | None = None,
         keep: bool = False,
         log: Callable[[str], None] = print) -> Outcome:
@@ -346,7 +346,7 @@ def print_table(outcome: Outcome) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="accounts (default 2,000)")
-    parser.add_argument("--rate", type=float, default=0.08, help="share of CRM data requests that fail")
+    parser.add_argument("--rate", type=float, default=0.12, help="share of CRM data requests that fail")
     parser.add_argument("--latency", type=float, default=1.0, help="seconds added to each batch create")
     parser.add_argument("--pg-down", type=float, default=4.0, help="seconds PostgreSQL stays stopped")
     parser.add_argument("--seed", type=int, default=7)
