@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.sandboxes.server import Request, Response, SandboxServer
+from tests.sandboxes.server import Request, Response, SandboxApp, SandboxServer
 
 OBJECT_TYPES = {"0-2": "companies", "companies": "companies", "0-3": "deals", "deals": "deals",
                 "0-27": "tasks", "tasks": "tasks", "0-1": "contacts", "contacts": "contacts",
@@ -165,7 +165,7 @@ class Record:
 
 
 @dataclass
-class HubSpotSandbox:
+class HubSpotSandbox(SandboxApp):
     token: str = "sandbox-token"
     scopes: frozenset[str] = ALL_SCOPES
     burst_limit: int = 100
@@ -198,24 +198,6 @@ class HubSpotSandbox:
         self._routes: list[tuple[str, re.Pattern[str], Callable[[Request], Response]]] = []
         self._register()
         self.server.before.extend([self._fault_hook, self._auth_hook, self._rate_hook, self._scope_hook])
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> HubSpotSandbox:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> HubSpotSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     # -- seeding and inspection (test helpers, not HTTP) ---------------------------------------
     def define_property(self, object_type: str, name: str, type_: str = "string", unique: bool = False) -> None:

@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.sandboxes.server import Request, Response, SandboxServer
+from tests.sandboxes.server import Request, Response, SandboxApp, SandboxServer
 
 STATUS_TEXT = {
     400: "400 Bad Request",
@@ -100,7 +100,7 @@ class Event:
     time: str
 
 
-class SellSandbox:
+class SellSandbox(SandboxApp):
     """State plus routes. Seed with `add_user`, `add_organization`, ...; inspect `deals`, `tasks`."""
 
     def __init__(
@@ -148,25 +148,6 @@ class SellSandbox:
         self.writes: list[tuple[str, str, dict[str, str], Any]] = []  # (method, path, query, body) of writes
         self._register()
         self.server.before.extend([self._check_auth, self._rate_limit, self._faults_before])
-
-    # ---------------------------------------------------------------- lifecycle
-
-    def start(self) -> SellSandbox:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> SellSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     @property
     def calls(self) -> list[tuple[str, str]]:
