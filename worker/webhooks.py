@@ -201,19 +201,29 @@ def create_app(
     def first_time(source: str, event_id: str) -> bool:
         return bool(get_redis().set(cfg.key("seen", source, event_id), 1, nx=True, ex=cfg.dedupe_ttl_seconds))
 
-    async def hubspot(request: Request) -> Response:
-        if cfg.hubspot_app_secret is None:
-            return _bad("HubSpot webhooks are not configured (OPPWORKER_HUBSPOT_APP_SECRET)", 503)
+    async def fresh_body(request: Request, source: str, header: str, digits_only: bool) -> tuple[bytes, str] | Response:
+        """The body (413 above the size limit) and its timestamp header (401 when missing or older
+        than the tolerance): the checks every signed endpoint makes before its signature."""
         try:
             body = await _body(request, cfg.webhook_max_body_bytes)
         except TooLarge:
-            WEBHOOK_EVENTS.labels("hubspot", "too_large").inc()
+            WEBHOOK_EVENTS.labels(source, "too_large").inc()
             return _bad(f"body larger than {cfg.webhook_max_body_bytes} bytes", 413)
-        timestamp = request.headers.get("x-hubspot-request-timestamp", "")
-        seconds = _timestamp_seconds(timestamp) if timestamp.isdigit() else None
+        timestamp = request.headers.get(header.lower(), "")
+        usable = timestamp.isdigit() if digits_only else bool(timestamp)
+        seconds = _timestamp_seconds(timestamp) if usable else None
         if seconds is None or not fresh(seconds, cfg.webhook_tolerance_seconds):
-            WEBHOOK_EVENTS.labels("hubspot", "stale").inc()
-            return _bad("missing or stale X-HubSpot-Request-Timestamp", 401)
+            WEBHOOK_EVENTS.labels(source, "stale").inc()
+            return _bad(f"missing or stale {header}", 401)
+        return body, timestamp
+
+    async def hubspot(request: Request) -> Response:
+        if cfg.hubspot_app_secret is None:
+            return _bad("HubSpot webhooks are not configured (OPPWORKER_HUBSPOT_APP_SECRET)", 503)
+        checked = await fresh_body(request, "hubspot", "X-HubSpot-Request-Timestamp", digits_only=True)
+        if isinstance(checked, Response):
+            return checked
+        body, timestamp = checked
         uri = str(request.url)
         if cfg.public_base_url:
             uri = cfg.public_base_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -251,16 +261,10 @@ def create_app(
     async def events(request: Request) -> Response:
         if cfg.events_secret is None:
             return _bad("product events are not configured (OPPWORKER_EVENTS_SECRET)", 503)
-        try:
-            body = await _body(request, cfg.webhook_max_body_bytes)
-        except TooLarge:
-            WEBHOOK_EVENTS.labels("events", "too_large").inc()
-            return _bad(f"body larger than {cfg.webhook_max_body_bytes} bytes", 413)
-        timestamp = request.headers.get("x-zendesk-webhook-signature-timestamp", "")
-        seconds = _timestamp_seconds(timestamp) if timestamp else None
-        if seconds is None or not fresh(seconds, cfg.webhook_tolerance_seconds):
-            WEBHOOK_EVENTS.labels("events", "stale").inc()
-            return _bad("missing or stale X-Zendesk-Webhook-Signature-Timestamp", 401)
+        checked = await fresh_body(request, "events", "X-Zendesk-Webhook-Signature-Timestamp", digits_only=False)
+        if isinstance(checked, Response):
+            return checked
+        body, timestamp = checked
         expected = zendesk_style(cfg.events_secret.get_secret_value(), body, timestamp)
         if not matches(expected, request.headers.get("x-zendesk-webhook-signature")):
             WEBHOOK_EVENTS.labels("events", "bad_signature").inc()
