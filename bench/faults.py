@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.hubspot.conftest import connector_for, install
+from tests.hubspot.conftest import connector_for
 from tests.hubspot.seed import seed_sample
 from tests.sandboxes.fault_plan import FaultPlan
 from tests.sandboxes.hubspot import HubSpotSandbox

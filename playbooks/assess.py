@@ -103,7 +103,6 @@ class Assessor:
         for compiled in self.compiled:
             for check in compiled.checks:
                 wanted[check.key] = (check.condition.signal, check.condition.metric)
-        self._wanted = wanted
         # (key, function, metric or None), resolved once: signals_for runs per account.
         self._signal_plan = tuple(
             (key, SIGNALS[name].fn, metric if SIGNALS[name].per_metric else None) for key, (name, metric) in wanted.items()

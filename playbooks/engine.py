@@ -147,10 +147,3 @@ def format_value(signal_name: str, value: Any) -> str:
     number = float(value)
     return f"{number:,.0f}" if number == int(number) or abs(number) >= 100 else f"{number:,.2f}"
 
-
-def format_reason(condition: Condition, observed: Any) -> str:
-    return Template(condition.reason).safe_substitute(
-        observed=format_value(condition.signal, observed),
-        threshold=format_value(condition.signal, condition.value),
-        metric=(condition.metric or "").replace("_", " "),
-    )

@@ -1,7 +1,7 @@
 """The signals a playbook can weigh: small named functions of one account's facts.
 
 Each returns a number, or None when the account lacks the data (a missing value never scores
-points). The registry `SIGNALS` is the vocabulary playbook files may use; `compute_signals` evaluates
+points). The registry `SIGNALS` is the vocabulary playbook files may use; the assessor evaluates
 all of them once per account so that any number of playbooks reading them costs only lookups.
 """
 
@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from domain import Account
-from playbooks.affinity import AffinityModel, Recommendation
+from playbooks.affinity import Recommendation
 from playbooks.usage import MetricSummary
 
 PREMIUM_ATTEMPTS_METRIC = "premium_feature_attempts"
@@ -196,14 +196,3 @@ def co_purchase_lift(account: Account, ctx: SignalContext) -> float | None:
     means a real association, not just a popular product)."""
     return None if ctx.affinity is None else ctx.affinity.lift
 
-
-def compute_signals(
-    account: Account, ctx: SignalContext, wanted: Mapping[str, tuple[str, str | None]]
-) -> dict[str, float | None]:
-    """Evaluate the signals playbooks ask for. `wanted` maps a key ("usage_trend.api_calls") to
-    its (signal, metric)."""
-    values: dict[str, float | None] = {}
-    for key, (name, metric) in wanted.items():
-        spec = SIGNALS[name]
-        values[key] = spec.fn(account, ctx, metric) if spec.per_metric else spec.fn(account, ctx)
-    return values

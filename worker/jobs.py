@@ -139,7 +139,11 @@ def mine_affinity(settings: Settings, ledger: Ledger, connector: Connector, crm:
     )
 
 
-def usage_series(record: AccountRecord, ledger: Ledger, crm: str, stored: dict[str, dict[str, list[Any]]], now: datetime) -> dict[str, list[tuple[Any, float]]]:
+def usage_series(
+    record: AccountRecord, stored: dict[str, dict[str, list[Any]]], now: datetime
+) -> dict[str, list[tuple[Any, float]]]:
+    """The series the engine reads: a file source's own points, or a CRM's stored 30-day snapshots
+    plus today's (see worker/snapshots.py)."""
     if not record.usage_is_snapshot:
         series: dict[str, list[tuple[Any, float]]] = {}
         for point in record.usage:
@@ -295,7 +299,7 @@ def assess_chunk(
     for record in chunk:
         report.accounts_read += 1
         account = with_owner(record.account, context.owners, read)
-        series = usage_series(record, ledger, crm, stored, now)
+        series = usage_series(record, stored, now)
         history = context.histories.get(account.id, AccountHistory())
         assessment = context.assessor.assess(account, series, history, now, context.last_run_at)
         tally(report, assessment)
