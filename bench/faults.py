@@ -188,6 +188,7 @@ class Outcome:
     faults: Counter[str] = field(default_factory=Counter)
     http_retries: int = 0
     task_retries: int = 0
+    worker_restarts: int = 0
     passes: list[tuple[str, dict[str, Any], Check]] = field(default_factory=list)
     expected: int = 0
 
@@ -295,6 +296,7 @@ def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float 
         text = procs.text()
         outcome.http_retries = len(re.findall(r"retrying after", text))
         outcome.task_retries = len(re.findall(r"retry: Retry in \d", text))
+        outcome.worker_restarts = len(procs.restarts)
     finally:
         if procs is not None:
             procs.stop_all()
@@ -332,6 +334,7 @@ def print_table(outcome: Outcome) -> None:
         print(f"| {kind:<28} | {count:>5} |")
     print(f"| {'HTTP retries (worker logs)':<28} | {outcome.http_retries:>5} |")
     print(f"| {'Celery task retries':<28} | {outcome.task_retries:>5} |")
+    print(f"| {'workers restarted (exited)':<28} | {outcome.worker_restarts:>5} |")
     print()
     head = (f"| {'pass':<8} | {'status':<9} | {'deals new':>9} | {'found':>5} | {'tasks new':>9} | {'found':>5} | "
             f"{'resumed':>7} | {'write err':>9} | {'dup':>3} | {'missing':>7} | {'unexpected':>10} | {'orphans':>7} |")
@@ -365,6 +368,7 @@ def main() -> None:
         print(json.dumps({  # by hand: dataclasses.asdict turns a Counter into counts of its item tuples
             "n": outcome.n, "expected": outcome.expected, "disruptions": dict(outcome.disruptions),
             "faults": dict(outcome.faults), "http_retries": outcome.http_retries, "task_retries": outcome.task_retries,
+            "worker_restarts": outcome.worker_restarts,
             "passes": [(name, summary, dataclasses.asdict(c)) for name, summary, c in outcome.passes]}, default=str))
     else:
         print_table(outcome)

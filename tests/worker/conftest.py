@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -99,38 +100,80 @@ def _reset_process_state() -> None:
 
 
 class WorkerProcs:
-    """Start/stop real `celery -A worker.celery_app worker` processes."""
+    """Start/stop real `celery -A worker.celery_app worker` processes, supervised as compose runs them.
+
+    A worker that exits on its own is started again (compose: `restart: unless-stopped`). That is
+    not cosmetic: with kombu 5.7 a worker whose Redis restarts while a task's ack is pending dies
+    with "Unrecoverable error: AttributeError" (the ack runs on a connection already torn down), and
+    production relies on the restart policy for it; the pass must still finish exactly once. A
+    worker the test kills or stops is not restarted. `restarts` names every restart done."""
 
     def __init__(self, env: dict[str, str], logdir: Path) -> None:
         self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
         self.logdir = logdir
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.restarts: list[str] = []
+        self._supervised: dict[str, tuple[subprocess.Popen[bytes], int, dict[str, str]]] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
+        self._watcher.start()
 
     def start(self, name: str | None = None, concurrency: int = 2, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         name = name or f"w{len(self.procs)}"
+        with self._lock:
+            proc = self._spawn(name, concurrency, extra_env or {})
+            self._supervised[name] = (proc, concurrency, extra_env or {})
+        return proc
+
+    def _spawn(self, name: str, concurrency: int, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = self.logdir / f"{name}.log"
+        offset = log.stat().st_size if log.exists() else 0
         proc = subprocess.Popen(
             [CELERY, "-A", "worker.celery_app", "worker", "-P", "threads", "-c", str(concurrency),
              "-Q", "oppworker.crm,oppworker.score", "-n", f"{name}@%h", "-l", "INFO",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env={**self.env, **(extra_env or {})}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            cwd=ROOT, env={**self.env, **extra_env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.procs.append(proc)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if b"ready." in log.read_bytes():
+            if b"ready." in log.read_bytes()[offset:]:
                 return proc
             if proc.poll() is not None:
                 raise RuntimeError(f"worker {name} exited: {log.read_text()[-2000:]}")
             time.sleep(0.1)
         raise RuntimeError(f"worker {name} not ready: {log.read_text()[-2000:]}")
 
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.5):
+            with self._lock:
+                for name, (proc, concurrency, extra_env) in list(self._supervised.items()):
+                    if proc.poll() is None or self._stopping.is_set():
+                        continue
+                    self.restarts.append(f"{name} (exit code {proc.returncode})")
+                    try:
+                        self._supervised[name] = (self._spawn(name, concurrency, extra_env), concurrency, extra_env)
+                    except RuntimeError:
+                        pass  # tried again on the next round, as a restart policy would
+
+    def _unsupervise(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            for name, (held, _, _) in list(self._supervised.items()):
+                if held is proc:
+                    del self._supervised[name]
+
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        self._unsupervise(proc)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
     def stop_all(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            self._supervised.clear()
+        self._watcher.join(5)
         for proc in self.procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
