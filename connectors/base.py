@@ -33,6 +33,12 @@ class AccountRecord:
     account: Account
     usage: list[UsagePoint] = field(default_factory=list)
     usage_is_snapshot: bool = False
+    # The same time series grouped per metric, as the engine reads it: metric -> [(period_start,
+    # value)]. A source holding long series whose values it has already checked (the worker
+    # rebuilding a record from its own stash, a generator) fills this instead of `usage`, because one
+    # pydantic object per weekly point costs several times the scoring of the account
+    # (bench/worker.py). Only for series sources: snapshot values stay in `usage`.
+    series: dict[str, list[tuple[date, float]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,6 +212,7 @@ def load_history(settings: Any, crm: str, connector: Any = None) -> ReplayHistor
     """Everything a replay needs, from the connector (read-only) and the ledger."""
     from connectors.registry import build_connector
     from worker.ledger import Ledger
+    from worker.jobs import usage_series
     from worker.outcomes import store_for
 
     settings.output_dir.mkdir(parents=True, exist_ok=True)
@@ -229,10 +230,7 @@ def load_history(settings: Any, crm: str, connector: Any = None) -> ReplayHistor
             if record.usage_is_snapshot:
                 snapshot_ids.append(record.account.id)
             else:
-                series: dict[str, list[tuple[date, float]]] = defaultdict(list)
-                for point in record.usage:
-                    series[point.metric].append((point.period_start, point.value))
-                usage[record.account.id] = {m: sorted(p) for m, p in series.items()}
+                usage[record.account.id] = {m: sorted(p) for m, p in usage_series(record, {}, datetime.now(timezone.utc)).items()}
         snapshots = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
         states: dict[str, list[AccountState]] = defaultdict(list)
         reader = getattr(connector, "read_account_history", None)

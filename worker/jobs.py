@@ -104,7 +104,9 @@ class PassContext:
     # True on an incremental pass whose connector can read our deals for given accounts: each chunk
     # then reads its own accounts' deals (`chunk_history`) instead of the pass reading every deal.
     scoped: bool = False
-    seen: set[str] = field(default_factory=set)  # account ids assessed so far (ids only)
+    # account ids assessed so far (ids only); None when the caller de-duplicates before chunks
+    # reach `assess_chunk` (the worker's reader does, in Redis)
+    seen: set[str] | None = field(default_factory=set)
 
 
 def load_definitions(settings: Settings) -> list[Playbook]:
@@ -145,6 +147,8 @@ def usage_series(
     """The series the engine reads: a file source's own points, or a CRM's stored 30-day snapshots
     plus today's (see worker/snapshots.py)."""
     if not record.usage_is_snapshot:
+        if record.series is not None:
+            return record.series
         series: dict[str, list[tuple[Any, float]]] = {}
         for point in record.usage:
             series.setdefault(point.metric, []).append((point.period_start, point.value))
@@ -284,14 +288,15 @@ def assess_chunk(
     now = context.now
     # A CRM can list one account twice (a record edited while pages are read, overlapping search
     # windows): the first listing counts, repeats are skipped and counted.
-    unique: list[AccountRecord] = []
-    for record in chunk:
-        if record.account.id in context.seen:
-            read.skip("duplicate_account_id", record.account.id, "listed more than once in this pass")
-            continue
-        context.seen.add(record.account.id)
-        unique.append(record)
-    chunk = unique
+    if context.seen is not None:
+        unique: list[AccountRecord] = []
+        for record in chunk:
+            if record.account.id in context.seen:
+                read.skip("duplicate_account_id", record.account.id, "listed more than once in this pass")
+                continue
+            context.seen.add(record.account.id)
+            unique.append(record)
+        chunk = unique
     snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
     stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
     assessments = []

@@ -267,6 +267,18 @@ class Ledger:
             ).mappings()
             return [dict(r) for r in result]
 
+    def unfinished_keys(self, crm: str) -> list[tuple[str, str]]:
+        """(key, run id) of the unfinished keys, in `unfinished` order, without their payloads: a
+        first pass over a big portal leaves hundreds of thousands pending, and only their keys are
+        needed to plan the write batches."""
+        with self.engine.connect() as db:
+            result = db.execute(
+                select(opportunities.c.key, opportunities.c.run_id)
+                .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
+                .order_by(opportunities.c.created_at, opportunities.c.key)
+            )
+            return [(key, run_id) for key, run_id in result]
+
     def written(self, crm: str) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as db:
             for row in db.execute(select(opportunities).where(opportunities.c.crm == crm)).mappings():

@@ -44,10 +44,10 @@ from sqlalchemy.exc import OperationalError
 
 from connectors.base import AccountRecord, ReadReport
 from connectors.registry import build_connector
-from domain import Account, ConnectorError, ExistingOpportunity, FailureKind, Owner, UsagePoint
+from domain import ConnectorError, ExistingOpportunity, FailureKind, Owner
 from playbooks.affinity import AffinityModel, Rule
 from playbooks.loader import load_catalog
-from worker import jobs
+from worker import chunk_codec, jobs
 from worker.celery_app import app
 from worker.history import build_history
 from worker.ledger import Ledger, runs
@@ -270,22 +270,6 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
 # (de)serialising the pass context and chunks
 
 
-def _record_json(record: AccountRecord) -> dict[str, Any]:
-    return {
-        "account": record.account.model_dump(mode="json"),
-        "usage": [p.model_dump(mode="json") for p in record.usage],
-        "snapshot": record.usage_is_snapshot,
-    }
-
-
-def _record_from(data: dict[str, Any]) -> AccountRecord:
-    return AccountRecord(
-        Account.model_validate(data["account"]),
-        [UsagePoint.model_validate(p) for p in data["usage"]],
-        data["snapshot"],
-    )
-
-
 def _rule_json(rule: Rule) -> dict[str, Any]:
     return {
         "antecedent": sorted(rule.antecedent),
@@ -425,8 +409,10 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         )
         # Stream: each chunk is scored (on the score queue) while the next page is being read.
         chunks = 0
-        for number, chunk in enumerate(jobs.chunked(connector.read_accounts(cursor, read), jobs.CHUNK)):
-            _put(_stash_key(run_id, "chunk", str(number)), [_record_json(r) for r in chunk])
+        redis_client().delete(_stash_key(run_id, "seen"))  # a redelivered start_pass reads from the start
+        for number, listed in enumerate(jobs.chunked(connector.read_accounts(cursor, read), jobs.CHUNK)):
+            chunk = _first_listings(run_id, listed, read)
+            _put(_stash_key(run_id, "chunk", str(number)), [chunk_codec.encode(r) for r in chunk])
             if context.scoped:  # this chunk's deals, read here on the CRM queue, merged when scored
                 ids = [r.account.id for r in chunk]
                 existing = jobs.chunk_history(connector, ledger, crm, ids, now, dry_run=False)
@@ -449,6 +435,26 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
     return {"run_id": run_id, "status": "running", "chunks": chunks}
 
 
+def _first_listings(run_id: str, chunk: list[AccountRecord], read: ReadReport) -> list[AccountRecord]:
+    """A CRM can list one account twice in a pass (a record edited while pages are read,
+    overlapping search windows): the first listing counts, repeats are skipped and counted. The ids
+    seen so far live in a Redis set under the run, not in the reading process, so a worker's memory
+    does not grow with the portal (a million ids) and chunks scored on different workers agree."""
+    key = _stash_key(run_id, "seen")
+    pipe = redis_client().pipeline(transaction=False)
+    for record in chunk:
+        pipe.sadd(key, record.account.id)
+    pipe.expire(key, STASH_TTL)
+    added = pipe.execute()[:-1]
+    kept = []
+    for record, first in zip(chunk, added):
+        if first:
+            kept.append(record)
+        else:
+            read.skip("duplicate_account_id", record.account.id, "listed more than once in this pass")
+    return kept
+
+
 _contexts: dict[str, tuple[dict[str, Any], jobs.PassContext]] = {}
 _contexts_lock = threading.Lock()
 
@@ -468,6 +474,7 @@ def _pass_context(settings: Settings, run_id: str) -> tuple[dict[str, Any], jobs
         owners={o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])},
         now=datetime.fromisoformat(ctx["now"]),
         last_run_at=_dt(ctx["last_run_at"]),
+        seen=None,  # the reader de-duplicated (`_first_listings`)
     )
     with _contexts_lock:
         while len(_contexts) >= 4:
@@ -488,7 +495,7 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     settings = pass_settings()
     ledger = ledger_for(settings)
     ctx, context = _pass_context(settings, run_id)
-    chunk = [_record_from(r) for r in _get(_stash_key(run_id, "chunk", str(number)))]
+    chunk = [chunk_codec.decode(r) for r in _get(_stash_key(run_id, "chunk", str(number)))]
     if ctx.get("scoped"):
         stashed = _get(_stash_key(run_id, "history", str(number)))
         existing = [ExistingOpportunity.model_validate(x) for x in stashed["existing"]]
@@ -569,10 +576,10 @@ def _plan_writes(run_id: str, crm: str) -> dict[str, Any]:
     cursor = read_counts["cursor"]
     parts = [json.loads(v) for v in redis_client().hvals(_stash_key(run_id, "parts"))]
     merged = merge_parts(parts, read_counts)
-    rows = ledger.unfinished(crm)  # this pass's new keys and anything an earlier pass left
-    merged["resumed"] = sum(1 for r in rows if r["run_id"] != run_id)
+    rows = ledger.unfinished_keys(crm)  # this pass's new keys and anything an earlier pass left
+    merged["resumed"] = sum(1 for _, owner in rows if owner != run_id)
     _put(_stash_key(run_id, "report"), merged)
-    keys = [r["key"] for r in rows]
+    keys = [key for key, _ in rows]
     size = settings.write_batch_size
     batches = [keys[i : i + size] for i in range(0, len(keys), size)]
     finish = finish_pass.s(run_id, crm, cursor)

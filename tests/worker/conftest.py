@@ -55,7 +55,8 @@ def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: 
         "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
         "OPPWORKER_LOG_JSON": "true",
         "OPPWORKER_CONNECTOR_PLUGINS": "stalling=tests.worker.stalling:from_options,flaky=tests.worker.stalling:flaky,"
-        "bad-token=tests.worker.stalling:bad_token,always-limited=tests.worker.stalling:always_limited",
+        "bad-token=tests.worker.stalling:bad_token,always-limited=tests.worker.stalling:always_limited,"
+        "relisting=tests.worker.stalling:relisting",
         "OPPWORKER_TEST_FLAKY_MARKER": str(tmp_path / "flaky"),
         "OPPWORKER_CRMS": '["files"]',
     }

@@ -72,3 +72,20 @@ class AlwaysLimitedConnector(FileConnector):
 
 def always_limited(options: Mapping[str, Any]) -> AlwaysLimitedConnector:
     return AlwaysLimitedConnector(options.get("data_dir"), Path(os.environ["OPPWORKER_OUTPUT_DIR"]))
+
+
+class RelistingConnector(FileConnector):
+    """Lists its first five accounts again at the end of the stream, as a CRM does when records
+    are edited while its pages are read: the repeats land in a later chunk than the originals."""
+
+    def read_accounts(self, cursor, report):  # type: ignore[no-untyped-def]
+        first = []
+        for record in super().read_accounts(cursor, report):
+            if len(first) < 5:
+                first.append(record)
+            yield record
+        yield from first
+
+
+def relisting(options: Mapping[str, Any]) -> RelistingConnector:
+    return RelistingConnector(options.get("data_dir"), Path(os.environ["OPPWORKER_OUTPUT_DIR"]))

@@ -119,3 +119,22 @@ def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
     assert {r["state"] for r in rows} == {"done"}
     assert row["report"]["new"] == len(deals)
     assert ledger.cursor("stalling") is not None
+
+
+def test_an_account_listed_twice_is_scored_once_across_workers(workers: WorkerProcs, service_env: dict[str, str]) -> None:
+    """The reader de-duplicates in Redis: the repeats (three chunks after the originals, scored by
+    whichever worker) are skipped and counted, and no key is recorded twice."""
+    from worker.tasks import enqueue_pass
+
+    workers.start("a")
+    workers.start("b")
+    run_id = enqueue_pass(None, "relisting")
+    row = wait_for(lambda: _finished(run_id), 90, "the pass to finish", workers.logs)
+    assert row["status"] == "succeeded", row["error"]
+    report = row["report"]
+    assert report["skipped"]["duplicate_account_id"] == 1 + 5  # the sample's own duplicate row, and the five repeats
+    out = Path(service_env["OPPWORKER_OUTPUT_DIR"])
+    deals = Counter(d["key"] for d in _outbox(out, "deals"))
+    assert deals and max(deals.values()) == 1
+    assert report["deals_created"] == report["new"] == len(deals)
+    assert report["accounts_read"] == 600  # the sample's 600 accounts, each scored once
