@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 metadata = MetaData()
 
@@ -110,9 +110,22 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
+def _engine(url: str) -> Engine:
+    """psycopg prepares a statement on its fifth run, and PostgreSQL may then keep the generic plan
+    it costed while the ledger's tables were empty: a sequential scan. On a first pass over a big
+    portal the tables grow by a chunk at a time, so every chunk's `DELETE ... WHERE account_id IN`
+    scanned the whole table: 1,000 accounts/s fell to 270 at 100,000 accounts (bench/scale.py).
+    Planning each statement afresh costs far less than that."""
+    options: dict[str, Any] = {}
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
+        options["connect_args"] = {"prepare_threshold": None}
+    return create_engine(url, future=True, pool_pre_ping=True, **options)
+
+
 class Ledger:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
-        self.engine = engine or create_engine(url, future=True, pool_pre_ping=True)
+        self.engine = engine or _engine(url)
         metadata.create_all(self.engine)
 
     # --- runs -------------------------------------------------------------------------------
@@ -267,17 +280,18 @@ class Ledger:
             ).mappings()
             return [dict(r) for r in result]
 
-    def unfinished_keys(self, crm: str) -> list[tuple[str, str]]:
-        """(key, run id) of the unfinished keys, in `unfinished` order, without their payloads: a
-        first pass over a big portal leaves hundreds of thousands pending, and only their keys are
-        needed to plan the write batches."""
+    def unfinished_keys(self, crm: str) -> Iterator[tuple[str, str]]:
+        """(key, run id) of the unfinished keys, in `unfinished` order, streamed without their
+        payloads: a first pass over a big portal leaves hundreds of thousands pending, and planning
+        the write batches needs only their keys, a batch at a time."""
         with self.engine.connect() as db:
-            result = db.execute(
+            result = db.execution_options(yield_per=2000).execute(
                 select(opportunities.c.key, opportunities.c.run_id)
                 .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
                 .order_by(opportunities.c.created_at, opportunities.c.key)
             )
-            return [(key, run_id) for key, run_id in result]
+            for key, run_id in result:
+                yield key, run_id
 
     def written(self, crm: str) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as db:

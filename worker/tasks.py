@@ -410,7 +410,11 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         # Stream: each chunk is scored (on the score queue) while the next page is being read.
         chunks = 0
         redis_client().delete(_stash_key(run_id, "seen"))  # a redelivered start_pass reads from the start
+        pacing = True
         for number, listed in enumerate(jobs.chunked(connector.read_accounts(cursor, read), jobs.CHUNK)):
+            if pacing and not _wait_for_scorers(run_id, number):
+                pacing = False
+                log.warning("no scorer took a chunk for %d s; reading on without waiting for them", READER_PATIENCE)
             chunk = _first_listings(run_id, listed, read)
             _put(_stash_key(run_id, "chunk", str(number)), [chunk_codec.encode(r) for r in chunk])
             if context.scoped:  # this chunk's deals, read here on the CRM queue, merged when scored
@@ -433,6 +437,29 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         connector.close()
     _maybe_plan(run_id, crm)
     return {"run_id": run_id, "status": "running", "chunks": chunks}
+
+
+READ_AHEAD = 50  # chunks the reader may stash ahead of the scorers (10,000 accounts, about 20 MB)
+READER_PATIENCE = 30  # seconds without progress after which the reader stops waiting
+
+
+def _wait_for_scorers(run_id: str, stashed: int) -> bool:
+    """Backpressure: a fast source (a file, a generator, a CRM with a high limit) must not park the
+    whole portal in Redis while the scorers work through it; the reader waits while more than
+    READ_AHEAD chunks are unscored. False when no chunk was scored for READER_PATIENCE seconds
+    (every worker thread is busy, or a single-thread worker runs this very task): the reader then
+    reads on unpaced rather than wait on itself."""
+    parts = _stash_key(run_id, "parts")
+    r = redis_client()
+    done, since = r.hlen(parts), time.monotonic()
+    while stashed - done > READ_AHEAD:
+        time.sleep(0.05)
+        now_done = r.hlen(parts)
+        if now_done != done:
+            done, since = now_done, time.monotonic()
+        elif time.monotonic() - since > READER_PATIENCE:
+            return False
+    return True
 
 
 def _first_listings(run_id: str, chunk: list[AccountRecord], read: ReadReport) -> list[AccountRecord]:
@@ -576,28 +603,47 @@ def _plan_writes(run_id: str, crm: str) -> dict[str, Any]:
     cursor = read_counts["cursor"]
     parts = [json.loads(v) for v in redis_client().hvals(_stash_key(run_id, "parts"))]
     merged = merge_parts(parts, read_counts)
-    rows = ledger.unfinished_keys(crm)  # this pass's new keys and anything an earlier pass left
-    merged["resumed"] = sum(1 for _, owner in rows if owner != run_id)
-    _put(_stash_key(run_id, "report"), merged)
-    keys = [key for key, _ in rows]
+    # This pass's new keys and anything an earlier pass left, streamed into batches parked in Redis:
+    # a first pass over a million accounts leaves hundreds of thousands of keys, which neither this
+    # task nor the chord's messages should hold at once.
     size = settings.write_batch_size
-    batches = [keys[i : i + size] for i in range(0, len(keys), size)]
+    resumed = batches = 0
+    keys: list[str] = []
+    r = redis_client()
+
+    def park(batch: list[str]) -> None:
+        r.set(_stash_key(run_id, "batch", str(batches)), json.dumps(batch), ex=STASH_TTL)
+
+    for key, owner in ledger.unfinished_keys(crm):
+        resumed += owner != run_id
+        keys.append(key)
+        if len(keys) == size:
+            park(keys)
+            batches, keys = batches + 1, []
+    if keys:
+        park(keys)
+        batches += 1
+    merged["resumed"] = resumed
+    _put(_stash_key(run_id, "report"), merged)
     finish = finish_pass.s(run_id, crm, cursor)
     if batches:
-        chord(write_batch.si(run_id, crm, batch) for batch in batches)(finish)
+        chord(write_batch.si(run_id, crm, number) for number in range(batches))(finish)
     else:
         finish_pass.delay([], run_id, crm, cursor)
-    return {"run_id": run_id, "batches": len(batches)}
+    return {"run_id": run_id, "batches": batches}
 
 
 @app.task(name="oppworker.write_batch", bind=True)
-def write_batch(self: Task, run_id: str, crm: str, keys: list[str]) -> dict[str, Any]:
-    return step(self, run_id, crm, lambda: _write_batch(run_id, crm, keys))
+def write_batch(self: Task, run_id: str, crm: str, batch: int | list[str]) -> dict[str, Any]:
+    return step(self, run_id, crm, lambda: _write_batch(run_id, crm, batch))
 
 
-def _write_batch(run_id: str, crm: str, keys: list[str]) -> dict[str, Any]:
+def _write_batch(run_id: str, crm: str, batch: int | list[str]) -> dict[str, Any]:
     settings = pass_settings()
     ledger = ledger_for(settings)
+    # the batch's number (plan_writes parked its keys); a list is a message queued by an earlier
+    # version, which sent the keys themselves
+    keys: list[str] = _get(_stash_key(run_id, "batch", str(batch))) if isinstance(batch, int) else batch
     rows = ledger.rows(crm, keys)
     todo = [rows[k] for k in keys if k in rows and rows[k]["state"] != "done"]
     if not todo:
