@@ -653,7 +653,7 @@ def _write_batch(run_id: str, crm: str, batch: int | list[str]) -> dict[str, Any
     try:
         writer = WriteBack(
             connector, ledger, crm, run_id, datetime.fromisoformat(ctx["now"]), settings.write_batch_size,
-            lease=timedelta(seconds=settings.write_lease_seconds),
+            lease=timedelta(seconds=settings.write_lease_seconds), on_counted=lambda counts: _count_writes(run_id, counts),
         )
         for row in todo:
             writer.add(*from_payload(row["payload"]))
@@ -680,6 +680,34 @@ def _write_batch(run_id: str, crm: str, batch: int | list[str]) -> dict[str, Any
     }
 
 
+def _count_writes(run_id: str, counts: dict[str, int]) -> None:
+    """The pass's write counts, kept in Redis as each step is recorded in the ledger. A batch's
+    return value dies with a worker killed in the middle of it, and the redelivered batch then
+    finds those deals already recorded and counts nothing: the run report under-counted."""
+    key = _stash_key(run_id, "writes")
+    pipe = redis_client().pipeline()
+    for name, n in counts.items():
+        pipe.hincrby(key, name, n)
+    pipe.expire(key, STASH_TTL)
+    pipe.execute()
+
+
+def _write_counts(run_id: str, tallies: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the pass wrote: the counts kept in Redis; the batches' return values only when Redis has
+    none (a pass whose batches ran before these counts were kept)."""
+    stored = {k.decode(): int(v) for k, v in redis_client().hgetall(_stash_key(run_id, "writes")).items()}
+    if stored or not any(tallies):
+        errors = {k.removeprefix("error:"): v for k, v in stored.items() if k.startswith("error:")}
+        return {**{k: v for k, v in stored.items() if not k.startswith("error:")}, "write_errors": errors}
+    total: Counter[str] = Counter()
+    errors_seen: Counter[str] = Counter()
+    for t in tallies:
+        for name in ("deals_created", "deals_existing", "tasks_created", "tasks_existing"):
+            total[name] += t.get(name, 0)
+        errors_seen.update(t.get("write_errors", {}))
+    return {**total, "write_errors": dict(errors_seen)}
+
+
 @app.task(name="oppworker.finish_pass", bind=True)
 def finish_pass(self: Task, tallies: list[dict[str, Any]], run_id: str, crm: str, cursor: str | None) -> dict[str, Any]:
     return step(self, run_id, crm, lambda: _finish_pass(tallies, run_id, crm, cursor))
@@ -700,13 +728,12 @@ def _finish_pass(tallies: list[dict[str, Any]], run_id: str, crm: str, cursor: s
         setattr(report, name, Counter(merged.get(name, {})))
     report.resumed = merged.get("resumed", 0)
     report.ranked = [jobs.RankedOpportunity(**r) for r in merged["ranked"]]
-    errors: Counter[str] = Counter()
-    for t in tallies:
-        report.deals_created += t.get("deals_created", 0)
-        report.deals_existing += t.get("deals_existing", 0)
-        report.tasks_created += t.get("tasks_created", 0)
-        report.tasks_existing += t.get("tasks_existing", 0)
-        errors.update(t.get("write_errors", {}))
+    written = _write_counts(run_id, tallies)
+    report.deals_created = written.get("deals_created", 0)
+    report.deals_existing = written.get("deals_existing", 0)
+    report.tasks_created = written.get("tasks_created", 0)
+    report.tasks_existing = written.get("tasks_existing", 0)
+    errors = Counter(written["write_errors"])
     report.write_errors = errors
     left = ledger.count(crm) - ledger.count(crm, "done")
     # The cursor moves only when every write is done: otherwise the next pass would not re-read

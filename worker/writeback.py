@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,10 +77,14 @@ class WriteBack:
         batch_size: int = 100,
         dry_run: bool = False,
         lease: timedelta = timedelta(seconds=120),
+        on_counted: Callable[[dict[str, int]], None] | None = None,
     ) -> None:
         self.connector, self.ledger, self.crm, self.run_id = connector, ledger, crm, run_id
         self.now, self.batch_size, self.dry_run, self.lease = now, batch_size, dry_run, lease
         self.tally = WriteTally()
+        # Called with each step's counts right after the ledger recorded that step, so a count
+        # outlives a writer killed later in the same batch (the worker keeps them in Redis).
+        self.on_counted = on_counted
         self.previews: list[dict[str, Any]] = []
         self._buffer: list[tuple[Opportunity, FollowUpTask]] = []
 
@@ -124,17 +128,16 @@ class WriteBack:
         deal_ids = {k: r["deal_id"] for k, r in state.items() if r["deal_id"]}
         if need_deal:
             written: dict[str, str] = {}
+            counts: Counter[str] = Counter()
             for result in self.connector.write_deals(need_deal):
                 if result.ok:
                     assert result.crm_id is not None
                     written[result.key] = result.crm_id
-                    if result.created:
-                        self.tally.deals_created += 1
-                    else:
-                        self.tally.deals_existing += 1
+                    counts["deals_created" if result.created else "deals_existing"] += 1
                 else:
-                    self.tally.errors[f"deal: {result.error}"] += 1
+                    counts[f"error:deal: {result.error}"] += 1
             self.ledger.record_deals(self.crm, written, self.now)
+            self._count(counts)
             deal_ids.update(written)
         need_task = [t for _, t in batch if t.opportunity_key in deal_ids and not state[t.opportunity_key]["task_id"]]
         if need_task:
@@ -144,14 +147,23 @@ class WriteBack:
             need_task = [t for t in need_task if t.opportunity_key in held]
         if need_task:
             done: dict[str, str] = {}
+            counts = Counter()
             for result in self.connector.write_tasks(need_task, deal_ids):
                 if result.ok:
                     assert result.crm_id is not None
                     done[result.key] = result.crm_id
-                    if result.created:
-                        self.tally.tasks_created += 1
-                    else:
-                        self.tally.tasks_existing += 1
+                    counts["tasks_created" if result.created else "tasks_existing"] += 1
                 else:
-                    self.tally.errors[f"task: {result.error}"] += 1
+                    counts[f"error:task: {result.error}"] += 1
             self.ledger.record_tasks(self.crm, done, self.now)
+            self._count(counts)
+
+    def _count(self, counts: Counter[str]) -> None:
+        """Add one step's counts to the tally (`error:<reason>` entries go to `errors`)."""
+        for name, n in counts.items():
+            if name.startswith("error:"):
+                self.tally.errors[name.removeprefix("error:")] += n
+            else:
+                setattr(self.tally, name, getattr(self.tally, name) + n)
+        if self.on_counted is not None and counts:
+            self.on_counted(dict(counts))

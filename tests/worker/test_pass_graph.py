@@ -118,6 +118,9 @@ def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
     assert {r["key"] for r in rows} == set(deals)
     assert {r["state"] for r in rows} == {"done"}
     assert row["report"]["new"] == len(deals)
+    # The killed worker's deals count: each step's counts are kept as the ledger records it.
+    assert row["report"]["deals_created"] == len(deals) and row["report"]["tasks_created"] == len(tasks)
+    assert row["report"]["deals_existing"] == row["report"]["tasks_existing"] == 0
     assert ledger.cursor("stalling") is not None
 
 
