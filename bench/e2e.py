@@ -1,8 +1,12 @@
 """End-to-end benchmark: this project's full and incremental passes against a naive per-record flow,
 both against the HubSpot sandbox at the Free-tier limit (100 requests per rolling 10 s, search 5/s).
 
-    .venv/bin/python -m bench.e2e                       # N=20,000 companies (about 10 minutes)
-    .venv/bin/python -m bench.e2e --n 2000 --naive-sample 200   # quick (about 2 minutes)
+    .venv/bin/python -m bench.e2e                       # N=20,000 companies (about 10 minutes), then
+                                                        # 1,000,000 accounts through the workers (about 30)
+    .venv/bin/python -m bench.e2e --n 2000 --naive-sample 200 --scale 0   # quick (about 2 minutes)
+
+The scoring-throughput part (bench/scale.py) needs the real services: REDIS_URL and DATABASE_URL as
+for the tests; without them it is skipped with a note.
 
 The naive flow is how a workflow-tool integration does it: for every company, one GET of the company,
 one search for its existing deals, then one POST per new deal and one per task (associated to the
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -150,6 +155,9 @@ def main() -> None:
                         help="companies the naive full pass runs over for real (0: all N)")
     parser.add_argument("--burst", type=int, default=100, help="requests per window (Free tier: 100)")
     parser.add_argument("--window", type=float, default=10.0, help="window seconds (HubSpot: 10)")
+    parser.add_argument("--scale", type=int, default=1_000_000,
+                        help="then this many generated accounts through the Celery task graph with 1 and 2 "
+                             "workers (bench/scale.py; needs REDIS_URL and DATABASE_URL; 0 skips)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     rate = args.burst / args.window
@@ -239,6 +247,16 @@ def main() -> None:
     ]
     for label, value, target in checks:
         print(f"| {label:<44} | {value:>8.2f} | {target:>8} |")
+
+    if args.scale <= 0:
+        return
+    if not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL")):
+        print("\nscoring throughput in the worker: skipped (set REDIS_URL and DATABASE_URL; see bench/README.md)")
+        return
+    from bench import scale
+
+    print(f"\nscoring throughput in the worker: {args.scale:,} generated accounts ...", flush=True)
+    scale.print_table(args.scale, scale.run(args.scale, [1, 2], log=lambda m: print(m, flush=True)))
 
 
 if __name__ == "__main__":

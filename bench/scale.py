@@ -131,21 +131,21 @@ def one_run(n: int, k: int, redis_url: str, pg_base: str, work: Path) -> dict[st
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--redis-db", type=int, default=6)
-    args = parser.parse_args()
-    redis_url = _redis(os.environ["REDIS_URL"], args.redis_db)
+def run(n: int, workers: list[int], redis_db: int = 6, log=print) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """One pass of N accounts per worker count, each on fresh services (REDIS_URL, DATABASE_URL)."""
+    redis_url = _redis(os.environ["REDIS_URL"], redis_db)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for k in (int(x) for x in args.workers.split(",")):
-            print(f"running N={args.n:,} through {k} worker process(es) ...", flush=True)
-            results.append(one_run(args.n, k, redis_url, os.environ["DATABASE_URL"], Path(tmp)))
+        for k in workers:
+            log(f"running N={n:,} through {k} worker process(es) ...")
+            results.append(one_run(n, k, redis_url, os.environ["DATABASE_URL"], Path(tmp)))
             r = results[-1]
-            print(f"  scored in {r['scoring_s']:.0f} s, pass in {r['pass_s']:.0f} s", flush=True)
-    print(f"\nN={args.n:,} generated accounts through the Celery task graph (7 playbooks, PostgreSQL ledger, "
+            log(f"  scored in {r['scoring_s']:.0f} s, pass in {r['pass_s']:.0f} s")
+    return results
+
+
+def print_table(n: int, results: list[dict[str, Any]]) -> None:
+    print(f"\nN={n:,} generated accounts through the Celery task graph (7 playbooks, PostgreSQL ledger, "
           f"writes to a sink), {os.cpu_count()} cores")
     print("| workers | scoring s | scoring accounts/s | pass s | pass accounts/s | new (pending -> done) "
           "| RSS MB per worker at 10% / 50% / 100% scored | peak RSS MB | Redis peak MB |")
@@ -164,6 +164,16 @@ def main() -> None:
     if restarts:
         print(f"workers restarted after exiting: {restarts}")
     print("target: peak RSS under 300 MB per worker, flat in N")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--redis-db", type=int, default=6)
+    args = parser.parse_args()
+    results = run(args.n, [int(x) for x in args.workers.split(",")], args.redis_db, log=lambda m: print(m, flush=True))
+    print_table(args.n, results)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, String, 
 from sqlalchemy import Table as SATable
 from sqlalchemy.engine import Engine
 
-from worker.ledger import _utc, metadata
+from worker.ledger import _utc, metadata, replace_rows
 
 # One row per deal of ours, its latest known state. `status`: open | won | lost | deleted.
 outcomes = SATable(
@@ -161,13 +161,7 @@ class OutcomeStore:
         """(account, plan rank, seats, mrr) seen on `taken_on`; a later pass the same day replaces it."""
         rows = {a: {"crm": crm, "account_id": a, "taken_on": taken_on, "plan_rank": p, "seats_purchased": s, "mrr": m}
                 for a, p, s, m in states}
-        if not rows:
-            return
-        with self.engine.begin() as db:
-            db.execute(account_states.delete().where(
-                account_states.c.crm == crm, account_states.c.taken_on == taken_on,
-                account_states.c.account_id.in_(list(rows))))
-            db.execute(insert(account_states), list(rows.values()))
+        replace_rows(self.engine, account_states, list(rows.values()))
 
     def states(self, crm: str | None = None) -> Iterator[dict[str, Any]]:
         """Oldest first per account."""

@@ -685,11 +685,19 @@ def _count_writes(run_id: str, counts: dict[str, int]) -> None:
     return value dies with a worker killed in the middle of it, and the redelivered batch then
     finds those deals already recorded and counts nothing: the run report under-counted."""
     key = _stash_key(run_id, "writes")
-    pipe = redis_client().pipeline()
-    for name, n in counts.items():
-        pipe.hincrby(key, name, n)
-    pipe.expire(key, STASH_TTL)
-    pipe.execute()
+    deadline = time.monotonic() + 20  # the steps are recorded: ride out a Redis restart, not retry them
+    while True:
+        pipe = redis_client().pipeline()  # MULTI/EXEC: all of one step's counts or none
+        for name, n in counts.items():
+            pipe.hincrby(key, name, n)
+        pipe.expire(key, STASH_TTL)
+        try:
+            pipe.execute()
+            return
+        except (redis.ConnectionError, redis.TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _write_counts(run_id: str, tallies: list[dict[str, Any]]) -> dict[str, Any]:
