@@ -6,15 +6,17 @@
       -> score_chunk x N        (score queue) assess one chunk; record each new opportunity as
                                 `pending` in the ledger with its payload (ledger first); snapshots;
                                 the last one to finish (a Redis barrier, `_maybe_plan`) queues
-      -> plan_writes            (score queue) merge the chunk reports; every unfinished key of this
-                                CRM (this pass's and any an earlier pass left) in batches of <= 100
-      -> chord of write_batch   (crm queue) WriteBack on one batch: exactly once through the
-                                ledger plus the connectors' idempotent writes
+      -> plan_writes            (score queue) merge the chunk reports; stream every unfinished key
+                                of this CRM (this pass's and any an earlier pass left) from the
+                                ledger into batches of <= 100 parked in Redis, queueing each
+      -> write_batch x M        (crm queue) WriteBack on one batch: exactly once through the
+                                ledger plus the connectors' idempotent writes; the last one to
+                                finish (a Redis barrier, `_maybe_finish`) queues
       -> finish_pass            (score queue) store the cursor only if nothing is left unfinished,
                                 record the run report, release the CRM's pass lock
 
-Messages carry ids and small payloads only (run id, CRM, chunk number, keys); the bulky things
-(chunks, the pass context) live in Redis under the run id for a day. Every task is idempotent: a
+Messages carry ids only (run id, CRM, chunk or batch number); the bulky things (chunks, the pass
+context, the batches' keys, the write counts) live in Redis under the run id for two days. Every task is idempotent: a
 worker killed mid-task (acks_late) has its task run again, and a repeated write batch finds the
 deals and tasks that already exist. Transient failures retry with backoff and jitter (a 429's
 Retry-After becomes the countdown); configuration, auth and permanent failures fail the run with
@@ -37,7 +39,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import redis
-from celery import Task, chord
+from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -603,39 +605,65 @@ def _plan_writes(run_id: str, crm: str) -> dict[str, Any]:
     cursor = read_counts["cursor"]
     parts = [json.loads(v) for v in redis_client().hvals(_stash_key(run_id, "parts"))]
     merged = merge_parts(parts, read_counts)
-    # This pass's new keys and anything an earlier pass left, streamed into batches parked in Redis:
-    # a first pass over a million accounts leaves hundreds of thousands of keys, which neither this
-    # task nor the chord's messages should hold at once.
+    r = redis_client()
+    if r.exists(_stash_key(run_id, "batches")):
+        return {"run_id": run_id, "planned_before": True}  # a redelivery after it queued every batch
+    r.delete(_stash_key(run_id, "written"))
+    # This pass's new keys and anything an earlier pass left, streamed from the ledger into batches
+    # parked in Redis, each queued as soon as it is parked. A first pass over a million accounts
+    # leaves hundreds of thousands of keys: neither this task nor any message holds them all (a
+    # chord over 7,500 batches cost this task 300 MB), and the last batch to finish queues
+    # finish_pass through a Redis barrier (`_maybe_finish`), as the last chunk queues this task.
     size = settings.write_batch_size
     resumed = batches = 0
     keys: list[str] = []
-    r = redis_client()
 
-    def park(batch: list[str]) -> None:
+    def queue(batch: list[str]) -> None:
         r.set(_stash_key(run_id, "batch", str(batches)), json.dumps(batch), ex=STASH_TTL)
+        write_batch.delay(run_id, crm, batches)
 
     for key, owner in ledger.unfinished_keys(crm):
         resumed += owner != run_id
         keys.append(key)
         if len(keys) == size:
-            park(keys)
+            queue(keys)
             batches, keys = batches + 1, []
     if keys:
-        park(keys)
+        queue(keys)
         batches += 1
     merged["resumed"] = resumed
     _put(_stash_key(run_id, "report"), merged)
-    finish = finish_pass.s(run_id, crm, cursor)
-    if batches:
-        chord(write_batch.si(run_id, crm, number) for number in range(batches))(finish)
-    else:
-        finish_pass.delay([], run_id, crm, cursor)
+    _put(_stash_key(run_id, "batches"), {"total": batches, "cursor": cursor})
+    _maybe_finish(run_id, crm)
     return {"run_id": run_id, "batches": batches}
+
+
+def _maybe_finish(run_id: str, crm: str, batch: int | None = None) -> None:
+    """The barrier after the writes: note `batch` as written; once plan_writes has queued every
+    batch and each is written, exactly one caller queues finish_pass. A batch delivered twice is
+    noted once (a set)."""
+    r = redis_client()
+    written = _stash_key(run_id, "written")
+    if batch is not None:
+        r.sadd(written, batch)
+        r.expire(written, STASH_TTL)
+    planned = r.get(_stash_key(run_id, "batches"))
+    if planned is None:
+        return
+    plan = json.loads(planned)
+    if r.scard(written) >= plan["total"] and r.set(_stash_key(run_id, "finishing"), 1, nx=True, ex=STASH_TTL):
+        finish_pass.delay([], run_id, crm, plan["cursor"])
 
 
 @app.task(name="oppworker.write_batch", bind=True)
 def write_batch(self: Task, run_id: str, crm: str, batch: int | list[str]) -> dict[str, Any]:
-    return step(self, run_id, crm, lambda: _write_batch(run_id, crm, batch))
+    def body() -> dict[str, Any]:
+        tally = _write_batch(run_id, crm, batch)
+        if isinstance(batch, int):
+            _maybe_finish(run_id, crm, batch)
+        return tally
+
+    return step(self, run_id, crm, body)
 
 
 def _write_batch(run_id: str, crm: str, batch: int | list[str]) -> dict[str, Any]:
