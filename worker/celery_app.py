@@ -82,6 +82,7 @@ def make_app() -> Celery:
             "oppworker.score_chunk": {"queue": SCORE_QUEUE},
             "oppworker.plan_writes": {"queue": SCORE_QUEUE},
             "oppworker.finish_pass": {"queue": SCORE_QUEUE},
+            "oppworker.watch_pass": {"queue": SCORE_QUEUE},
             "oppworker.scheduled_pass": {"queue": SCORE_QUEUE},
         },
         worker_hijack_root_logger=False,

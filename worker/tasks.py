@@ -388,6 +388,7 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         requested = redis_client().scard(rescore)
         redis_client().delete(rescore, cfg.key("rescore", crm, "queued"))
         log.info("pass %s started (%s, %d playbooks, %d accounts flagged by webhooks)", run_id, mode, len(playbooks), requested)
+        watch_pass.apply_async((run_id, crm), countdown=cfg.max_countdown)
         read = ReadReport()
         context, affinity = jobs.prepare_pass(
             settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run=False, incremental=cursor is not None
@@ -742,6 +743,63 @@ def _write_counts(run_id: str, tallies: list[dict[str, Any]]) -> dict[str, Any]:
             total[name] += t.get(name, 0)
         errors_seen.update(t.get("write_errors", {}))
     return {**total, "write_errors": dict(errors_seen)}
+
+
+STALLED_CHECKS = 3  # checks half a visibility timeout apart without progress: 1.5 timeouts
+
+
+@app.task(name="oppworker.watch_pass", bind=True, ignore_result=True)
+def watch_pass(self: Task, run_id: str, crm: str, seen: int = -1, stalls: int = 0) -> None:
+    """The safety net for a lost message. The Redis transport can lose one when Redis dies between
+    handing a message to a worker and recording it as unacknowledged (seen once in 15 Redis restarts
+    of tests/worker/test_redis_restart.py: a write batch never arrived, so the pass never finished).
+    Every half visibility timeout this checks the pass's progress (chunks scored, batches planned
+    and written); after 1.5 timeouts without any (longer than a restored message or a capped retry
+    takes to come back), it queues again each chunk not scored, the plan if it never ran, each
+    batch not written, or the finish. All of them are idempotent, so one that was only slow runs
+    twice harmlessly."""
+    cfg = service_settings()
+    with log_context(run_id=run_id, crm=crm, task=self.name):
+        progress = seen
+        try:
+            row = _run_row(ledger_for(pass_settings()), run_id)
+            if row is None or row["status"] in ("succeeded", "failed", "skipped"):
+                return
+            r = redis_client()
+            parts, planned = r.hlen(_stash_key(run_id, "parts")), r.get(_stash_key(run_id, "batches"))
+            progress = parts + r.scard(_stash_key(run_id, "written")) + (planned is not None)
+            stalls = stalls + 1 if progress == seen else 0
+            if stalls >= STALLED_CHECKS:
+                stalls = 0
+                _requeue_lost(run_id, crm, parts, planned)
+        except (OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("pass watch could not look (%s); looking again later", type(exc).__name__)
+        watch_pass.apply_async((run_id, crm, progress, stalls), countdown=cfg.max_countdown)
+
+
+def _requeue_lost(run_id: str, crm: str, parts: int, planned: bytes | None) -> None:
+    r = redis_client()
+    read = r.get(_stash_key(run_id, "read"))
+    if read is None:
+        return  # still reading (start_pass refreshes its own lock; a dead one is redelivered)
+    chunks = json.loads(read)["chunks"]
+    if parts < chunks:
+        missing = [n for n in range(chunks) if not r.hexists(_stash_key(run_id, "parts"), str(n))]
+        log.warning("pass %s made no progress: queueing %d chunk(s) again", run_id, len(missing))
+        for n in missing:
+            score_chunk.delay(run_id, crm, n)
+    elif planned is None:
+        log.warning("pass %s made no progress: queueing its write plan again", run_id)
+        plan_writes.delay(run_id, crm)
+    else:
+        plan = json.loads(planned)
+        written = {int(n) for n in r.smembers(_stash_key(run_id, "written"))}
+        missing = [n for n in range(plan["total"]) if n not in written]
+        log.warning("pass %s made no progress: queueing %d write batch(es) again", run_id, len(missing))
+        for n in missing:
+            write_batch.delay(run_id, crm, n)
+        if not missing:
+            finish_pass.delay([], run_id, crm, plan["cursor"])
 
 
 @app.task(name="oppworker.finish_pass", bind=True)

@@ -141,3 +141,45 @@ def test_an_account_listed_twice_is_scored_once_across_workers(workers: WorkerPr
     assert deals and max(deals.values()) == 1
     assert report["deals_created"] == report["new"] == len(deals)
     assert report["accounts_read"] == 600  # the sample's 600 accounts, each scored once
+
+
+def test_a_lost_write_batch_message_is_queued_again_and_the_pass_finishes(
+    workers: WorkerProcs, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Redis can lose a message (popped for a worker, never recorded as unacknowledged, when Redis
+    dies in between). Here one write batch's message is taken off the queue by hand while the only
+    worker is stalled, then that worker is killed: the pass watch finds no progress for 1.5
+    visibility timeouts, queues the missing batch again, and the pass finishes exactly once."""
+    from redis import Redis
+
+    from worker.tasks import enqueue_pass
+
+    marker = tmp_path / "stalled-batch"
+    first = workers.start("only", concurrency=1, extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})
+    run_id = enqueue_pass(None, "stalling")
+    wait_for(marker.exists, 60, "a write batch to stall", workers.logs)
+
+    client = Redis.from_url(service_env["OPPWORKER_REDIS_URL"])
+    queue = f"{service_env['OPPWORKER_KEY_PREFIX']}:oppworker.crm"
+
+    def batch_messages() -> list[bytes]:
+        return [m for m in client.lrange(queue, 0, -1) if json.loads(m)["headers"]["task"] == "oppworker.write_batch"]
+
+    waiting = wait_for(batch_messages, 30, "write batches waiting in the queue", workers.logs)
+    lost = waiting[0]
+    assert client.lrem(queue, 1, lost) == 1
+    lost_batch = json.loads(lost)["headers"]["argsrepr"]
+
+    workers.kill(first)
+    workers.start("after", extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})
+    row = wait_for(lambda: _finished(run_id), 120, "the pass to finish without the lost batch message", workers.logs)
+    assert row["status"] == "succeeded", row["error"]
+    assert "queueing 1 write batch(es) again" in workers.text(), lost_batch
+
+    out = Path(service_env["OPPWORKER_OUTPUT_DIR"])
+    deals = Counter(d["key"] for d in _outbox(out, "deals"))
+    tasks = Counter(t["opportunity_key"] for t in _outbox(out, "tasks"))
+    assert deals and max(deals.values()) == 1 and max(tasks.values()) == 1
+    assert set(deals) == set(tasks)
+    assert row["report"]["new"] == len(deals) == row["report"]["deals_created"]
+    assert {r["state"] for r in Ledger(service_env["OPPWORKER_DATABASE_URL"]).written("stalling")} == {"done"}
