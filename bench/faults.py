@@ -38,13 +38,13 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.worker import service_env
 from tests.hubspot.conftest import connector_for
 from tests.hubspot.seed import seed_sample
 from tests.sandboxes.fault_plan import FaultPlan
@@ -224,11 +224,9 @@ def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float 
         timeout = latency + 2.0
         plan = FaultPlan(seed=seed, rate=rate, slow_seconds=timeout + 1.5, write_latency=latency).install(box)
         env = {
-            "OPPWORKER_REDIS_URL": redis.url, "OPPWORKER_BROKER_URL": redis.url, "OPPWORKER_RESULT_BACKEND": redis.url,
-            "OPPWORKER_KEY_PREFIX": f"owfault-{uuid.uuid4().hex[:8]}", "OPPWORKER_DATABASE_URL": postgres.url,
-            "OPPWORKER_OUTPUT_DIR": str(tmp / "out"), "OPPWORKER_METRICS_PORT": "0",
+            **service_env(redis.url, postgres.url, tmp / "out", "owfault"),
             "OPPWORKER_VISIBILITY_TIMEOUT": str(visibility), "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
-            "OPPWORKER_LOG_JSON": "true", "OPPWORKER_CRMS": '["hubspot"]', "OPPWORKER_MAX_RETRIES": "30",
+            "OPPWORKER_CRMS": '["hubspot"]', "OPPWORKER_MAX_RETRIES": "30",
             "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": box.url, "HUBSPOT_BURST_LIMIT": "100000",
             "HUBSPOT_BURST_WINDOW_SECONDS": "1", "HUBSPOT_SEARCH_PER_SECOND": "100000",
             "HUBSPOT_TIMEOUT_SECONDS": str(timeout), "HUBSPOT_MAX_ATTEMPTS": "8", "HUBSPOT_BACKOFF_BASE_SECONDS": "0.05",

@@ -27,13 +27,12 @@ import os
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from redis import Redis
 
-from bench.worker import _database, _redis
+from bench.worker import _database, _redis, service_env
 
 CHUNK = 200
 MARKS = (0.1, 0.5, 1.0)
@@ -82,9 +81,7 @@ def one_run(n: int, k: int, redis_url: str, pg_base: str, work: Path) -> dict[st
     database_url, drop = _database(pg_base)
     Redis.from_url(redis_url).flushdb()
     env = {
-        "OPPWORKER_REDIS_URL": redis_url, "OPPWORKER_BROKER_URL": redis_url, "OPPWORKER_RESULT_BACKEND": redis_url,
-        "OPPWORKER_KEY_PREFIX": f"owscale-{uuid.uuid4().hex[:6]}", "OPPWORKER_DATABASE_URL": database_url,
-        "OPPWORKER_OUTPUT_DIR": str(work / f"out-{k}"), "OPPWORKER_METRICS_PORT": "0", "OPPWORKER_LOG_JSON": "true",
+        **service_env(redis_url, database_url, work / f"out-{k}", "owscale"),
         "OPPWORKER_CONNECTOR_PLUGINS": "generated=bench._generated:from_options",
         "OPPWORKER_BENCH_ACCOUNTS": str(n), "OPPWORKER_CRMS": '["generated"]',
     }

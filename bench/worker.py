@@ -61,20 +61,25 @@ def in_process(n: int, data: Path, database_url: str, work: Path) -> tuple[float
     return time.perf_counter() - started, report
 
 
-def through_workers(k: int, data: Path, database_url: str, redis_url: str, work: Path) -> tuple[float, dict[str, Any]]:
-    from tests.worker.conftest import WorkerProcs, _reset_process_state
-
-    env = {
+def service_env(redis_url: str, database_url: str, output: Path, prefix: str) -> dict[str, str]:
+    """The environment of one service deployment a bench starts workers in (as compose sets it):
+    one Redis for broker, results and stashes under its own key prefix, one ledger database."""
+    return {
         "OPPWORKER_REDIS_URL": redis_url,
         "OPPWORKER_BROKER_URL": redis_url,
         "OPPWORKER_RESULT_BACKEND": redis_url,
-        "OPPWORKER_KEY_PREFIX": f"owbench-{uuid.uuid4().hex[:6]}",
+        "OPPWORKER_KEY_PREFIX": f"{prefix}-{uuid.uuid4().hex[:8]}",
         "OPPWORKER_DATABASE_URL": database_url,
-        "OPPWORKER_DATA_DIR": str(data),
-        "OPPWORKER_OUTPUT_DIR": str(work / f"workers-{k}"),
+        "OPPWORKER_OUTPUT_DIR": str(output),
         "OPPWORKER_METRICS_PORT": "0",
         "OPPWORKER_LOG_JSON": "true",
     }
+
+
+def through_workers(k: int, data: Path, database_url: str, redis_url: str, work: Path) -> tuple[float, dict[str, Any]]:
+    from tests.worker.conftest import WorkerProcs, _reset_process_state
+
+    env = {**service_env(redis_url, database_url, work / f"workers-{k}", "owbench"), "OPPWORKER_DATA_DIR": str(data)}
     os.environ.update(env)
     _reset_process_state()
     logs = work / f"logs-{k}"
@@ -170,7 +175,7 @@ def main() -> None:
                 drop()
                 Redis.from_url(redis_url).flushdb()
     print(f"\nFull pass, N={args.n} generated accounts, file connector, PostgreSQL ledger, {os.cpu_count()} cores")
-    print(f"| how | wall s | accounts/s | read | new | deals written |\n|---|---:|---:|---:|---:|---:|")
+    print("| how | wall s | accounts/s | read | new | deals written |\n|---|---:|---:|---:|---:|---:|")
     for how, seconds, read, new, deals in rows:
         print(f"| {how} | {seconds:.2f} | {read / seconds:,.0f} | {read} | {new} | {deals} |")
 
