@@ -50,7 +50,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.hubspot.setup import run_setup
 from tests.hubspot.seed import sample_as_of
-from worker.settings import Settings
+from worker.pipeline.settings import Settings
 
 SEARCH_RATE = 5.0
 

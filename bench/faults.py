@@ -49,8 +49,8 @@ from tests.hubspot.conftest import connector_for
 from tests.hubspot.seed import seed_sample
 from tests.sandboxes.fault_plan import FaultPlan
 from tests.sandboxes.hubspot import HubSpotSandbox
-from worker.jobs import run_pass
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.pipeline.settings import Settings
 
 TOKEN = "pat-na1-fault-bench-token"
 DAY_MS = 86_400_000
@@ -237,7 +237,7 @@ def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float 
             env["OPPWORKER_WRITE_LEASE_SECONDS"] = str(lease)
         os.environ.update(env)
         _reset_process_state()
-        from worker.tasks import enqueue_pass, pass_report
+        from worker.service.enqueue import enqueue_pass, pass_report
 
         (tmp / "logs").mkdir()
         procs = WorkerProcs(env, tmp / "logs")

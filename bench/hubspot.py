@@ -1,5 +1,5 @@
 """Benchmark: a full and an incremental pass of N companies against the HubSpot sandbox at the
-Free-tier burst limit (100 requests per rolling 10 s), through `worker.jobs.run_pass`.
+Free-tier burst limit (100 requests per rolling 10 s), through `worker.pipeline.run.run_pass`.
 
     .venv/bin/python -m bench.hubspot            # N=20,000 (about a minute of API time)
     .venv/bin/python -m bench.hubspot --n 2000   # quick
@@ -30,8 +30,9 @@ from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.hubspot.setup import run_setup
 from tests.hubspot.seed import sample_as_of
-from worker.jobs import RunReport, run_pass
-from worker.settings import Settings
+from worker.pipeline.report import RunReport
+from worker.pipeline.run import run_pass
+from worker.pipeline.settings import Settings
 
 KINDS = ("companies", "owners", "existing opportunities", "deals", "tasks", "deal facts", "task states", "other")
 

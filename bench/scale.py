@@ -94,7 +94,8 @@ def one_run(n: int, k: int, redis_url: str, pg_base: str, work: Path) -> dict[st
     try:
         for i in range(k):
             procs.start(f"scale{i}", concurrency=2)
-        from worker.tasks import _stash_key, enqueue_pass, pass_report
+        from worker.service.enqueue import enqueue_pass, pass_report
+        from worker.service.stash import stash_key as _stash_key
 
         run_id = enqueue_pass(None, "generated", full=True)
         started = time.perf_counter()

@@ -52,8 +52,8 @@ def _redis(url: str, db: int) -> str:
 
 
 def in_process(n: int, data: Path, database_url: str, work: Path) -> tuple[float, Any]:
-    from worker.jobs import run_pass
-    from worker.settings import Settings
+    from worker.pipeline.run import run_pass
+    from worker.pipeline.settings import Settings
 
     settings = Settings(database_url=database_url, data_dir=data, output_dir=work / "inproc")
     started = time.perf_counter()
@@ -88,7 +88,7 @@ def through_workers(k: int, data: Path, database_url: str, redis_url: str, work:
     try:
         for i in range(k):
             procs.start(f"bench{i}", concurrency=2)
-        from worker.tasks import enqueue_pass, pass_report
+        from worker.service.enqueue import enqueue_pass, pass_report
 
         started = time.perf_counter()
         run_id = enqueue_pass(None, "files")
@@ -106,7 +106,7 @@ def through_workers(k: int, data: Path, database_url: str, redis_url: str, work:
 
 
 def _hammer(url: str, key: str, max_calls: int, window: float, seconds: float, queue: Any) -> None:
-    from worker.shared_limiter import RedisSlidingWindowLimiter
+    from worker.service.limiter import RedisSlidingWindowLimiter
 
     limiter = RedisSlidingWindowLimiter(Redis.from_url(url), key, max_calls, window)
     grants, waited = [], 0.0

@@ -1,4 +1,4 @@
-"""Benchmark: a full and an incremental pass of N accounts through `worker.jobs.run_pass` against the
+"""Benchmark: a full and an incremental pass of N accounts through `worker.pipeline.run.run_pass` against the
 Zendesk Sell sandbox at a scaled rate limit, with the connector's own paced limiter.
 
     .venv/bin/python bench/zendesk_sell.py [--n 5000] [--rate 10] [--changed 0.1]
@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.sandboxes 
 from connectors.zendesk_sell.connector import ZendeskSellConnector  # noqa: E402
 from connectors.zendesk_sell.settings import ZendeskSellSettings  # noqa: E402
 from tests.sandboxes.zendesk_sell import SellSandbox  # noqa: E402
-from worker.jobs import run_pass  # noqa: E402
-from worker.settings import Settings  # noqa: E402
+from worker.pipeline.run import run_pass  # noqa: E402
+from worker.pipeline.settings import Settings  # noqa: E402
 
 PAGE = 100
 

@@ -33,3 +33,23 @@ def build_connector(name: str, options: Mapping[str, Any]) -> Connector:
     module_name, _, attr = REGISTRY[name].partition(":")
     factory: Factory = getattr(import_module(module_name), attr)
     return factory(options)
+
+
+def cli_groups() -> list[Any]:
+    """Each registered CRM's own `oppworker <crm> ...` commands: a CRM folder that has a `cli.py`
+    exposing a click `group` (connectors/hubspot/cli.py) gets it mounted, so adding a CRM touches
+    its folder and `REGISTRY`, not the worker's command line. A CRM without one adds nothing."""
+    groups = []
+    for name in available():
+        package = REGISTRY[name].partition(":")[0].rpartition(".")[0]
+        if not package:
+            continue
+        try:
+            module = import_module(f"{package}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.cli":
+                raise  # the CLI module exists but needs something missing: say so
+            continue
+        if hasattr(module, "group"):
+            groups.append(module.group)
+    return groups

@@ -11,10 +11,10 @@ import pytest
 
 from connectors.files.connector import FileConnector
 from playbooks.loader import load_playbooks
-from worker.explain import explain_account
-from worker.jobs import run_pass
-from worker.ledger import Ledger
-from worker.settings import Settings
+from worker.pipeline.explain import explain_account
+from worker.pipeline.run import run_pass
+from worker.store.ledger import Ledger
+from worker.pipeline.settings import Settings
 
 
 def lines(path: Path) -> list[dict]:

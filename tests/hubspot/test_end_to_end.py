@@ -1,4 +1,4 @@
-"""Whole passes through `worker.jobs.run_pass` against the sandbox: full, rerun, incremental,
+"""Whole passes through `worker.pipeline.run.run_pass` against the sandbox: full, rerun, incremental,
 dry run, and crashes between the deal call and the task call."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from domain import FollowUpTask, Opportunity, WriteResult
 from tests.hubspot.conftest import connector_for, install, settings_for
 from tests.hubspot.seed import sample_as_of, seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
-from worker.jobs import run_pass
-from worker.ledger import Ledger
-from worker.outcomes import store_for
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.store.ledger import Ledger
+from worker.outcomes.sync import store_for
+from worker.pipeline.settings import Settings
 
 N = 150
 DAY_MS = 86_400_000

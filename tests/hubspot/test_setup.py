@@ -8,7 +8,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.setup import DEAL_PROPERTY_DEFINITIONS, run_setup
 from tests.hubspot.conftest import TOKEN, settings_for
 from tests.sandboxes.hubspot import ALL_SCOPES, HubSpotSandbox
-from worker.commands.hubspot import group
+from connectors.hubspot.cli import group
 
 
 def test_setup_creates_then_finds_the_properties(sandbox: HubSpotSandbox) -> None:

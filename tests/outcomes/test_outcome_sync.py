@@ -13,10 +13,10 @@ import pytest
 
 from connectors.files.connector import FileConnector
 from domain import ExistingOpportunity, OpportunityStatus
-from worker.jobs import run_pass
-from worker.ledger import Ledger
-from worker.outcomes import store_for, sync_outcomes
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.store.ledger import Ledger
+from worker.outcomes.sync import store_for, sync_outcomes
+from worker.pipeline.settings import Settings
 
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
 
@@ -142,7 +142,7 @@ def test_file_connector_reads_account_history_and_skips_bad_rows(tmp_path):
 
 
 def test_sync_outside_a_pass_for_the_nightly_job(sample_copy, tmp_path):
-    from worker.outcomes import sync_now
+    from worker.outcomes.sync import sync_now
 
     settings = Settings(output_dir=tmp_path / "out", data_dir=sample_copy)
     run_pass(settings, now=T0)
@@ -199,7 +199,7 @@ def test_outcome_loop_holdouts_and_report_on_postgresql(sample_copy, tmp_path, p
     from datetime import date
 
     from tests.outcomes.conftest import playbooks_with_holdout
-    from worker.report import build_report
+    from worker.outcomes.report import build_report
 
     dirs = playbooks_with_holdout(tmp_path / "playbooks", {"seat_expansion": 0.3})
     settings = Settings(output_dir=tmp_path / "out", data_dir=sample_copy, database_url=postgres_url,

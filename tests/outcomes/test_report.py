@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine
 
 from worker.cli import cli
-from worker.ledger import Ledger
-from worker.outcome_store import OutcomeStore
-from worker.report import MIN_GROUP, build_report, compare_holdouts, difference_ci, score_band, wilson
+from worker.store.ledger import Ledger
+from worker.store.outcomes import OutcomeStore
+from worker.outcomes.report import MIN_GROUP, build_report, compare_holdouts, difference_ci, score_band, wilson
 
 NOW = datetime(2026, 10, 20, tzinfo=timezone.utc)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from worker.outcome_store import OutcomeStore
-from worker.report import build_report
-from worker.report_html import BAR, LINE, render_html
+from worker.store.outcomes import OutcomeStore
+from worker.outcomes.report import build_report
+from worker.outcomes.html import BAR, LINE, render_html
 
 from .png import count_colour, read_png
 from .test_report import deal
@@ -115,6 +115,6 @@ def test_chromium_paints_the_chart(report_file, tmp_path):
 
 
 def test_axis_tops_are_round_numbers():
-    from worker.report_html import nice_ceiling
+    from worker.outcomes.html import nice_ceiling
 
     assert [nice_ceiling(v) for v in (94_260, 28_500, 5_000, 5_001, 0)] == [100_000, 50_000, 5_000, 10_000, 1.0]

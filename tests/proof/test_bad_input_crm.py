@@ -1,4 +1,4 @@
-"""Bad CRM records through whole passes (`worker.jobs.run_pass`) against the HubSpot and Zendesk Sell
+"""Bad CRM records through whole passes (`worker.pipeline.run.run_pass`) against the HubSpot and Zendesk Sell
 sandboxes: missing, wrong-typed and absurd values, unknown owners, the same id listed twice.
 
 Each bad company is an otherwise good sample account with ONE bad value, so the test sees what that
@@ -26,8 +26,8 @@ from connectors.base import AccountRecord, ReadReport
 from tests.hubspot.conftest import connector_for, install
 from tests.hubspot.seed import sample_as_of, sample_companies, seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
-from worker.jobs import run_pass
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.pipeline.settings import Settings
 
 NOW = sample_as_of()
 DAY_MS = 86_400_000

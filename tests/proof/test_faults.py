@@ -27,8 +27,8 @@ from tests.hubspot.conftest import connector_for
 from tests.hubspot.seed import seed_sample
 from tests.sandboxes.fault_plan import KINDS, FaultPlan
 from tests.sandboxes.hubspot import HubSpotSandbox
-from worker.jobs import run_pass
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.pipeline.settings import Settings
 
 DAY_MS = 86_400_000
 
@@ -113,8 +113,8 @@ def test_a_write_batch_delivered_twice_at_once_creates_each_task_once(tmp_path: 
     from datetime import datetime, timezone
 
     from tests.hubspot.conftest import opportunity, task_for
-    from worker.ledger import Ledger
-    from worker.writeback import WriteBack, pending_rows
+    from worker.store.ledger import Ledger
+    from worker.pipeline.writeback import WriteBack, pending_rows
 
     with HubSpotSandbox(token=TOKEN, burst_limit=100_000, burst_window=1.0, search_limit=100_000) as box:
         install_with(box)

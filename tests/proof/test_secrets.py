@@ -28,7 +28,7 @@ from tests.sandboxes.hubspot import ALL_SCOPES, HubSpotSandbox
 from tests.sandboxes.server import Request, Response
 from tests.sandboxes.zendesk_sell import SellSandbox
 from worker.cli import cli
-from worker.service_settings import ServiceSettings
+from worker.service.settings import ServiceSettings
 from worker.webhooks import create_app
 
 HUBSPOT_TOKEN = "pat-na1-5ecre7-hub-4e1f9a0c-77d2-4b6e-9f3a-c0ffee000001"

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from redis import Redis
 from starlette.testclient import TestClient
 
-from worker.ledger import Ledger
-from worker.service_settings import ServiceSettings
+from worker.store.ledger import Ledger
+from worker.service.settings import ServiceSettings
 from worker.webhooks import create_app
 
 pytestmark = pytest.mark.services

@@ -64,7 +64,7 @@ def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: 
         monkeypatch.setenv(key, value)
     _reset_process_state()
     yield env
-    # Every key of this test, Celery's included, carries its prefix (worker/celery_app.py).
+    # Every key of this test, Celery's included, carries its prefix (worker/service/app.py).
     for key in client.scan_iter(f"{prefix}:*", count=1000):
         client.delete(key)
     client.close()
@@ -73,15 +73,15 @@ def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: 
 
 def _reset_process_state() -> None:
     """Forget cached settings/clients so this process follows the new environment."""
-    from worker import service_settings as ss
+    from worker.service import settings as ss
 
     ss.service_settings.cache_clear()
-    import worker.celery_app as celery_app
-    import worker.tasks as tasks
+    from worker.service import app as celery_app
+    from worker.service import resources
 
     cfg = ss.service_settings()
     celery_app._load_plugins()
-    app = celery_app.app
+    app = celery_app.get_app()
     app.conf.broker_url = cfg.broker
     app.conf.result_backend = cfg.backend
     app.conf.broker_transport_options = celery_app.broker_options(cfg)
@@ -96,8 +96,7 @@ def _reset_process_state() -> None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
-    tasks._redis = None
-    tasks._ledgers.clear()
+    resources.reset()
 
 
 class WorkerProcs:

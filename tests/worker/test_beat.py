@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from celery.schedules import crontab
 
-from worker.beat import beat_schedule
-from worker.service_settings import ServiceSettings
+from worker.service.beat import beat_schedule
+from worker.service.settings import ServiceSettings
 
 from .conftest import CELERY, ROOT, wait_for
 

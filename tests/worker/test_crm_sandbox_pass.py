@@ -14,8 +14,8 @@ import pytest
 from tests.hubspot.conftest import TOKEN, connector_for, install, settings_for
 from tests.hubspot.seed import seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
-from worker.jobs import run_pass
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.pipeline.settings import Settings
 
 from .conftest import WorkerProcs, wait_for
 
@@ -26,7 +26,7 @@ DAY_MS = 86_400_000
 
 
 def _finished(run_id: str) -> dict[str, Any] | None:
-    from worker.tasks import pass_report
+    from worker.service.enqueue import pass_report
 
     row = pass_report(run_id)
     return row if row and row["status"] in ("succeeded", "failed", "skipped") else None
@@ -43,8 +43,9 @@ def _keys(box: HubSpotSandbox) -> list[str]:
 def test_hubspot_pass_through_workers_matches_in_process(
     workers: WorkerProcs, service_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.tasks import enqueue_pass, redis_client
-    from worker.service_settings import service_settings
+    from worker.service.enqueue import enqueue_pass
+    from worker.service.resources import redis_client
+    from worker.service.settings import service_settings
 
     modified = int(time.time() * 1000) - 2 * DAY_MS
     with _sandbox() as local_box, _sandbox() as remote_box:
@@ -92,7 +93,7 @@ def test_zendesk_sell_pass_through_workers_matches_in_process(
     from connectors.zendesk_sell.connector import ZendeskSellConnector
     from connectors.zendesk_sell.settings import ZendeskSellSettings
     from tests.sandboxes.zendesk_sell import SellSandbox
-    from worker.tasks import enqueue_pass
+    from worker.service.enqueue import enqueue_pass
 
     fast = {"backoff_base": 0.01, "backoff_max": 0.05, "requests_per_hour": 36_000_000}
     with SellSandbox() as local_box, SellSandbox() as remote_box:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from worker.service_settings import ServiceSettings
-from worker.settings import Settings
+from worker.service.settings import ServiceSettings
+from worker.pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 OPPWORKER = str(Path(sys.executable).with_name("oppworker"))
@@ -67,7 +67,7 @@ def test_every_setting_and_secret_in_compose_is_known() -> None:
 
 
 def test_secrets_are_read_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker.service_settings import load_service_settings
+    from worker.service.settings import load_service_settings
 
     (tmp_path / "oppworker_hubspot_app_secret").write_text("from-a-file")
     monkeypatch.setenv("OPPWORKER_SECRETS_DIR", str(tmp_path))

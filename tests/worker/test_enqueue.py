@@ -41,8 +41,9 @@ def test_run_enqueue_prints_the_run_id_and_runs_lists_it_as_queued(service_env: 
 
 
 def test_a_burst_of_rescore_requests_queues_one_pass(service_env: dict[str, str]) -> None:
-    from worker.tasks import redis_client, request_rescore
-    from worker.service_settings import service_settings
+    from worker.service.rescore import request_rescore
+    from worker.service.resources import redis_client
+    from worker.service.settings import service_settings
 
     assert request_rescore("hubspot", ["1", "2"], "webhook") == 2
     assert request_rescore("hubspot", ["2", "3"], "webhook") == 2
@@ -52,8 +53,11 @@ def test_a_burst_of_rescore_requests_queues_one_pass(service_env: dict[str, str]
 
 
 def test_accounts_flagged_during_a_pass_get_a_follow_up_pass(service_env: dict[str, str]) -> None:
-    from worker.tasks import acquire_pass_lock, follow_up_rescore, redis_client, release_pass_lock, scheduled_pass
-    from worker.service_settings import service_settings
+    from worker.service.lock import acquire_pass_lock, release_pass_lock
+    from worker.service.rescore import follow_up_rescore
+    from worker.service.resources import redis_client
+    from worker.service.tasks import scheduled_pass
+    from worker.service.settings import service_settings
 
     assert follow_up_rescore("hubspot") is None  # nothing flagged: nothing queued
     assert acquire_pass_lock("hubspot", "running-pass") is None

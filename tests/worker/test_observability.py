@@ -7,7 +7,7 @@ import logging
 
 from prometheus_client import REGISTRY
 
-from worker.observability import ACCOUNTS_SCORED, JsonFormatter, log_context, register_secret
+from worker.service.observability import ACCOUNTS_SCORED, JsonFormatter, log_context, register_secret
 
 
 def _line(logger: logging.Logger, handler_records: list[logging.LogRecord]) -> dict[str, object]:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from worker.jobs import run_pass
-from worker.ledger import Ledger
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.store.ledger import Ledger
+from worker.pipeline.settings import Settings
 
 from .conftest import WorkerProcs, wait_for
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
 def _finished(run_id: str) -> dict[str, Any] | None:
-    from worker.tasks import pass_report
+    from worker.service.enqueue import pass_report
 
     row = pass_report(run_id)
     return row if row and row["status"] in ("succeeded", "failed", "skipped") else None
@@ -34,7 +34,7 @@ def _outbox(folder: Path, name: str) -> list[dict[str, Any]]:
 def test_worker_pass_matches_in_process_pass(
     workers: WorkerProcs, service_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.tasks import enqueue_pass
+    from worker.service.enqueue import enqueue_pass
 
     with monkeypatch.context() as env:  # the in-process pass gets its own ledger and outbox
         env.delenv("OPPWORKER_DATABASE_URL")
@@ -85,7 +85,7 @@ def test_worker_pass_matches_in_process_pass(
 def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
     workers: WorkerProcs, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    from worker.tasks import enqueue_pass
+    from worker.service.enqueue import enqueue_pass
 
     marker = tmp_path / "stalled-batch"
     first = workers.start("doomed", concurrency=2, extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})
@@ -127,7 +127,7 @@ def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
 def test_an_account_listed_twice_is_scored_once_across_workers(workers: WorkerProcs, service_env: dict[str, str]) -> None:
     """The reader de-duplicates in Redis: the repeats (three chunks after the originals, scored by
     whichever worker) are skipped and counted, and no key is recorded twice."""
-    from worker.tasks import enqueue_pass
+    from worker.service.enqueue import enqueue_pass
 
     workers.start("a")
     workers.start("b")
@@ -152,7 +152,7 @@ def test_a_lost_write_batch_message_is_queued_again_and_the_pass_finishes(
     visibility timeouts, queues the missing batch again, and the pass finishes exactly once."""
     from redis import Redis
 
-    from worker.tasks import enqueue_pass
+    from worker.service.enqueue import enqueue_pass
 
     marker = tmp_path / "stalled-batch"
     first = workers.start("only", concurrency=1, extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})

@@ -53,7 +53,7 @@ class OwnRedis:
 
 
 def _finished(run_id: str) -> dict[str, Any] | None:
-    from worker.tasks import pass_report
+    from worker.service.enqueue import pass_report
 
     row = pass_report(run_id)
     return row if row and row["status"] in ("succeeded", "failed", "skipped") else None
@@ -85,7 +85,7 @@ def own_redis(tmp_path: Path, service_env: dict[str, str], monkeypatch: pytest.M
 def test_redis_restart_mid_write_batch_loses_and_duplicates_nothing(
     own_redis: OwnRedis, workers: WorkerProcs, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    from worker.tasks import enqueue_pass
+    from worker.service.enqueue import enqueue_pass
 
     marker = tmp_path / "stalled-batch"
     workers.start("w", concurrency=2, extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})

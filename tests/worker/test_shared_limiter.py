@@ -13,7 +13,7 @@ from redis import Redis
 from connectors.http import ApiClient
 from connectors.registry import build_connector
 from tests.sandboxes.server import Response, SandboxServer
-from worker.shared_limiter import ChainedLimiter, RedisSlidingWindowLimiter, attach
+from worker.service.limiter import ChainedLimiter, RedisSlidingWindowLimiter, attach
 
 pytestmark = pytest.mark.services
 

@@ -16,15 +16,16 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
 def _finished(run_id: str) -> dict[str, Any] | None:
-    from worker.tasks import pass_report
+    from worker.service.enqueue import pass_report
 
     row = pass_report(run_id)
     return row if row and row["status"] in ("succeeded", "failed", "skipped") else None
 
 
 def test_rate_limited_step_is_retried_and_auth_failure_is_not(workers: WorkerProcs, service_env: dict[str, str]) -> None:
-    from worker.tasks import enqueue_pass, redis_client
-    from worker.service_settings import service_settings
+    from worker.service.enqueue import enqueue_pass
+    from worker.service.resources import redis_client
+    from worker.service.settings import service_settings
 
     port = _free_port()
     workers.start("w", concurrency=2, extra_env={"OPPWORKER_METRICS_PORT": str(port), "OPPWORKER_MAX_RETRIES": "2"})

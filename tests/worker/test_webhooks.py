@@ -16,8 +16,8 @@ import pytest
 from redis import Redis
 from starlette.testclient import TestClient
 
-from worker.ledger import Ledger
-from worker.service_settings import ServiceSettings
+from worker.store.ledger import Ledger
+from worker.service.settings import ServiceSettings
 from worker.webhooks import create_app
 
 pytestmark = pytest.mark.services
@@ -47,7 +47,7 @@ def setup(service_env: dict[str, str]) -> Any:
 
 
 def hubspot_signature(method: str, uri: str, body: bytes, timestamp: str, secret: str = SECRET) -> str:
-    """Computed the documented way, independently of worker.signatures:
+    """Computed the documented way, independently of worker.webhooks.signatures:
     base64(HMAC-SHA256(secret, method + uri + body + timestamp))."""
     message = f"{method}{uri}{body.decode()}{timestamp}".encode()
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()

@@ -1,4 +1,4 @@
-"""End to end through the runner (`worker.jobs.run_pass`) against the sandbox, including crashes
+"""End to end through the runner (`worker.pipeline.run.run_pass`) against the sandbox, including crashes
 between the deal call and the task call: every key ends with exactly one deal and one task."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from connectors.zendesk_sell.connector import ZendeskSellConnector
 from domain import FollowUpTask, Opportunity, WriteResult
 from tests.sandboxes.zendesk_sell import SellSandbox
 from tests.zendesk_sell.conftest import ConnectorFactory
-from worker.jobs import run_pass
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.pipeline.settings import Settings
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
 N = 200

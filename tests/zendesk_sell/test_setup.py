@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from tests.sandboxes.zendesk_sell import SellSandbox
-from worker.commands.zendesk_sell import group
+from connectors.zendesk_sell.cli import group
 
 ALL_CONTACT_FIELDS = [
     ("plan", "string"), ("plan_rank", "number"), ("products", "multi_select_list"), ("seats_purchased", "number"),

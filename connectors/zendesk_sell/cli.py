@@ -1,0 +1,47 @@
+"""`oppworker zendesk-sell ...`: Zendesk Sell commands (found by `connectors.registry.cli_groups`)."""
+
+from __future__ import annotations
+
+import click
+
+from connectors.zendesk_sell.client import SellClient
+from connectors.zendesk_sell.settings import ZendeskSellSettings
+from connectors.zendesk_sell.setup import run_setup
+from domain import ConnectorError
+
+
+@click.group(name="zendesk-sell", help="Zendesk Sell CRM commands.")
+def group() -> None:
+    pass
+
+
+@group.command(
+    "setup",
+    help="Check the access token and the custom fields the connector needs; print what an admin must create.",
+)
+@click.option("--base-url", default=None, help="Override ZENDESK_SELL_BASE_URL.")
+@click.option("--key-field", default=None, help="Deal custom field holding the opportunity key.")
+def setup(base_url: str | None, key_field: str | None) -> None:
+    overrides = {k: v for k, v in {"base_url": base_url, "opportunity_key_field": key_field}.items() if v}
+    try:
+        settings = ZendeskSellSettings(**overrides)
+        client = SellClient(settings)
+        try:
+            report = run_setup(client, settings)
+        finally:
+            client.close()
+    except ConnectorError as exc:
+        raise click.ClickException(str(exc)) from None
+    if report.user:
+        click.echo(f"token OK  {report.user}")
+    for item in report.found:
+        click.echo(f"found     {item}")
+    for item in report.warnings:
+        click.echo(f"WARNING   {item}")
+    for item in report.to_create:
+        click.echo(f"TO DO     {item}")
+    for item in report.problems:
+        click.echo(f"PROBLEM   {item}")
+    if not report.ok:
+        raise SystemExit(1)
+    click.echo("Zendesk Sell setup complete.")

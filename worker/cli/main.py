@@ -1,0 +1,236 @@
+"""The `oppworker` command. Thin: parse flags, call a job function, print what it returned."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from connectors.registry import available, cli_groups
+from domain import ConnectorError
+from playbooks.loader import PlaybookError, load_playbooks
+from playbooks.render import render_explanation
+from worker.cli import outcomes, service
+from worker.cli.console import console, err_console
+from worker.cli.console import settings_from as _settings
+from worker.pipeline.settings import Settings
+
+
+@click.group()
+@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="YAML settings file.")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, verbose: int) -> None:
+    """Find upsell and cross-sell opportunities and write them to the CRM as deals and CSM tasks."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@cli.command()
+@click.option("--crm", type=click.Choice(available()), default="files", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Make no write call; print the exact payloads instead.")
+@click.option("--full", is_flag=True, help="Ignore the stored cursor and read every account.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="File connector input folder.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Outbox and ledger folder.")
+@click.option("--as-of", help="Score as of this moment (ISO 8601); default: the data's own date or now.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option("--limit", default=25, show_default=True, help="Rows of the ranked table.")
+@click.option("--enqueue", is_flag=True, help="Queue the pass for the Celery workers (their configuration applies) and print its run id.")
+@click.pass_context
+def run(ctx: click.Context, crm: str, dry_run: bool, full: bool, data_dir: Path | None, output_dir: Path | None,
+        as_of: str | None, as_json: bool, limit: int, enqueue: bool) -> None:
+    """Run one pass: read accounts, score every playbook, write new deals and tasks."""
+    from worker.pipeline.run import run_pass
+
+    settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
+    if enqueue:
+        if dry_run or as_of:
+            raise click.UsageError("--enqueue cannot be combined with --dry-run or --as-of (run those in-process)")
+        from worker.service.enqueue import enqueue_pass
+
+        run_id = enqueue_pass(settings, crm, full=full)
+        click.echo(json.dumps({"run_id": run_id, "status": "queued"}) if as_json else run_id)
+        return
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} accounts"),
+                      TimeElapsedColumn(), console=err_console, transient=True, disable=as_json) as progress:
+            bar = progress.add_task(f"{crm} pass", total=None)
+            report = run_pass(settings, crm, full=full, dry_run=dry_run, now=_as_of(as_of),
+                              progress=lambda n: progress.update(bar, completed=n))
+    except PlaybookError as exc:
+        raise click.ClickException(f"playbook: {exc}") from None
+    except ConnectorError as exc:
+        raise click.ClickException(f"{crm} ({exc.kind.value}): {exc}") from None
+    if as_json:
+        click.echo(json.dumps(report.summary(), indent=2, default=str))
+        return
+    if dry_run:
+        console.rule("dry run: the writes this pass would make")
+        for payload in report.dry_run_payloads:
+            console.print_json(json.dumps(payload, default=str))
+    print_ranked(report, limit)
+    print_summary(report, settings)
+
+
+def print_ranked(report: Any, limit: int) -> None:
+    table = Table(title=f"New opportunities ({report.new}), best first", show_lines=False)
+    for column in ("account", "playbook", "kind", "score", "est. amount", "top reasons"):
+        table.add_column(column, overflow="fold")
+    for row in report.ranked[:limit]:
+        table.add_row(f"{row.account_name} ({row.account_id})", row.playbook, row.kind, str(row.score), row.amount, row.reasons)
+    console.print(table)
+    if report.new > limit:
+        console.print(f"... and {report.new - limit} more (see the outbox or --json)")
+
+
+def print_summary(report: Any, settings: Settings) -> None:
+    console.print(f"[bold]Pass {report.run_id}[/bold] ({report.crm}, {report.mode}, as of {report.now:%Y-%m-%d %H:%M} UTC)")
+    skipped = sum(report.skipped.values())
+    console.print(f"  accounts read {report.accounts_read}, scored {report.scored}, skipped {skipped}"
+                  + (f" ({_counts(report.skipped)})" if skipped else ""))
+    if report.defaulted:
+        console.print(f"  defaulted: {_counts(report.defaulted)}")
+    console.print(f"  stages: {_counts(report.stages)}")
+    console.print(f"  opportunities: new {report.new}, already open {report.already_open}, "
+                  f"suppressed {sum(report.suppressed.values())}, below threshold {report.below_threshold}")
+    if report.suppressed:
+        console.print(f"  suppressed by reason: {_counts(report.suppressed)}")
+    if report.mode != "dry-run":
+        console.print(f"  written: deals {report.deals_created} new / {report.deals_existing} existing, "
+                      f"tasks {report.tasks_created} new / {report.tasks_existing} existing"
+                      + (f", resumed {report.resumed}" if report.resumed else ""))
+        if report.crm == "files":
+            console.print(f"  outbox: {settings.output_dir / 'outbox'}")
+    if report.write_errors:
+        console.print(f"  [red]write errors: {_counts(report.write_errors)}[/red]")
+
+
+def _counts(counter: Any) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+@cli.command()
+@click.argument("account_id")
+@click.option("--crm", type=click.Choice(available()), default="files", show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--as-of")
+@click.pass_context
+def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None, output_dir: Path | None, as_of: str | None) -> None:
+    """Show one account's journey stage and every playbook's score, with why it did or did not fire."""
+    from worker.pipeline.explain import explain_account
+
+    settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
+    try:
+        result = explain_account(settings, account_id, crm, now=_as_of(as_of))
+    except PlaybookError as exc:
+        raise click.ClickException(f"playbook: {exc}") from None
+    if result is None:
+        raise click.ClickException(f"account {account_id!r} not found in {crm}")
+    account = result.account
+    console.print(f"[bold]{account.name}[/bold] ({account.id}), plan {account.plan}, owner {account.owner_email or account.owner_id or 'none'}")
+    console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {result.stage_reason}")
+    for outcome in result.outcomes:
+        playbook = outcome.playbook
+        verdict = {"new": "[green]FIRES[/green]", "already_open": "[yellow]already open[/yellow]",
+                   "suppressed": "[red]suppressed[/red]", "below_threshold": "does not fire",
+                   "holdout": "[cyan]held out (control group: recorded, not offered)[/cyan]"}[outcome.status]
+        why = f" ({outcome.reason})" if outcome.reason else ""
+        console.print(f"\n[bold]{playbook.id}[/bold] ({playbook.kind.value}): score {outcome.score.score}/100, "
+                      f"needs {playbook.threshold}: {verdict}{why}")
+        console.print(render_explanation(outcome.score.contributions()), markup=False, highlight=False)
+        if outcome.opportunity is not None:
+            console.print(f"  -> {outcome.opportunity.title}, est. {outcome.opportunity.currency} "
+                          f"{outcome.opportunity.estimated_amount:,.2f}, key {outcome.opportunity.key}", markup=False)
+
+
+@cli.group()
+def playbooks() -> None:
+    """Inspect and validate playbook files."""
+
+
+@playbooks.command("check")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def playbooks_check(path: Path) -> None:
+    """Validate a playbook file or a folder of them; exit 1 naming file, line and field on error."""
+    from playbooks.loader import load_playbook_file
+
+    try:
+        if path.is_dir():
+            found = load_playbooks([path], include_builtin=False)
+        else:
+            found = [load_playbook_file(path)]
+    except PlaybookError as exc:
+        click.echo(f"invalid: {exc}", err=True)  # plain: a file:line reference must not be wrapped
+        sys.exit(1)
+    for playbook in found:
+        console.print(f"ok  {playbook.id}  ({playbook.kind.value}, {len(playbook.signals)} signals, threshold {playbook.threshold})")
+
+
+@playbooks.command("list")
+@click.pass_context
+def playbooks_list(ctx: click.Context) -> None:
+    """List the playbooks a pass would use (built-in plus configured folders)."""
+    settings = _settings(ctx)
+    try:
+        found = load_playbooks(settings.playbook_dirs, include_builtin=settings.include_builtin_playbooks)
+    except PlaybookError as exc:
+        raise click.ClickException(str(exc)) from None
+    for playbook in found:
+        console.print(f"{playbook.id:24} {playbook.kind.value:10} {playbook.title}")
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """List recent passes with their reports."""
+    from worker.store.ledger import Ledger
+
+    settings = _settings(ctx)
+    rows = Ledger(settings.ledger_url).recent_runs(limit)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title="Recent passes")
+    for column in ("run", "crm", "mode", "status", "started", "read", "new", "deals", "tasks", "error"):
+        table.add_column(column)
+    for row in rows:
+        rep = row["report"] or {}
+        table.add_row(row["id"][:12], row["crm"], row["mode"], row["status"], f"{row['started_at']:%Y-%m-%d %H:%M:%S}",
+                      str(rep.get("accounts_read", "")), str(rep.get("new", "")), str(rep.get("deals_created", "")),
+                      str(rep.get("tasks_created", "")), (row["error"] or "")[:60])
+    console.print(table)
+
+
+# Each CRM's own sub-commands (`oppworker hubspot setup`, ...) come from its folder under
+# connectors/, found through the registry; the service and outcome commands are ours.
+for _group in cli_groups():
+    cli.add_command(_group)
+for _command in (*service.commands, *outcomes.commands):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()

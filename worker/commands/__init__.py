@@ -1,1 +1,0 @@
-"""CLI command groups contributed by CRM connectors (`oppworker hubspot ...`), loaded if present."""

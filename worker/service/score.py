@@ -1,0 +1,52 @@
+"""`score_chunk`'s body: assess one parked chunk, record each new opportunity `pending` in the
+ledger with its payload (ledger first: no new key exists only in memory), and park the chunk's
+partial report for the merge."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from connectors.base import ReadReport
+from domain import ExistingOpportunity
+from worker.pipeline.report import RunReport, keep_best
+from worker.pipeline.steps import assess_chunk, merge_history
+from worker.pipeline.writeback import pending_rows
+from worker.service import chunk_codec
+from worker.service.barrier import maybe_plan
+from worker.service.context import pass_context
+from worker.service.observability import ACCOUNTS_SCORED
+from worker.service.resources import ledger_for, pass_settings, redis_client
+from worker.service.stash import STASH_TTL, get, stash_key
+
+PENDING_BATCH = 100  # keys recorded pending per ledger statement
+
+
+def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
+    r = redis_client()
+    if r.hexists(stash_key(run_id, "parts"), str(number)):
+        maybe_plan(run_id, crm)  # delivered again after it finished: nothing left to do
+        return {"chunk": number, "done_before": True}
+    settings = pass_settings()
+    ledger = ledger_for(settings)
+    ctx, context = pass_context(settings, run_id)
+    chunk = [chunk_codec.decode(x) for x in get(stash_key(run_id, "chunk", str(number)))]
+    if ctx.get("scoped"):
+        stashed = get(stash_key(run_id, "history", str(number)))
+        existing = [ExistingOpportunity.model_validate(x) for x in stashed["existing"]]
+        merge_history(context, ledger, crm, stashed["ids"], existing)
+    now = context.now
+    report = RunReport(run_id, crm, ctx["mode"], now)
+    read = ReadReport()
+    new = assess_chunk(context, ledger, crm, report, chunk, read, store=True)
+    for start in range(0, len(new), PENDING_BATCH):
+        ledger.record_pending(crm, run_id, pending_rows(new[start : start + PENDING_BATCH]), now)
+    ACCOUNTS_SCORED.labels(crm).inc(report.scored)
+    report.ranked = keep_best(report.ranked)
+    report.defaulted = read.defaulted
+    part = report.summary()
+    r.hset(stash_key(run_id, "parts"), str(number), json.dumps(part, default=str))  # idempotent
+    r.expire(stash_key(run_id, "parts"), STASH_TTL)
+    r.delete(stash_key(run_id, "chunk", str(number)), stash_key(run_id, "history", str(number)))
+    maybe_plan(run_id, crm)
+    return {"chunk": number, "accounts": report.accounts_read, "new": report.new}
