@@ -135,5 +135,5 @@ class Owner(BaseModel):
 
 
 def utcnow() -> datetime:
-    """The one place that reads the wall clock; everything else gets `now` injected."""
+    """The wall clock in UTC, for code given no `now` (scoring always gets `now` injected)."""
     return datetime.now(timezone.utc)

@@ -56,8 +56,9 @@ def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: 
         "OPPWORKER_LOG_JSON": "true",
         "OPPWORKER_CONNECTOR_PLUGINS": "stalling=tests.worker.stalling:from_options,flaky=tests.worker.stalling:flaky,"
         "bad-token=tests.worker.stalling:bad_token,always-limited=tests.worker.stalling:always_limited,"
-        "relisting=tests.worker.stalling:relisting",
+        "relisting=tests.worker.stalling:relisting,refusing=tests.worker.stalling:refusing",
         "OPPWORKER_TEST_FLAKY_MARKER": str(tmp_path / "flaky"),
+        "OPPWORKER_TEST_REFUSE_MARKER": str(tmp_path / "refuse"),
         "OPPWORKER_CRMS": '["files"]',
     }
     for key, value in env.items():

@@ -89,3 +89,21 @@ class RelistingConnector(FileConnector):
 
 def relisting(options: Mapping[str, Any]) -> RelistingConnector:
     return RelistingConnector(options.get("data_dir"), Path(os.environ["OPPWORKER_OUTPUT_DIR"]))
+
+
+class RefusingConnector(FileConnector):
+    """While the file named by `OPPWORKER_TEST_REFUSE_MARKER` exists, refuses the first task of every
+    `write_tasks` call, as a CRM refuses a record (a validation error): the pass goes on, the write
+    is counted as an error and its key stays unfinished in the ledger."""
+
+    def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
+        marker = os.environ.get("OPPWORKER_TEST_REFUSE_MARKER")
+        if not tasks or not marker or not Path(marker).exists():
+            return super().write_tasks(tasks, deal_ids)
+        refused = WriteResult(key=tasks[0].opportunity_key, error="refused by the test CRM")
+        return [refused, *super().write_tasks(tasks[1:], deal_ids)]
+
+
+def refusing(options: Mapping[str, Any]) -> RefusingConnector:
+    output = options.get("output_dir") or os.environ.get("OPPWORKER_OUTPUT_DIR") or "oppworker-out"
+    return RefusingConnector(options.get("data_dir"), Path(output))

@@ -204,8 +204,8 @@ def observe_chunk(ledger: Ledger, crm: str, run_id: str, now: datetime, assessme
 
 
 def sync_now(settings: Any, crm: str, connector: Any = None, now: datetime | None = None) -> SyncResult:
-    """The outcome loop on its own, outside a pass: what a nightly beat job calls, so outcomes keep
-    being read back on days no pass runs (or while every account is unchanged)."""
+    """The outcome loop on its own, outside a pass, so outcomes can be read back on days no pass
+    runs (or while every account is unchanged). No schedule calls it yet: every pass syncs."""
     from datetime import timezone
 
     from connectors.registry import build_connector
