@@ -9,7 +9,7 @@ from connectors.base import AccountRecord
 from connectors.files.sample import iter_accounts
 from domain import Account, UsagePoint
 from worker.service import chunk_codec
-from worker.pipeline.steps import usage_series
+from worker.pipeline.assess import usage_series
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

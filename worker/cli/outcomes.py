@@ -51,12 +51,11 @@ def _figures_table(title: str, first: str, rows: list[Any]) -> Table:
 def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | None, crm: str | None,
                output_dir: Path | None) -> None:
     """Did the offers work? Conversion per playbook, kind, stage and score band; holdout lift."""
-    from worker.store.ledger import Ledger
-    from worker.outcomes.sync import store_for
-    from worker.outcomes.report import build_report
     from worker.outcomes.html import render_html
-
-    from worker.pipeline.steps import load_definitions
+    from worker.outcomes.report import build_report
+    from worker.outcomes.sync import store_for
+    from worker.pipeline.prepare import load_definitions
+    from worker.store.ledger import Ledger
 
     settings = _settings(ctx, output_dir=output_dir)
     try:
@@ -103,7 +102,7 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
 def _playbooks(settings: Settings, target: str) -> list[Any]:
     """A playbook file, a folder of playbooks, or the id of a configured playbook."""
     from playbooks.loader import PlaybookError, load_playbook_file, load_playbooks
-    from worker.pipeline.steps import load_definitions
+    from worker.pipeline.prepare import load_definitions
 
     path = Path(target)
     try:

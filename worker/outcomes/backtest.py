@@ -33,8 +33,8 @@ from playbooks.catalog import Catalog
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
 from playbooks.holdout import HOLDOUT
 from playbooks.model import Playbook
-from worker.store.outcomes import WON
 from worker.pipeline.snapshots import series_from_snapshots
+from worker.store.outcomes import WON
 
 NO_CAP = GuardrailPolicy(max_new_offers_per_30_days=1_000_000)
 
@@ -211,9 +211,9 @@ def run_backtest(playbooks: Sequence[Playbook], catalog: Catalog, history: Repla
 def load_history(settings: Any, crm: str, connector: Any = None) -> ReplayHistory:
     """Everything a replay needs, from the connector (read-only) and the ledger."""
     from connectors.registry import build_connector
-    from worker.store.ledger import Ledger
-    from worker.pipeline.steps import usage_series
     from worker.outcomes.sync import store_for
+    from worker.pipeline.assess import usage_series
+    from worker.store.ledger import Ledger
 
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(settings.ledger_url)

@@ -28,8 +28,8 @@ from domain import ExistingOpportunity
 from playbooks.assess import AccountAssessment
 from playbooks.holdout import HOLDOUT
 from worker.store.ledger import Ledger
-from worker.store.schema import utc
 from worker.store.outcomes import DELETED, WON, OutcomeStore
+from worker.store.schema import utc
 
 log = logging.getLogger(__name__)
 

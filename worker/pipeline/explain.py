@@ -12,9 +12,10 @@ from connectors.registry import build_connector
 from playbooks.assess import AccountAssessment
 from playbooks.guardrails import AccountHistory
 from playbooks.loader import load_catalog
-from worker.pipeline.steps import load_definitions, prepare_pass, usage_series, with_owner
-from worker.store.ledger import Ledger
+from worker.pipeline.assess import usage_series, with_owner
+from worker.pipeline.prepare import load_definitions, prepare_pass
 from worker.pipeline.settings import Settings
+from worker.store.ledger import Ledger
 
 
 def explain_account(settings: Settings, account_id: str, crm: str = "files", now: datetime | None = None) -> AccountAssessment | None:

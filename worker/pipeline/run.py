@@ -16,18 +16,11 @@ from connectors.base import Connector, ReadReport
 from connectors.registry import build_connector
 from playbooks.loader import load_catalog
 from playbooks.model import Playbook
+from worker.pipeline.assess import CHUNK, assess_chunk, chunked
 from worker.pipeline.dedupe import first_listings, seen_in_memory
+from worker.pipeline.prepare import chunk_history, load_definitions, merge_history, prepare_pass
 from worker.pipeline.report import RunReport, cursor_to_store, rank_key
 from worker.pipeline.settings import Settings
-from worker.pipeline.steps import (
-    CHUNK,
-    assess_chunk,
-    chunk_history,
-    chunked,
-    load_definitions,
-    merge_history,
-    prepare_pass,
-)
 from worker.pipeline.writeback import WriteBack
 from worker.store.ledger import Ledger
 

@@ -10,9 +10,10 @@ from typing import Any
 from domain import ExistingOpportunity, Owner
 from playbooks.affinity import AffinityModel, Rule
 from playbooks.loader import load_catalog
+from worker.pipeline.assess import PassContext, build_assessor
 from worker.pipeline.history import build_history
+from worker.pipeline.prepare import load_definitions
 from worker.pipeline.settings import Settings
-from worker.pipeline.steps import PassContext, build_assessor, load_definitions
 from worker.service.stash import get, put, stash_key
 
 _contexts: dict[str, tuple[dict[str, Any], PassContext]] = {}

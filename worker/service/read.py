@@ -12,8 +12,9 @@ from typing import Any
 
 from connectors.base import ReadReport
 from playbooks.loader import load_catalog
+from worker.pipeline.assess import CHUNK, chunked
 from worker.pipeline.dedupe import MarkSeen, first_listings
-from worker.pipeline.steps import CHUNK, chunk_history, chunked, load_definitions, prepare_pass
+from worker.pipeline.prepare import chunk_history, load_definitions, prepare_pass
 from worker.service import chunk_codec
 from worker.service.barrier import maybe_plan
 from worker.service.connections import open_connector

@@ -9,8 +9,9 @@ from typing import Any
 
 from connectors.base import ReadReport
 from domain import ExistingOpportunity
+from worker.pipeline.assess import assess_chunk
+from worker.pipeline.prepare import merge_history
 from worker.pipeline.report import RunReport, keep_best
-from worker.pipeline.steps import assess_chunk, merge_history
 from worker.pipeline.writeback import pending_rows
 from worker.service import chunk_codec
 from worker.service.barrier import maybe_plan

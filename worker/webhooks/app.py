@@ -32,9 +32,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from worker.store.ledger import Ledger
 from worker.service.observability import WEBHOOK_EVENTS, register_secret
 from worker.service.settings import ServiceSettings, service_settings
+from worker.store.ledger import Ledger
 from worker.webhooks.models import HubSpotEvent, UsageEvent
 from worker.webhooks.signatures import fresh, hubspot_uri_forms, hubspot_v3, matches, zendesk_style
 

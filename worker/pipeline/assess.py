@@ -1,10 +1,7 @@
-"""The steps of a pass, plain functions with no Celery and no Redis: prepare (owners, our deals,
-outcome sync, affinity), assess a chunk, record what it found.
-
-Both drivers, the in-process `worker.pipeline.run.run_pass` and the Celery graph in
-worker/service/, call these same functions, so behaviour does not depend on how a pass was
-started. Accounts stream through in chunks: memory holds one chunk, the index of our own deals,
-and the affinity counts, never every account.
+"""Assessing a chunk of accounts, the CPU step of a pass: each account with its owner, usage
+series and history through the playbooks' `Assessor`, tallied into the run report; what it found
+is recorded (outcome observations, today's usage snapshots, baskets). No Celery, no Redis, no CRM
+call: both drivers (worker/pipeline/run.py, worker/service/score.py) call `assess_chunk`.
 """
 
 from __future__ import annotations
@@ -16,19 +13,17 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from connectors.base import AccountRecord, Connector, ReadReport
-from domain import Account, ExistingOpportunity, FollowUpTask, Opportunity, Owner
-from playbooks.affinity import AffinityModel, BasketCounter
+from connectors.base import AccountRecord, ReadReport
+from domain import Account, FollowUpTask, Opportunity, Owner
+from playbooks.affinity import AffinityModel
 from playbooks.assess import Assessor
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
-from playbooks.loader import load_playbooks
 from playbooks.model import Playbook
-from worker.pipeline.history import build_history
-from worker.store.ledger import Ledger
-from worker.outcomes.sync import observe_chunk, sync_outcomes
+from worker.outcomes.sync import observe_chunk
 from worker.pipeline.report import RunReport, tally
 from worker.pipeline.settings import Settings
 from worker.pipeline.snapshots import series_from_snapshots
+from worker.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -49,36 +44,10 @@ class PassContext:
     scoped: bool = False
 
 
-def load_definitions(settings: Settings) -> list[Playbook]:
-    return load_playbooks(settings.playbook_dirs, include_builtin=settings.include_builtin_playbooks)
-
-
 def chunked(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountRecord]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def mine_affinity(settings: Settings, ledger: Ledger, connector: Connector, crm: str, report: ReadReport, store: bool) -> AffinityModel:
-    """Rules from the baskets the ledger holds; on a CRM's first pass, from the connector."""
-    counter = BasketCounter()
-    if ledger.has_baskets(crm):
-        for basket in ledger.iter_baskets(crm):
-            counter.add(basket)
-    else:
-        pending: list[tuple[str, frozenset[str]]] = []
-        for account_id, products in connector.read_baskets(report):
-            counter.add(products)
-            pending.append((account_id, products))
-            if store and len(pending) >= 1000:
-                ledger.store_baskets(crm, pending)
-                pending = []
-        if store:
-            ledger.store_baskets(crm, pending)
-    return AffinityModel(
-        counter.rules(min_support=settings.affinity_min_support, min_confidence=settings.affinity_min_confidence),
-        min_lift=settings.affinity_min_lift,
-    )
 
 
 def usage_series(
@@ -115,60 +84,6 @@ def with_owner(account: Account, owners: dict[str, Owner], report: ReadReport) -
     if owner.email and account.owner_email != owner.email:
         return account.model_copy(update={"owner_email": owner.email})
     return account
-
-
-def prepare_pass(
-    settings: Settings,
-    ledger: Ledger,
-    connector: Connector,
-    crm: str,
-    playbooks: list[Playbook],
-    catalog: Any,
-    read: ReadReport,
-    now: datetime,
-    dry_run: bool,
-    incremental: bool = False,
-) -> tuple[PassContext, AffinityModel]:
-    """Step 1 of a pass (in-process and on the workers): owners, our deals as the CRM and the
-    ledger know them, outcome sync, affinity. Returns the context every chunk is assessed in, and
-    the affinity model (the worker ships its rules to the scoring tasks).
-
-    A full pass reads every deal we created (and so also notices deals deleted in the CRM). An
-    incremental pass scores only the accounts that changed, so where the connector offers
-    `read_opportunities_for` it reads only their deals, chunk by chunk: with 1% of accounts changed
-    that is a few calls instead of one per 200 deals ever created."""
-    owners = {o.id: o for o in connector.read_owners()}
-    scoped = incremental and callable(getattr(connector, "read_opportunities_for", None))
-    existing = [] if scoped else list(connector.read_opportunities())
-    histories = build_history(existing, ledger.written(crm))
-    if not dry_run and not scoped:
-        sync_outcomes(ledger, crm, connector, existing, now)
-    affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
-    context = PassContext(
-        assessor=build_assessor(settings, playbooks, catalog, affinity),
-        histories=histories,
-        owners=owners,
-        now=now,
-        last_run_at=ledger.last_successful_run(crm),
-        scoped=scoped,
-    )
-    return context, affinity
-
-
-def chunk_history(
-    connector: Connector, ledger: Ledger, crm: str, account_ids: list[str], now: datetime, dry_run: bool
-) -> list[ExistingOpportunity]:
-    """On a scoped pass, the CRM's view of our deals on one chunk's accounts, with the outcome sync
-    for exactly those accounts. A CRM I/O step: the worker runs it where it reads the chunk."""
-    existing = list(connector.read_opportunities_for(account_ids))  # type: ignore[attr-defined]
-    if not dry_run:
-        sync_outcomes(ledger, crm, connector, existing, now, accounts=set(account_ids))
-    return existing
-
-
-def merge_history(context: PassContext, ledger: Ledger, crm: str, account_ids: list[str], existing: list[ExistingOpportunity]) -> None:
-    """Replace the chunk's accounts' histories with what the CRM says now (plus the ledger)."""
-    context.histories.update(build_history(existing, ledger.written_for(crm, account_ids)))
 
 
 def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, affinity: AffinityModel) -> Assessor:
