@@ -33,7 +33,7 @@ from playbooks.model import Playbook
 from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
 from playbooks.render import render_explanation, render_template, task_marker
 from playbooks.signals import SIGNALS, SignalContext
-from playbooks.usage import MetricSummary, summarise
+from playbooks.usage import MetricSummary, summarise_all
 
 NEW = "new"
 ALREADY_OPEN = "already_open"
@@ -114,7 +114,7 @@ class Assessor:
     def summarise_usage(
         self, usage: Mapping[str, Iterable[tuple[date, float]]], today: date, since: date | None
     ) -> dict[str, MetricSummary]:
-        return {m: summarise(points, today, since, m in self._gauges) for m, points in usage.items()}
+        return summarise_all(usage, today, since, self._gauges)
 
     def signals_for(
         self, account: Account, usage: Mapping[str, MetricSummary], today: date
