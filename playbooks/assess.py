@@ -120,12 +120,7 @@ class Assessor:
         self, account: Account, usage: Mapping[str, MetricSummary], today: date
     ) -> dict[str, Any]:
         plan = self._plans.get(account.plan_rank)
-        ctx = SignalContext(
-            today=today,
-            usage=usage,
-            plan_limits=plan.limits if plan else {},
-            affinity=self.affinity.recommend(account.products),
-        )
+        ctx = SignalContext(today, usage, plan.limits if plan else {}, self.affinity.recommend(account.products))
         values: dict[str, Any] = {}
         for key, fn, metric in self._signal_plan:
             values[key] = fn(account, ctx) if metric is None else fn(account, ctx, metric)
@@ -149,17 +144,18 @@ class Assessor:
         budget = self.guardrails.max_new_offers_per_30_days
         if history.opportunities:
             budget -= history.created_since(now - timedelta(days=30))
+        # Outcomes stay in the playbooks' own order, for stable output: each has its slot.
         outcomes: list[PlaybookOutcome] = []
-        qualifying: list[PlaybookScore] = []
-        for compiled in self.compiled:
+        qualifying: list[tuple[int, PlaybookScore]] = []
+        for index, compiled in enumerate(self.compiled):
             score = score_playbook(compiled, signals)
             if score.qualifies:
-                qualifying.append(score)
-            else:
-                outcomes.append(PlaybookOutcome(score, BELOW_THRESHOLD))
+                qualifying.append((index, score))
+            outcomes.append(PlaybookOutcome(score, BELOW_THRESHOLD))
         offered: set[str] = set()
-        # Highest scores first, so the offer cap keeps the strongest offers.
-        for score in sorted(qualifying, key=lambda s: -s.score):
+        if len(qualifying) > 1:  # highest scores first, so the offer cap keeps the strongest offers
+            qualifying.sort(key=lambda pair: -pair[1].score)
+        for index, score in qualifying:
             outcome = self._decide(score, account, stage, history, now, budget, offered)
             # A control account takes its slot as a treated one would, so the rest of the account's
             # offers are the same in both groups.
@@ -167,9 +163,7 @@ class Assessor:
                 assert outcome.opportunity is not None
                 budget -= 1
                 offered.add(outcome.opportunity.offer)
-            outcomes.append(outcome)
-        if qualifying:  # keep the playbooks' own order, for stable output
-            outcomes.sort(key=lambda o: self._order[o.playbook.id])
+            outcomes[index] = outcome
         result.outcomes = outcomes
         return result
 

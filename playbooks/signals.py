@@ -7,6 +7,7 @@ all of them once per account so that any number of playbooks reading them costs 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -100,6 +101,9 @@ def round_milestones(upto: float) -> list[float]:
     return values
 
 
+_MILESTONES = round_milestones(1e15)  # the same floats the loop makes, so results are identical
+
+
 @signal("milestone_crossed", per_metric=True)
 def milestone_crossed(account: Account, ctx: SignalContext, metric: str) -> float | None:
     """The largest round milestone the metric's running total passed since the last run (or in the
@@ -108,6 +112,11 @@ def milestone_crossed(account: Account, ctx: SignalContext, metric: str) -> floa
     if summary is None:
         return None
     if summary.total <= summary.total_before:
+        return 0.0
+    if summary.total <= _MILESTONES[-1]:  # the common case: a bisection in the precomputed list
+        below = bisect_right(_MILESTONES, summary.total)
+        if below and summary.total_before < _MILESTONES[below - 1]:
+            return _MILESTONES[below - 1]
         return 0.0
     for value in reversed(round_milestones(summary.total)):
         if summary.total_before < value <= summary.total:
