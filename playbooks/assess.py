@@ -235,8 +235,9 @@ class Assessor:
         now: datetime,
     ) -> Opportunity:
         playbook = score.playbook
-        # Built from validated parts: construct without re-validating, on the hot path of a pass.
-        return Opportunity.model_construct(
+        # Validated although built from validated parts: pydantic-core's validation is faster than
+        # `model_construct`'s Python loop over the fields, and it keeps the model's bounds honest.
+        return Opportunity(
             key=key,
             account_id=account.id,
             account_name=account.name,
@@ -279,7 +280,7 @@ class Assessor:
             "- " + render_template(point, values) for point in template.talking_points
         )
         body = render_template(template.body, values).rstrip() + "\n\n" + task_marker(opportunity.key)
-        return FollowUpTask.model_construct(
+        return FollowUpTask(
             opportunity_key=opportunity.key,
             account_id=account.id,
             subject=render_template(template.subject, values),

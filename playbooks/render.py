@@ -18,11 +18,16 @@ from domain.opportunity import TASK_MARKER, task_marker  # noqa: F401  (re-expor
 def render_explanation(contributions: Sequence[Contribution], include_misses: bool = True) -> str:
     """One line per signal, points first, strongest first; misses after, so a CSM sees what was
     checked and did not count."""
-    hits = sorted((c for c in contributions if c.matched), key=lambda c: -c.points)
+    # `points > 0` is `Contribution.matched`, spelt out: this runs for every task a pass writes.
+    hits = sorted([c for c in contributions if c.points > 0], key=_strongest_first)
     lines = [f"+{c.points:>3}  {c.reason}" for c in hits]
     if include_misses:
-        lines += [f"  0  (not met) {c.reason}" for c in contributions if not c.matched]
+        lines += [f"  0  (not met) {c.reason}" for c in contributions if c.points <= 0]
     return "\n".join(lines)
+
+
+def _strongest_first(contribution: Contribution) -> int:
+    return -contribution.points
 
 
 def top_reasons(contributions: Sequence[Contribution], limit: int = 2) -> str:
