@@ -11,14 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from math import isfinite
 from typing import Any
-
-from simpleeval import SimpleEval
 
 from domain import Account, FollowUpTask, JourneyStage, Opportunity
 from domain.opportunity import opportunity_key
 from playbooks.affinity import AffinityModel
 from playbooks.catalog import Catalog
+from playbooks.formula import AmountError, AmountFormula
 from playbooks.engine import CompiledPlaybook, PlaybookScore, compile_playbook, score_playbook
 from playbooks.guardrails import (
     AccountHistory,
@@ -39,6 +39,8 @@ NEW = "new"
 ALREADY_OPEN = "already_open"
 SUPPRESSED = "suppressed"
 BELOW_THRESHOLD = "below_threshold"
+AMOUNT_INVALID = "amount_invalid"  # a SUPPRESSED detail: the formula gave no finite amount here
+VALUE_OUT_OF_RANGE = "value_out_of_range"  # a SUPPRESSED detail: an account value too large to price
 
 
 @dataclass(slots=True)
@@ -48,6 +50,7 @@ class PlaybookOutcome:
     detail: str | None = None  # why suppressed, or which deal is already open
     opportunity: Opportunity | None = None
     task: FollowUpTask | None = None
+    note: str | None = None  # the readable cause behind a fixed `detail` such as AMOUNT_INVALID
 
     @property
     def playbook(self) -> Playbook:
@@ -70,6 +73,9 @@ class AccountAssessment:
     stage_reason: str
     signals: dict[str, Any]
     outcomes: list[PlaybookOutcome] = field(default_factory=list)
+    # Signals that could not be computed from this account's data (a non-finite or overflowing
+    # value): each is scored as missing, and this says why.
+    unusable_signals: dict[str, str] = field(default_factory=dict)
 
     @property
     def new(self) -> list[PlaybookOutcome]:
@@ -107,9 +113,8 @@ class Assessor:
         self._signal_plan = tuple(
             (key, SIGNALS[name].fn, metric if SIGNALS[name].per_metric else None) for key, (name, metric) in wanted.items()
         )
-        self._evaluator = SimpleEval(functions={"min": min, "max": max, "round": round})
         # Parse each amount formula once, not once per opportunity.
-        self._amounts = {p.id: self._evaluator.parse(p.amount) for p in playbooks}
+        self._amounts = {p.id: AmountFormula(p.amount) for p in playbooks}
 
     def summarise_usage(
         self, usage: Mapping[str, Iterable[tuple[date, float]]], today: date, since: date | None
@@ -117,13 +122,28 @@ class Assessor:
         return summarise_all(usage, today, since, self._gauges)
 
     def signals_for(
-        self, account: Account, usage: Mapping[str, MetricSummary], today: date
+        self,
+        account: Account,
+        usage: Mapping[str, MetricSummary],
+        today: date,
+        unusable: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        """Every signal the playbooks and the journey read. A value that is not a finite number
+        (usage of 1e308 summed to infinity, an overflowing ratio) is scored as missing, and the
+        reason is put in `unusable`: one absurd record must not crash or skew a pass."""
         plan = self._plans.get(account.plan_rank)
         ctx = SignalContext(today, usage, plan.limits if plan else {}, self.affinity.recommend(account.products))
         values: dict[str, Any] = {}
         for key, fn, metric in self._signal_plan:
-            values[key] = fn(account, ctx) if metric is None else fn(account, ctx, metric)
+            try:
+                value = fn(account, ctx) if metric is None else fn(account, ctx, metric)
+                if value is not None and not isfinite(value):
+                    raise ValueError(f"{value} is not a finite number")
+            except (ArithmeticError, ValueError) as exc:
+                value = None
+                if unusable is not None:
+                    unusable[key] = f"{type(exc).__name__}: {exc}" if isinstance(exc, ArithmeticError) else str(exc)
+            values[key] = value
         if ctx.affinity is not None:
             values["co_purchase_product"] = ctx.affinity.product
         return values
@@ -138,9 +158,10 @@ class Assessor:
     ) -> AccountAssessment:
         today = now.date()
         summaries = self.summarise_usage(usage, today, last_run_at.date() if last_run_at else None)
-        signals = self.signals_for(account, summaries, today)
+        unusable: dict[str, str] = {}
+        signals = self.signals_for(account, summaries, today, unusable)
         stage, stage_reason = derive_stage(account, signals, self.journey_policy)
-        result = AccountAssessment(account, stage, stage_reason, signals)
+        result = AccountAssessment(account, stage, stage_reason, signals, unusable_signals=unusable)
         budget = self.guardrails.max_new_offers_per_30_days
         if history.opportunities:
             budget -= history.created_since(now - timedelta(days=30))
@@ -156,7 +177,13 @@ class Assessor:
         if len(qualifying) > 1:  # highest scores first, so the offer cap keeps the strongest offers
             qualifying.sort(key=lambda pair: -pair[1].score)
         for index, score in qualifying:
-            outcome = self._decide(score, account, stage, history, now, budget, offered)
+            try:
+                outcome = self._decide(score, account, stage, history, now, budget, offered)
+            except AmountError as exc:  # this offer only: the account's other offers and the pass go on
+                note = f"amount formula {score.playbook.amount!r}: {exc}"
+                outcome = PlaybookOutcome(score, SUPPRESSED, AMOUNT_INVALID, note=note)
+            except ArithmeticError as exc:  # a value too large to price (overflow, decimal range)
+                outcome = PlaybookOutcome(score, SUPPRESSED, VALUE_OUT_OF_RANGE, note=f"{type(exc).__name__}: {exc}")
             # A control account takes its slot as a treated one would, so the rest of the account's
             # offers are the same in both groups.
             if outcome.status in (NEW, HOLDOUT):
@@ -208,6 +235,8 @@ class Assessor:
         return PlaybookOutcome(score, NEW, None, opportunity, task)
 
     def estimate_amount(self, playbook: Playbook, account: Account, offer: ResolvedOffer, score: int) -> Decimal:
+        """The deal's amount from the playbook's formula. Raises `AmountError` when the formula
+        gives no finite amount for this account (e.g. a division by its zero seats)."""
         mrr = float(account.mrr or 0)
         seats = account.seats_purchased or 0
         names = {
@@ -220,9 +249,8 @@ class Assessor:
             "plan_rank": account.plan_rank,
             "score": score,
         }
-        self._evaluator.names = names
-        value = self._evaluator.eval(playbook.amount, previously_parsed=self._amounts[playbook.id])
-        amount = Decimal(str(value)) if value is not None else Decimal(0)
+        value = self._amounts[playbook.id].evaluate(names)  # finite and bounded, or AmountError
+        amount = Decimal(str(value))
         return max(amount, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
     def _opportunity(

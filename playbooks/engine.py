@@ -9,6 +9,7 @@ second without dropping any of the explanation.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -202,9 +203,14 @@ def format_value(signal_name: str, value: Any) -> str:
         return ", ".join(str(v) for v in value)
     if isinstance(value, str):
         return value
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):  # an integer beyond float range, or not a number
+        return str(value)
+    if not math.isfinite(number):  # never raise while explaining: int(inf) is an OverflowError
+        return str(number)
     spec = SIGNALS.get(signal_name)
     if spec is not None and spec.unit == "ratio":
         return f"{value:.0%}"
-    number = float(value)
     return f"{number:,.0f}" if number == int(number) or abs(number) >= 100 else f"{number:,.2f}"
 

@@ -7,6 +7,7 @@ all of them once per account so that any number of playbooks reading them costs 
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ def round_milestones(upto: float) -> list[float]:
     """1, 5, 10, 50, 100, ... : the round numbers customers notice and a CSM can congratulate."""
     values: list[float] = []
     base = 1.0
-    while base <= upto:
+    while base <= upto and base != math.inf:  # an infinite total must not loop forever
         values.extend(v for v in (base, base * 5) if v <= upto)
         base *= 10
     return values
