@@ -112,6 +112,8 @@ def milestone_crossed(account: Account, ctx: SignalContext, metric: str) -> floa
     summary = ctx.usage.get(metric)
     if summary is None:
         return None
+    if not (math.isfinite(summary.total) and math.isfinite(summary.total_before)):
+        raise ValueError(f"the running total {summary.total} is not a finite number")
     if summary.total <= summary.total_before:
         return 0.0
     if summary.total <= _MILESTONES[-1]:  # the common case: a bisection in the precomputed list

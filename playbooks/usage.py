@@ -7,6 +7,7 @@ each metric once per account is what keeps scoring cheap when many playbooks rea
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, timedelta
@@ -28,6 +29,9 @@ class MetricSummary(NamedTuple):
 
 
 _EMPTY = MetricSummary(0.0, 0.0, False, 0.0, 0.0)
+# A metric whose values cannot be summed as numbers: every figure is NaN, so each signal reading it
+# is scored as missing with a reason (see Assessor.signals_for).
+UNUSABLE = MetricSummary(math.nan, math.nan, True, math.nan, math.nan)
 
 
 def summarise(
@@ -70,15 +74,18 @@ def summarise_all(
             i_prev = bisect_left(days, start_prev, 0, i_last)
             cut = bisect_left(days, cut_day, 0, end)
         last_n, prev_n = end - i_last, i_last - i_prev
-        if metric in gauges:
-            latest = values[end - 1] if end else 0.0
-            last = sum(values[i_last:end]) / last_n if last_n else 0.0
-            prev = sum(values[i_prev:i_last]) / prev_n if prev_n else 0.0
-            result[metric] = MetricSummary(last, prev, prev_n > 0, latest, latest)
-            continue
-        before = sum(values[:cut])
-        total = before + sum(values[cut:end])
-        result[metric] = MetricSummary(
-            sum(values[i_last:end]), sum(values[i_prev:i_last]), prev_n > 0, total, before
-        )
+        try:
+            if metric in gauges:
+                latest = values[end - 1] if end else 0.0
+                last = sum(values[i_last:end]) / last_n if last_n else 0.0
+                prev = sum(values[i_prev:i_last]) / prev_n if prev_n else 0.0
+                result[metric] = MetricSummary(last, prev, prev_n > 0, latest, latest)
+                continue
+            before = sum(values[:cut])
+            total = before + sum(values[cut:end])
+            result[metric] = MetricSummary(
+                sum(values[i_last:end]), sum(values[i_prev:i_last]), prev_n > 0, total, before
+            )
+        except OverflowError:  # integers beyond float range: the signals reading it see no number
+            result[metric] = UNUSABLE
     return result
