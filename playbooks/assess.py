@@ -8,7 +8,6 @@ person is exactly the reasoning a pass used.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from math import isfinite
@@ -18,8 +17,8 @@ from domain import Account, FollowUpTask, JourneyStage, Opportunity
 from domain.opportunity import opportunity_key
 from playbooks.affinity import AffinityModel
 from playbooks.catalog import Catalog
-from playbooks.formula import AmountError, AmountFormula
 from playbooks.engine import CompiledPlaybook, PlaybookScore, compile_playbook, score_playbook
+from playbooks.formula import AmountError, AmountFormula
 from playbooks.guardrails import (
     AccountHistory,
     GuardrailPolicy,
@@ -31,55 +30,19 @@ from playbooks.holdout import HOLDOUT, in_control_group
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
 from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
+from playbooks.outcome import (  # the outcome vocabulary: callers import it from here
+    ALREADY_OPEN,
+    AMOUNT_INVALID,
+    BELOW_THRESHOLD,
+    NEW,
+    SUPPRESSED,
+    VALUE_OUT_OF_RANGE,
+    AccountAssessment,
+    PlaybookOutcome,
+)
 from playbooks.render import render_explanation, render_template, task_marker
 from playbooks.signals import SIGNALS, SignalContext
 from playbooks.usage import MetricSummary, summarise_all
-
-NEW = "new"
-ALREADY_OPEN = "already_open"
-SUPPRESSED = "suppressed"
-BELOW_THRESHOLD = "below_threshold"
-AMOUNT_INVALID = "amount_invalid"  # a SUPPRESSED detail: the formula gave no finite amount here
-VALUE_OUT_OF_RANGE = "value_out_of_range"  # a SUPPRESSED detail: an account value too large to price
-
-
-@dataclass(slots=True)
-class PlaybookOutcome:
-    score: PlaybookScore
-    status: str
-    detail: str | None = None  # why suppressed, or which deal is already open
-    opportunity: Opportunity | None = None
-    task: FollowUpTask | None = None
-    note: str | None = None  # the readable cause behind a fixed `detail` such as AMOUNT_INVALID
-
-    @property
-    def playbook(self) -> Playbook:
-        return self.score.playbook
-
-    @property
-    def reason(self) -> str | None:
-        """Why it did not fire; for scores below the bar, worded only when someone asks."""
-        if self.status != BELOW_THRESHOLD:
-            return self.detail
-        if self.score.missing_required:
-            return "required signal not met: " + ", ".join(self.score.missing_required)
-        return f"score {self.score.score} below {self.playbook.threshold}"
-
-
-@dataclass(slots=True)
-class AccountAssessment:
-    account: Account
-    stage: JourneyStage
-    stage_reason: str
-    signals: dict[str, Any]
-    outcomes: list[PlaybookOutcome] = field(default_factory=list)
-    # Signals that could not be computed from this account's data (a non-finite or overflowing
-    # value): each is scored as missing, and this says why.
-    unusable_signals: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def new(self) -> list[PlaybookOutcome]:
-        return [o for o in self.outcomes if o.status == NEW]
 
 
 class Assessor:
@@ -317,3 +280,17 @@ class Assessor:
             priority=template.priority,
             owner_id=account.owner_id,
         )
+
+
+__all__ = [
+    "ALREADY_OPEN",
+    "AMOUNT_INVALID",
+    "BELOW_THRESHOLD",
+    "HOLDOUT",
+    "NEW",
+    "SUPPRESSED",
+    "VALUE_OUT_OF_RANGE",
+    "AccountAssessment",
+    "Assessor",
+    "PlaybookOutcome",
+]

@@ -101,7 +101,7 @@ class PlaybookScore:
     must therefore not change afterwards (the assessor builds a fresh one per account).
     """
 
-    __slots__ = ("compiled", "qualifies", "_signals", "_detail")
+    __slots__ = ("_detail", "_signals", "compiled", "qualifies")
 
     compiled: CompiledPlaybook
     # Reached the threshold with every required signal met (guardrails come after).

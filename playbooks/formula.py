@@ -179,7 +179,7 @@ class AmountFormula:
     """One playbook's formula, parsed once; `evaluate` gives a finite, bounded amount or raises
     `AmountError`."""
 
-    __slots__ = ("text", "_evaluator", "_parsed")
+    __slots__ = ("_evaluator", "_parsed", "text")
 
     def __init__(self, text: str) -> None:
         problem = problem_in(text)

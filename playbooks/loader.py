@@ -22,9 +22,9 @@ from playbooks.model import Playbook
 from playbooks.yaml_source import Path_, PlaybookError, Problem, parse_yaml, read_text
 
 __all__ = [  # PlaybookError and parse_yaml moved to yaml_source; callers import them from here
+    "PlaybookCheck",
     "PlaybookError",
     "Problem",
-    "PlaybookCheck",
     "builtin_playbook_dir",
     "check_playbooks",
     "load_catalog",
