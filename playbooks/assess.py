@@ -8,18 +8,17 @@ person is exactly the reasoning a pass used.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from math import isfinite
 from typing import Any
-
-from simpleeval import SimpleEval
 
 from domain import Account, FollowUpTask, JourneyStage, Opportunity
 from domain.opportunity import opportunity_key
 from playbooks.affinity import AffinityModel
 from playbooks.catalog import Catalog
 from playbooks.engine import CompiledPlaybook, PlaybookScore, compile_playbook, score_playbook
+from playbooks.formula import AmountError, AmountFormula
 from playbooks.guardrails import (
     AccountHistory,
     GuardrailPolicy,
@@ -31,49 +30,19 @@ from playbooks.holdout import HOLDOUT, in_control_group
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
 from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
+from playbooks.outcome import (  # the outcome vocabulary: callers import it from here
+    ALREADY_OPEN,
+    AMOUNT_INVALID,
+    BELOW_THRESHOLD,
+    NEW,
+    SUPPRESSED,
+    VALUE_OUT_OF_RANGE,
+    AccountAssessment,
+    PlaybookOutcome,
+)
 from playbooks.render import render_explanation, render_template, task_marker
 from playbooks.signals import SIGNALS, SignalContext
-from playbooks.usage import MetricSummary, summarise
-
-NEW = "new"
-ALREADY_OPEN = "already_open"
-SUPPRESSED = "suppressed"
-BELOW_THRESHOLD = "below_threshold"
-
-
-@dataclass(slots=True)
-class PlaybookOutcome:
-    score: PlaybookScore
-    status: str
-    detail: str | None = None  # why suppressed, or which deal is already open
-    opportunity: Opportunity | None = None
-    task: FollowUpTask | None = None
-
-    @property
-    def playbook(self) -> Playbook:
-        return self.score.playbook
-
-    @property
-    def reason(self) -> str | None:
-        """Why it did not fire; for scores below the bar, worded only when someone asks."""
-        if self.status != BELOW_THRESHOLD:
-            return self.detail
-        if self.score.missing_required:
-            return "required signal not met: " + ", ".join(self.score.missing_required)
-        return f"score {self.score.score} below {self.playbook.threshold}"
-
-
-@dataclass(slots=True)
-class AccountAssessment:
-    account: Account
-    stage: JourneyStage
-    stage_reason: str
-    signals: dict[str, Any]
-    outcomes: list[PlaybookOutcome] = field(default_factory=list)
-
-    @property
-    def new(self) -> list[PlaybookOutcome]:
-        return [o for o in self.outcomes if o.status == NEW]
+from playbooks.usage import MetricSummary, summarise_all
 
 
 class Assessor:
@@ -107,28 +76,37 @@ class Assessor:
         self._signal_plan = tuple(
             (key, SIGNALS[name].fn, metric if SIGNALS[name].per_metric else None) for key, (name, metric) in wanted.items()
         )
-        self._evaluator = SimpleEval(functions={"min": min, "max": max, "round": round})
         # Parse each amount formula once, not once per opportunity.
-        self._amounts = {p.id: self._evaluator.parse(p.amount) for p in playbooks}
+        self._amounts = {p.id: AmountFormula(p.amount) for p in playbooks}
 
     def summarise_usage(
         self, usage: Mapping[str, Iterable[tuple[date, float]]], today: date, since: date | None
     ) -> dict[str, MetricSummary]:
-        return {m: summarise(points, today, since, m in self._gauges) for m, points in usage.items()}
+        return summarise_all(usage, today, since, self._gauges)
 
     def signals_for(
-        self, account: Account, usage: Mapping[str, MetricSummary], today: date
+        self,
+        account: Account,
+        usage: Mapping[str, MetricSummary],
+        today: date,
+        unusable: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        """Every signal the playbooks and the journey read. A value that is not a finite number
+        (usage of 1e308 summed to infinity, an overflowing ratio) is scored as missing, and the
+        reason is put in `unusable`: one absurd record must not crash or skew a pass."""
         plan = self._plans.get(account.plan_rank)
-        ctx = SignalContext(
-            today=today,
-            usage=usage,
-            plan_limits=plan.limits if plan else {},
-            affinity=self.affinity.recommend(account.products),
-        )
+        ctx = SignalContext(today, usage, plan.limits if plan else {}, self.affinity.recommend(account.products))
         values: dict[str, Any] = {}
         for key, fn, metric in self._signal_plan:
-            values[key] = fn(account, ctx) if metric is None else fn(account, ctx, metric)
+            try:
+                value = fn(account, ctx) if metric is None else fn(account, ctx, metric)
+                if value is not None and not isfinite(value):
+                    raise ValueError(f"{value} is not a finite number")
+            except (ArithmeticError, ValueError) as exc:
+                value = None
+                if unusable is not None:
+                    unusable[key] = f"{type(exc).__name__}: {exc}" if isinstance(exc, ArithmeticError) else str(exc)
+            values[key] = value
         if ctx.affinity is not None:
             values["co_purchase_product"] = ctx.affinity.product
         return values
@@ -143,33 +121,39 @@ class Assessor:
     ) -> AccountAssessment:
         today = now.date()
         summaries = self.summarise_usage(usage, today, last_run_at.date() if last_run_at else None)
-        signals = self.signals_for(account, summaries, today)
+        unusable: dict[str, str] = {}
+        signals = self.signals_for(account, summaries, today, unusable)
         stage, stage_reason = derive_stage(account, signals, self.journey_policy)
-        result = AccountAssessment(account, stage, stage_reason, signals)
+        result = AccountAssessment(account, stage, stage_reason, signals, unusable_signals=unusable)
         budget = self.guardrails.max_new_offers_per_30_days
         if history.opportunities:
             budget -= history.created_since(now - timedelta(days=30))
+        # Outcomes stay in the playbooks' own order, for stable output: each has its slot.
         outcomes: list[PlaybookOutcome] = []
-        qualifying: list[PlaybookScore] = []
-        for compiled in self.compiled:
+        qualifying: list[tuple[int, PlaybookScore]] = []
+        for index, compiled in enumerate(self.compiled):
             score = score_playbook(compiled, signals)
             if score.qualifies:
-                qualifying.append(score)
-            else:
-                outcomes.append(PlaybookOutcome(score, BELOW_THRESHOLD))
+                qualifying.append((index, score))
+            outcomes.append(PlaybookOutcome(score, BELOW_THRESHOLD))
         offered: set[str] = set()
-        # Highest scores first, so the offer cap keeps the strongest offers.
-        for score in sorted(qualifying, key=lambda s: -s.score):
-            outcome = self._decide(score, account, stage, history, now, budget, offered)
+        if len(qualifying) > 1:  # highest scores first, so the offer cap keeps the strongest offers
+            qualifying.sort(key=lambda pair: -pair[1].score)
+        for index, score in qualifying:
+            try:
+                outcome = self._decide(score, account, stage, history, now, budget, offered)
+            except AmountError as exc:  # this offer only: the account's other offers and the pass go on
+                note = f"amount formula {score.playbook.amount!r}: {exc}"
+                outcome = PlaybookOutcome(score, SUPPRESSED, AMOUNT_INVALID, note=note)
+            except ArithmeticError as exc:  # a value too large to price (overflow, decimal range)
+                outcome = PlaybookOutcome(score, SUPPRESSED, VALUE_OUT_OF_RANGE, note=f"{type(exc).__name__}: {exc}")
             # A control account takes its slot as a treated one would, so the rest of the account's
             # offers are the same in both groups.
             if outcome.status in (NEW, HOLDOUT):
                 assert outcome.opportunity is not None
                 budget -= 1
                 offered.add(outcome.opportunity.offer)
-            outcomes.append(outcome)
-        if qualifying:  # keep the playbooks' own order, for stable output
-            outcomes.sort(key=lambda o: self._order[o.playbook.id])
+            outcomes[index] = outcome
         result.outcomes = outcomes
         return result
 
@@ -214,6 +198,8 @@ class Assessor:
         return PlaybookOutcome(score, NEW, None, opportunity, task)
 
     def estimate_amount(self, playbook: Playbook, account: Account, offer: ResolvedOffer, score: int) -> Decimal:
+        """The deal's amount from the playbook's formula. Raises `AmountError` when the formula
+        gives no finite amount for this account (e.g. a division by its zero seats)."""
         mrr = float(account.mrr or 0)
         seats = account.seats_purchased or 0
         names = {
@@ -226,9 +212,8 @@ class Assessor:
             "plan_rank": account.plan_rank,
             "score": score,
         }
-        self._evaluator.names = names
-        value = self._evaluator.eval(playbook.amount, previously_parsed=self._amounts[playbook.id])
-        amount = Decimal(str(value)) if value is not None else Decimal(0)
+        value = self._amounts[playbook.id].evaluate(names)  # finite and bounded, or AmountError
+        amount = Decimal(str(value))
         return max(amount, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
     def _opportunity(
@@ -241,8 +226,9 @@ class Assessor:
         now: datetime,
     ) -> Opportunity:
         playbook = score.playbook
-        # Built from validated parts: construct without re-validating, on the hot path of a pass.
-        return Opportunity.model_construct(
+        # Validated although built from validated parts: pydantic-core's validation is faster than
+        # `model_construct`'s Python loop over the fields, and it keeps the model's bounds honest.
+        return Opportunity(
             key=key,
             account_id=account.id,
             account_name=account.name,
@@ -285,7 +271,7 @@ class Assessor:
             "- " + render_template(point, values) for point in template.talking_points
         )
         body = render_template(template.body, values).rstrip() + "\n\n" + task_marker(opportunity.key)
-        return FollowUpTask.model_construct(
+        return FollowUpTask(
             opportunity_key=opportunity.key,
             account_id=account.id,
             subject=render_template(template.subject, values),
@@ -294,3 +280,17 @@ class Assessor:
             priority=template.priority,
             owner_id=account.owner_id,
         )
+
+
+__all__ = [
+    "ALREADY_OPEN",
+    "AMOUNT_INVALID",
+    "BELOW_THRESHOLD",
+    "HOLDOUT",
+    "NEW",
+    "SUPPRESSED",
+    "VALUE_OUT_OF_RANGE",
+    "AccountAssessment",
+    "Assessor",
+    "PlaybookOutcome",
+]

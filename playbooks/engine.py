@@ -9,6 +9,7 @@ second without dropping any of the explanation.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ class CompiledPlaybook:
     checks: tuple[CompiledCheck, ...]
     # The checks as plain tuples for the scoring loop, which runs once per (account, playbook).
     plan: tuple[tuple[str, Callable[[Any, Any], bool], Any, int, bool], ...]
+    # The required checks alone, tested first: most accounts miss one, and then nothing else about
+    # the playbook needs working out until someone asks why it did not fire.
+    required: tuple[tuple[str, Callable[[Any, Any], bool], Any], ...] = ()
 
 
 def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
@@ -75,27 +79,70 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
         for c in playbook.signals
     )
     plan = tuple((c.key, c.test, c.value, c.points, c.required) for c in checks)
-    return CompiledPlaybook(playbook, checks, plan)
+    required = tuple((c.key, c.test, c.value) for c in checks if c.required)
+    return CompiledPlaybook(playbook, checks, plan, required)
 
 
-@dataclass(frozen=True, slots=True)
+def _holds(test: Callable[[Any, Any], bool], value: Any, threshold: Any) -> bool:
+    if value is None:
+        return False
+    try:
+        return test(value, threshold)
+    except TypeError:  # a text signal against a number threshold: not met
+        return False
+
+
 class PlaybookScore:
-    """A playbook's verdict on an account. `observed[i]` is what check i saw; `gained[i]` its points."""
+    """A playbook's verdict on an account. `observed[i]` is what check i saw; `gained[i]` its points.
+
+    When a required signal is not met the verdict is known at once, and the rest (score, observed
+    values, missed requirements) is worked out only if read: a pass reads it for the few playbooks
+    that qualify, `explain` and the ledger's report for the others. The signals mapping handed in
+    must therefore not change afterwards (the assessor builds a fresh one per account).
+    """
+
+    __slots__ = ("_detail", "_signals", "compiled", "qualifies")
 
     compiled: CompiledPlaybook
-    score: int
-    observed: tuple[Any, ...]
-    gained: tuple[int, ...]
-    missing_required: tuple[str, ...]
+    # Reached the threshold with every required signal met (guardrails come after).
+    qualifies: bool
+
+    def __init__(
+        self,
+        compiled: CompiledPlaybook,
+        signals: Mapping[str, Any],
+        qualifies: bool,
+        detail: tuple[int, tuple[Any, ...], tuple[int, ...], tuple[str, ...]] | None = None,
+    ) -> None:
+        self.compiled = compiled
+        self.qualifies = qualifies
+        self._signals = signals
+        self._detail = detail
+
+    def _details(self) -> tuple[int, tuple[Any, ...], tuple[int, ...], tuple[str, ...]]:
+        if self._detail is None:
+            self._detail = _score_in_full(self.compiled, self._signals)
+        return self._detail
+
+    @property
+    def score(self) -> int:
+        return self._details()[0]
+
+    @property
+    def observed(self) -> tuple[Any, ...]:
+        return self._details()[1]
+
+    @property
+    def gained(self) -> tuple[int, ...]:
+        return self._details()[2]
+
+    @property
+    def missing_required(self) -> tuple[str, ...]:
+        return self._details()[3]
 
     @property
     def playbook(self) -> Playbook:
         return self.compiled.playbook
-
-    @property
-    def qualifies(self) -> bool:
-        """Reached the threshold with every required signal met (guardrails come after)."""
-        return not self.missing_required and self.score >= self.playbook.threshold
 
     def contributions(self) -> tuple[Contribution, ...]:
         return tuple(
@@ -110,8 +157,14 @@ class PlaybookScore:
             for check, observed, points in zip(self.compiled.checks, self.observed, self.gained)
         )
 
+    def __repr__(self) -> str:
+        return f"PlaybookScore({self.playbook.id!r}, score={self.score}, qualifies={self.qualifies})"
 
-def score_playbook(compiled: CompiledPlaybook, signals: Mapping[str, Any]) -> PlaybookScore:
+
+def _score_in_full(
+    compiled: CompiledPlaybook, signals: Mapping[str, Any]
+) -> tuple[int, tuple[Any, ...], tuple[int, ...], tuple[str, ...]]:
+    """Every check's observed value and points, the capped total and the required checks missed."""
     total = 0
     observed: list[Any] = []
     gained: list[int] = []
@@ -131,7 +184,16 @@ def score_playbook(compiled: CompiledPlaybook, signals: Mapping[str, Any]) -> Pl
         gained.append(0)
         if required:
             missing += (key,)
-    return PlaybookScore(compiled, min(total, 100), tuple(observed), tuple(gained), missing)
+    return min(total, 100), tuple(observed), tuple(gained), missing
+
+
+def score_playbook(compiled: CompiledPlaybook, signals: Mapping[str, Any]) -> PlaybookScore:
+    get = signals.get
+    for key, test, threshold in compiled.required:
+        if not _holds(test, get(key), threshold):
+            return PlaybookScore(compiled, signals, False)
+    detail = _score_in_full(compiled, signals)
+    return PlaybookScore(compiled, signals, detail[0] >= compiled.playbook.threshold, detail)
 
 
 def format_value(signal_name: str, value: Any) -> str:
@@ -141,9 +203,14 @@ def format_value(signal_name: str, value: Any) -> str:
         return ", ".join(str(v) for v in value)
     if isinstance(value, str):
         return value
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):  # an integer beyond float range, or not a number
+        return str(value)
+    if not math.isfinite(number):  # never raise while explaining: int(inf) is an OverflowError
+        return str(number)
     spec = SIGNALS.get(signal_name)
     if spec is not None and spec.unit == "ratio":
         return f"{value:.0%}"
-    number = float(value)
     return f"{number:,.0f}" if number == int(number) or abs(number) >= 100 else f"{number:,.2f}"
 

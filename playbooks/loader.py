@@ -1,70 +1,41 @@
 """YAML -> validated playbooks, with errors that name the file, the line and the field.
 
-PyYAML's node tree keeps each value's position; we build the plain data and a map from field path to
-line at the same time, then let pydantic validate and translate its error locations back to lines.
-A malformed playbook stops the run before it starts: better no pass than a pass with a broken rule.
+`playbooks.yaml_source` reads a file within bounds into plain data and a map from field path to
+line; here pydantic validates it and its error locations are translated back to lines. Every
+problem in a file is reported, not only the first, so one `playbooks check` shows all there is to
+fix. A malformed playbook stops the run before it starts: better no pass than a pass with a broken
+rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from playbooks.catalog import Catalog
 from playbooks.model import Playbook
+from playbooks.yaml_source import Path_, PlaybookError, Problem, parse_yaml, read_text
+
+__all__ = [  # PlaybookError and parse_yaml moved to yaml_source; callers import them from here
+    "PlaybookCheck",
+    "PlaybookError",
+    "Problem",
+    "builtin_playbook_dir",
+    "check_playbooks",
+    "load_catalog",
+    "load_playbook_file",
+    "load_playbook_text",
+    "load_playbooks",
+    "parse_yaml",
+    "validate",
+]
 
 M = TypeVar("M", bound=BaseModel)
-Path_ = tuple[str | int, ...]
-
-
-class PlaybookError(ValueError):
-    """A playbook or catalog file is malformed. `str()` reads `file:line: field: problem`."""
-
-    def __init__(self, file: str, line: int | None, field: str, problem: str) -> None:
-        self.file, self.line, self.field, self.problem = file, line, field, problem
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {field or '(top level)'}: {problem}")
-
-
-def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in result:
-                raise PlaybookError(file, key_node.start_mark.line + 1, ".".join(map(str, path + (key,))), "duplicate key")
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            result[key] = _build(value_node, path + (key,), lines, file)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), lines, file) for i, item in enumerate(node.value)]
-    try:  # resolve the scalar the way safe_load would (int, float, bool, null, str)
-        return _SCALARS.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlaybookError(file, node.start_mark.line + 1, ".".join(map(str, path)), f"invalid value: {problem}") from None
-
-
-_SCALARS = yaml.SafeLoader("")
-
-
-def parse_yaml(text: str, file: str) -> tuple[Any, dict[Path_, int]]:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlaybookError(file, mark.line + 1 if mark else None, "", f"invalid YAML: {problem}") from None
-    if node is None:
-        raise PlaybookError(file, 1, "", "the file is empty")
-    lines: dict[Path_, int] = {}
-    return _build(node, (), lines, file), lines
 
 
 def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
@@ -76,20 +47,29 @@ def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
     return lines.get(())
 
 
+def _problems(exc: ValidationError, file: str, lines: dict[Path_, int]) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in exc.errors():
+        # Union members and validator names creep into pydantic's loc; keep the data path only.
+        loc = tuple(
+            p for p in error["loc"] if isinstance(p, int) or not str(p).startswith(("function-", "float", "str", "list["))
+        )
+        where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        problem = Problem(file, _line_for(loc, lines), where, error["msg"].removeprefix("Value error, "))
+        if problem not in problems:  # a union reports one problem once per member it tried
+            problems.append(problem)
+    return problems
+
+
 def validate(model: type[M], text: str, file: str) -> M:
+    """Parse and validate one file. Raises `PlaybookError` listing every problem found."""
     data, lines = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise PlaybookError(file, 1, "", f"expected a mapping of fields, found {type(data).__name__}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        # Union members and validator names creep into pydantic's loc; keep the data path only.
-        loc = tuple(p for p in first["loc"] if isinstance(p, int) or not str(p).startswith(("function-", "float", "str", "list[")))
-        field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-        message = first["msg"].removeprefix("Value error, ")
-        extra = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise PlaybookError(file, _line_for(loc, lines), field, message + extra) from None
+        raise PlaybookError.of(_problems(exc, file, lines)) from None
 
 
 def load_playbook_text(text: str, file: str = "<playbook>") -> Playbook:
@@ -97,33 +77,72 @@ def load_playbook_text(text: str, file: str = "<playbook>") -> Playbook:
 
 
 def load_playbook_file(path: Path) -> Playbook:
-    return load_playbook_text(path.read_text(encoding="utf-8"), str(path))
+    return load_playbook_text(read_text(Path(path)), str(path))
 
 
 def builtin_playbook_dir() -> Path:
     return Path(str(resources.files("playbooks") / "definitions"))
 
 
+@dataclass
+class PlaybookCheck:
+    """What loading a set of playbook folders found: the playbooks (later folders replacing earlier
+    ones by id) with their files, and every problem in every file."""
+
+    playbooks: dict[str, tuple[Playbook, str]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise PlaybookError.of(self.problems)
+
+
+def check_playbooks(
+    paths: Iterable[Path], include_builtin: bool = False, empty_is_error: bool = True, accept_files: bool = True
+) -> PlaybookCheck:
+    """Load every playbook file under `paths` (folders, or single files) and collect every problem
+    instead of stopping at the first: a missing folder, a folder without playbooks (when
+    `empty_is_error`), each file's problems, two files of one folder with the same id."""
+    check = PlaybookCheck()
+    folders = ([builtin_playbook_dir()] if include_builtin else []) + [Path(p) for p in paths]
+    for folder in folders:
+        if accept_files and folder.is_file():
+            files = [folder]
+        elif folder.is_dir():
+            files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+            if not files and empty_is_error:
+                check.problems.append(Problem(str(folder), None, "", "no playbook files (*.yaml, *.yml) in this folder"))
+        else:
+            check.problems.append(Problem(str(folder), None, "", "playbook folder not found"))
+            continue
+        seen_here: dict[str, str] = {}
+        for path in files:
+            try:
+                playbook = load_playbook_file(path)
+            except PlaybookError as exc:
+                check.problems.extend(exc.problems)
+                continue
+            if playbook.id in seen_here:
+                check.problems.append(
+                    Problem(str(path), 1, "id", f"duplicate playbook id {playbook.id!r} (also in {seen_here[playbook.id]})")
+                )
+                continue
+            seen_here[playbook.id] = str(path)
+            check.playbooks[playbook.id] = (playbook, str(path))
+    return check
+
+
 def load_playbooks(dirs: Iterable[Path], include_builtin: bool = True) -> list[Playbook]:
     """Built-in playbooks, then every `*.yaml`/`*.yml` in the user's folders (a user playbook with a
-    built-in's id replaces it; two user files with one id are an error)."""
-    found: dict[str, tuple[Playbook, str]] = {}
-    folders = ([builtin_playbook_dir()] if include_builtin else []) + [Path(d) for d in dirs]
-    for index, folder in enumerate(folders):
-        if not folder.is_dir():
-            raise PlaybookError(str(folder), None, "", "playbook folder not found")
-        seen_here: dict[str, str] = {}
-        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-            playbook = load_playbook_file(path)
-            if playbook.id in seen_here:
-                raise PlaybookError(str(path), 1, "id", f"duplicate playbook id {playbook.id!r} (also in {seen_here[playbook.id]})")
-            seen_here[playbook.id] = str(path)
-            found[playbook.id] = (playbook, str(path))
-    return [p for p, _ in found.values()]
+    built-in's id replaces it; two user files with one id are an error). Raises `PlaybookError`
+    listing every problem in every file."""
+    check = check_playbooks(dirs, include_builtin=include_builtin, empty_is_error=False, accept_files=False)
+    check.raise_problems()
+    return [p for p, _ in check.playbooks.values()]
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
     if path is None:
         text = (resources.files("playbooks") / "catalog.yaml").read_text(encoding="utf-8")
         return validate(Catalog, text, "playbooks/catalog.yaml")
-    return validate(Catalog, Path(path).read_text(encoding="utf-8"), str(path))
+    return validate(Catalog, read_text(Path(path)), str(path))

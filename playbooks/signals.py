@@ -7,6 +7,8 @@ all of them once per account so that any number of playbooks reading them costs 
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -94,10 +96,13 @@ def round_milestones(upto: float) -> list[float]:
     """1, 5, 10, 50, 100, ... : the round numbers customers notice and a CSM can congratulate."""
     values: list[float] = []
     base = 1.0
-    while base <= upto:
+    while base <= upto and base != math.inf:  # an infinite total must not loop forever
         values.extend(v for v in (base, base * 5) if v <= upto)
         base *= 10
     return values
+
+
+_MILESTONES = round_milestones(1e15)  # the same floats the loop makes, so results are identical
 
 
 @signal("milestone_crossed", per_metric=True)
@@ -107,7 +112,14 @@ def milestone_crossed(account: Account, ctx: SignalContext, metric: str) -> floa
     summary = ctx.usage.get(metric)
     if summary is None:
         return None
+    if not (math.isfinite(summary.total) and math.isfinite(summary.total_before)):
+        raise ValueError(f"the running total {summary.total} is not a finite number")
     if summary.total <= summary.total_before:
+        return 0.0
+    if summary.total <= _MILESTONES[-1]:  # the common case: a bisection in the precomputed list
+        below = bisect_right(_MILESTONES, summary.total)
+        if below and summary.total_before < _MILESTONES[below - 1]:
+            return _MILESTONES[below - 1]
         return 0.0
     for value in reversed(round_milestones(summary.total)):
         if summary.total_before < value <= summary.total:

@@ -7,16 +7,20 @@ each metric once per account is what keeps scoring cheap when many playbooks rea
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, timedelta
+from typing import NamedTuple
 
 WINDOW_DAYS = 30
+_WINDOW = timedelta(days=WINDOW_DAYS)
 
 
-@dataclass(frozen=True, slots=True)
-class MetricSummary:
+class MetricSummary(NamedTuple):
+    """A tuple rather than a frozen dataclass: one is built per metric per account on every pass,
+    and a tuple is built several times faster while staying just as immutable."""
+
     last_30: float  # this window: the sum (counter) or mean (gauge) of the last 30 days
     previous_30: float  # the same for the 30 days before
     has_previous: bool  # whether any point fell in the previous window
@@ -24,31 +28,64 @@ class MetricSummary:
     total_before: float  # the same as of `since` (the last run, or 30 days ago)
 
 
+_EMPTY = MetricSummary(0.0, 0.0, False, 0.0, 0.0)
+# A metric whose values cannot be summed as numbers: every figure is NaN, so each signal reading it
+# is scored as missing with a reason (see Assessor.signals_for).
+UNUSABLE = MetricSummary(math.nan, math.nan, True, math.nan, math.nan)
+
+
 def summarise(
     points: Iterable[tuple[date, float]], now: date, since: date | None, gauge: bool = False
 ) -> MetricSummary:
-    """Window figures for one metric. Points on or after `now` are ignored, not trusted.
+    """Window figures for one metric. Points on or after `now` are ignored, not trusted."""
+    return summarise_all({"": points}, now, since, ("",) if gauge else ())[""]
 
-    Runs once per metric per account on every pass, so the work is done by C-level builtins
-    (unzip, bisect, slice sums) rather than a Python loop over points."""
-    ordered = points if isinstance(points, list) else list(points)
-    if not ordered:
-        return MetricSummary(0.0, 0.0, False, 0.0, 0.0)
-    days, values = zip(*ordered)
-    if list(days) != sorted(days):
-        days, values = zip(*sorted(ordered))
-    start_last = now - timedelta(days=WINDOW_DAYS)
-    start_prev = start_last - timedelta(days=WINDOW_DAYS)
-    end = bisect_left(days, now)
-    i_last = bisect_left(days, start_last, 0, end)
-    i_prev = bisect_left(days, start_prev, 0, i_last)
-    last_n, prev_n = end - i_last, i_last - i_prev
-    if gauge:
-        latest = values[end - 1] if end else 0.0
-        last = sum(values[i_last:end]) / last_n if last_n else 0.0
-        prev = sum(values[i_prev:i_last]) / prev_n if prev_n else 0.0
-        return MetricSummary(last, prev, prev_n > 0, latest, latest)
-    cut = bisect_left(days, since if since is not None else start_last, 0, end)
-    before = sum(values[:cut])
-    total = before + sum(values[cut:end])
-    return MetricSummary(sum(values[i_last:end]), sum(values[i_prev:i_last]), prev_n > 0, total, before)
+
+def summarise_all(
+    usage: Mapping[str, Iterable[tuple[date, float]]],
+    now: date,
+    since: date | None,
+    gauges: Collection[str] = (),
+) -> dict[str, MetricSummary]:
+    """Window figures for every metric of one account.
+
+    Runs once per account on every pass, so the work is done by C-level builtins (unzip, bisect,
+    slice sums) rather than a Python loop over points; and since an account's metrics are nearly
+    always reported for the same periods, the window boundaries found for one metric are reused
+    for the next when its dates are the same (a tuple comparison instead of four bisections)."""
+    start_last = now - _WINDOW
+    start_prev = start_last - _WINDOW
+    cut_day = since if since is not None else start_last
+    known_days: tuple[date, ...] | None = None
+    end = i_last = i_prev = cut = 0
+    result: dict[str, MetricSummary] = {}
+    for metric, points in usage.items():
+        ordered = points if isinstance(points, list) else list(points)
+        if not ordered:
+            result[metric] = _EMPTY
+            continue
+        days, values = zip(*ordered)
+        if days != known_days:
+            if list(days) != sorted(days):
+                days, values = zip(*sorted(ordered))
+            known_days = days
+            end = bisect_left(days, now)
+            i_last = bisect_left(days, start_last, 0, end)
+            i_prev = bisect_left(days, start_prev, 0, i_last)
+            cut = bisect_left(days, cut_day, 0, end)
+        last_n, prev_n = end - i_last, i_last - i_prev
+        try:
+            if metric in gauges:
+                latest = values[end - 1] if end else 0.0
+                last = sum(values[i_last:end]) / last_n if last_n else 0.0
+                prev = sum(values[i_prev:i_last]) / prev_n if prev_n else 0.0
+                result[metric] = MetricSummary(last, prev, prev_n > 0, latest, latest)
+                continue
+            before = sum(values[:cut])
+            total = before + sum(values[cut:end])
+            result[metric] = MetricSummary(
+                sum(values[i_last:end]), sum(values[i_prev:i_last]), prev_n > 0, total, before
+            )
+        except OverflowError:  # integers beyond float range: the signals reading it see no number
+            result[metric] = UNUSABLE
+    return result

@@ -168,18 +168,16 @@ def playbooks() -> None:
 @playbooks.command("check")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def playbooks_check(path: Path) -> None:
-    """Validate a playbook file or a folder of them; exit 1 naming file, line and field on error."""
-    from playbooks.loader import load_playbook_file
+    """Validate a playbook file or a folder of them; exit 1 listing every problem as
+    `file:line: field: problem` (a folder without playbooks is one too)."""
+    from playbooks.loader import check_playbooks
 
-    try:
-        if path.is_dir():
-            found = load_playbooks([path], include_builtin=False)
-        else:
-            found = [load_playbook_file(path)]
-    except PlaybookError as exc:
-        click.echo(f"invalid: {exc}", err=True)  # plain: a file:line reference must not be wrapped
+    check = check_playbooks([path])
+    for problem in check.problems:
+        click.echo(f"invalid: {problem}", err=True)  # plain: a file:line reference must not be wrapped
+    if check.problems:
         sys.exit(1)
-    for playbook in found:
+    for playbook, _ in check.playbooks.values():
         console.print(f"ok  {playbook.id}  ({playbook.kind.value}, {len(playbook.signals)} signals, threshold {playbook.threshold})")
 
 
