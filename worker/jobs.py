@@ -17,6 +17,7 @@ from itertools import islice
 from typing import Any
 
 from connectors.base import AccountRecord, Connector, ReadReport
+from connectors.capabilities import ReadsOpportunitiesFor
 from connectors.registry import build_connector
 from domain import Account, ExistingOpportunity, FollowUpTask, Opportunity, Owner
 from playbooks.affinity import AffinityModel, BasketCounter
@@ -231,7 +232,7 @@ def prepare_pass(
     `read_opportunities_for` it reads only their deals, chunk by chunk: with 1% of accounts changed
     that is a few calls instead of one per 200 deals ever created."""
     owners = {o.id: o for o in connector.read_owners()}
-    scoped = incremental and callable(getattr(connector, "read_opportunities_for", None))
+    scoped = incremental and isinstance(connector, ReadsOpportunitiesFor)
     existing = [] if scoped else list(connector.read_opportunities())
     histories = build_history(existing, ledger.written(crm))
     if not dry_run and not scoped:

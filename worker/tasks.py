@@ -25,7 +25,6 @@ a clear message and are not retried.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
 import logging
@@ -46,8 +45,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from connectors.base import AccountRecord, ReadReport
+from connectors.capabilities import CallsHttpApi
 from connectors.registry import build_connector
-from domain import ConnectorError, ExistingOpportunity, FailureKind, Owner
+from connectors.ratelimit import RateBudget
+from domain import ConnectorError, ExistingOpportunity, FailureKind, Owner, RetryBudgetExhausted
 from playbooks.affinity import AffinityModel, Rule
 from playbooks.loader import load_catalog
 from worker import chunk_codec, jobs
@@ -66,7 +67,7 @@ from worker.observability import (
 )
 from worker.service_settings import ServiceSettings, service_settings
 from worker.settings import Settings
-from worker.shared_limiter import RedisSlidingWindowLimiter, attach
+from worker.shared_limiter import RedisSlidingWindowLimiter
 from worker.writeback import WriteBack, from_payload, pending_rows
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,13 @@ def ledger_for(settings: Settings) -> Ledger:
     return _ledgers[url]
 
 
-def shared_limiter(cfg: ServiceSettings, crm: str, account: str = "default") -> RedisSlidingWindowLimiter | None:
+def shared_limiter(
+    cfg: ServiceSettings, crm: str, account: str = "default", default: RateBudget | None = None
+) -> RedisSlidingWindowLimiter | None:
     """The budget of one CRM account (portal/token): CRMs limit per token or portal, so two
-    portals configured in two deployments sharing a Redis keep separate windows."""
-    budget = cfg.budget(crm)
+    portals configured in two deployments sharing a Redis keep separate windows. A budget set in
+    the service settings wins over the connector's own (`default`, from its CRM's docs)."""
+    budget = cfg.budget(crm) or default
     if budget is None:
         return None
     return RedisSlidingWindowLimiter(
@@ -127,14 +131,13 @@ def open_connector(settings: Settings, crm: str) -> Any:
     """The CRM's connector with the shared, cross-worker rate limiter in front of its HTTP client."""
     cfg = service_settings()
     connector = build_connector(crm, {**settings.connector_options(crm), "dry_run": False})
-    token = getattr(getattr(connector, "settings", None), "access_token", None)
-    account = "default"
-    if token is not None and hasattr(token, "get_secret_value") and token.get_secret_value():
-        register_secret(token.get_secret_value())  # masked in every log line, should one slip through
-        account = hashlib.sha256(token.get_secret_value().encode()).hexdigest()[:16]  # never the token itself
-    limiter = shared_limiter(cfg, crm, account)
-    if limiter is not None and not attach(connector, limiter):
-        log.warning("connector %s exposes no HTTP client; the shared limiter is not in front of it", crm)
+    if not isinstance(connector, CallsHttpApi):
+        return connector  # no HTTP calls: nothing to mask, no budget to share
+    for secret in connector.secrets():
+        register_secret(secret)  # masked in every log line, should one slip through
+    limiter = shared_limiter(cfg, crm, connector.rate_key(), connector.rate_budget())
+    if limiter is not None:
+        connector.add_limiter(limiter)
     return connector
 
 
@@ -235,7 +238,10 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
         except Retry:
             raise
         except ConnectorError as exc:
-            if exc.retryable and task.request.retries < cfg.max_retries:
+            # A client that spent its own retry budget has retried enough: a task retry on top
+            # would multiply the calls per failing request (connectors/http.py).
+            budget_spent = isinstance(exc, RetryBudgetExhausted)
+            if exc.retryable and not budget_spent and task.request.retries < cfg.max_retries:
                 wait = exc.retry_after if exc.retry_after is not None else _backoff(task.request.retries)
                 countdown = min(wait + random.uniform(0, 1), cfg.max_countdown)
                 log.warning("%s (%s); retrying in %.1f s", exc, exc.kind.value, countdown)
@@ -244,6 +250,8 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
                 FailureKind.CONFIG: "fix the configuration",
                 FailureKind.AUTH: "check the CRM token and its scopes",
             }.get(exc.kind, "see the error")
+            if budget_spent:
+                hint = "the CRM client spent its retries; the next pass tries again"
             message = f"{crm} ({exc.kind.value}): {exc}; {hint}"
             fail_run(run_id, crm, message)
             raise PassFailed(message) from None

@@ -12,13 +12,31 @@ from typing import Any
 
 import requests
 
+from connectors.error_table import BAD_TOKEN, NOT_AN_ERROR, REFUSED, RETRY_LATER, SLOW_DOWN, ErrorTable
 from connectors.hubspot.settings import HubSpotSettings
-from connectors.http import ApiClient, DescribeError, classify_status
+from connectors.http import ApiClient, Refine
 from connectors.ratelimit import SlidingWindowLimiter
 from domain import ConnectorError, FailureKind
 
 # Docs: https://developers.hubspot.com/docs/api-reference/error-handling (error body: status, message,
 # category, correlationId, errors[{message, code, context}]; "treat all fields as optional").
+
+# Status -> (action, whose fault), from the error-handling page's "status codes to handle" table
+# (/work/shared/reference/hubspot-api.md section 3). 477 "Migration in progress" sends Retry-After.
+ERRORS = ErrorTable(
+    "hubspot",
+    {
+        400: REFUSED,  # validation: the body names the property
+        401: BAD_TOKEN,
+        403: BAD_TOKEN,  # missing scope: errors[].context names it (missing_scopes)
+        404: REFUSED,
+        409: REFUSED,  # conflict, e.g. a unique property value taken
+        414: REFUSED,  # URI too long: our property list
+        423: RETRY_LATER,  # locked: "wait at least 2 seconds"
+        429: SLOW_DOWN,  # refined by policyName below (DAILY stops the run)
+        477: RETRY_LATER,  # migration in progress: honour Retry-After
+    },
+)
 
 
 def describe_error(response: requests.Response) -> tuple[str, str | None]:
@@ -61,20 +79,19 @@ def missing_scopes(body: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def make_classifier(settings: HubSpotSettings) -> Callable[[requests.Response, DescribeError], ConnectorError]:
-    """HubSpot's refinements of the status-based kinds.
+def make_refine(settings: HubSpotSettings) -> Refine:
+    """HubSpot's refinement of the table's 429, which depends on the body, not the status.
 
     429 bodies carry `policyName` (TEN_SECONDLY_ROLLING, SECONDLY for search, DAILY). Without a
     Retry-After header we wait by policy; DAILY cannot clear within a run, so it stops the run.
     """
 
-    def classify(response: requests.Response, describe: DescribeError) -> ConnectorError:
-        error = classify_status(response, describe)
+    def refine(response: requests.Response, error: ConnectorError) -> ConnectorError:
         if response.status_code != 429:
             return error
         try:
             policy = str((response.json() or {}).get("policyName") or "")
-        except ValueError:
+        except (ValueError, AttributeError):
             policy = ""
         if policy == "DAILY":
             return ConnectorError(
@@ -90,7 +107,7 @@ def make_classifier(settings: HubSpotSettings) -> Callable[[requests.Response, D
             )
         return error
 
-    return classify
+    return refine
 
 
 def only_if_not_processed(error: ConnectorError) -> bool:
@@ -108,9 +125,8 @@ class HubSpotClient:
                 "HUBSPOT_ACCESS_TOKEN is not set (a private app access token)", FailureKind.CONFIG
             )
         self.settings = settings
-        self.burst = SlidingWindowLimiter(
-            settings.burst_limit, settings.burst_window_seconds + settings.burst_margin_seconds
-        )
+        budget = settings.rate_budget()
+        self.burst = SlidingWindowLimiter(budget.max_calls, budget.window_seconds)
         # Search requests count against the burst limit too; this second limiter adds the
         # per-second search limit on top (https://developers.hubspot.com/docs/api/crm/search).
         self.search_limiter = SlidingWindowLimiter(
@@ -122,7 +138,8 @@ class HubSpotClient:
             settings.access_token,
             limiter=self.burst,
             describe_error=describe_error,
-            classify=make_classifier(settings),
+            errors=ERRORS,
+            refine=make_refine(settings),
             timeout=(5.0, settings.timeout_seconds),
             max_attempts=settings.max_attempts,
             backoff_base=settings.backoff_base_seconds,
@@ -219,14 +236,13 @@ class HubSpotClient:
         return self.api.request("GET", "/crm/v3/owners", params=params, endpoint="owners.list")
 
     def get_property(self, object_type: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self.api.request(
-                "GET", f"/crm/v3/properties/{object_type}/{name}", endpoint="properties.read"
-            )
-        except ConnectorError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        """The property's definition, or None when it does not exist (a 404 here means absent)."""
+        return self.api.request(
+            "GET",
+            f"/crm/v3/properties/{object_type}/{name}",
+            endpoint="properties.read",
+            errors=ERRORS.but(404, NOT_AN_ERROR),
+        )
 
     def create_property(self, object_type: str, definition: Mapping[str, Any]) -> dict[str, Any]:
         return self.api.request(

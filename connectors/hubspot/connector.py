@@ -12,6 +12,8 @@ from typing import IO, Any
 import requests
 
 from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
+from connectors.http import ApiBacked, ApiClient
+from connectors.ratelimit import RateBudget
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.products import products_by_company
@@ -26,7 +28,7 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class HubSpotConnector:
+class HubSpotConnector(ApiBacked):
     name = "hubspot"
 
     def __init__(
@@ -57,6 +59,13 @@ class HubSpotConnector:
         return self._owned
 
     # -- protocol: reads ----------------------------------------------------------------------
+    # -- capability: CallsHttpApi (connectors/capabilities.py) ----------------------------------
+    def _api_client(self) -> ApiClient:
+        return self.client.api
+
+    def rate_budget(self) -> RateBudget:
+        return self.settings.rate_budget()
+
     def data_as_of(self) -> datetime | None:
         return None
 

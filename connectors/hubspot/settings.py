@@ -10,6 +10,15 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.ratelimit import RateBudget
+
+# The one place HubSpot's request budget is stated. Private apps: 100 requests per rolling 10 s on
+# Free and Starter, 190 on Professional and Enterprise, per app
+# (https://developers.hubspot.com/changelog/increasing-our-api-limits; hubspot-api.md section 3).
+# The default is the lowest tier's; raise `burst_limit` to 190 for a Professional portal. Both the
+# connector's own limiter and the worker's cross-process one are built from `burst_limit`.
+RATE_BUDGET = RateBudget(100, 10.0, "https://developers.hubspot.com/changelog/increasing-our-api-limits")
+
 # Canonical account field -> HubSpot company property. `name` and the owner are HubSpot's own
 # properties; every other field is a custom company property of the same name (the README table).
 DEFAULT_FIELD_MAP: dict[str, str] = {
@@ -46,10 +55,9 @@ class HubSpotSettings(BaseSettings):
 
     access_token: SecretStr = Field(default=SecretStr(""), description="private app access token")
     base_url: str = "https://api.hubapi.com"
-    # Burst limit per rolling window: 100/10 s on Free and Starter, 190/10 s on Professional and
-    # Enterprise (https://developers.hubspot.com/changelog/increasing-our-api-limits).
-    burst_limit: int = Field(default=100, ge=1)
-    burst_window_seconds: float = Field(default=10.0, gt=0)
+    # Burst limit per rolling window (RATE_BUDGET above).
+    burst_limit: int = Field(default=RATE_BUDGET.max_calls, ge=1)
+    burst_window_seconds: float = Field(default=RATE_BUDGET.window_seconds, gt=0)
     # Our clock and HubSpot's differ by network latency; a small margin on the window keeps the two
     # from disagreeing about which 10 seconds a call fell in (a 429 we would otherwise cause).
     burst_margin_seconds: float = Field(default=0.3, ge=0)
@@ -108,6 +116,12 @@ class HubSpotSettings(BaseSettings):
     def usage_map(self) -> dict[str, str]:
         merged = {**DEFAULT_USAGE_MAP, **self.usage}
         return {k: v for k, v in merged.items() if v}
+
+    def rate_budget(self) -> RateBudget:
+        """The burst budget as configured, its window widened by the margin (as the local limiter)."""
+        return RateBudget(
+            self.burst_limit, self.burst_window_seconds + self.burst_margin_seconds, RATE_BUDGET.source
+        )
 
     @property
     def company_properties(self) -> list[str]:

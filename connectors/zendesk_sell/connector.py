@@ -15,7 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.base import AccountRecord, DealFacts, ReadReport
-from connectors.ratelimit import RateLimiter
+from connectors.http import ApiBacked, ApiClient
+from connectors.ratelimit import RateBudget, RateLimiter
 from connectors.zendesk_sell import mapping
 from connectors.zendesk_sell.client import SellClient
 from connectors.zendesk_sell.reader import SellReader, StreamExpired, decode_cursor, encode_cursor
@@ -27,7 +28,7 @@ from domain.account import utcnow
 log = logging.getLogger(__name__)
 
 
-class ZendeskSellConnector:
+class ZendeskSellConnector(ApiBacked):
     name = "zendesk-sell"
 
     def __init__(
@@ -54,6 +55,13 @@ class ZendeskSellConnector:
         self._loss_reasons: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ reading
+
+    # -- capability: CallsHttpApi (connectors/capabilities.py) ----------------------------------
+    def _api_client(self) -> ApiClient:
+        return self.client.api
+
+    def rate_budget(self) -> RateBudget:
+        return self.settings.rate_budget()
 
     def data_as_of(self) -> datetime | None:
         return None
