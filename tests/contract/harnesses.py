@@ -41,7 +41,7 @@ def opportunity(account_id: str, offer: str = "analytics") -> Opportunity:
         offer=offer,
         estimated_amount=Decimal("3000"),
         score=72,
-        explanation=(Contribution("nps", 9, ">=", 8, 30, "NPS 9 is at least 8"),),
+        explanation=(Contribution("nps", 9.0, ">=", 8.0, 30, "NPS 9 is at least 8"),),
         owner_id=None,
         journey_stage=JourneyStage.VALUE_REALISED,
         close_date=date(2026, 12, 31),
@@ -77,6 +77,8 @@ class Harness:
     incremental_reads_only_changes: ClassVar[bool] = True  # False: a changed source is read whole
     bad_record_counted_as: ClassVar[str] = "skipped"  # or "defaulted": the record is read, a field dropped
     sends_retry_after: ClassVar[bool] = True  # the CRM's 429 carries Retry-After (docs)
+    facts_of_written_deals: ClassVar[bool] = True  # False: facts come from elsewhere (the files' input)
+    unlisted_write_tells_found: ClassVar[bool] = True  # False: an upsert cannot say found from created
     now: ClassVar[datetime | None] = None  # the pass clock run_pass gets (None: its default)
 
     tmp: Path
@@ -108,9 +110,12 @@ class Harness:
         """An edit in the CRM, after the last read."""
         raise NotImplementedError
 
-    def deal_keys(self) -> list[str]:
-        """Opportunity keys of every deal of ours the CRM holds (duplicates kept: they are the bug)."""
+    def deals(self) -> list[tuple[str, str]]:
+        """(CRM id, opportunity key) of every deal of ours the CRM holds (duplicates are the bug)."""
         raise NotImplementedError
+
+    def deal_keys(self) -> list[str]:
+        return [key for _, key in self.deals()]
 
     def task_keys(self) -> list[str]:
         """Opportunity keys on every follow-up task of ours the CRM holds."""
@@ -131,6 +136,7 @@ class FilesHarness(Harness):
     name: ClassVar[str] = "files"
     speaks_http: ClassVar[bool] = False
     incremental_reads_only_changes: ClassVar[bool] = False  # the cursor is a fingerprint of the input
+    facts_of_written_deals: ClassVar[bool] = False  # outcomes come from the input's opportunities table
 
     HEADER: ClassVar[str] = "id,name,owner_id,plan,plan_rank,products,seats_purchased,seats_used,mrr,customer_since,nps\n"
 
@@ -174,8 +180,8 @@ class FilesHarness(Harness):
             return []
         return [json.loads(line)[field] for line in path.read_text().splitlines() if line.strip()]
 
-    def deal_keys(self) -> list[str]:
-        return self._outbox("deals.jsonl", "key")
+    def deals(self) -> list[tuple[str, str]]:
+        return list(zip(self._outbox("deals.jsonl", "id"), self._outbox("deals.jsonl", "key"), strict=True))
 
     def task_keys(self) -> list[str]:
         return self._outbox("tasks.jsonl", "opportunity_key")
@@ -240,8 +246,8 @@ class HubSpotHarness(Harness):
     def change_account(self, account_id: str) -> None:
         self.box.touch("companies", account_id, at_ms=int(time.time() * 1000) - 5, plan="Business")
 
-    def deal_keys(self) -> list[str]:
-        return [d["properties"]["oppworker_key"] for d in self.box.records("deals")]
+    def deals(self) -> list[tuple[str, str]]:
+        return [(d["id"], d["properties"]["oppworker_key"]) for d in self.box.records("deals")]
 
     def task_keys(self) -> list[str]:
         from connectors.hubspot.mapping import marker_key
@@ -267,6 +273,7 @@ class HubSpotHarness(Harness):
 class ZendeskSellHarness(Harness):
     name: ClassVar[str] = "zendesk-sell"
     sends_retry_after: ClassVar[bool] = False  # Sell documents no Retry-After and no rate-limit headers
+    unlisted_write_tells_found: ClassVar[bool] = False  # POST /v2/deals/upsert answers the same either way
     now: ClassVar[datetime | None] = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
 
     OPERATIONS: ClassVar[dict[str, tuple[str, str]]] = {
@@ -314,8 +321,8 @@ class ZendeskSellHarness(Harness):
     def change_account(self, account_id: str) -> None:
         self.sell.update_contact(int(account_id), custom_fields={"seats_used": "10"})
 
-    def deal_keys(self) -> list[str]:
-        return [d["custom_fields"]["opportunity_key"] for d in self.sell.deals.values()
+    def deals(self) -> list[tuple[str, str]]:
+        return [(str(d["id"]), d["custom_fields"]["opportunity_key"]) for d in self.sell.deals.values()
                 if (d.get("custom_fields") or {}).get("opportunity_key")]
 
     def task_keys(self) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.base import Connector
-from domain import ConnectorError, FollowUpTask, Opportunity, WriteResult
+from domain import FollowUpTask, Opportunity, WriteResult
 from tests.contract.harnesses import Harness, opportunity, task_for
 from worker.jobs import run_pass
 from worker.settings import Settings
@@ -39,42 +39,50 @@ def test_write_deals_and_tasks_then_rerun_writes_nothing(harness: Harness) -> No
     assert [(r.key, r.created, r.ok) for r in tasks] == [(k, True, True) for k in keys]
     connector.close()
     once_each(harness, keys)
+    assert sorted(harness.deals()) == sorted((r.crm_id, r.key) for r in deals)
     assert {o.key for o in harness.build().read_opportunities()} == set(keys)
 
-    again = harness.build()  # the next pass, in a new process
-    deals2, tasks2 = write_pass(again, opportunities)
-    assert [(r.key, r.crm_id, r.created) for r in deals2] == [(r.key, r.crm_id, False) for r in deals]
-    assert [(r.key, r.crm_id, r.created) for r in tasks2] == [(r.key, r.crm_id, False) for r in tasks]
-    again.close()
-    once_each(harness, keys)
+    for listed_first in (True, False):  # the next pass lists first; a resumed write may not have listed
+        again = harness.build()  # a new process: knows nothing but what the CRM says
+        if listed_first:
+            list(again.read_opportunities())
+        deals2 = again.write_deals(opportunities)
+        tasks2 = again.write_tasks([task_for(o) for o in opportunities], {r.key: r.crm_id for r in deals2})
+        assert [(r.key, r.crm_id) for r in deals2] == [(r.key, r.crm_id) for r in deals]
+        if listed_first or harness.unlisted_write_tells_found:
+            assert not any(r.created for r in deals2)
+        assert [(r.key, r.crm_id, r.created, r.ok) for r in tasks2] == [(r.key, r.crm_id, False, True) for r in tasks]
+        again.close()
+        once_each(harness, keys)
 
 
 def test_crash_between_deal_and_task_is_finished_by_the_next_pass(harness: Harness) -> None:
-    opportunities = [opportunity(a) for a in harness.seed_accounts(3)]
+    opportunities = [opportunity(a) for a in harness.seed_accounts(4)]
     crashed = harness.build()
     list(crashed.read_opportunities())
-    assert all(r.created for r in crashed.write_deals(opportunities))
-    crashed.close()  # the worker dies here: deals written, no task, nothing recorded
-    assert harness.task_keys() == []
+    deal_ids = {r.key: r.crm_id for r in crashed.write_deals(opportunities)}
+    crashed.write_tasks([task_for(opportunities[0])], deal_ids)
+    crashed.close()  # the worker dies here: all deals, one task, nothing recorded
+    assert harness.task_keys() == [opportunities[0].key]
 
     deals, tasks = write_pass(harness.build(), opportunities)
-    assert [r.created for r in deals] == [False] * 3  # found, not created again
-    assert [r.created for r in tasks] == [True] * 3
+    assert [r.created for r in deals] == [False] * 4  # found, not created again
+    assert {r.key: r.crm_id for r in deals} == deal_ids
+    assert [(r.created, r.ok) for r in tasks] == [(False, True)] + [(True, True)] * 3
     once_each(harness, [o.key for o in opportunities])
 
 
-def test_deal_created_but_its_answer_lost_is_not_created_twice(harness: Harness) -> None:
-    opportunities = [opportunity(a) for a in harness.seed_accounts(2)]
-    harness.fail_next("create_deals", 500, times=1, after=True)  # the CRM created them; we saw a 500
+@pytest.mark.parametrize("status", [502, 504])
+def test_deal_created_but_its_answer_lost_is_found_not_created_twice(harness: Harness, status: int) -> None:
+    """The create happens, the client sees a 5xx: the connector finds what it created, in the same call."""
+    opportunities = [opportunity(a) for a in harness.seed_accounts(5)]
+    harness.fail_next("create_deals", status, times=1, after=True)
     connector = harness.build()
     harness.sleeps(connector)
-    try:
-        write_pass(connector, opportunities)
-    except ConnectorError:  # a connector may give up this pass; the next one must not duplicate
-        pass
-    connector.close()
-    write_pass(harness.build(), opportunities)
+    deals, tasks = write_pass(connector, opportunities)
+    assert all(r.ok for r in deals + tasks)
     once_each(harness, [o.key for o in opportunities])
+    assert sorted(harness.deals()) == sorted((r.crm_id, r.key) for r in deals)
 
 
 @pytest.mark.parametrize("crash", ["before_tasks", "after_tasks"])
