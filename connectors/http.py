@@ -16,7 +16,7 @@ import hashlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
@@ -78,9 +78,13 @@ def error_from(
     describe: DescribeError,
     resolution: ErrorResolution,
     correlation_label: str = "correlation id",
+    secrets: Sequence[str] = (),
 ) -> ConnectorError:
-    """The `ConnectorError` for a non-2xx response, with the kind its CRM's table resolved."""
+    """The `ConnectorError` for a non-2xx response, with the kind its CRM's table resolved. Any of
+    `secrets` an error body echoes (a proxy that reflects the Authorization header) is masked."""
     message, correlation = describe(response)
+    for secret in secrets:
+        message = message.replace(secret, "***")
     status = response.status_code
     text = f"HTTP {status} from {response.request.method} {_path(response.url)}: {message}"
     if correlation:
@@ -253,7 +257,7 @@ class ApiClient:
             resolution = table.resolve(response.status_code)
             if resolution.action is ResponseAction.IGNORE:
                 return None
-            error = error_from(response, self._describe, resolution, self._correlation_label)
+            error = error_from(response, self._describe, resolution, self._correlation_label, self.secrets())
             raise self._refine(response, error) if self._refine else error
         if not response.content:
             return None
