@@ -12,7 +12,9 @@ exhausted client error was retryable: 6 client attempts x (1 + 8 task retries) =
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -21,7 +23,9 @@ from domain import ConnectorError  # noqa: E402
 from worker.service_settings import ServiceSettings  # noqa: E402
 
 
-def failing_request_calls(build, fail, calls) -> tuple[int, int]:  # noqa: ANN001 - per-CRM callables
+def failing_request_calls(
+    build: Callable[[], Any], fail: Callable[[], None], calls: Callable[[], int]
+) -> tuple[int, int]:
     """(task attempts, HTTP calls) until the task policy stops retrying."""
     fail()
     attempts = 0
@@ -55,7 +59,8 @@ def hubspot() -> tuple[int, int]:
         box.stop()
 
 
-def _faulted(box) -> int:  # noqa: ANN001 - faults answer before routing, so count them from the fault
+def _faulted(box: Any) -> int:
+    """Faults answer before routing, so their calls are counted from the faults themselves."""
     return sum(10_000 - f.times for f in box.faults)
 
 

@@ -46,8 +46,8 @@ from sqlalchemy.exc import OperationalError
 
 from connectors.base import AccountRecord, ReadReport
 from connectors.capabilities import CallsHttpApi
-from connectors.registry import build_connector
 from connectors.ratelimit import RateBudget
+from connectors.registry import build_connector
 from domain import ConnectorError, ExistingOpportunity, FailureKind, Owner, RetryBudgetExhausted
 from playbooks.affinity import AffinityModel, Rule
 from playbooks.loader import load_catalog

@@ -7,14 +7,14 @@ timeouts and the limiter are the shared client's; here we only teach it how HubS
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
 
 from connectors.error_table import BAD_TOKEN, NOT_AN_ERROR, REFUSED, RETRY_LATER, SLOW_DOWN, ErrorTable
-from connectors.hubspot.settings import HubSpotSettings
 from connectors.http import ApiClient, Refine
+from connectors.hubspot.settings import HubSpotSettings
 from connectors.ratelimit import SlidingWindowLimiter
 from domain import ConnectorError, FailureKind
 

@@ -16,8 +16,8 @@ from connectors.error_table import (
     FailureType,
     ResponseAction,
 )
-from connectors.hubspot.client import ERRORS as HUBSPOT
 from connectors.http import ApiClient
+from connectors.hubspot.client import ERRORS as HUBSPOT
 from connectors.ratelimit import ChainedLimiter, NoLimit
 from connectors.zendesk_sell.client import ERRORS as SELL
 from domain import ConnectorError, FailureKind, RetryBudgetExhausted
