@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -204,7 +205,7 @@ class ApiClient:
             stop=stop_after_attempt(self.max_attempts),
             reraise=True,
             before_sleep=self._before_sleep,
-            **({"sleep": self._sleep} if self._sleep else {}),
+            sleep=self._sleep or time.sleep,
         )
         table = errors or self.errors
         try:
