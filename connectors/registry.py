@@ -23,6 +23,11 @@ REGISTRY: dict[str, str] = {
 }
 
 
+# The connectors this package ships (plugins added at runtime are not among them): each must pass
+# the contract suite in tests/contract, through one harness entry.
+SHIPPED: frozenset[str] = frozenset(REGISTRY)
+
+
 def available() -> list[str]:
     return sorted(REGISTRY)
 
