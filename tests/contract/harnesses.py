@@ -79,6 +79,7 @@ class Harness:
     sends_retry_after: ClassVar[bool] = True  # the CRM's 429 carries Retry-After (docs)
     facts_of_written_deals: ClassVar[bool] = True  # False: facts come from elsewhere (the files' input)
     unlisted_write_tells_found: ClassVar[bool] = True  # False: an upsert cannot say found from created
+    refuses_unknown_accounts: ClassVar[bool] = True  # a deal on an account the CRM lacks is refused
     now: ClassVar[datetime | None] = None  # the pass clock run_pass gets (None: its default)
 
     tmp: Path
@@ -137,6 +138,7 @@ class FilesHarness(Harness):
     speaks_http: ClassVar[bool] = False
     incremental_reads_only_changes: ClassVar[bool] = False  # the cursor is a fingerprint of the input
     facts_of_written_deals: ClassVar[bool] = False  # outcomes come from the input's opportunities table
+    refuses_unknown_accounts: ClassVar[bool] = False  # the outbox takes any deal
 
     HEADER: ClassVar[str] = "id,name,owner_id,plan,plan_rank,products,seats_purchased,seats_used,mrr,customer_since,nps\n"
 

@@ -85,6 +85,19 @@ def test_deal_created_but_its_answer_lost_is_found_not_created_twice(harness: Ha
     assert sorted(harness.deals()) == sorted((r.crm_id, r.key) for r in deals)
 
 
+def test_a_deal_the_crm_refuses_is_an_item_error_and_the_rest_are_written(harness: Harness) -> None:
+    if not harness.refuses_unknown_accounts:
+        pytest.skip(f"{harness.name} accepts any deal")
+    good = [opportunity(a) for a in harness.seed_accounts(2)]
+    refused = opportunity("999999999")  # no such account in the CRM
+    connector = harness.build()
+    deals, tasks = write_pass(connector, [good[0], refused, good[1]])
+    assert [r.ok for r in deals] == [True, False, True]
+    assert "999999999" in (deals[1].error or "") or "HTTP 4" in (deals[1].error or "")
+    assert [r.ok for r in tasks] == [True, False, True]  # no deal, so no task: refused without a call
+    once_each(harness, [o.key for o in good])
+
+
 @pytest.mark.parametrize("crash", ["before_tasks", "after_tasks"])
 def test_a_pass_killed_mid_write_is_finished_exactly_once_by_the_next(
     harness: Harness, tmp_path: Path, crash: str
