@@ -126,6 +126,7 @@ class ApiClient:
         max_attempts: int = 6,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        max_wait_seconds: float = 120.0,
         extra_headers: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -141,6 +142,9 @@ class ApiClient:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        # A Retry-After longer than this (HubSpot's 477 may ask for hours) is not slept through in
+        # the client: the error goes up as retryable, and the task layer schedules the retry.
+        self.max_wait_seconds = max_wait_seconds
         self.stats = ClientStats()
         self.session = session or requests.Session()
         self.session.headers.update(
@@ -197,7 +201,12 @@ class ApiClient:
         should_retry = retry_if or (lambda e: True)
 
         def retried(error: BaseException) -> bool:
-            return isinstance(error, ConnectorError) and error.retryable and should_retry(error)
+            return (
+                isinstance(error, ConnectorError)
+                and error.retryable
+                and should_retry(error)
+                and (error.retry_after is None or error.retry_after <= self.max_wait_seconds)
+            )
 
         retrying = Retrying(
             retry=retry_if_exception(retried),

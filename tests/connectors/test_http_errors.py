@@ -121,6 +121,17 @@ def test_429_waits_by_retry_after(server: SandboxServer) -> None:
     assert len(sleeps) == 1 and 3 <= sleeps[0] <= 3.25 and api.stats.rate_limited == 1
 
 
+def test_a_retry_after_too_long_to_sleep_through_goes_up_for_the_task_to_schedule(server: SandboxServer) -> None:
+    flaky = Flaky(477, failures=100, headers={"Retry-After": "3600"})  # HubSpot: migration in progress
+    server.route("GET", r"/migrating")(flaky)
+    sleeps: list[float] = []
+    with pytest.raises(ConnectorError) as caught:
+        client(server, sleeps, errors=HUBSPOT, max_wait_seconds=120).request("GET", "/migrating")
+    assert flaky.calls == 1 and sleeps == []
+    error = caught.value
+    assert not isinstance(error, RetryBudgetExhausted) and error.retryable and error.retry_after == 3600
+
+
 def test_an_error_a_narrowed_retry_skips_is_plain_and_retryable_by_the_caller(server: SandboxServer) -> None:
     """A create that may have happened is not resent blindly: the caller looks first, so the error
     it gets is not a spent budget (the caller's own look-then-resend is allowed)."""
