@@ -187,7 +187,7 @@ class FileConnector:
         yield from found.values()
 
     def read_deal_facts(self, keys: Sequence[str]) -> dict[str, DealFacts]:
-        """Optional protocol method (connectors/base.py): the `opportunities` table's outcome
+        """Capability `ReadsDealFacts` (connectors/capabilities.py): the `opportunities` table's outcome
         columns for these keys; later rows win, blank cells keep what an earlier row said."""
         wanted = set(keys)
         merged: dict[str, dict[str, Any]] = {}
@@ -210,7 +210,7 @@ class FileConnector:
         return facts
 
     def read_account_history(self) -> Iterator[AccountState]:
-        """Optional protocol method: the `account_history` table, oldest first per account."""
+        """Capability `ReadsAccountHistory`: the `account_history` table, oldest first per account."""
         states: list[AccountState] = []
         for number, row in self._rows("account_history"):
             account_id, since = _text(row.get("account_id")), _text(row.get("valid_from"))
