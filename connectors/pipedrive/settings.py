@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain import ConnectorError, FailureKind
 
 # Account fields the connector maps (domain.Account). `name` and `owner_id` are the organization's own
 # attributes; every other one is an organization custom field, found by its *name* (keys are random
@@ -71,14 +73,14 @@ class PipedriveSettings(BaseSettings):
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
-    @model_validator(mode="after")
-    def _needs_a_host(self) -> PipedriveSettings:
-        if not self.base_url and not self.company_domain:
-            raise ValueError("set PIPEDRIVE_COMPANY_DOMAIN (e.g. acme for acme.pipedrive.com) or PIPEDRIVE_BASE_URL")
-        return self
-
     @property
     def api_base(self) -> str:
+        """Checked here, not in a model validator: a model-level ValidationError prints every input,
+        the token included."""
+        if not self.base_url and not self.company_domain:
+            raise ConnectorError(
+                "set PIPEDRIVE_COMPANY_DOMAIN (acme for acme.pipedrive.com) or PIPEDRIVE_BASE_URL", FailureKind.CONFIG
+            )
         return self.base_url or f"https://{self.company_domain}.pipedrive.com"
 
     @property
