@@ -18,7 +18,14 @@ import requests
 from pydantic import SecretStr
 
 from connectors.http import ApiClient, DescribeError
-from connectors.pipedrive.limits import CallGate, DailyTokenBudget, ServerWindow, budget_for, token_cost
+from connectors.pipedrive.limits import (
+    CallGate,
+    DailyLimitReached,
+    DailyTokenBudget,
+    ServerWindow,
+    budget_for,
+    token_cost,
+)
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.ratelimit import RateLimiter, SlidingWindowLimiter
 from domain import ConnectorError, FailureKind
@@ -96,7 +103,8 @@ def classify(response: requests.Response, describe: DescribeError) -> ConnectorE
     text = f"HTTP {status} from {response.request.method} {path}: {meaning}: {message}".replace(": : ", ": ")
     if correlation:
         text += f" (correlation id {correlation})"
-    return ConnectorError(text, kind, status=status, retry_after=retry_after, correlation_id=correlation)
+    error_type = DailyLimitReached if status == 429 and kind is FailureKind.PERMANENT else ConnectorError
+    return error_type(text, kind, status=status, retry_after=retry_after, correlation_id=correlation)
 
 
 class _ApiTokenAuth(requests.auth.AuthBase):

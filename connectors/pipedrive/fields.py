@@ -112,7 +112,8 @@ def parse_date(value: Any) -> date | None:
 
 def field_value(record: Mapping[str, Any], name: str, catalog: FieldCatalog) -> Any:
     """The value a mapping entry points at: an organization attribute, or a custom field by name
-    with enum/set option ids turned into labels. Raises KeyError for an unknown field name."""
+    with enum/set option ids turned into labels. Raises KeyError for a field the company does not
+    have, ValueError for an option id its definition does not list."""
     if name in ORGANIZATION_ATTRIBUTES:
         return record.get(name)
     definition = catalog.get(name)
@@ -122,7 +123,14 @@ def field_value(record: Mapping[str, Any], name: str, catalog: FieldCatalog) -> 
     if raw is None or not definition.options:
         return raw
     if isinstance(raw, list):
-        return [definition.options.get(str(v), str(v)) for v in raw]
+        return [_label(definition, v) for v in raw]
     if isinstance(raw, str) and "," in raw:  # v1 sends a set as "1,2"
-        return [definition.options.get(v.strip(), v.strip()) for v in raw.split(",")]
-    return definition.options.get(str(raw), raw)
+        return [_label(definition, v.strip()) for v in raw.split(",")]
+    return _label(definition, raw)
+
+
+def _label(definition: FieldDef, option_id: Any) -> str:
+    label = definition.options.get(str(option_id))
+    if label is None:
+        raise ValueError(f"option id {option_id!r} is not an option of {definition.name!r}")
+    return label

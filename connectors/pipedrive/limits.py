@@ -43,7 +43,12 @@ def token_cost(method: str, path: str) -> int:
     return 6 if method == "DELETE" else 10
 
 
-class BudgetExhausted(ConnectorError):
+class DailyLimitReached(ConnectorError):
+    """The day's token budget is spent (Pipedrive said so with a 429, or we would pass our share).
+    Not retryable and not a refusal of any one record: the pass stops and the next one resumes."""
+
+
+class BudgetExhausted(DailyLimitReached):
     """The next call would spend more of the daily token budget than this tool may use."""
 
     def __init__(self, spent: int, cost: int, allowed: int) -> None:

@@ -99,12 +99,11 @@ def to_account_record(
     for canonical, name in field_map.items():
         try:
             raw = field_value(org, name, catalog)
+            if raw is None:
+                continue
+            values[canonical] = _convert(canonical, raw)
         except KeyError:
             continue
-        if raw is None:
-            continue
-        try:
-            values[canonical] = _convert(canonical, raw)
         except (ValueError, TypeError) as exc:
             report.default(f"unreadable_{canonical}", account_id, str(exc)[:120])
     account = _validated_account(values, account_id, report)

@@ -20,7 +20,7 @@ from typing import Any
 
 from connectors.pipedrive import mapping
 from connectors.pipedrive.client import PipedriveClient, only_rate_limited
-from connectors.pipedrive.limits import BudgetExhausted
+from connectors.pipedrive.limits import DailyLimitReached
 from connectors.pipedrive.reader import PipedriveReader
 from connectors.pipedrive.settings import PipedriveSettings
 from domain import ConnectorError, ExistingOpportunity, FailureKind, FollowUpTask, Opportunity, WriteResult
@@ -123,11 +123,12 @@ class PipedriveWriter:
     def _create(
         self, path: str, body: dict[str, Any], key: str, look: Callable[[], Any]
     ) -> tuple[str, bool] | WriteResult:
-        """(id, made by this call) or a WriteResult carrying the refusal. A budget stop propagates."""
+        """(id, made by this call) or a WriteResult carrying the refusal. A daily-limit stop propagates:
+        it refuses nothing, the pass ends and the next one writes this key."""
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
                 envelope = self.client.post(path, body, retry_if=only_rate_limited)
-            except BudgetExhausted:
+            except DailyLimitReached:
                 raise
             except ConnectorError as exc:
                 if exc.kind is FailureKind.PERMANENT:

@@ -287,6 +287,8 @@ class PipedriveSandbox(SandboxApp):
                 if fault.after:
                     request.headers["x-sandbox-fault-after"] = str(fault.status)
                     return None
+                if fault.status == 429:  # a burst 429: nothing left in the window
+                    request.headers["x-sandbox-remaining"], request.headers["x-sandbox-reset"] = "0", "1"
                 return fail(fault.status, "Sandbox fault", f"injected {fault.status}")
         return None
 
