@@ -25,9 +25,10 @@ from connectors.pipedrive.limits import (
     ServerWindow,
     budget_for,
     token_cost,
+    window_for,
 )
 from connectors.pipedrive.settings import PipedriveSettings
-from connectors.ratelimit import RateLimiter, SlidingWindowLimiter
+from connectors.ratelimit import RateLimiter
 from domain import ConnectorError, FailureKind
 
 # THE status table: status -> (failure kind, what it means for Pipedrive). Anything unlisted: 5xx is
@@ -143,7 +144,8 @@ class PipedriveClient:
             raise ConnectorError("PIPEDRIVE_API_TOKEN is not set (Personal preferences > API)", FailureKind.CONFIG)
         self.settings = settings
         window = settings.burst_window_seconds + settings.burst_margin_seconds
-        self.search_limiter = search_limiter or SlidingWindowLimiter(settings.search_per_window, window)
+        secret, base = token.get_secret_value(), settings.api_base
+        self.search_limiter = search_limiter or window_for("search", base, secret, settings.search_per_window, window)
         self.budget = budget or budget_for(
             settings.api_base, token.get_secret_value(), int(settings.token_budget * settings.budget_share)
         )
@@ -155,7 +157,7 @@ class PipedriveClient:
         self.api = ApiClient(
             settings.api_base,
             SecretStr(""),
-            limiter=limiter or SlidingWindowLimiter(settings.burst, window),
+            limiter=limiter or window_for("burst", base, secret, settings.burst, window),
             describe_error=make_describe(token),
             classify=classify,
             timeout=(settings.connect_timeout, settings.read_timeout),

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 
-from connectors.ratelimit import RateLimiter
+from connectors.ratelimit import RateLimiter, SlidingWindowLimiter
 from domain import ConnectorError, FailureKind
 
 _SINGLE = re.compile(r"/\d+$")
@@ -98,6 +98,19 @@ def budget_for(base_url: str, token: str, allowed: int) -> DailyTokenBudget:
         if budget is None or budget.allowed != allowed:
             budget = _BUDGETS[key] = DailyTokenBudget(allowed)
         return budget
+
+
+_WINDOWS: dict[tuple[str, str, str, int, float], SlidingWindowLimiter] = {}
+
+
+def window_for(kind: str, base_url: str, token: str, max_calls: int, seconds: float) -> SlidingWindowLimiter:
+    """One burst (or search) window per token in this process: the limit is per token, and a pass
+    that starts right after another (a new connector each time) must not spend the same 2 s twice."""
+    key = (kind, base_url, hashlib.sha256(token.encode()).hexdigest()[:16], max_calls, seconds)
+    with _BUDGETS_LOCK:
+        if key not in _WINDOWS:
+            _WINDOWS[key] = SlidingWindowLimiter(max_calls, seconds)
+        return _WINDOWS[key]
 
 
 class ServerWindow:
