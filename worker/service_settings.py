@@ -49,6 +49,8 @@ class Budget(BaseModel):
 DEFAULT_BUDGETS: dict[str, Budget] = {
     "hubspot": Budget(max_calls=90, window_seconds=10),
     "zendesk-sell": Budget(max_calls=9, window_seconds=1),
+    # Pipedrive: burst per rolling 2 s per token, 40 on Growth (pipedrive-api.md section 4 [RL])
+    "pipedrive": Budget(max_calls=36, window_seconds=2),
 }
 
 
