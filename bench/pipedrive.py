@@ -24,17 +24,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.sandboxes is not an installed package
 
-from connectors.pipedrive.connector import PipedriveConnector  # noqa: E402
-from connectors.pipedrive.limits import DailyTokenBudget, token_cost  # noqa: E402
-from connectors.pipedrive.settings import PLAN_BURST, PipedriveSettings  # noqa: E402
-from tests.sandboxes.pipedrive import PipedriveSandbox  # noqa: E402
-from worker.jobs import run_pass  # noqa: E402
-from worker.settings import Settings  # noqa: E402
+from connectors.pipedrive.connector import PipedriveConnector
+from connectors.pipedrive.limits import DailyTokenBudget, token_cost
+from connectors.pipedrive.settings import PLAN_BURST, PipedriveSettings
+from tests.sandboxes.pipedrive import PipedriveSandbox
+from worker.jobs import run_pass
+from worker.settings import Settings
 
 PAGE = 500
 SAFETY = ("GET /api/v2/deals/search", "GET /api/v2/activities")
@@ -57,7 +57,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipedrive-"))
     settings = Settings(database_url=f"sqlite:///{tmp}/ledger.db", output_dir=tmp)
-    now = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
     burst = PLAN_BURST[args.plan]
     rows = []
     with PipedriveSandbox(burst_limit=burst, search_limit=10) as sandbox:

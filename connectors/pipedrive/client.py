@@ -169,7 +169,7 @@ class PipedriveClient:
         )
 
     @property
-    def stats(self):  # noqa: ANN201 - ClientStats
+    def stats(self):
         return self.api.stats
 
     def _tally(self, cost: int) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.base import AccountRecord, DealFacts, ReadReport
@@ -25,15 +25,22 @@ from connectors.pipedrive.reader import PipedriveReader
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.pipedrive.writer import PipedriveWriter
 from connectors.ratelimit import RateLimiter
-from domain import ConnectorError, ExistingOpportunity, FailureKind, FollowUpTask, Opportunity
-from domain import Owner, WriteResult
+from domain import (
+    ConnectorError,
+    ExistingOpportunity,
+    FailureKind,
+    FollowUpTask,
+    Opportunity,
+    Owner,
+    WriteResult,
+)
 from domain.account import utcnow
 
 log = logging.getLogger(__name__)
 CURSOR_PREFIX = "pipedrive:orgs:updated_since:"
 
 def encode_cursor(when: datetime) -> str:
-    return CURSOR_PREFIX + when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return CURSOR_PREFIX + when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 def decode_cursor(cursor: str | None) -> str | None:
     if cursor and cursor.startswith(CURSOR_PREFIX) and len(cursor) > len(CURSOR_PREFIX):

@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from connectors.ratelimit import RateLimiter, SlidingWindowLimiter
 from domain import ConnectorError, FailureKind
@@ -66,7 +66,7 @@ class DailyTokenBudget:
 
     def __init__(self, allowed: int, today: Callable[[], date] | None = None) -> None:
         self.allowed = allowed
-        self._today = today or (lambda: datetime.now(timezone.utc).date())
+        self._today = today or (lambda: datetime.now(UTC).date())
         self._day = self._today()
         self.spent = 0
         self._lock = threading.Lock()
@@ -124,7 +124,7 @@ class ServerWindow:
         self._lock = threading.Lock()
 
     def observe(self, headers: dict[str, str] | object) -> None:
-        get = getattr(headers, "get")
+        get = headers.get
         remaining, reset, limit = get("x-ratelimit-remaining"), get("x-ratelimit-reset"), get("x-ratelimit-limit")
         with self._lock:
             try:

@@ -33,9 +33,16 @@ from connectors.pipedrive.fields import (
     parse_money,
     parse_number,
 )
-from domain import Account, ExistingOpportunity, FollowUpTask, Opportunity, OpportunityStatus, Owner, UsagePoint
+from domain import (
+    Account,
+    ExistingOpportunity,
+    FollowUpTask,
+    Opportunity,
+    OpportunityStatus,
+    Owner,
+    UsagePoint,
+)
 from domain.opportunity import task_marker
-
 
 # ---------------------------------------------------------------- organizations -> accounts
 
@@ -53,7 +60,7 @@ def products_value(raw: Any) -> frozenset[str]:
     elif isinstance(raw, list):
         parts = [str(p) for p in raw if p is not None]
     else:
-        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")
+        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")  # noqa: TRY004
     return frozenset(p.strip() for p in parts if p.strip())
 
 

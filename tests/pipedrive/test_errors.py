@@ -51,7 +51,7 @@ def test_a_burst_429_waits_the_reset_the_headers_give_and_succeeds(sandbox: Pipe
     waits: list[float] = []
     connector = make_connector()
     # record the wait asked for, and sleep only the sandbox's (short) window
-    connector.client.api._sleep = lambda s: (waits.append(s), time.sleep(0.3))  # noqa: SLF001
+    connector.client.api._sleep = lambda s: (waits.append(s), time.sleep(0.3))
     records = list(connector.read_accounts(None, ReadReport()))
     assert len(records) == 3 and sandbox.rate_limited >= 1
     assert waits and all(w >= 1.0 for w in waits)  # x-ratelimit-reset (whole seconds) plus jitter

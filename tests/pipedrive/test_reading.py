@@ -3,7 +3,7 @@ name, owners, products from won deals (archived ones included), our deals and th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from connectors.base import ReadReport
 from tests.pipedrive.conftest import ConnectorFactory
@@ -39,11 +39,11 @@ def test_incremental_read_asks_for_updated_since_and_reads_only_the_changed(
 def test_the_cursor_never_passes_the_start_of_the_pass(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
     """An organization edited while the scan runs must be read again next time."""
     sandbox.generate_accounts(5, seed=5)
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
     sandbox.add_organization("Edited mid-scan", when=future)
-    start = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     connector = make_connector(incremental_overlap_seconds=60)
-    connector._now = lambda: start  # noqa: SLF001 - the pass's own clock
+    connector._now = lambda: start
     list(connector.read_accounts(None, ReadReport()))
     assert connector.next_cursor() == "pipedrive:orgs:updated_since:2026-11-29T11:59:00Z"
 

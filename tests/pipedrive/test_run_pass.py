@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from tests.sandboxes.pipedrive import PipedriveSandbox
 from worker.jobs import run_pass
 from worker.settings import Settings
 
-NOW = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 N = 200
 
 
@@ -54,7 +54,7 @@ class CrashingConnector:
         self.inner, self.where, self.crashed = inner, where, False
         self.name = inner.name
 
-    def __getattr__(self, attribute: str):  # noqa: ANN204
+    def __getattr__(self, attribute: str):
         return getattr(self.inner, attribute)
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:

@@ -85,7 +85,7 @@ def client() -> tuple[TestClient, list[tuple[str, list[str]]]]:
     return TestClient(Starlette(routes=[route])), queued
 
 
-def test_receiver_accepts_once_and_answers_replays_without_requeueing(client) -> None:  # noqa: ANN001
+def test_receiver_accepts_once_and_answers_replays_without_requeueing(client) -> None:
     http, queued = client
     body = event("6f1c-uuid")
     first = http.post("/webhooks/pipedrive", json=body, headers={"Authorization": basic("hook", "s3cret-pass")})
@@ -96,7 +96,7 @@ def test_receiver_accepts_once_and_answers_replays_without_requeueing(client) ->
     assert queued == [("pipedrive", ["42"])]
 
 
-def test_receiver_refuses_wrong_credentials_bad_bodies_and_big_bodies(client) -> None:  # noqa: ANN001
+def test_receiver_refuses_wrong_credentials_bad_bodies_and_big_bodies(client) -> None:
     http, queued = client
     wrong = http.post("/webhooks/pipedrive", json=event("x"), headers={"Authorization": basic("hook", "nope")})
     missing = http.post("/webhooks/pipedrive", json=event("y"))

@@ -34,7 +34,7 @@ def orgs(sandbox: PipedriveSandbox) -> list[int]:
     return [sandbox.add_organization(f"Org {i}")["id"] for i in range(3)]
 
 
-def write(connector, pairs, listing: bool = True):  # noqa: ANN001, ANN202 - the runner's order
+def write(connector, pairs, listing: bool = True):
     if listing:
         list(connector.read_opportunities())
     deals = connector.write_deals([o for o, _ in pairs])

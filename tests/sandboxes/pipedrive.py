@@ -33,7 +33,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.sandboxes.server import Request, Response, SandboxApp, SandboxServer
@@ -73,7 +73,7 @@ def ok(data: Any, next_cursor: str | None = None, *, listing: bool = False) -> R
 
 
 def iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -160,7 +160,7 @@ class PipedriveSandbox(SandboxApp):
                          when: datetime | None = None) -> dict[str, Any]:
         """`fields` by field *name*; stored under the field's hash key as Pipedrive does."""
         with self.lock:
-            stamp = iso(when or datetime.now(timezone.utc))
+            stamp = iso(when or datetime.now(UTC))
             org = {"id": self._new_id(), "name": name, "owner_id": owner_id or self.me_id, "add_time": stamp,
                    "update_time": stamp, "is_deleted": False, "visible_to": 3, "label_ids": [], "address": None,
                    "custom_fields": {f["field_code"]: None for f in self.fields["organization"]}}
@@ -178,7 +178,7 @@ class PipedriveSandbox(SandboxApp):
             org = self.orgs[org_id]
             for field_name, value in fields.items():
                 org["custom_fields"][self.code("organization", field_name)] = value
-            org["update_time"] = iso(datetime.now(timezone.utc))
+            org["update_time"] = iso(datetime.now(UTC))
 
     def add_won_deal(self, org_id: int, products: list[str], archived: bool = False) -> dict[str, Any]:
         with self.lock:
@@ -194,7 +194,7 @@ class PipedriveSandbox(SandboxApp):
     def set_deal_status(self, deal_id: int, status: str, lost_reason: str | None = None, archive: bool = False) -> None:
         with self.lock:
             deal = self.deals[deal_id]
-            deal.update(status=status, update_time=iso(datetime.now(timezone.utc)))
+            deal.update(status=status, update_time=iso(datetime.now(UTC)))
             if status == "lost":
                 deal["lost_reason"] = lost_reason
             if archive:
@@ -214,7 +214,7 @@ class PipedriveSandbox(SandboxApp):
             if not any(f["field_name"] == name for f in self.fields["organization"]):
                 self.define_field("organization", name, kind, list(plans) if name == "plan" else None)
         owners = list(self.users) or [self.add_user("CSM One", "csm1@example.com")["id"]]
-        base = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
+        base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
         ids = []
         for i in range(n):
             rank = rng.randrange(len(plans))
@@ -327,7 +327,7 @@ class PipedriveSandbox(SandboxApp):
 
     # ---------------------------------------------------------------- shared by routes
     def _store_deal(self, body: dict[str, Any]) -> dict[str, Any]:
-        now = iso(datetime.now(timezone.utc))
+        now = iso(datetime.now(UTC))
         deal = {"id": self._new_id(), "title": body["title"], "owner_id": body.get("owner_id") or self.me_id,
                 "org_id": body.get("org_id"), "person_id": None, "pipeline_id": body.get("pipeline_id") or 1,
                 "stage_id": body.get("stage_id") or 1, "value": body.get("value") or 0,
