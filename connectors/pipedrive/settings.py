@@ -84,6 +84,12 @@ class PipedriveSettings(BaseSettings):
         return self.base_url or f"https://{self.company_domain}.pipedrive.com"
 
     @property
+    def access_token(self) -> SecretStr:
+        """The name `worker.tasks.open_connector` looks for to mask the token in logs and key the
+        shared limiter by account."""
+        return self.api_token
+
+    @property
     def token_budget(self) -> int:
         if self.daily_token_budget is not None:
             return self.daily_token_budget
