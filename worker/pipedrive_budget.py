@@ -11,7 +11,7 @@ cleanly and the next one resumes. Wire it where the worker opens a connector:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.pipedrive.limits import BudgetExhausted
@@ -32,7 +32,7 @@ class RedisTokenBudget:
 
     def __init__(self, redis_client: Any, key: str, allowed: int, today: Callable[[], date] | None = None) -> None:
         self.redis, self.key, self.allowed = redis_client, key, allowed
-        self._today = today or (lambda: datetime.now(timezone.utc).date())
+        self._today = today or (lambda: datetime.now(UTC).date())
         self._script = redis_client.register_script(_CHARGE)
 
     def _day_key(self) -> str:

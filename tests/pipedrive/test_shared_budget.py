@@ -16,7 +16,7 @@ from worker.pipedrive_budget import RedisTokenBudget, attach_budget
 
 
 @pytest.fixture
-def client(redis_url: str):  # noqa: ANN201
+def client(redis_url: str):
     r = redis.Redis.from_url(redis_url)
     prefix = f"test-pd-budget-{uuid.uuid4().hex[:8]}"
     yield r, prefix
@@ -25,7 +25,7 @@ def client(redis_url: str):  # noqa: ANN201
     r.close()
 
 
-def test_two_processes_share_one_days_count_and_a_new_day_starts_afresh(client) -> None:  # noqa: ANN001
+def test_two_processes_share_one_days_count_and_a_new_day_starts_afresh(client) -> None:
     r, prefix = client
     day = [date(2026, 11, 25)]
     first = RedisTokenBudget(r, prefix, 100, today=lambda: day[0])
@@ -42,7 +42,7 @@ def test_two_processes_share_one_days_count_and_a_new_day_starts_afresh(client) 
 
 
 def test_a_connector_with_the_shared_budget_stops_when_the_others_spent_it(
-    client, sandbox: PipedriveSandbox, make_connector: ConnectorFactory  # noqa: ANN001
+    client, sandbox: PipedriveSandbox, make_connector: ConnectorFactory
 ) -> None:
     r, prefix = client
     sandbox.generate_accounts(5, seed=3)
