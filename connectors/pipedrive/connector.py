@@ -4,9 +4,10 @@ Accounts are organizations; owners are users; usage is one organization custom f
 holding its last-30-days value (a snapshot the runner stores per pass); products owned come from won
 deals' products (or the mapped `products` field). Registry name: `pipedrive`.
 
-Incremental passes: the cursor is `pipedrive:orgs:updated_since:<RFC 3339>`. It is the latest
-`update_time` the pass read, but never later than the pass's start minus an overlap: an organization
-edited while the scan ran is read again next time (at least once, never lost).
+Incremental passes: the cursor is `pipedrive:orgs:updated_since:<RFC 3339>`. It is the second after
+the latest `update_time` the pass read (`updated_since` is inclusive), but never later than the pass's
+start minus an overlap for clock skew: an organization edited while the scan ran is read again next
+time (at least once, never lost).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class PipedriveConnector:
         since = decode_cursor(cursor)
         field_map, usage_map, today = self.settings.field_map(), self.settings.usage_map(), self._today()
         catalog = self.org_fields()
-        latest: datetime | None = parse_datetime(since) if since else None
+        latest: datetime | None = None
         for org in self.reader.organizations(since):
             report.read += 1
             if isinstance(org, Mapping):
@@ -179,7 +180,10 @@ class PipedriveConnector:
                 owned = self._purchased().get(record.account.id, frozenset())
                 record.account = record.account.model_copy(update={"products": owned})
             yield record
-        self._next_cursor = encode_cursor(min(latest, started) if latest else started)
+        if latest is not None:  # `updated_since` is inclusive and times are whole seconds: the next second
+            self._next_cursor = encode_cursor(min(latest + timedelta(seconds=1), started))
+        else:  # nothing changed: keep the stored position (a full pass of nothing: the pass start)
+            self._next_cursor = cursor if since else encode_cursor(started)
 
     def next_cursor(self) -> str | None:
         return self._next_cursor

@@ -38,6 +38,7 @@ from typing import Any
 
 from tests.sandboxes.server import Request, Response, SandboxApp, SandboxServer
 
+PLANS = ("Starter", "Team", "Business", "Enterprise")
 SEARCH_PATH = re.compile(r"/search$|/itemSearch")
 SINGLE = re.compile(r"/\d+$")
 
@@ -83,6 +84,7 @@ class Fault:
     status: int
     times: int
     after: bool  # the request takes effect, then the answer is lost
+    reset: str = "1"  # x-ratelimit-reset of an injected 429
     hits: int = 0
 
 
@@ -200,19 +202,23 @@ class PipedriveSandbox(SandboxApp):
             if archive:
                 self.archived.add(deal_id)
 
-    def generate_accounts(self, n: int, seed: int = 7) -> list[int]:
-        """`n` organizations with plausible custom fields and 30-day usage, deterministic by seed, with
-        distinct `update_time`s two days in the past (as an account that has lived a while)."""
-        rng = random.Random(seed)
-        plans = ("Starter", "Team", "Business", "Enterprise")
-        products = ("translate", "api", "glossary", "connectors", "analytics")
+    def define_account_fields(self) -> None:
+        """The organization fields an admin would create for the canonical fields and usage metrics."""
         for name, kind in (("plan", "enum"), ("plan_rank", "double"), ("seats_purchased", "double"),
                            ("seats_used", "double"), ("mrr", "monetary"), ("customer_since", "date"),
                            ("contract_end_date", "date"), ("nps", "double"), ("csat", "double"),
                            ("open_escalations", "double"), ("active_users", "double"), ("api_calls", "double"),
                            ("words_translated", "double"), ("premium_feature_attempts", "double")):
             if not any(f["field_name"] == name for f in self.fields["organization"]):
-                self.define_field("organization", name, kind, list(plans) if name == "plan" else None)
+                self.define_field("organization", name, kind, list(PLANS) if name == "plan" else None)
+
+    def generate_accounts(self, n: int, seed: int = 7) -> list[int]:
+        """`n` organizations with plausible custom fields and 30-day usage, deterministic by seed, with
+        distinct `update_time`s two days in the past (as an account that has lived a while)."""
+        rng = random.Random(seed)
+        plans = PLANS
+        products = ("translate", "api", "glossary", "connectors", "analytics")
+        self.define_account_fields()
         owners = list(self.users) or [self.add_user("CSM One", "csm1@example.com")["id"]]
         base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
         ids = []
@@ -237,8 +243,9 @@ class PipedriveSandbox(SandboxApp):
                 self.add_won_deal(org["id"], sorted(rng.sample(products, rng.randint(1, 3))), archived=rng.random() < 0.3)
         return ids
 
-    def add_fault(self, method: str, pattern: str, status: int, times: int = 1, after: bool = False) -> None:
-        self.faults.append(Fault(method.upper(), re.compile(f"^{pattern}$"), status, times, after))
+    def add_fault(self, method: str, pattern: str, status: int, times: int = 1, after: bool = False,
+                  reset: str = "1") -> None:
+        self.faults.append(Fault(method.upper(), re.compile(f"^{pattern}$"), status, times, after, reset))
 
     # ---------------------------------------------------------------- hooks
     def _check_auth(self, request: Request) -> Response | None:
@@ -288,7 +295,7 @@ class PipedriveSandbox(SandboxApp):
                     request.headers["x-sandbox-fault-after"] = str(fault.status)
                     return None
                 if fault.status == 429:  # a burst 429: nothing left in the window
-                    request.headers["x-sandbox-remaining"], request.headers["x-sandbox-reset"] = "0", "1"
+                    request.headers["x-sandbox-remaining"], request.headers["x-sandbox-reset"] = "0", fault.reset
                 return fail(fault.status, "Sandbox fault", f"injected {fault.status}")
         return None
 
