@@ -221,9 +221,11 @@ class PipedriveClient:
             if not isinstance(items, list):
                 raise ConnectorError(f"unexpected body from GET {path}: data is not a list", FailureKind.TRANSIENT)
             yield from items
-            cursor = (envelope.get("additional_data") or {}).get("next_cursor")
+            previous, cursor = cursor, (envelope.get("additional_data") or {}).get("next_cursor")
             if not cursor or not items:
                 return
+            if cursor == previous:  # a server repeating its cursor must not loop us forever
+                raise ConnectorError(f"GET {path} returned the same next_cursor twice", FailureKind.TRANSIENT)
 
     def pages_v1(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
         """Every item of a v1 list: `start` + `limit` (max 500), until
@@ -238,7 +240,10 @@ class PipedriveClient:
             paging = (envelope.get("additional_data") or {}).get("pagination") or {}
             if not paging.get("more_items_in_collection") or not items:
                 return
-            start = int(paging.get("next_start") or start + len(items))
+            next_start = int(paging.get("next_start") or start + len(items))
+            if next_start <= start:
+                raise ConnectorError(f"GET {path} did not advance next_start past {start}", FailureKind.TRANSIENT)
+            start = next_start
 
     def close(self) -> None:
         self.api.close()

@@ -95,3 +95,13 @@ def test_budget_and_burst_follow_plan_and_seats() -> None:
     assert settings.api_base == "https://acme.pipedrive.com"
     with pytest.raises(ConnectorError, match="PIPEDRIVE_COMPANY_DOMAIN"):
         PipedriveSettings(api_token="t").api_base  # noqa: B018
+
+
+def test_a_repeated_cursor_is_an_error_not_an_endless_loop(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+    from tests.sandboxes.server import Response
+
+    sandbox.server.before.insert(0, lambda request: Response(200, {
+        "success": True, "data": [{"id": 1, "name": "Same"}], "additional_data": {"next_cursor": "again"}})
+        if request.path == "/api/v2/organizations" else None)
+    with pytest.raises(ConnectorError, match="same next_cursor twice"):
+        list(make_connector(max_attempts=1).read_accounts(None, ReadReport()))
