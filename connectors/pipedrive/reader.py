@@ -75,6 +75,14 @@ class PipedriveReader:
                     owned[org].add(name)
         return {org: frozenset(names) for org, names in owned.items()}
 
+    def org_deal_ids(self, org_id: str, key: str, key_code: str) -> list[str]:
+        """Ids of the organization's (listed, not archived) deals whose key field equals `key`."""
+        found = []
+        for deal in self.client.pages("/api/v2/deals", {"org_id": org_id, "custom_fields": key_code}):
+            if isinstance(deal, Mapping) and (deal.get("custom_fields") or {}).get(key_code) == key:
+                found.append(str(as_id(deal.get("id"))))
+        return found
+
     def deal_activities(self, deal_id: str) -> Iterator[Any]:
         return self.client.pages("/api/v2/activities", {"deal_id": deal_id})
 

@@ -49,9 +49,12 @@ class PipedriveSettings(BaseSettings):
     burst_margin_seconds: float = Field(default=0.1, ge=0)  # our clock vs theirs
     search_per_window: int = Field(default=10, ge=1)  # search: 10 per 2 s on every plan
     opportunity_key_field: str = "Opportunity key"  # deal custom field (varchar: searchable), by name
-    # Always search for the key before creating a deal (the documented safety net). `unlisted` skips
-    # the search for keys absent from a complete listing of our deals taken earlier in this pass.
-    search_before_create: Literal["always", "unlisted"] = "always"
+    # Always search for the key before creating a deal (the documented safety net). `org` lists the
+    # organization's deals instead (10 tokens, no 10-per-2-s search window, and a list sees a deal the
+    # moment it exists, where how soon search sees it is undocumented; archived deals are not in it, but
+    # an archived deal is closed and known from the listing of our deals or the ledger). `unlisted`
+    # skips the look for keys absent from a complete listing of our deals taken earlier in this pass.
+    search_before_create: Literal["always", "org", "unlisted"] = "always"
     pipeline_id: int | None = None
     stage_id: int | None = None
     activity_type: str = "task"  # activity type key_string

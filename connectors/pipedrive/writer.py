@@ -3,7 +3,8 @@
 Pipedrive has no upsert and no idempotency key (pipedrive-api.md section 7), so we look before we
 create. A deal carries the opportunity key in a deal custom field (varchar: searchable); before any
 `POST /api/v2/deals` we search that field for the key with an exact match (or, with
-`search_before_create: unlisted`, trust a complete listing of our deals taken in this pass). An
+`search_before_create: org`, list the organization's deals; with `unlisted`, trust a complete listing
+of our deals taken in this pass). An
 activity has no custom fields, so its note ends with the marker line `oppworker-key: <key>`; before
 `POST /api/v2/activities` we list the deal's activities and look for it, except on a deal we created
 moments ago in this instance (it can have none). A create is never blindly resent: only a 429 (not
@@ -59,15 +60,20 @@ class PipedriveWriter:
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
         return [self._write_deal(opportunity) for opportunity in opportunities]
 
-    def _find_deal(self, key: str) -> str | None:
+    def _look_up(self, key: str, org_id: str) -> list[str]:
+        if self.settings.search_before_create == "org":
+            return self.reader.org_deal_ids(org_id, key, self._key_code())
+        return self.reader.search_deal_ids(key)
+
+    def _find_deal(self, key: str, org_id: str) -> str | None:
         if key in self.known_deals:
             return self.known_deals[key]
         if self.listing_complete and self.settings.search_before_create == "unlisted":
             return None
-        found = self.reader.search_deal_ids(key)
+        found = sorted(self._look_up(key, org_id), key=lambda i: (len(i), i))
         if len(found) > 1:
-            log.warning("%d deals carry key %s; using the oldest (%s)", len(found), key, min(found, key=int))
-        return min(found, key=lambda i: (len(i), i)) if found else None
+            log.warning("%d deals carry key %s; using the oldest (%s)", len(found), key, found[0])
+        return found[0] if found else None
 
     def _write_deal(self, opportunity: Opportunity) -> WriteResult:
         key = opportunity.key
@@ -75,11 +81,12 @@ class PipedriveWriter:
             body = self.deal_body(opportunity)
         except ValueError as exc:
             return WriteResult(key=key, error=str(exc))
-        found = self._find_deal(key)
+        org_id = str(body["org_id"])
+        found = self._find_deal(key, org_id)
         if found:
             self.known_deals[key] = found
             return WriteResult(key=key, crm_id=found, created=False)
-        created = self._create("/api/v2/deals", body, key, lambda: self.reader.search_deal_ids(key)[:1] or None)
+        created = self._create("/api/v2/deals", body, key, lambda: self._look_up(key, org_id)[:1] or None)
         if isinstance(created, WriteResult):
             return created
         deal_id, new = created

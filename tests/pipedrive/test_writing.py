@@ -68,6 +68,17 @@ def test_unlisted_mode_skips_the_search_after_a_complete_listing(
     assert sandbox.calls.count(("GET", "/api/v2/deals/search")) == 0 and len(sandbox.deals) == 3
 
 
+def test_org_mode_looks_in_the_organization_deals_instead_of_searching(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory, orgs: list[int]
+) -> None:
+    pairs = [pair(org) for org in orgs]
+    first, _ = write(make_connector(search_before_create="org"), pairs, listing=False)
+    again, _ = write(make_connector(search_before_create="org"), pairs, listing=False)
+    assert [r.crm_id for r in again] == [r.crm_id for r in first] and not any(r.created for r in again)
+    assert sandbox.calls.count(("GET", "/api/v2/deals/search")) == 0 and len(sandbox.deals) == 3
+    assert sandbox.calls.count(("GET", "/api/v2/deals")) == 6  # one look per deal, each pass
+
+
 def test_rerun_finds_existing_deals_and_activities_instead_of_duplicating(
     sandbox: PipedriveSandbox, make_connector: ConnectorFactory, orgs: list[int]
 ) -> None:
