@@ -19,6 +19,7 @@ Factory = Callable[[Mapping[str, Any]], Connector]
 REGISTRY: dict[str, str] = {
     "files": "connectors.files.connector:from_options",
     "hubspot": "connectors.hubspot.connector:from_options",
+    "pipedrive": "connectors.pipedrive.connector:from_options",
     "zendesk-sell": "connectors.zendesk_sell.connector:from_options",
 }
 

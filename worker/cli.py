@@ -241,6 +241,7 @@ for _name in ("hubspot", "zendesk_sell", "service", "outcomes"):
         cli.add_command(_module.group)
     for _command in getattr(_module, "commands", ()):
         cli.add_command(_command)
+cli.add_command(import_module("connectors.pipedrive.cli").group)  # until CRM commands come from the registry
 
 
 def main() -> None:
