@@ -59,7 +59,7 @@ class UsageSourceSettings(BaseModel):
     usage_query: str | None = None
     fields_query: str | None = None
     # Accounts per join query (`WHERE account_key IN (...)`); bounds memory to one chunk's rows.
-    chunk_size: int = Field(default=1000, ge=1, le=10_000)
+    chunk_size: int = Field(default=2000, ge=1, le=50_000)
     # Rows fetched per round trip from a server-side cursor.
     fetch_size: int = Field(default=10_000, ge=1)
     # `:since` on every pass: this many days before the data's date (see enriched.py for why an

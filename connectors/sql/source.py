@@ -85,6 +85,15 @@ class SqlSource:
 
     # -- queries ---------------------------------------------------------------------------------
     def _joined(self, query: str, columns: str) -> Any:
+        """The user's query filtered to one chunk's keys. The keys go as one list parameter where
+        the driver takes one (PostgreSQL `= ANY(array)`, DuckDB `IN (SELECT unnest(list))`): a
+        statement with thousands of placeholders costs more to build and bind than to run
+        (bench/sql_source.py). Other dialects get SQLAlchemy's expanding `IN (...)`."""
+        backend = self.settings.sqlalchemy_url().get_backend_name()
+        if backend == "postgresql":
+            return text(f"SELECT {columns} FROM ({query}) AS q WHERE q.account_key = ANY(:keys)")
+        if backend == "duckdb":
+            return text(f"SELECT {columns} FROM ({query}) AS q WHERE q.account_key IN (SELECT unnest(:keys))")
         statement = text(f"SELECT {columns} FROM ({query}) AS q WHERE q.account_key IN :keys")
         return statement.bindparams(bindparam("keys", expanding=True))
 
@@ -113,11 +122,27 @@ class SqlSource:
         with self.connect() as conn:
             streaming = conn.execution_options(stream_results=True, yield_per=self.settings.fetch_size)
             try:
-                for key_value, metric, period_start, value in streaming.execute(statement, {"since": since, "keys": list(keys)}):
-                    key = rows.as_key(name, key_value)
-                    point = (rows.as_day(name, key, period_start), rows.as_value(name, key, value))
-                    found.setdefault(key, {}).setdefault(rows.as_metric(name, key, metric), []).append(point)
-                    count += 1
+                result = streaming.execute(statement, {"since": since, "keys": list(keys)})
+                # The hot loop of a pass that reads millions of rows: a type test per value on
+                # the common path, the full checks (and their error messages) only off it.
+                for batch in result.partitions(self.settings.fetch_size):
+                    count += len(batch)
+                    for key, metric, period_start, value in batch:
+                        if type(key) is not str:
+                            key = rows.as_key(name, key)
+                        if type(value) is not float or value - value != 0.0:  # inf and NaN fail too
+                            value = rows.as_value(name, key, value)
+                        if type(period_start) is not date:
+                            period_start = rows.as_day(name, key, period_start)
+                        if type(metric) is not str or not metric:
+                            metric = rows.as_metric(name, key, metric)
+                        series = found.get(key)
+                        if series is None:
+                            series = found[key] = {}
+                        points = series.get(metric)
+                        if points is None:
+                            points = series[metric] = []
+                        points.append((period_start, value))
             except SQLAlchemyError as exc:
                 raise self._failure(exc) from None
         for series in found.values():
