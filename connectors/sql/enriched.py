@@ -71,6 +71,8 @@ class EnrichedConnector:
         self.unknown: Counter[str] = Counter()
 
     def __getattr__(self, name: str) -> Any:
+        if name == "inner":  # not set yet (copy, unpickling): no recursion through ourselves
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def since(self) -> date:

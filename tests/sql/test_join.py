@@ -101,3 +101,22 @@ def test_join_on_another_canonical_field(duckdb_usage: str, tmp_path: Path) -> N
     joined = [r for r in records if r.provenance]
     assert [r.account.id for r in joined] == ["acc-0001"]  # the account named Northwind Traders
     assert series_of(joined[0]) == series_of(next(r for r in plain if r.account.id == "acc-0002"))
+
+
+def test_provenance_and_series_travel_through_the_celery_chunk_codec(duckdb_usage: str, tmp_path: Path) -> None:
+    from worker.chunk_codec import decode, encode
+
+    records, _, _ = read_all({"output_dir": tmp_path / "o", "usage_sources": [source(duckdb_usage)]})
+    again = [decode(encode(r)) for r in records[:20]]
+    assert [r.provenance for r in again] == [r.provenance for r in records[:20]]
+    assert [series_of(r) for r in again] == [series_of(r) for r in records[:20]]
+
+
+def test_optional_methods_and_attributes_are_the_wrapped_connectors(duckdb_usage: str, tmp_path: Path) -> None:
+    connector = build_connector("files", {"output_dir": tmp_path / "o", "usage_sources": [source(duckdb_usage)]})
+    try:
+        assert connector.name == "files" and connector.data_dir == connector.inner.data_dir
+        assert getattr(connector, "read_deal_facts", None) is not None
+        assert getattr(connector, "read_opportunities_for", None) is None  # the file connector has none
+    finally:
+        connector.close()
