@@ -124,7 +124,9 @@ class SqlSource:
             try:
                 result = streaming.execute(statement, {"since": since, "keys": list(keys)})
                 # The hot loop of a pass that reads millions of rows: a type test per value on
-                # the common path, the full checks (and their error messages) only off it.
+                # the common path, the full checks (and their error messages) only off it. (Reading
+                # the DBAPI cursor directly would skip Row objects, but SQLAlchemy may already hold
+                # the first rows of a streamed result in its buffer: rows would be lost.)
                 for batch in result.partitions(self.settings.fetch_size):
                     count += len(batch)
                     for key, metric, period_start, value in batch:
