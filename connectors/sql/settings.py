@@ -85,7 +85,7 @@ class UsageSourceSettings(BaseModel):
         return text
 
     @model_validator(mode="after")
-    def _complete(self) -> "UsageSourceSettings":
+    def _complete(self) -> UsageSourceSettings:
         if self.usage_query is None and self.fields_query is None:
             raise ValueError(f"usage source {self.name!r}: give a usage_query, a fields_query or both")
         if self.usage_query is not None and ":since" not in self.usage_query:
