@@ -127,18 +127,19 @@ class SqlSource:
                 # the common path, the full checks (and their error messages) only off it. (Reading
                 # the DBAPI cursor directly would skip Row objects, but SQLAlchemy may already hold
                 # the first rows of a streamed result in its buffer: rows would be lost.)
+                text_type, float_type, date_type, lookup = str, float, date, found.get
                 for batch in result.partitions(self.settings.fetch_size):
                     count += len(batch)
                     for key, metric, period_start, value in batch:
-                        if type(key) is not str:
+                        if type(key) is not text_type:
                             key = rows.as_key(name, key)
-                        if type(value) is not float or value - value != 0.0:  # inf and NaN fail too
+                        if type(value) is not float_type or value - value != 0.0:  # inf, NaN fail too
                             value = rows.as_value(name, key, value)
-                        if type(period_start) is not date:
+                        if type(period_start) is not date_type:
                             period_start = rows.as_day(name, key, period_start)
-                        if type(metric) is not str or not metric:
+                        if type(metric) is not text_type or not metric:
                             metric = rows.as_metric(name, key, metric)
-                        series = found.get(key)
+                        series = lookup(key)
                         if series is None:
                             series = found[key] = {}
                         points = series.get(metric)
@@ -149,7 +150,7 @@ class SqlSource:
                 raise self._failure(exc) from None
         for series in found.values():
             for points in series.values():
-                points.sort(key=lambda p: p[0])
+                points.sort()  # (day, value) tuples: by day (C comparisons, no key function)
         return found, count
 
     def fields_for(self, keys: Sequence[str]) -> tuple[dict[str, dict[str, Any]], int]:
