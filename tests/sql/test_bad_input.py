@@ -147,3 +147,13 @@ def test_usage_sources_from_the_settings_file(tmp_path: Path) -> None:
     assert settings.connector_options("files")["usage_sources"][0].name == "warehouse"
     report = run_pass(settings, crm="files", dry_run=True)
     assert report.accounts_read == 600 and report.new > 0
+
+
+def test_a_query_that_fails_while_rows_stream_names_the_source(duckdb_usage: str, tmp_path: Path) -> None:
+    """The probe (no rows) passes; the cast fails on the first real row, in DuckDB's own cursor."""
+    query = ("SELECT account_id AS account_key, metric, period_start, CAST(metric AS DOUBLE) AS value "
+             "FROM usage_weekly WHERE period_start >= :since")
+    with pytest.raises(SourceError) as caught:
+        first_record(tmp_path, source(duckdb_usage, usage_query=query))
+    assert str(caught.value).startswith(f"usage source 'warehouse' ({duckdb_usage}) query failed: Conversion Error")
+    assert caught.value.kind is FailureKind.CONFIG
