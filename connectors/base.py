@@ -39,6 +39,13 @@ class AccountRecord:
     # pydantic object per weekly point costs several times the scoring of the account
     # (bench/worker.py). Only for series sources: snapshot values stay in `usage`.
     series: dict[str, list[tuple[date, float]]] | None = None
+    # Where a value came from when not from the CRM itself: canonical field or usage metric ->
+    # source name (`seats_used` -> `warehouse`), so explain can say `seats_used 48 (warehouse)`.
+    # Set by connectors/sql/enriched.py; empty means every value is the connector's own.
+    provenance: dict[str, str] = field(default_factory=dict)
+    # Values of extra CRM properties a SQL source joins on (`product_account_id` -> `p-1001`),
+    # read when the CRM connector is asked for them (HubSpot `account_key_properties`).
+    join_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,17 +144,19 @@ def _counts(counter: Any) -> str:
 @click.pass_context
 def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None, output_dir: Path | None, as_of: str | None) -> None:
     """Show one account's journey stage and every playbook's score, with why it did or did not fire."""
-    from worker.explain import explain_account
+    from worker.explain import describe_provenance, explain_account
 
     settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
     try:
-        result = explain_account(settings, account_id, crm, now=_as_of(as_of))
+        result = explain_account(settings, account_id, crm, now=_as_of(as_of), provenance=(provenance := {}))
     except PlaybookError as exc:
         raise click.ClickException(f"playbook: {exc}") from None
     if result is None:
         raise click.ClickException(f"account {account_id!r} not found in {crm}")
     account = result.account
     console.print(f"[bold]{account.name}[/bold] ({account.id}), plan {account.plan}, owner {account.owner_email or account.owner_id or 'none'}")
+    if provenance:  # values from SQL usage sources (connectors/sql), the rest is the CRM's
+        console.print(f"From SQL sources: {describe_provenance(account, provenance)}", markup=False, highlight=False)
     console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {result.stage_reason}")
     for outcome in result.outcomes:
         playbook = outcome.playbook
@@ -230,7 +232,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     console.print(table)
 
 
-for _name in ("hubspot", "zendesk_sell", "service", "outcomes"):
+for _name in ("hubspot", "zendesk_sell", "service", "outcomes", "sources"):
     try:
         _module = import_module(f"worker.commands.{_name}")
     except ModuleNotFoundError as _exc:

@@ -185,6 +185,9 @@ class HubSpotConnector(ApiBacked):
                 report.read += 1
                 if record is None:
                     continue
+                if s.account_key_properties:
+                    props = company.get("properties") or {}
+                    record.join_keys = {p: str(props[p]).strip() for p in s.account_key_properties if props.get(p)}
                 if owned is not None:
                     products = owned.get(record.account.id, frozenset())
                     record.account = record.account.model_copy(update={"products": products})

@@ -80,6 +80,9 @@ class HubSpotSettings(BaseSettings):
 
     fields: dict[str, str] = Field(default_factory=dict, description="canonical field -> property")
     usage: dict[str, str] = Field(default_factory=dict, description="usage metric -> property")
+    # Company properties read only to join SQL usage sources on (connectors/sql): their values
+    # travel on each record as `join_keys`, e.g. `product_account_id`.
+    account_key_properties: list[str] = Field(default_factory=list)
     # Owned products: the `products` company property, or the line items of closed-won deals.
     products_source: Literal["property", "line_items"] = "property"
     line_item_product_property: str = "hs_sku"  # the line item property holding the product code
@@ -126,7 +129,8 @@ class HubSpotSettings(BaseSettings):
     @property
     def company_properties(self) -> list[str]:
         """Every company property a read asks for, in a stable order, without duplicates."""
-        names = ["hs_object_id", "hs_lastmodifieddate", *self.field_map.values(), *self.usage_map.values()]
+        names = ["hs_object_id", "hs_lastmodifieddate", *self.field_map.values(), *self.usage_map.values(),
+                 *self.account_key_properties]
         return list(dict.fromkeys(names))
 
 
