@@ -16,7 +16,9 @@ from playbooks.intents.language import UNDETERMINED, LanguageIdentifier
 from playbooks.intents.lexicon import DEFERRABLE, Lexicon
 
 EVIDENCE_MAX = 200
-_SENTENCES = re.compile(r"(?<=[.!?。！？;；])\s*|\n+")
+# A sentence ends at . ! ? ; (not after a digit: "am 15. erreicht") or at a line break.
+_SENTENCES = re.compile(r"(?<=[^\d\s][.!?;])\s+|(?<=[?!])\s*|(?<=[。！？；])\s*|\n+")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _CLAUSE_PUNCT = r"[,:()\u2013\u2014\uff0c\uff1a\u3001]| - "
 
 
@@ -40,20 +42,24 @@ class Detection:
     intents: tuple[IntentHit, ...]
 
 
-def _alternation(words: Iterable[str], bounded: bool) -> re.Pattern[str] | None:
+def _alternation(words: Iterable[str], bounded: bool, inflected: bool = False) -> re.Pattern[str] | None:
+    """One regex for a word list. `inflected` lets a word take a short ending (Polish
+    "glosariusz" -> "glosariuszem"), for product names customers decline."""
     parts = []
     for word in sorted({w.lower() for w in words if w}, key=len, reverse=True):
         body = re.escape(word)
-        if bounded:
-            body = (r"(?<!\w)" if word[0].isalnum() else "") + body + (r"(?!\w)" if word[-1].isalnum() else "")
+        if bounded and not _HAN.search(word):  # Han words have no spaces around them to bound
+            end = (r"\w{0,4}" if inflected else "") + r"(?!\w)"
+            body = (r"(?<!\w)" if word[0].isalnum() else "") + body + (end if word[-1].isalnum() else "")
         parts.append(body)
     return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
 @dataclass(frozen=True, slots=True)
 class _CompiledLexicon:
-    patterns: tuple[tuple[str, re.Pattern[str], float], ...]
+    patterns: tuple[tuple[str, re.Pattern[str], float, bool], ...]
     negation: re.Pattern[str] | None
+    negation_window: int | None
     deferral: re.Pattern[str] | None
     clause: re.Pattern[str]
     products: tuple[tuple[str, re.Pattern[str]], ...]
@@ -63,7 +69,7 @@ def _compile(lexicon: Lexicon, plans: Iterable[str], product_names: Mapping[str,
     bounded = lexicon.script is None  # Han text has no spaces: cues match anywhere
     plan_alt = "|".join(re.escape(p) for p in sorted(plans, key=len, reverse=True)) or "(?!x)x"
     patterns = tuple(
-        (intent, re.compile(p.pattern.replace("{plans}", f"(?:{plan_alt})"), re.IGNORECASE), p.confidence)
+        (intent, re.compile(p.pattern.replace("{plans}", f"(?:{plan_alt})"), re.IGNORECASE), p.confidence, p.needs_product)
         for intent, items in lexicon.intents.items()
         for p in items
     )
@@ -72,9 +78,16 @@ def _compile(lexicon: Lexicon, plans: Iterable[str], product_names: Mapping[str,
     aliases = {code: [*names, *lexicon.products.get(code, [])] for code, names in product_names.items()}
     for code, names in lexicon.products.items():
         aliases.setdefault(code, list(names))
-    products = tuple((code, rx) for code, names in aliases.items() if (rx := _alternation(names, True)) is not None)
+    products = tuple(
+        (code, rx) for code, names in aliases.items() if (rx := _alternation(names, True, inflected=True)) is not None
+    )
     return _CompiledLexicon(
-        patterns, _alternation(lexicon.negations, bounded), _alternation(lexicon.deferrals, bounded), clause, products
+        patterns,
+        _alternation(lexicon.negations, bounded),
+        lexicon.negation_window,
+        _alternation(lexicon.deferrals, bounded),
+        clause,
+        products,
     )
 
 
@@ -112,9 +125,9 @@ class IntentDetector:
                 if seen is None:
                     best[key] = hit
                 elif hit.confidence > seen.confidence:
-                    best[key] = IntentHit(hit.intent, hit.evidence, min(0.99, hit.confidence + 0.05), hit.product)
+                    best[key] = IntentHit(hit.intent, hit.evidence, round(min(0.99, hit.confidence + 0.05), 2), hit.product)
                 else:  # a second sentence saying the same thing makes us surer
-                    best[key] = IntentHit(seen.intent, seen.evidence, min(0.99, seen.confidence + 0.05), seen.product)
+                    best[key] = IntentHit(seen.intent, seen.evidence, round(min(0.99, seen.confidence + 0.05), 2), seen.product)
         return Detection(language if language != UNDETERMINED or not best else UNDETERMINED, tuple(best.values()))
 
     def _hits(self, text: str, lexicon: _CompiledLexicon) -> Iterable[IntentHit]:
@@ -122,7 +135,7 @@ class IntentDetector:
             if not sentence or sentence.isspace():
                 continue
             deferred: bool | None = None
-            for intent, rx, confidence in lexicon.patterns:
+            for intent, rx, confidence, needs_product in lexicon.patterns:
                 match = rx.search(sentence)
                 if match is None:
                     continue
@@ -135,13 +148,18 @@ class IntentDetector:
                         continue
                 product = None
                 if intent == "product_interest":
-                    product = next((code for code, prx in lexicon.products if prx.search(sentence)), None)
-                yield IntentHit(intent, shorten(sentence), confidence, product)
+                    after = match.end() if needs_product else 0
+                    product = next((code for code, prx in lexicon.products if prx.search(sentence, after)), None)
+                    if product is None and needs_product:
+                        continue
+                yield IntentHit(intent, shorten(sentence), round(confidence, 2), product)
 
     @staticmethod
     def _negated(sentence: str, start: int, lexicon: _CompiledLexicon) -> bool:
         clause_start = 0
         for brk in lexicon.clause.finditer(sentence, 0, start):
             clause_start = brk.end()
+        if lexicon.negation_window is not None:
+            clause_start = max(clause_start, start - lexicon.negation_window)
         assert lexicon.negation is not None
         return lexicon.negation.search(sentence, clause_start, start) is not None

@@ -29,6 +29,9 @@ class Pattern(BaseModel):
 
     pattern: str
     confidence: float = Field(default=0.8, gt=0, le=1)
+    # For generic questions ("do you have ...?"): fire only when a catalog product is named after
+    # the cue in the same sentence, so "is there a bigger tier?" is not a product interest.
+    needs_product: bool = False
 
     @field_validator("pattern")
     @classmethod
@@ -54,6 +57,9 @@ class Lexicon(BaseModel):
     stopwords: list[str] = Field(default_factory=list)
     script: str | None = Field(default=None, pattern=r"^(han)$")
     negations: list[str] = Field(default_factory=list)
+    # How far before a match (in characters) a negation still applies; None: anywhere earlier in the
+    # clause. Han text needs a window, as 不 also appears in words that negate nothing (不到 "before").
+    negation_window: int | None = Field(default=None, ge=1, le=200)
     deferrals: list[str] = Field(default_factory=list)
     clause_breaks: list[str] = Field(default_factory=list)
     products: dict[str, list[str]] = Field(default_factory=dict)  # catalog code -> aliases
