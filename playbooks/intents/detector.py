@@ -131,9 +131,8 @@ class IntentDetector:
         return Detection(language if language != UNDETERMINED or not best else UNDETERMINED, tuple(best.values()))
 
     def _hits(self, text: str, lexicon: _CompiledLexicon) -> Iterable[IntentHit]:
-        for sentence in _SENTENCES.split(text):
-            if not sentence or sentence.isspace():
-                continue
+        sentences = [s.strip() for s in _SENTENCES.split(text) if s and not s.isspace()]
+        for index, sentence in enumerate(sentences):
             deferred: bool | None = None
             for intent, rx, confidence, needs_product in lexicon.patterns:
                 match = rx.search(sentence)
@@ -143,7 +142,7 @@ class IntentDetector:
                     continue
                 if intent in DEFERRABLE:
                     if deferred is None:
-                        deferred = lexicon.deferral is not None and lexicon.deferral.search(sentence) is not None
+                        deferred = self._deferred(sentences, index, lexicon)
                     if deferred:
                         continue
                 product = None
@@ -153,6 +152,16 @@ class IntentDetector:
                     if product is None and needs_product:
                         continue
                 yield IntentHit(intent, shorten(sentence), round(confidence, 2), product)
+
+    @staticmethod
+    def _deferred(sentences: list[str], index: int, lexicon: _CompiledLexicon) -> bool:
+        """Deferred in the sentence itself, or by a reply that opens the next one ("More seats?
+        Not now.")."""
+        if lexicon.deferral is None:
+            return False
+        if lexicon.deferral.search(sentences[index]) is not None:
+            return True
+        return index + 1 < len(sentences) and lexicon.deferral.match(sentences[index + 1]) is not None
 
     @staticmethod
     def _negated(sentence: str, start: int, lexicon: _CompiledLexicon) -> bool:
