@@ -5,6 +5,7 @@ without depending on each other. Everything that crosses a package boundary is o
 """
 
 from domain.account import Account, Owner, Purchase, UsagePoint
+from domain.conversation import Conversation, ConversationSource
 from domain.errors import ConnectorError, FailureKind
 from domain.explanation import Contribution
 from domain.journey import JourneyStage
@@ -21,6 +22,8 @@ __all__ = [
     "Account",
     "ConnectorError",
     "Contribution",
+    "Conversation",
+    "ConversationSource",
     "ExistingOpportunity",
     "FailureKind",
     "FollowUpTask",
