@@ -230,7 +230,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     console.print(table)
 
 
-for _name in ("hubspot", "zendesk_sell", "service", "outcomes"):
+for _name in ("hubspot", "zendesk_sell", "service", "outcomes", "intents"):
     try:
         _module = import_module(f"worker.commands.{_name}")
     except ModuleNotFoundError as _exc:
