@@ -59,9 +59,11 @@ class HeardIntent:
 
 @dataclass(frozen=True, slots=True)
 class Heard:
-    """An account's recent mentions, newest first."""
+    """An account's recent mentions, newest first, as heard on `today` under `policy`."""
 
     mentions: tuple[HeardIntent, ...] = ()
+    today: date | None = None
+    policy: ListeningPolicy = ListeningPolicy()
 
     def latest(self, intent: str, exclude_products: frozenset[str] = frozenset()) -> HeardIntent | None:
         for mention in self.mentions:
@@ -71,9 +73,6 @@ class Heard:
 
     def latest_for_product(self, product: str) -> HeardIntent | None:
         return next((m for m in self.mentions if m.intent == PRODUCT_INTEREST and m.product == product), None)
-
-
-NOTHING_HEARD = Heard()
 
 
 class Listener:
@@ -100,10 +99,8 @@ class Listener:
                         HeardIntent(hit.intent, hit.evidence, hit.confidence, said_on, conversation.source,
                                     conversation.id, detection.language, hit.product)
                     )
-        if not mentions:
-            return NOTHING_HEARD
         mentions.sort(key=lambda m: (m.said_on, m.confidence), reverse=True)
-        return Heard(tuple(mentions))
+        return Heard(tuple(mentions), today, self.policy)
 
 
 def churn_block(heard: Heard | None, today: date, policy: ListeningPolicy) -> HeardIntent | None:
@@ -137,6 +134,24 @@ def quotes(contributions: Sequence[Contribution], heard: Heard | None, account: 
 
 def render_quotes(mentions: Sequence[HeardIntent]) -> str:
     return "In their words:\n" + "\n".join(f"- {m.quote()}" for m in mentions) if mentions else ""
+
+
+def render_heard(heard: Heard | None) -> str:
+    """For `oppworker explain`: every mention heard, newest first, and whether one blocks offers."""
+    if heard is None or heard.today is None:
+        return "Conversations: not read (the connector cannot list them)"
+    today, policy = heard.today, heard.policy
+    if not heard.mentions:
+        return f"Conversations (last {policy.lookback_days} days): nothing heard"
+    lines = [f"Conversations (last {policy.lookback_days} days), newest first:"]
+    for m in heard.mentions:
+        product = f" [{m.product}]" if m.product else ""
+        lines.append(f"  {m.intent}{product} ({m.language}, confidence {m.confidence:.2f}) {m.quote()}")
+    blocker = churn_block(heard, today, policy)
+    if blocker is not None:
+        lines.append(f"  -> churn_risk said {blocker.age(today):.0f} days ago: no offer while it is under "
+                     f"{policy.churn_days} days old. They said: {blocker.quote()}")
+    return "\n".join(lines)
 
 
 @signal("intent", per_metric=True)

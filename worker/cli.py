@@ -156,6 +156,8 @@ def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None
     account = result.account
     console.print(f"[bold]{account.name}[/bold] ({account.id}), plan {account.plan}, owner {account.owner_email or account.owner_id or 'none'}")
     console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {result.stage_reason}")
+    from playbooks.intent_signals import render_heard  # what the customer said (issue #13)
+    console.print(render_heard(result.heard), markup=False, highlight=False)
     for outcome in result.outcomes:
         playbook = outcome.playbook
         verdict = {"new": "[green]FIRES[/green]", "already_open": "[yellow]already open[/yellow]",

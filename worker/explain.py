@@ -38,6 +38,7 @@ def explain_account(settings: Settings, account_id: str, crm: str = "files", now
                 context.histories.get(account_id, AccountHistory()),
                 now,
                 context.last_run_at,
+                context.conversations([account_id]).get(account_id, []) if context.conversations else None,
             )
         return None
     finally:

@@ -26,10 +26,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
+from connectors.files.notes import read_notes
 from connectors.files.outbox import Outbox, deal_record, task_record
 from connectors.files.tables import find_table, fingerprint, read_rows
 from domain import (
     Account,
+    Conversation,
     ExistingOpportunity,
     FollowUpTask,
     Opportunity,
@@ -42,7 +44,7 @@ from domain import (
 
 log = logging.getLogger(__name__)
 
-TABLES = ("accounts", "usage", "purchases", "owners", "opportunities", "account_history")
+TABLES = ("accounts", "usage", "purchases", "owners", "opportunities", "account_history", "notes")
 TRUE = {"1", "true", "yes", "y", "done", "completed"}
 
 
@@ -232,6 +234,10 @@ class FileConnector:
             ))
         states.sort(key=lambda s: (s.account_id, s.valid_from))
         yield from states
+
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+        """Optional capability (ReadsConversations): the `notes` table (connectors/files/notes.py)."""
+        yield from read_notes(self.data_dir, account_ids, since)
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
         return self.outbox.write_deals(opportunities)

@@ -63,6 +63,9 @@ class _CompiledLexicon:
     deferral: re.Pattern[str] | None
     clause: re.Pattern[str]
     products: tuple[tuple[str, re.Pattern[str]], ...]
+    # Where a needs_product cue looks for the product: after it, except in Han text, whose word
+    # order puts the object first (请给我们 API 的报价).
+    product_after_cue: bool
 
 
 def _compile(lexicon: Lexicon, plans: Iterable[str], product_names: Mapping[str, list[str]]) -> _CompiledLexicon:
@@ -88,6 +91,7 @@ def _compile(lexicon: Lexicon, plans: Iterable[str], product_names: Mapping[str,
         _alternation(lexicon.deferrals, bounded),
         clause,
         products,
+        bounded,
     )
 
 
@@ -147,7 +151,7 @@ class IntentDetector:
                         continue
                 product = None
                 if intent == "product_interest":
-                    after = match.end() if needs_product else 0
+                    after = match.end() if needs_product and lexicon.product_after_cue else 0
                     product = next((code for code, prx in lexicon.products if prx.search(sentence, after)), None)
                     if product is None and needs_product:
                         continue
