@@ -22,12 +22,12 @@ from typing import Any
 FIELDS = ["id", "account_id", "created_at", "source", "text"]
 
 SHOWCASE_NOTES: list[tuple[str, int, str, str]] = [  # account, days before as_of, source, text
-    ("acc-0014", 12, "call", "Gesprek met Sanne over de jaarplanning. Ze vroeg wat het Business-abonnement "
-                             "extra biedt, want ze willen meer talen en hogere limieten."),
-    ("acc-0058", 8, "email", "Dzień dobry, od stycznia nasz zespół rośnie o sześć osób i potrzebujemy "
-                             "dodatkowych licencji. Proszę o ofertę."),
-    ("acc-0019", 5, "email", "Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden und testen "
-                             "gerade DeepL als Alternative. Bitte melden Sie sich vor der Verlängerung."),
+    ("acc-0014", 12, "call", ("Gesprek met Sanne over de jaarplanning. Ze vroeg wat het Business-abonnement "
+                              "extra biedt, want ze willen meer talen en hogere limieten.")),
+    ("acc-0058", 8, "email", ("Dzień dobry, od stycznia nasz zespół rośnie o sześć osób i potrzebujemy "
+                              "dodatkowych licencji. Proszę o ofertę.")),
+    ("acc-0019", 5, "email", ("Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden und testen "
+                              "gerade DeepL als Alternative. Bitte melden Sie sich vor der Verlängerung.")),
     ("acc-0019", 40, "note", "Quarterly check-in went fine, they like the editor."),
     ("acc-0005", 6, "note", "They asked whether there are quality reports to compare their translation vendors."),
 ]

@@ -39,7 +39,7 @@ def sample_pass(tmp_path_factory):
     ],
 )
 def test_an_account_gets_an_offer_because_of_what_it_said(sample_pass, account_id, playbook, signal, quote):
-    settings, _, deals, tasks = sample_pass
+    _, _, deals, tasks = sample_pass
     deal = next(d for d in deals if d["account_id"] == account_id and d["playbook"] == playbook)
     points = {c["signal"]: c["points"] for c in deal["explanation"]}
     threshold = next(p for p in load_playbooks([]) if p.id == playbook).threshold

@@ -3,7 +3,7 @@ built-in playbooks, real lexicons, no mocks."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 

@@ -29,13 +29,13 @@ def test_notes_and_call_summaries_on_the_contacts_since_a_moment(sandbox, make_c
     connector = make_connector()
     found = list(connector.read_conversations([str(acme["id"]), str(other["id"])], SINCE))
     by_id = {c.id: c for c in found}
-    assert set(by_id) == {f"note:{n}" for n in sorted(sandbox.notes)[0:1]} | {
-        f"note:{sorted(sandbox.notes)[2]}", f"call:{sorted(sandbox.phone_calls)[0]}"}
-    call = by_id[f"call:{sorted(sandbox.phone_calls)[0]}"]
+    note_ids, call_ids = sorted(sandbox.notes), sorted(sandbox.phone_calls)
+    assert set(by_id) == {f"note:{note_ids[0]}", f"note:{note_ids[2]}", f"call:{call_ids[0]}"}
+    call = by_id[f"call:{call_ids[0]}"]
     assert call == Conversation(id=call.id, account_id=str(acme["id"]), source="call",
                                 created_at=datetime(2026, 10, 22, 15, tzinfo=timezone.utc),
                                 text="Asked what the Business plan includes.")
-    assert by_id[f"note:{sorted(sandbox.notes)[0]}"].text == "Sie brauchen fünf weitere Lizenzen."
+    assert by_id[f"note:{note_ids[0]}"].text == "Sie brauchen fünf weitere Lizenzen."
 
 
 def test_requests_follow_the_reference_and_one_scan_serves_every_chunk(sandbox, make_connector) -> None:
