@@ -7,7 +7,8 @@ records that a CSM won or lost an offer, and how the sample carries history for 
 backtests: extra columns of `opportunities` (`amount` won, `lost_reason`, `task_completed`, and `kind`,
 `score`, `journey_stage` for deals the ledger never saw) and `account_history` (`account_id`,
 `valid_from`, `plan`, `plan_rank`, `seats_purchased`, `seats_used`, `mrr`: an account's state from that
-day on; blank cells mean unchanged). With no folder configured it reads the sample
+day on; blank cells mean unchanged). An optional `notes` table (`account_id, created_at, source, text`)
+holds what customers said (connectors/files/notes.py). With no folder configured it reads the sample
 bundled with the package. Output never goes inside the installed package.
 """
 
