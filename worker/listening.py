@@ -38,3 +38,23 @@ def conversation_reader(connector: Any, listener: Listener | None, now: datetime
         return found
 
     return for_accounts
+
+
+def to_stash(by_account: dict[str, list[Conversation]]) -> list[dict[str, str]]:
+    """A chunk's conversations as JSON for the Redis stash between the reader and the scorers."""
+    return [
+        {"id": c.id, "account_id": c.account_id, "created_at": c.created_at.isoformat(), "source": c.source, "text": c.text}
+        for conversations in by_account.values()
+        for c in conversations
+    ]
+
+
+def from_stash(items: list[dict[str, str]]) -> ConversationReader:
+    """The stashed conversations of one chunk, served as the reader a scorer's PassContext takes."""
+    found: dict[str, list[Conversation]] = defaultdict(list)
+    for item in items:
+        found[item["account_id"]].append(
+            Conversation(id=item["id"], account_id=item["account_id"], created_at=datetime.fromisoformat(item["created_at"]),
+                         source=item["source"], text=item["text"])  # type: ignore[arg-type]
+        )
+    return lambda account_ids: found
