@@ -15,7 +15,7 @@ from typing import Any
 
 from simpleeval import SimpleEval
 
-from domain import Account, FollowUpTask, JourneyStage, Opportunity
+from domain import Account, Conversation, FollowUpTask, JourneyStage, Opportunity
 from domain.opportunity import opportunity_key
 from playbooks.affinity import AffinityModel
 from playbooks.catalog import Catalog
@@ -28,6 +28,7 @@ from playbooks.guardrails import (
     stage_block,
 )
 from playbooks.holdout import HOLDOUT, in_control_group
+from playbooks.intent_signals import CHURN_RISK, Heard, Listener, churn_block, quotes, render_quotes
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
 from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
@@ -70,6 +71,7 @@ class AccountAssessment:
     stage_reason: str
     signals: dict[str, Any]
     outcomes: list[PlaybookOutcome] = field(default_factory=list)
+    heard: Heard | None = None  # what its recent conversations said (None: none were read)
 
     @property
     def new(self) -> list[PlaybookOutcome]:
@@ -87,7 +89,9 @@ class Assessor:
         affinity: AffinityModel | None = None,
         journey_policy: JourneyPolicy = JourneyPolicy(),
         guardrails: GuardrailPolicy = GuardrailPolicy(),
+        listener: Listener | None = None,
     ) -> None:
+        self.listener = listener  # hears intents in conversations; None: conversations are ignored
         self.compiled: list[CompiledPlaybook] = [compile_playbook(p) for p in playbooks]
         self.catalog = catalog
         self.affinity = affinity or AffinityModel(())
@@ -117,7 +121,7 @@ class Assessor:
         return {m: summarise(points, today, since, m in self._gauges) for m, points in usage.items()}
 
     def signals_for(
-        self, account: Account, usage: Mapping[str, MetricSummary], today: date
+        self, account: Account, usage: Mapping[str, MetricSummary], today: date, heard: Heard | None = None
     ) -> dict[str, Any]:
         plan = self._plans.get(account.plan_rank)
         ctx = SignalContext(
@@ -125,6 +129,7 @@ class Assessor:
             usage=usage,
             plan_limits=plan.limits if plan else {},
             affinity=self.affinity.recommend(account.products),
+            heard=heard,
         )
         values: dict[str, Any] = {}
         for key, fn, metric in self._signal_plan:
@@ -140,12 +145,16 @@ class Assessor:
         history: AccountHistory,
         now: datetime,
         last_run_at: datetime | None = None,
+        conversations: Iterable[Conversation] | None = None,
     ) -> AccountAssessment:
         today = now.date()
         summaries = self.summarise_usage(usage, today, last_run_at.date() if last_run_at else None)
-        signals = self.signals_for(account, summaries, today)
+        heard = None
+        if conversations is not None and self.listener is not None:
+            heard = self.listener.hear(conversations, today)
+        signals = self.signals_for(account, summaries, today, heard)
         stage, stage_reason = derive_stage(account, signals, self.journey_policy)
-        result = AccountAssessment(account, stage, stage_reason, signals)
+        result = AccountAssessment(account, stage, stage_reason, signals, heard=heard)
         budget = self.guardrails.max_new_offers_per_30_days
         if history.opportunities:
             budget -= history.created_since(now - timedelta(days=30))
@@ -160,7 +169,7 @@ class Assessor:
         offered: set[str] = set()
         # Highest scores first, so the offer cap keeps the strongest offers.
         for score in sorted(qualifying, key=lambda s: -s.score):
-            outcome = self._decide(score, account, stage, history, now, budget, offered)
+            outcome = self._decide(score, account, stage, history, now, budget, offered, heard)
             # A control account takes its slot as a treated one would, so the rest of the account's
             # offers are the same in both groups.
             if outcome.status in (NEW, HOLDOUT):
@@ -182,8 +191,11 @@ class Assessor:
         now: datetime,
         budget: int,
         offered: set[str],
+        heard: Heard | None = None,
     ) -> PlaybookOutcome:
         playbook = score.playbook
+        if self.listener is not None and churn_block(heard, now.date(), self.listener.policy) is not None:
+            return PlaybookOutcome(score, SUPPRESSED, CHURN_RISK)  # the quote: AccountAssessment.heard
         blocked = stage_block(playbook, stage, account)
         if blocked:
             return PlaybookOutcome(score, SUPPRESSED, blocked)
@@ -210,7 +222,7 @@ class Assessor:
             # Would have fired: the opportunity is kept for the ledger's record, no task is built
             # and nothing is written (writers only take NEW outcomes).
             return PlaybookOutcome(score, HOLDOUT, HOLDOUT, opportunity, None)
-        task = self._task(opportunity, score, account, offer, now)
+        task = self._task(opportunity, score, account, offer, now, heard)
         return PlaybookOutcome(score, NEW, None, opportunity, task)
 
     def estimate_amount(self, playbook: Playbook, account: Account, offer: ResolvedOffer, score: int) -> Decimal:
@@ -266,6 +278,7 @@ class Assessor:
         account: Account,
         offer: ResolvedOffer,
         now: datetime,
+        heard: Heard | None = None,
     ) -> FollowUpTask:
         template = score.playbook.task
         values: dict[str, str] = {
@@ -284,7 +297,11 @@ class Assessor:
         values["talking_points"] = "\n".join(
             "- " + render_template(point, values) for point in template.talking_points
         )
-        body = render_template(template.body, values).rstrip() + "\n\n" + task_marker(opportunity.key)
+        body = render_template(template.body, values).rstrip() + "\n\n"
+        if heard is not None and heard.mentions:  # the customer's own words, so the CSM picks up there
+            said = render_quotes(quotes(opportunity.explanation, heard, account, offer.code))
+            body += said + "\n\n" if said else ""
+        body += task_marker(opportunity.key)
         return FollowUpTask.model_construct(
             opportunity_key=opportunity.key,
             account_id=account.id,

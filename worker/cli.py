@@ -158,6 +158,8 @@ def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None
     if provenance:  # values from SQL usage sources (connectors/sql), the rest is the CRM's
         console.print(f"From SQL sources: {describe_provenance(account, provenance)}", markup=False, highlight=False)
     console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {result.stage_reason}")
+    from playbooks.intent_signals import render_heard  # what the customer said (issue #13)
+    console.print(render_heard(result.heard), markup=False, highlight=False)
     for outcome in result.outcomes:
         playbook = outcome.playbook
         verdict = {"new": "[green]FIRES[/green]", "already_open": "[yellow]already open[/yellow]",
@@ -232,7 +234,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     console.print(table)
 
 
-for _name in ("hubspot", "zendesk_sell", "service", "outcomes", "sources"):
+for _name in ("hubspot", "zendesk_sell", "service", "outcomes", "sources", "intents"):
     try:
         _module = import_module(f"worker.commands.{_name}")
     except ModuleNotFoundError as _exc:

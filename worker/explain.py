@@ -45,6 +45,7 @@ def explain_account(
                 context.histories.get(account_id, AccountHistory()),
                 now,
                 context.last_run_at,
+                context.conversations([account_id]).get(account_id, []) if context.conversations else None,
             )
         return None
     finally:

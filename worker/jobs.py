@@ -28,6 +28,7 @@ from playbooks.model import Playbook
 from playbooks.render import top_reasons
 from worker.history import build_history
 from worker.ledger import Ledger
+from worker.listening import ConversationReader, build_listener, conversation_reader
 from worker.outcomes import observe_chunk, sync_outcomes
 from worker.settings import Settings
 from worker.snapshots import series_from_snapshots
@@ -108,6 +109,7 @@ class PassContext:
     # account ids assessed so far (ids only); None when the caller de-duplicates before chunks
     # reach `assess_chunk` (the worker's reader does, in Redis)
     seen: set[str] | None = field(default_factory=set)
+    conversations: ConversationReader | None = None  # chunk's account ids -> their notes/emails/calls
 
 
 def load_definitions(settings: Settings) -> list[Playbook]:
@@ -246,6 +248,7 @@ def prepare_pass(
         last_run_at=ledger.last_successful_run(crm),
         scoped=scoped,
     )
+    context.conversations = conversation_reader(connector, context.assessor.listener, now)
     return context, affinity
 
 
@@ -271,6 +274,7 @@ def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, 
         catalog,
         affinity,
         guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
+        listener=build_listener(catalog),
     )
 
 
@@ -300,6 +304,7 @@ def assess_chunk(
         chunk = unique
     snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
     stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
+    said = context.conversations([r.account.id for r in chunk]) if context.conversations else None
     assessments = []
     new: list[tuple[Opportunity, FollowUpTask]] = []
     for record in chunk:
@@ -307,7 +312,9 @@ def assess_chunk(
         account = with_owner(record.account, context.owners, read)
         series = usage_series(record, stored, now)
         history = context.histories.get(account.id, AccountHistory())
-        assessment = context.assessor.assess(account, series, history, now, context.last_run_at)
+        assessment = context.assessor.assess(
+            account, series, history, now, context.last_run_at, None if said is None else said.get(account.id, [])
+        )
         tally(report, assessment)
         assessments.append(assessment)
         for outcome in assessment.new:

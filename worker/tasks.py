@@ -34,7 +34,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -51,7 +51,7 @@ from connectors.registry import build_connector
 from domain import ConnectorError, ExistingOpportunity, FailureKind, Owner, RetryBudgetExhausted
 from playbooks.affinity import AffinityModel, Rule
 from playbooks.loader import load_catalog
-from worker import chunk_codec, jobs
+from worker import chunk_codec, jobs, listening
 from worker.celery_app import app
 from worker.history import build_history
 from worker.ledger import Ledger, runs
@@ -415,6 +415,7 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
                 "owners": owners,
                 "existing": [o.model_dump(mode="json") for h in histories.values() for o in h.opportunities],
                 "scoped": context.scoped,
+                "listening": context.conversations is not None,  # chunks carry their conversations
                 # the model's rules after its lift filter, in its own order (ties keep the first)
                 "rules": [_rule_json(r) for rules in affinity._by_antecedent.values() for r in rules],
             },
@@ -433,6 +434,9 @@ def _start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
                 ids = [r.account.id for r in chunk]
                 existing = jobs.chunk_history(connector, ledger, crm, ids, now, dry_run=False)
                 _put(_stash_key(run_id, "history", str(number)), {"ids": ids, "existing": [o.model_dump(mode="json") for o in existing]})
+            if context.conversations is not None:  # what these accounts said, read here on the CRM queue
+                said = context.conversations([r.account.id for r in chunk])
+                _put(_stash_key(run_id, "said", str(number)), listening.to_stash(said))
             score_chunk.delay(run_id, crm, number)
             chunks += 1
         _put(
@@ -539,6 +543,8 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
         stashed = _get(_stash_key(run_id, "history", str(number)))
         existing = [ExistingOpportunity.model_validate(x) for x in stashed["existing"]]
         jobs.merge_history(context, ledger, crm, stashed["ids"], existing)
+    if ctx.get("listening"):
+        context = replace(context, conversations=listening.from_stash(_get(_stash_key(run_id, "said", str(number)))))
     now = context.now
     report = jobs.RunReport(run_id, crm, ctx["mode"], now)
     read = ReadReport()
@@ -554,7 +560,8 @@ def _score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     r = redis_client()
     r.hset(_stash_key(run_id, "parts"), str(number), json.dumps(part, default=str))  # idempotent
     r.expire(_stash_key(run_id, "parts"), STASH_TTL)
-    r.delete(_stash_key(run_id, "chunk", str(number)), _stash_key(run_id, "history", str(number)))
+    r.delete(_stash_key(run_id, "chunk", str(number)), _stash_key(run_id, "history", str(number)),
+             _stash_key(run_id, "said", str(number)))
     _maybe_plan(run_id, crm)
     return {"chunk": number, "accounts": report.accounts_read, "new": report.new}
 

@@ -19,10 +19,11 @@ from connectors.http import ApiBacked, ApiClient
 from connectors.ratelimit import RateBudget, RateLimiter
 from connectors.zendesk_sell import mapping
 from connectors.zendesk_sell.client import SellClient
+from connectors.zendesk_sell.conversations import SellConversations
 from connectors.zendesk_sell.reader import SellReader, StreamExpired, decode_cursor, encode_cursor
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from connectors.zendesk_sell.writer import SellWriter
-from domain import ExistingOpportunity, FollowUpTask, Opportunity, OpportunityStatus, Owner, WriteResult
+from domain import Conversation, ExistingOpportunity, FollowUpTask, Opportunity, OpportunityStatus, Owner, WriteResult
 from domain.account import utcnow
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ZendeskSellConnector(ApiBacked):
         self.dry_run = settings.dry_run
         self.client = SellClient(settings, limiter=limiter, sleep=sleep)
         self.reader = SellReader(self.client)
+        self.conversations = SellConversations(self.client)
         self.writer = SellWriter(self.client, settings, **({"sleep": sleep} if sleep else {}))
         self._today = today or (lambda: utcnow().date())
         self._next_cursor: str | None = None
@@ -222,6 +224,11 @@ class ZendeskSellConnector(ApiBacked):
         return self._next_cursor
 
     # ------------------------------------------------------------------ writing
+
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+        """Optional capability (ReadsConversations): notes and call summaries on the accounts'
+        contacts since `since` (connectors/zendesk_sell/conversations.py)."""
+        return self.conversations.read(account_ids, since)
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
         return self.writer.write_deals(opportunities)
