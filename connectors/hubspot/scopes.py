@@ -4,7 +4,7 @@ A Service Key (Development > Keys > Service keys), a project app's static token 
 app token are all sent as Bearer, but only the legacy token is known to the token-info endpoint
 (POST /oauth/v2/private-apps/get/access-token-info; hubspot-2026.md section 1). So each capability
 the connector needs is *probed* with the smallest call that uses it (a one-record read, or a write
-that changes nothing: an empty batch update, an empty property definition). HubSpot checks scopes before it
+that changes nothing: an empty batch update, a property update with no fields). HubSpot checks scopes before it
 validates a body, so a probe that lacks its scope answers 403 MISSING_SCOPES, whose
 `errors[].context.requiredGranularScopes` / `requiredScopes` name the scope to add
 (https://developers.hubspot.com/docs/api-reference/latest/error-handling; body shape from
@@ -56,9 +56,10 @@ PROBES: list[Probe] = [
           lambda c: c.probe("GET", c.paths.owners(), params={"limit": 1})),
     Probe("crm.schemas.deals.read", "read deal properties",
           lambda c: c.probe("GET", c.paths.properties("deals", KEY_PROPERTY))),
-    # An empty definition: HubSpot refuses it (400) after the scope check, so nothing is created.
+    # An update with no fields (PropertyUpdate requires none): 404 when the property does not exist
+    # yet, 200 and nothing changed when it does; either way past the scope check.
     Probe("crm.schemas.deals.write", "create deal properties",
-          lambda c: c.probe("POST", c.paths.properties("deals"), json={})),
+          lambda c: c.probe("PATCH", c.paths.properties("deals", KEY_PROPERTY), json={})),
 ]
 LINE_ITEMS_PROBE = Probe("crm.objects.line_items.read", "read line items", _first_record("line_items"))
 

@@ -356,7 +356,7 @@ class HubSpotSandbox(SandboxApp):
         m = re.match(PROPERTIES + r"/([^/]+)", path)
         if m:
             kind = OBJECT_TYPES.get(m.group(1), m.group(1))
-            return f"crm.schemas.{kind}.{'write' if request.method == 'POST' else 'read'}"
+            return f"crm.schemas.{kind}.{'read' if request.method == 'GET' else 'write'}"
         m = re.match(ASSOCIATIONS + r"/([^/]+)/([^/]+)/batch/(\w+)", path)
         if m:
             kind = OBJECT_TYPES.get(m.group(1), m.group(1))
@@ -388,6 +388,7 @@ class HubSpotSandbox(SandboxApp):
             ("GET", PROPERTIES + r"/(?P<type>[^/]+)", self._properties_list),
             ("GET", PROPERTIES + r"/(?P<type>[^/]+)/(?P<name>[^/]+)", self._property_read),
             ("POST", PROPERTIES + r"/(?P<type>[^/]+)", self._property_create),
+            ("PATCH", PROPERTIES + r"/(?P<type>[^/]+)/(?P<name>[^/]+)", self._property_update),
             ("POST", r"/oauth/v2/private-apps/get/access-token-info", self._token_info),
         ]
         for method, pattern, handler in table:
@@ -809,6 +810,18 @@ class HubSpotSandbox(SandboxApp):
         if definition is None:
             return error(404, f"Unable to find property {request.match.group('name')} for object type {kind}",
                          "OBJECT_NOT_FOUND")
+        return Response(200, definition)
+
+    def _property_update(self, request: Request) -> Response:
+        """PATCH a property (PropertyUpdate: every field optional; `hasUniqueValue` is not one)."""
+        kind = self._type(request)
+        assert request.match is not None
+        definition = self.properties.get(kind or "", {}).get(request.match.group("name"))
+        if definition is None:
+            return error(404, f"Unable to find property {request.match.group('name')} for object type {kind}",
+                         "OBJECT_NOT_FOUND")
+        allowed = {"label", "description", "groupName", "options", "hidden", "displayOrder", "formField"}
+        definition.update({k: v for k, v in (request.json() or {}).items() if k in allowed})
         return Response(200, definition)
 
     def _property_create(self, request: Request) -> Response:
