@@ -90,3 +90,15 @@ def test_a_token_with_exactly_the_app_scopes_runs_every_call() -> None:
         assert len(read) == len(incremental) == 12 and all(r.ok for r in deals + tasks)
         statuses = Counter(status for status in connector.client.stats.by_status)
         assert 403 not in statuses and 401 not in statuses
+
+
+def test_the_receiver_reads_the_project_apps_object_events_as_company_events() -> None:
+    from worker.webhooks import HubSpotEvent
+
+    # crmObjects subscriptions deliver generic `object.*` events with the object type id.
+    event = HubSpotEvent(eventId=7, subscriptionId=3, subscriptionType="object.propertyChange", objectTypeId="0-2",
+                         objectId=1234, occurredAt=1)
+    assert event.object_type == "company"
+    deal = HubSpotEvent(eventId=8, subscriptionType="object.propertyChange", objectTypeId="0-3", objectId=9)
+    assert deal.object_type == "deal"
+    assert HubSpotEvent(eventId=9, subscriptionType="company.propertyChange", objectId=1).object_type == "company"
