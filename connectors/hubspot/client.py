@@ -102,7 +102,8 @@ def only_if_not_processed(error: ConnectorError) -> bool:
 
 
 class HubSpotClient:
-    """Typed helpers for the endpoints the connector uses; every call goes through one ApiClient."""
+    """Typed helpers for the endpoints the connector uses, on the paths of `settings.api_version`;
+    every call goes through `_request` (daily budget, then the ApiClient that counts it as HubSpot does)."""
 
     def __init__(self, settings: HubSpotSettings, session: requests.Session | None = None) -> None:
         if not settings.access_token.get_secret_value():
