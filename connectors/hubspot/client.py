@@ -125,15 +125,15 @@ class HubSpotClient:
         )
         session = session or requests.Session()
         session.hooks["response"].append(self.daily.observe)
-        common: dict[str, Any] = dict(
-            describe_error=describe_error,
-            classify=make_classifier(settings),
-            timeout=(5.0, settings.timeout_seconds),
-            max_attempts=settings.max_attempts,
-            backoff_base=settings.backoff_base_seconds,
-            extra_headers={"Content-Type": "application/json"},
-            session=session,
-        )
+        common: dict[str, Any] = {
+            "describe_error": describe_error,
+            "classify": make_classifier(settings),
+            "timeout": (5.0, settings.timeout_seconds),
+            "max_attempts": settings.max_attempts,
+            "backoff_base": settings.backoff_base_seconds,
+            "extra_headers": {"Content-Type": "application/json"},
+            "session": session,
+        }
         # Calls that count against the ten-secondly burst budget (the worker chains its shared
         # budget onto this client's limiter).
         self.api = ApiClient(settings.base_url, settings.access_token, limiter=self.burst, **common)
