@@ -205,8 +205,8 @@ class HubSpotHarness(Harness):
     bad_record_counted_as: ClassVar[str] = "defaulted"  # HubSpot always has an id: a bad field is dropped
 
     OPERATIONS: ClassVar[dict[str, tuple[str, str]]] = {
-        "read_accounts": ("GET", r"^/crm/v3/objects/companies$"),
-        "create_deals": ("POST", r"^/crm/v3/objects/deals/batch/create$"),
+        "read_accounts": ("GET", r"^/crm/(v3/objects|objects/2026-03)/(companies|0-2)$"),
+        "create_deals": ("POST", r"^/crm/(v3/objects/deals|objects/2026-03/0-3)/batch/create$"),
     }
 
     def start(self) -> None:

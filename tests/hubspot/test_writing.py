@@ -8,9 +8,10 @@ import pytest
 
 from domain import ConnectorError, FailureKind
 from tests.hubspot.conftest import connector_for, install, opportunity, seed_companies, task_for
-from tests.sandboxes.hubspot import HubSpotSandbox
+from tests.sandboxes.hubspot import ASSOCIATIONS, OBJECTS, HubSpotSandbox
 
-TASK_CREATE = r"/crm/v3/objects/tasks/batch/create$"
+DEAL_CREATE = r"/crm/objects/2026-03/0-3/batch/create$"
+TASK_CREATE = r"/crm/objects/2026-03/tasks/batch/create$"
 
 
 @pytest.fixture
@@ -29,8 +30,8 @@ def test_deals_and_tasks_are_created_in_batches_of_100_with_associations(
     deal_ids = {r.key: r.crm_id for r in deals}
     tasks = connector.write_tasks([task_for(o) for o in opps], deal_ids)
     assert all(r.ok and r.created for r in tasks)
-    assert sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)/batch/create"] == 4  # 2 deal + 2 task calls
-    assert "/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/read" not in sandbox.calls_by_route
+    assert sandbox.calls_by_route[OBJECTS + "/(?P<type>[^/]+)/batch/create"] == 4  # 2 deal + 2 task calls
+    assert ASSOCIATIONS + "/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/read" not in sandbox.calls_by_route
 
     deal = next(d for d in sandbox.records("deals") if d["id"] == deals[0].crm_id)
     props = deal["properties"]
@@ -109,10 +110,10 @@ def test_dry_run_previews_exact_payloads_and_writes_nothing(sandbox: HubSpotSand
     previews = connector.preview_writes(opps, [task_for(o) for o in opps])
     assert len(sandbox.server.requests) == before  # no call at all
     assert [(p["method"], p["path"], len(p["json"]["inputs"])) for p in previews] == [
-        ("POST", "/crm/v3/objects/deals/batch/create", 100),
-        ("POST", "/crm/v3/objects/deals/batch/create", 20),
-        ("POST", "/crm/v3/objects/tasks/batch/create", 100),
-        ("POST", "/crm/v3/objects/tasks/batch/create", 20),
+        ("POST", "/crm/objects/2026-03/0-3/batch/create", 100),
+        ("POST", "/crm/objects/2026-03/0-3/batch/create", 20),
+        ("POST", "/crm/objects/2026-03/tasks/batch/create", 100),
+        ("POST", "/crm/objects/2026-03/tasks/batch/create", 20),
     ]
     deal_input = previews[0]["json"]["inputs"][0]
     assert deal_input["associations"] == [
