@@ -72,6 +72,10 @@ def state(box: HubSpotSandbox) -> dict[str, Any]:
         "deals_without_one_task": sum(1 for d in deals if len(box.associated("deals", d["id"], "tasks")) != 1),
         "rate_limited": box.rate_limited,
         "rate_limited_by": dict(box.rate_limited_by),
+        # Requests not on a 2026-03 path (the legacy token-info endpoint has no dated form).
+        "undated_requests": sum(1 for _, path in box.server.requests
+                                if "/2026-03" not in path and not path.startswith("/oauth/")),
+        "requests": len(box.server.requests),
     }
 
 

@@ -165,7 +165,7 @@ def expected_keys(n: int, modified_ms: int, tmp: Path) -> set[str]:
         report = run_pass(settings, crm="hubspot", dry_run=True, connector=connector_for(clean, dry_run=True,
                                                                                          access_token=TOKEN))
     return {i["properties"]["oppworker_key"] for p in report.dry_run_payloads
-            if p["path"].endswith("deals/batch/create") for i in p["json"]["inputs"]}
+            if p["path"].endswith(("deals/batch/create", "0-3/batch/create")) for i in p["json"]["inputs"]}
 
 
 def install_with(box: HubSpotSandbox) -> None:

@@ -39,6 +39,13 @@ class AccountRecord:
     # pydantic object per weekly point costs several times the scoring of the account
     # (bench/worker.py). Only for series sources: snapshot values stay in `usage`.
     series: dict[str, list[tuple[date, float]]] | None = None
+    # Where a value came from when not from the CRM itself: canonical field or usage metric ->
+    # source name (`seats_used` -> `warehouse`), so explain can say `seats_used 48 (warehouse)`.
+    # Set by connectors/sql/enriched.py; empty means every value is the connector's own.
+    provenance: dict[str, str] = field(default_factory=dict)
+    # Values of extra CRM properties a SQL source joins on (`product_account_id` -> `p-1001`),
+    # read when the CRM connector is asked for them (HubSpot `account_key_properties`).
+    join_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,28 +76,10 @@ class AccountState:
     mrr: Decimal | None = None
 
 
-# OPTIONAL connector methods. The worker looks them up with `getattr(connector, name, None)` and
-# does without when a connector lacks them, so a connector that cannot answer simply omits them:
-#
-#   read_opportunities_for(account_ids: Sequence[str]) -> Iterator[ExistingOpportunity]
-#       Our deals on these accounts only. With it, an incremental pass reads each chunk's accounts'
-#       deals instead of every deal ever created (and syncs outcomes for those accounts only; a full
-#       pass still reads everything, which is how deleted deals are noticed). Implemented by HubSpot.
-#
-#   read_deal_facts(keys: Sequence[str]) -> Mapping[str, DealFacts]
-#       Won amount, lost reason and follow-up task state of our deals (by opportunity key). Keys the
-#       CRM does not know are left out. Implemented by the file, HubSpot and Zendesk Sell connectors.
-#
-#   read_task_states(task_ids: Sequence[str]) -> Mapping[str, bool]
-#       Whether each follow-up task (by the CRM task id the worker recorded) is completed; ids the
-#       CRM does not know are left out. Wins over `DealFacts.task_completed`. Implemented by HubSpot
-#       (batch read of tasks, `hs_task_status`).
-#
-#   read_account_history() -> Iterator[AccountState]
-#       Past states of accounts (plan, seats), oldest first per account, for backtests and natural
-#       expansion in control groups. The file connector reads its `account_history` table; HubSpot
-#       reads company property history (`propertiesWithHistory`).
-OPTIONAL_METHODS = ("read_deal_facts", "read_task_states", "read_account_history")
+# OPTIONAL connector methods (read_opportunities_for, read_deal_facts, read_task_states,
+# read_account_history, read_conversations) and HTTP facts the worker may use (stats, secrets to
+# mask, rate key and budget) are small protocols in connectors/capabilities.py, checked with
+# `isinstance`: a connector that cannot answer simply lacks the method.
 
 
 @dataclass

@@ -1,28 +1,35 @@
 """The one HTTP client every CRM connector uses: auth, timeouts, limiter, retries, error kinds.
 
-Each CRM supplies only `describe_error` (how its error bodies read) and, where needed, a `classify`
-override (HubSpot's daily-limit 429 must stop, not retry). Everything else is shared, so a retry
-policy fixed here is fixed for every CRM. Tokens live in a `SecretStr` and reach only the
-`Authorization` header; no message built here contains a header.
+Each CRM supplies `describe_error` (how its error bodies read), its `ErrorTable` (status -> action
+and whose fault, connectors/error_table.py) and, where the body matters, a `refine` step (HubSpot's
+daily-limit 429 must stop, not retry). Everything else is shared, so a retry policy fixed here is
+fixed for every CRM. Tokens live in a `SecretStr` and reach only the `Authorization` header; no
+message built here contains a header.
+
+Retries happen here and only here: once `max_attempts` are spent on a retryable failure the client
+raises `RetryBudgetExhausted`, which no caller retries (a task retry on top would multiply calls).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from connectors.ratelimit import NoLimit, RateLimiter
-from domain import ConnectorError, FailureKind
+from connectors.error_table import DEFAULT_TABLE, ErrorResolution, ErrorTable, ResponseAction
+from connectors.ratelimit import ChainedLimiter, NoLimit, RateBudget, RateLimiter
+from domain import ConnectorError, FailureKind, RetryBudgetExhausted
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +37,8 @@ USER_AGENT = "opportunity-worker/0.1 (+https://github.com/opportunity-worker)"
 
 # (message, correlation id) from an error response; the message must not echo request headers.
 DescribeError = Callable[[requests.Response], tuple[str, str | None]]
-Classify = Callable[[requests.Response, DescribeError], ConnectorError]
+# A CRM's last word on an error the table resolved, from the body (HubSpot's 429 policyName).
+Refine = Callable[[requests.Response, ConnectorError], ConnectorError]
 
 
 @dataclass
@@ -66,28 +74,36 @@ def default_describe(response: requests.Response) -> tuple[str, str | None]:
     return (response.text[:300] or response.reason or "no body"), None
 
 
-def classify_status(response: requests.Response, describe: DescribeError) -> ConnectorError:
-    """The failure kind implied by a non-2xx status, before any CRM-specific refinement."""
+def error_from(
+    response: requests.Response,
+    describe: DescribeError,
+    resolution: ErrorResolution,
+    correlation_label: str = "correlation id",
+    secrets: Sequence[str] = (),
+) -> ConnectorError:
+    """The `ConnectorError` for a non-2xx response, with the kind its CRM's table resolved. Any of
+    `secrets` an error body echoes (a proxy that reflects the Authorization header) is masked."""
     message, correlation = describe(response)
+    for secret in secrets:
+        message = message.replace(secret, "***")
     status = response.status_code
     text = f"HTTP {status} from {response.request.method} {_path(response.url)}: {message}"
     if correlation:
-        text += f" (correlation id {correlation})"
-    if status == 429:
-        kind = FailureKind.RATE_LIMITED
-    elif status in (401, 403):
-        kind = FailureKind.AUTH
-    elif status == 423 or status >= 500:
-        kind = FailureKind.TRANSIENT
-    else:
-        kind = FailureKind.PERMANENT
+        text += f" ({correlation_label} {correlation})"
     return ConnectorError(
         text,
-        kind,
+        resolution.kind,
         status=status,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
         correlation_id=correlation,
     )
+
+
+def classify_status(
+    response: requests.Response, describe: DescribeError, table: ErrorTable = DEFAULT_TABLE
+) -> ConnectorError:
+    """The error a status means by `table` (the generic one unless a CRM's is given)."""
+    return error_from(response, describe, table.resolve(response.status_code))
 
 
 def _path(url: str) -> str:
@@ -103,11 +119,14 @@ class ApiClient:
         *,
         limiter: RateLimiter | None = None,
         describe_error: DescribeError = default_describe,
-        classify: Classify = classify_status,
+        errors: ErrorTable = DEFAULT_TABLE,
+        refine: Refine | None = None,
+        correlation_label: str = "correlation id",
         timeout: tuple[float, float] = (5.0, 30.0),
         max_attempts: int = 6,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        max_wait_seconds: float = 120.0,
         extra_headers: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -116,17 +135,40 @@ class ApiClient:
         self._token = token
         self.limiter = limiter or NoLimit()
         self._describe = describe_error
-        self._classify = classify
+        self.errors = errors
+        self._refine = refine
+        self._correlation_label = correlation_label
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        # A Retry-After longer than this (HubSpot's 477 may ask for hours) is not slept through in
+        # the client: the error goes up as retryable, and the task layer schedules the retry.
+        self.max_wait_seconds = max_wait_seconds
         self.stats = ClientStats()
         self.session = session or requests.Session()
         self.session.headers.update(
             {"Accept": "application/json", "User-Agent": USER_AGENT, **(extra_headers or {})}
         )
         self._sleep = sleep
+
+    # -- what a connector may hand the worker (connectors.capabilities.CallsHttpApi) --------------
+    def secrets(self) -> list[str]:
+        """The values log lines must never contain."""
+        token = self._token.get_secret_value()
+        return [token] if token else []
+
+    def rate_key(self) -> str:
+        """A non-secret name for the account this token spends the budget of: a hash, never the token."""
+        token = self._token.get_secret_value()
+        return hashlib.sha256(token.encode()).hexdigest()[:16] if token else "default"
+
+    def add_limiter(self, limiter: RateLimiter) -> None:
+        """Acquire `limiter` after this client's own limiter on every call; adding it twice is a no-op."""
+        current = self.limiter
+        if current is limiter or (isinstance(current, ChainedLimiter) and limiter in current.limiters):
+            return
+        self.limiter = ChainedLimiter(current, limiter)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -146,24 +188,42 @@ class ApiClient:
         limiter: RateLimiter | None = None,
         endpoint: str | None = None,
         retry_if: Callable[[ConnectorError], bool] | None = None,
+        errors: ErrorTable | None = None,
     ) -> Any:
         """Send one logical request, retrying transient failures; return the decoded JSON body
-        (None for an empty body). Raises `ConnectorError` with a failure kind.
+        (None for an empty body, or for a status `errors` resolves to IGNORE). Raises
+        `ConnectorError` with a failure kind, or `RetryBudgetExhausted` once every attempt failed
+        with a retryable error.
 
         `retry_if` narrows which retryable errors are retried, for a call that is not idempotent:
-        a create that timed out may have happened, so its caller checks before sending it again."""
+        a create that timed out may have happened, so its caller checks before sending it again.
+        `errors` replaces the client's table for this call (e.g. a 404 that means "absent")."""
         should_retry = retry_if or (lambda e: True)
+
+        def retried(error: BaseException) -> bool:
+            return (
+                isinstance(error, ConnectorError)
+                and error.retryable
+                and should_retry(error)
+                and (error.retry_after is None or error.retry_after <= self.max_wait_seconds)
+            )
+
         retrying = Retrying(
-            retry=retry_if_exception(
-                lambda e: isinstance(e, ConnectorError) and e.retryable and should_retry(e)
-            ),
+            retry=retry_if_exception(retried),
             wait=self._wait,
             stop=stop_after_attempt(self.max_attempts),
             reraise=True,
             before_sleep=self._before_sleep,
-            **({"sleep": self._sleep} if self._sleep else {}),
+            sleep=self._sleep or time.sleep,
         )
-        return retrying(self._once, method, path, params, json, limiter, endpoint or path)
+        table = errors or self.errors
+        try:
+            return retrying(self._once, method, path, params, json, limiter, endpoint or path, table)
+        except ConnectorError as exc:
+            attempts = int(retrying.statistics.get("attempt_number", 1))
+            if retried(exc) and attempts >= self.max_attempts:
+                raise RetryBudgetExhausted(exc, attempts) from None
+            raise
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.stats.retries += 1
@@ -178,6 +238,7 @@ class ApiClient:
         body: Any,
         limiter: RateLimiter | None,
         endpoint: str,
+        table: ErrorTable,
     ) -> Any:
         # The per-call limiter (e.g. HubSpot's search limit) first, the client-wide one last. A limiter
         # logs the moment it grants: granted first, the wide window would log a search call up to a
@@ -203,7 +264,11 @@ class ApiClient:
         if response.status_code == 429:
             self.stats.rate_limited += 1
         if response.status_code >= 400:
-            raise self._classify(response, self._describe)
+            resolution = table.resolve(response.status_code)
+            if resolution.action is ResponseAction.IGNORE:
+                return None
+            error = error_from(response, self._describe, resolution, self._correlation_label, self.secrets())
+            raise self._refine(response, error) if self._refine else error
         if not response.content:
             return None
         try:
@@ -215,3 +280,26 @@ class ApiClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+class ApiBacked:
+    """Mixin for a connector whose every call goes through one `ApiClient`: it then implements
+    `connectors.capabilities.CallsHttpApi` by naming that client (`_api_client`) and its budget."""
+
+    def _api_client(self) -> ApiClient:
+        raise NotImplementedError
+
+    def rate_budget(self) -> RateBudget:
+        raise NotImplementedError
+
+    def http_stats(self) -> ClientStats:
+        return self._api_client().stats
+
+    def secrets(self) -> list[str]:
+        return self._api_client().secrets()
+
+    def rate_key(self) -> str:
+        return self._api_client().rate_key()
+
+    def add_limiter(self, limiter: RateLimiter) -> None:
+        self._api_client().add_limiter(limiter)

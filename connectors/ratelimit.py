@@ -4,7 +4,9 @@
 - `SlidingWindowLimiter`: at most N calls in any rolling window (HubSpot's "100 per 10 seconds").
   An exact log of call times, so a burst at a window's edge cannot double the rate.
 - `PacedLimiter`: calls spaced evenly (Zendesk Sell's hourly budget, spent evenly, never in bursts).
-The worker swaps in a Redis-backed limiter with the same interface so many processes share one budget.
+The worker puts a Redis-backed limiter with the same interface behind these (`ChainedLimiter`), so
+many processes share one budget. `RateBudget` is a CRM's documented limit, declared once in that
+CRM's settings module; the local limiter and the worker's shared one are both built from it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,22 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RateBudget:
+    """At most `max_calls` in any rolling `window_seconds`: one CRM's budget per token or portal.
+    `source` is the documentation page the figure comes from."""
+
+    max_calls: int
+    window_seconds: float
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.max_calls < 1 or self.window_seconds <= 0:
+            raise ValueError("a rate budget needs max_calls >= 1 and window_seconds > 0")
 
 
 class RateLimiter(Protocol):
@@ -83,3 +100,13 @@ class PacedLimiter:
         if delay > 0:
             self._sleep(delay)
         return max(delay, 0.0)
+
+
+class ChainedLimiter:
+    """Acquire several limiters in order (the connector's local limits, then the shared budget)."""
+
+    def __init__(self, *limiters: RateLimiter) -> None:
+        self.limiters = limiters
+
+    def acquire(self) -> float:
+        return sum(limiter.acquire() for limiter in self.limiters)

@@ -19,8 +19,14 @@ Factory = Callable[[Mapping[str, Any]], Connector]
 REGISTRY: dict[str, str] = {
     "files": "connectors.files.connector:from_options",
     "hubspot": "connectors.hubspot.connector:from_options",
+    "pipedrive": "connectors.pipedrive.connector:from_options",
     "zendesk-sell": "connectors.zendesk_sell.connector:from_options",
 }
+
+
+# The connectors this package ships (plugins added at runtime are not among them): each must pass
+# the contract suite in tests/contract, through one harness entry.
+SHIPPED: frozenset[str] = frozenset(REGISTRY)
 
 
 def available() -> list[str]:
@@ -32,7 +38,20 @@ def build_connector(name: str, options: Mapping[str, Any]) -> Connector:
         raise KeyError(f"unknown CRM {name!r}; choose one of {', '.join(available())}")
     module_name, _, attr = REGISTRY[name].partition(":")
     factory: Factory = getattr(import_module(module_name), attr)
-    return factory(options)
+    options = dict(options)
+    sources = options.pop("usage_sources", None)
+    if not sources:
+        return factory(options)
+    # SQL usage sources (connectors/sql): the CRM reads the properties they join on, and its
+    # connector is wrapped so every caller's `read_accounts` carries the sources' usage.
+    from connectors.sql.enriched import enrich, key_properties
+    from connectors.sql.settings import parse_sources
+
+    parsed = parse_sources(sources)
+    extra_keys = key_properties(parsed)
+    if extra_keys:
+        options["account_key_properties"] = sorted({*options.get("account_key_properties", []), *extra_keys})
+    return enrich(factory(options), parsed)
 
 
 def cli_groups() -> list[Any]:

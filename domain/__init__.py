@@ -5,7 +5,8 @@ without depending on each other. Everything that crosses a package boundary is o
 """
 
 from domain.account import Account, Owner, Purchase, UsagePoint
-from domain.errors import ConnectorError, FailureKind
+from domain.conversation import Conversation, ConversationSource
+from domain.errors import ConnectorError, FailureKind, RetryBudgetExhausted
 from domain.explanation import Contribution
 from domain.journey import JourneyStage
 from domain.opportunity import (
@@ -21,6 +22,8 @@ __all__ = [
     "Account",
     "ConnectorError",
     "Contribution",
+    "Conversation",
+    "ConversationSource",
     "ExistingOpportunity",
     "FailureKind",
     "FollowUpTask",
@@ -30,6 +33,7 @@ __all__ = [
     "OpportunityStatus",
     "Owner",
     "Purchase",
+    "RetryBudgetExhausted",
     "UsagePoint",
     "WriteResult",
 ]

@@ -37,3 +37,27 @@ class ConnectorError(Exception):
     @property
     def retryable(self) -> bool:
         return self.kind in (FailureKind.RATE_LIMITED, FailureKind.TRANSIENT)
+
+
+class RetryBudgetExhausted(ConnectorError):
+    """A retryable failure (rate limit, 5xx, timeout) that the HTTP client already retried as often
+    as its budget allows. Its `kind` is the last failure's kind (so reports still say what failed),
+    but no layer above may retry it again: a task retry on top of the client's own would multiply
+    the attempts per request (8 task retries x 6 client attempts = 54 calls for one failing request).
+    The next scheduled pass is the retry.
+    """
+
+    def __init__(self, last: ConnectorError, attempts: int) -> None:
+        super().__init__(
+            f"{last} (gave up after {attempts} attempts)",
+            last.kind,
+            status=last.status,
+            retry_after=last.retry_after,
+            correlation_id=last.correlation_id,
+        )
+        self.attempts = attempts
+
+    @property
+    def retryable(self) -> bool:
+        """False: the budget is spent; a caller that retried would stack retries on retries."""
+        return False

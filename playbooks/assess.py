@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from math import isfinite
 from typing import Any
 
-from domain import Account, FollowUpTask, JourneyStage, Opportunity
+from domain import Account, Conversation, FollowUpTask, JourneyStage, Opportunity
 from domain.opportunity import opportunity_key
 from playbooks.affinity import AffinityModel
 from playbooks.catalog import Catalog
@@ -27,6 +27,7 @@ from playbooks.guardrails import (
     stage_block,
 )
 from playbooks.holdout import HOLDOUT, in_control_group
+from playbooks.intent_signals import CHURN_RISK, Heard, Listener, churn_block, quotes, render_quotes
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
 from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
@@ -56,7 +57,9 @@ class Assessor:
         affinity: AffinityModel | None = None,
         journey_policy: JourneyPolicy = JourneyPolicy(),
         guardrails: GuardrailPolicy = GuardrailPolicy(),
+        listener: Listener | None = None,
     ) -> None:
+        self.listener = listener  # hears intents in conversations; None: conversations are ignored
         self.compiled: list[CompiledPlaybook] = [compile_playbook(p) for p in playbooks]
         self.catalog = catalog
         self.affinity = affinity or AffinityModel(())
@@ -90,12 +93,19 @@ class Assessor:
         usage: Mapping[str, MetricSummary],
         today: date,
         unusable: dict[str, str] | None = None,
+        heard: Heard | None = None,
     ) -> dict[str, Any]:
         """Every signal the playbooks and the journey read. A value that is not a finite number
         (usage of 1e308 summed to infinity, an overflowing ratio) is scored as missing, and the
         reason is put in `unusable`: one absurd record must not crash or skew a pass."""
         plan = self._plans.get(account.plan_rank)
-        ctx = SignalContext(today, usage, plan.limits if plan else {}, self.affinity.recommend(account.products))
+        ctx = SignalContext(
+            today=today,
+            usage=usage,
+            plan_limits=plan.limits if plan else {},
+            affinity=self.affinity.recommend(account.products),
+            heard=heard,
+        )
         values: dict[str, Any] = {}
         for key, fn, metric in self._signal_plan:
             try:
@@ -118,13 +128,17 @@ class Assessor:
         history: AccountHistory,
         now: datetime,
         last_run_at: datetime | None = None,
+        conversations: Iterable[Conversation] | None = None,
     ) -> AccountAssessment:
         today = now.date()
         summaries = self.summarise_usage(usage, today, last_run_at.date() if last_run_at else None)
         unusable: dict[str, str] = {}
-        signals = self.signals_for(account, summaries, today, unusable)
+        heard = None
+        if conversations is not None and self.listener is not None:
+            heard = self.listener.hear(conversations, today)
+        signals = self.signals_for(account, summaries, today, unusable, heard)
         stage, stage_reason = derive_stage(account, signals, self.journey_policy)
-        result = AccountAssessment(account, stage, stage_reason, signals, unusable_signals=unusable)
+        result = AccountAssessment(account, stage, stage_reason, signals, unusable_signals=unusable, heard=heard)
         budget = self.guardrails.max_new_offers_per_30_days
         if history.opportunities:
             budget -= history.created_since(now - timedelta(days=30))
@@ -141,7 +155,7 @@ class Assessor:
             qualifying.sort(key=lambda pair: -pair[1].score)
         for index, score in qualifying:
             try:
-                outcome = self._decide(score, account, stage, history, now, budget, offered)
+                outcome = self._decide(score, account, stage, history, now, budget, offered, heard)
             except AmountError as exc:  # this offer only: the account's other offers and the pass go on
                 note = f"amount formula {score.playbook.amount!r}: {exc}"
                 outcome = PlaybookOutcome(score, SUPPRESSED, AMOUNT_INVALID, note=note)
@@ -166,8 +180,11 @@ class Assessor:
         now: datetime,
         budget: int,
         offered: set[str],
+        heard: Heard | None = None,
     ) -> PlaybookOutcome:
         playbook = score.playbook
+        if self.listener is not None and churn_block(heard, now.date(), self.listener.policy) is not None:
+            return PlaybookOutcome(score, SUPPRESSED, CHURN_RISK)  # the quote: AccountAssessment.heard
         blocked = stage_block(playbook, stage, account)
         if blocked:
             return PlaybookOutcome(score, SUPPRESSED, blocked)
@@ -194,7 +211,7 @@ class Assessor:
             # Would have fired: the opportunity is kept for the ledger's record, no task is built
             # and nothing is written (writers only take NEW outcomes).
             return PlaybookOutcome(score, HOLDOUT, HOLDOUT, opportunity, None)
-        task = self._task(opportunity, score, account, offer, now)
+        task = self._task(opportunity, score, account, offer, now, heard)
         return PlaybookOutcome(score, NEW, None, opportunity, task)
 
     def estimate_amount(self, playbook: Playbook, account: Account, offer: ResolvedOffer, score: int) -> Decimal:
@@ -252,6 +269,7 @@ class Assessor:
         account: Account,
         offer: ResolvedOffer,
         now: datetime,
+        heard: Heard | None = None,
     ) -> FollowUpTask:
         template = score.playbook.task
         values: dict[str, str] = {
@@ -270,7 +288,11 @@ class Assessor:
         values["talking_points"] = "\n".join(
             "- " + render_template(point, values) for point in template.talking_points
         )
-        body = render_template(template.body, values).rstrip() + "\n\n" + task_marker(opportunity.key)
+        body = render_template(template.body, values).rstrip() + "\n\n"
+        if heard is not None and heard.mentions:  # the customer's own words, so the CSM picks up there
+            said = render_quotes(quotes(opportunity.explanation, heard, account, offer.code))
+            body += said + "\n\n" if said else ""
+        body += task_marker(opportunity.key)
         return FollowUpTask(
             opportunity_key=opportunity.key,
             account_id=account.id,

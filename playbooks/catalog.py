@@ -26,6 +26,8 @@ class Product(BaseModel):
     code: str
     name: str
     monthly_price: Decimal = Field(ge=0)
+    # Other names customers use for it ("SSO", "TMS connector"): intent detection names the product.
+    aliases: list[str] = Field(default_factory=list)
 
 
 class Catalog(BaseModel):

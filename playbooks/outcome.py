@@ -8,11 +8,14 @@ name here is also importable from `playbooks.assess`, where callers have always 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain import Account, FollowUpTask, JourneyStage, Opportunity
 from playbooks.engine import PlaybookScore
 from playbooks.model import Playbook
+
+if TYPE_CHECKING:
+    from playbooks.intent_signals import Heard
 
 NEW = "new"
 ALREADY_OPEN = "already_open"
@@ -55,6 +58,7 @@ class AccountAssessment:
     # Signals that could not be computed from this account's data (a non-finite or overflowing
     # value): each is scored as missing, and this says why.
     unusable_signals: dict[str, str] = field(default_factory=dict)
+    heard: Heard | None = None  # what its recent conversations said (None: none were read)
 
     @property
     def new(self) -> list[PlaybookOutcome]:

@@ -12,11 +12,14 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain import Account
 from playbooks.affinity import Recommendation
 from playbooks.usage import MetricSummary
+
+if TYPE_CHECKING:
+    from playbooks.intent_signals import Heard
 
 PREMIUM_ATTEMPTS_METRIC = "premium_feature_attempts"
 ACTIVE_USERS_METRIC = "active_users"
@@ -30,6 +33,7 @@ class SignalContext:
     usage: Mapping[str, MetricSummary]
     plan_limits: Mapping[str, float] = field(default_factory=dict)  # metric -> monthly limit
     affinity: Recommendation | None = None
+    heard: Heard | None = None  # what the account's recent conversations said (intent_signals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,3 +212,6 @@ def co_purchase_lift(account: Account, ctx: SignalContext) -> float | None:
     means a real association, not just a popular product)."""
     return None if ctx.affinity is None else ctx.affinity.lift
 
+
+# Signals from conversations live in their own module; importing it registers `intent.*`.
+from playbooks import intent_signals as _intent_signals  # noqa: E402,F401

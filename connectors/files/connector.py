@@ -7,7 +7,8 @@ records that a CSM won or lost an offer, and how the sample carries history for 
 backtests: extra columns of `opportunities` (`amount` won, `lost_reason`, `task_completed`, and `kind`,
 `score`, `journey_stage` for deals the ledger never saw) and `account_history` (`account_id`,
 `valid_from`, `plan`, `plan_rank`, `seats_purchased`, `seats_used`, `mrr`: an account's state from that
-day on; blank cells mean unchanged). With no folder configured it reads the sample
+day on; blank cells mean unchanged). An optional `notes` table (`account_id, created_at, source, text`)
+holds what customers said (connectors/files/notes.py). With no folder configured it reads the sample
 bundled with the package. Output never goes inside the installed package.
 """
 
@@ -26,10 +27,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
+from connectors.files.notes import read_notes
 from connectors.files.outbox import Outbox, deal_record, task_record
 from connectors.files.tables import find_table, fingerprint, read_rows
 from domain import (
     Account,
+    Conversation,
     ExistingOpportunity,
     FollowUpTask,
     Opportunity,
@@ -42,7 +45,7 @@ from domain import (
 
 log = logging.getLogger(__name__)
 
-TABLES = ("accounts", "usage", "purchases", "owners", "opportunities", "account_history")
+TABLES = ("accounts", "usage", "purchases", "owners", "opportunities", "account_history", "notes")
 TRUE = {"1", "true", "yes", "y", "done", "completed"}
 
 
@@ -187,7 +190,7 @@ class FileConnector:
         yield from found.values()
 
     def read_deal_facts(self, keys: Sequence[str]) -> dict[str, DealFacts]:
-        """Optional protocol method (connectors/base.py): the `opportunities` table's outcome
+        """Capability `ReadsDealFacts` (connectors/capabilities.py): the `opportunities` table's outcome
         columns for these keys; later rows win, blank cells keep what an earlier row said."""
         wanted = set(keys)
         merged: dict[str, dict[str, Any]] = {}
@@ -210,7 +213,7 @@ class FileConnector:
         return facts
 
     def read_account_history(self) -> Iterator[AccountState]:
-        """Optional protocol method: the `account_history` table, oldest first per account."""
+        """Capability `ReadsAccountHistory`: the `account_history` table, oldest first per account."""
         states: list[AccountState] = []
         for number, row in self._rows("account_history"):
             account_id, since = _text(row.get("account_id")), _text(row.get("valid_from"))
@@ -232,6 +235,10 @@ class FileConnector:
             ))
         states.sort(key=lambda s: (s.account_id, s.valid_from))
         yield from states
+
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+        """Optional capability (ReadsConversations): the `notes` table (connectors/files/notes.py)."""
+        yield from read_notes(self.data_dir, account_ids, since)
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
         return self.outbox.write_deals(opportunities)

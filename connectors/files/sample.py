@@ -23,6 +23,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from connectors.files.sample_notes import FIELDS as NOTE_FIELDS
+from connectors.files.sample_notes import sample_notes
+
 AS_OF = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)  # a Monday morning
 WEEKS = 26
 PLANS = ["Starter", "Team", "Business", "Enterprise"]
@@ -397,6 +400,7 @@ def write(data: Dataset, folder: Path) -> None:
          data.opportunities)
     _csv(folder / "account_history.csv", ["account_id", "valid_from", "plan", "plan_rank", "seats_purchased", "seats_used", "mrr"],
          sorted(data.account_history, key=lambda r: (r["account_id"], r["valid_from"])))
+    _csv(folder / "notes.csv", NOTE_FIELDS, sample_notes(data.accounts, data.as_of, seed=20261102))
 
 
 def _csv(path: Path, fields: list[str], rows: Any) -> None:

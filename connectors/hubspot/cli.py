@@ -15,7 +15,7 @@ def group() -> None:
     pass
 
 
-@group.command("setup", help="Create the custom deal properties the connector needs (idempotent) and check token scopes.")
+@group.command("setup", help="Check the token's scopes by probing (Service Key, project app or legacy private app token) and create the custom deal properties the connector needs (idempotent).")
 @click.option("--base-url", default=None, help="Override HUBSPOT_BASE_URL.")
 def setup(base_url: str | None) -> None:
     try:
@@ -27,12 +27,13 @@ def setup(base_url: str | None) -> None:
             client.close()
     except ConnectorError as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(f"token    {report.credential}")
     for name in report.created:
         click.echo(f"created  deal property {name}")
     for name in report.found:
         click.echo(f"found    deal property {name}")
     for scope in report.missing_scopes:
-        click.echo(f"MISSING  scope {scope} (add it to the private app and use the new token)")
+        click.echo(f"MISSING  scope {scope} (add it to the Service Key, or to the app's requiredScopes and reinstall)")
     for problem in report.problems:
         click.echo(f"PROBLEM  {problem}")
     if not report.ok:

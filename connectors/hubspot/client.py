@@ -7,18 +7,38 @@ timeouts and the limiter are the shared client's; here we only teach it how HubS
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
 
+from connectors.error_table import BAD_TOKEN, NOT_AN_ERROR, REFUSED, RETRY_LATER, SLOW_DOWN, ErrorTable
+from connectors.http import ApiClient, Refine
+from connectors.hubspot.limits import DailyBudget
+from connectors.hubspot.paths import Paths, exempt_from_ten_secondly
 from connectors.hubspot.settings import HubSpotSettings
-from connectors.http import ApiClient, DescribeError, classify_status
-from connectors.ratelimit import SlidingWindowLimiter
+from connectors.ratelimit import NoLimit, SlidingWindowLimiter
 from domain import ConnectorError, FailureKind
 
 # Docs: https://developers.hubspot.com/docs/api-reference/error-handling (error body: status, message,
 # category, correlationId, errors[{message, code, context}]; "treat all fields as optional").
+
+# Status -> (action, whose fault), from the error-handling page's "status codes to handle" table
+# (/work/shared/reference/hubspot-api.md section 3). 477 "Migration in progress" sends Retry-After.
+ERRORS = ErrorTable(
+    "hubspot",
+    {
+        400: REFUSED,  # validation: the body names the property
+        401: BAD_TOKEN,
+        403: BAD_TOKEN,  # missing scope: errors[].context names it (missing_scopes)
+        404: REFUSED,
+        409: REFUSED,  # conflict, e.g. a unique property value taken
+        414: REFUSED,  # URI too long: our property list
+        423: RETRY_LATER,  # locked: "wait at least 2 seconds"
+        429: SLOW_DOWN,  # refined by policyName below (DAILY stops the run)
+        477: RETRY_LATER,  # migration in progress: honour Retry-After
+    },
+)
 
 
 def describe_error(response: requests.Response) -> tuple[str, str | None]:
@@ -61,20 +81,19 @@ def missing_scopes(body: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def make_classifier(settings: HubSpotSettings) -> Callable[[requests.Response, DescribeError], ConnectorError]:
-    """HubSpot's refinements of the status-based kinds.
+def make_refine(settings: HubSpotSettings) -> Refine:
+    """HubSpot's refinement of the table's 429, which depends on the body, not the status.
 
     429 bodies carry `policyName` (TEN_SECONDLY_ROLLING, SECONDLY for search, DAILY). Without a
     Retry-After header we wait by policy; DAILY cannot clear within a run, so it stops the run.
     """
 
-    def classify(response: requests.Response, describe: DescribeError) -> ConnectorError:
-        error = classify_status(response, describe)
+    def refine(response: requests.Response, error: ConnectorError) -> ConnectorError:
         if response.status_code != 429:
             return error
         try:
             policy = str((response.json() or {}).get("policyName") or "")
-        except ValueError:
+        except (ValueError, AttributeError):
             policy = ""
         if policy == "DAILY":
             return ConnectorError(
@@ -90,7 +109,7 @@ def make_classifier(settings: HubSpotSettings) -> Callable[[requests.Response, D
             )
         return error
 
-    return classify
+    return refine
 
 
 def only_if_not_processed(error: ConnectorError) -> bool:
@@ -100,35 +119,54 @@ def only_if_not_processed(error: ConnectorError) -> bool:
 
 
 class HubSpotClient:
-    """Typed helpers for the endpoints the connector uses; every call goes through one ApiClient."""
+    """Typed helpers for the endpoints the connector uses, on the paths of `settings.api_version`;
+    every call goes through `_request` (daily budget, then the ApiClient that counts it as HubSpot does)."""
 
     def __init__(self, settings: HubSpotSettings, session: requests.Session | None = None) -> None:
         if not settings.access_token.get_secret_value():
             raise ConnectorError(
-                "HUBSPOT_ACCESS_TOKEN is not set (a private app access token)", FailureKind.CONFIG
+                "HUBSPOT_ACCESS_TOKEN is not set (a Service Key, a project app's static token or a "
+                "legacy private app token)",
+                FailureKind.CONFIG,
             )
         self.settings = settings
-        self.burst = SlidingWindowLimiter(
-            settings.burst_limit, settings.burst_window_seconds + settings.burst_margin_seconds
-        )
-        # Search requests count against the burst limit too; this second limiter adds the
-        # per-second search limit on top (https://developers.hubspot.com/docs/api/crm/search).
+        self.paths = Paths(settings.api_version)
+        self.daily = DailyBudget(settings.daily_reserve_calls)
+        budget = settings.rate_budget()
+        self.burst = SlidingWindowLimiter(budget.max_calls, budget.window_seconds)
+        # Search has its own per-second limit (https://developers.hubspot.com/docs/api/crm/search).
         self.search_limiter = SlidingWindowLimiter(
             max(1, int(settings.search_per_second * settings.search_window_seconds)),
             settings.search_window_seconds + settings.search_margin_seconds,
         )
-        self.api = ApiClient(
-            settings.base_url,
-            settings.access_token,
-            limiter=self.burst,
-            describe_error=describe_error,
-            classify=make_classifier(settings),
-            timeout=(5.0, settings.timeout_seconds),
-            max_attempts=settings.max_attempts,
-            backoff_base=settings.backoff_base_seconds,
-            extra_headers={"Content-Type": "application/json"},
-            session=session,
-        )
+        session = session or requests.Session()
+        session.hooks["response"].append(self.daily.observe)
+        common: dict[str, Any] = {
+            "describe_error": describe_error,
+            "errors": ERRORS,
+            "refine": make_refine(settings),
+            "timeout": (5.0, settings.timeout_seconds),
+            "max_attempts": settings.max_attempts,
+            "backoff_base": settings.backoff_base_seconds,
+            "extra_headers": {"Content-Type": "application/json"},
+            "session": session,
+        }
+        # Calls that count against the ten-secondly burst budget (the worker chains its shared
+        # budget onto this client's limiter).
+        self.api = ApiClient(settings.base_url, settings.access_token, limiter=self.burst, **common)
+        # Search and association batch calls are exempt from it (`x-hubspot-rate-limit-exemptions:
+        # ["ten-secondly"]` in the 2026-03 and v3/v4 spec files): they go through a client of their
+        # own so they neither wait for nor spend the burst budget. Same session, same stats.
+        exempt_limiter = NoLimit() if settings.exempt_search_from_burst else self.burst
+        self.exempt_api = ApiClient(settings.base_url, settings.access_token, limiter=exempt_limiter, **common)
+        self.exempt_api.stats = self.api.stats
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Every call goes here: the daily budget first, then the client that counts it the way
+        HubSpot does (search and association batches outside the ten-secondly budget)."""
+        self.daily.check()
+        api = self.exempt_api if exempt_from_ten_secondly(method, path) else self.api
+        return api.request(method, path, **kwargs)
 
     @property
     def stats(self):  # noqa: ANN201 - ClientStats
@@ -136,12 +174,12 @@ class HubSpotClient:
 
     # -- objects -----------------------------------------------------------------------------
     def list_page(self, object_type: str, properties: Sequence[str], after: str | None) -> dict[str, Any]:
-        """GET /crm/v3/objects/{type}: one page (limit <= 100), cursor in paging.next.after."""
+        """GET objects/{type} (2026-03 or v3 path): one page (limit <= 100), cursor in paging.next.after."""
         params: dict[str, Any] = {"limit": self.settings.page_size, "properties": ",".join(properties)}
         if after:
             params["after"] = after
-        return self.api.request(
-            "GET", f"/crm/v3/objects/{object_type}", params=params, endpoint=f"{object_type}.list"
+        return self._request(
+            "GET", self.paths.objects(object_type), params=params, endpoint=f"{object_type}.list"
         )
 
     def history_page(self, object_type: str, properties: Sequence[str], after: str | None) -> dict[str, Any]:
@@ -151,15 +189,16 @@ class HubSpotClient:
                                   "propertiesWithHistory": ",".join(properties)}
         if after:
             params["after"] = after
-        return self.api.request(
-            "GET", f"/crm/v3/objects/{object_type}", params=params, endpoint=f"{object_type}.history"
+        return self._request(
+            "GET", self.paths.objects(object_type), params=params, endpoint=f"{object_type}.history"
         )
 
     def search_page(self, object_type: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """POST /crm/v3/objects/{type}/search: one page (limit <= 200), under the search limit."""
-        return self.api.request(
+        """POST objects/{type}/search: one page (limit <= 200), under the per-second search limit and
+        outside the ten-secondly budget."""
+        return self._request(
             "POST",
-            f"/crm/v3/objects/{object_type}/search",
+            self.paths.search(object_type),
             json=dict(body),
             limiter=self.search_limiter,
             endpoint=f"{object_type}.search",
@@ -182,9 +221,9 @@ class HubSpotClient:
         }
         if id_property:
             body["idProperty"] = id_property
-        return self.api.request(
+        return self._request(
             "POST",
-            f"/crm/v3/objects/{object_type}/batch/read",
+            self.paths.batch(object_type, "read"),
             json=body,
             endpoint=endpoint or f"{object_type}.read",
         )
@@ -194,19 +233,20 @@ class HubSpotClient:
     ) -> dict[str, Any]:
         """POST batch/create (<= 100 inputs). `idempotent=False` disables blind retries of errors
         that may hide a completed write (see `only_if_not_processed`)."""
-        return self.api.request(
+        return self._request(
             "POST",
-            f"/crm/v3/objects/{object_type}/batch/create",
+            self.paths.batch(object_type, "create"),
             json={"inputs": list(inputs)},
             endpoint=f"{object_type}.create",
             retry_if=None if idempotent else only_if_not_processed,
         )
 
     def association_batch_read(self, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, Any]:
-        """POST /crm/v4/associations/{from}/{to}/batch/read: targets of each source record."""
-        return self.api.request(
+        """POST associations/{from}/{to}/batch/read (v4 or 2026-03): targets of each source record;
+        outside the ten-secondly budget."""
+        return self._request(
             "POST",
-            f"/crm/v4/associations/{from_type}/{to_type}/batch/read",
+            self.paths.association_batch(from_type, to_type, "read"),
             json={"inputs": [{"id": i} for i in ids]},
             endpoint=f"{from_type}-{to_type}.associations.read",
         )
@@ -216,28 +256,50 @@ class HubSpotClient:
         params: dict[str, Any] = {"limit": 100, "archived": "false"}
         if after:
             params["after"] = after
-        return self.api.request("GET", "/crm/v3/owners", params=params, endpoint="owners.list")
+        return self._request("GET", self.paths.owners(), params=params, endpoint="owners.list")
 
     def get_property(self, object_type: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self.api.request(
-                "GET", f"/crm/v3/properties/{object_type}/{name}", endpoint="properties.read"
-            )
-        except ConnectorError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def create_property(self, object_type: str, definition: Mapping[str, Any]) -> dict[str, Any]:
-        return self.api.request(
-            "POST", f"/crm/v3/properties/{object_type}", json=dict(definition), endpoint="properties.create"
+        """The property's definition, or None when it does not exist (a 404 here means absent)."""
+        return self._request(
+            "GET",
+            self.paths.properties(object_type, name),
+            endpoint="properties.read",
+            errors=ERRORS.but(404, NOT_AN_ERROR),
         )
 
+    def create_property(self, object_type: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request(
+            "POST", self.paths.properties(object_type), json=dict(definition), endpoint="properties.create"
+        )
+
+    def probe(self, method: str, path: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        """One call whose status is the answer (setup's scope probes): (status, JSON body or {}).
+        No retries and no raising: a 403 body is read for the scopes it names. Under the burst
+        limiter and the daily budget like any call; the token reaches only the header."""
+        self.daily.check()
+        self.burst.acquire()
+        url = self.api.base_url + path
+        headers = {"Authorization": f"Bearer {self.settings.access_token.get_secret_value()}"}
+        try:
+            response = self.api.session.request(method, url, headers=headers, timeout=(5.0, self.settings.timeout_seconds),
+                                                **kwargs)
+        except requests.RequestException as exc:
+            raise ConnectorError(f"cannot reach HubSpot at {self.api.base_url}: {type(exc).__name__}",
+                                 FailureKind.TRANSIENT) from None
+        self.api.stats.calls += 1
+        self.api.stats.by_status[response.status_code] += 1
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = {}
+        return response.status_code, body if isinstance(body, dict) else {}
+
     def token_scopes(self) -> list[str]:
-        """Scopes granted to the private app token: POST /oauth/v2/private-apps/get/access-token-info
-        with {"tokenKey": token} (https://developers.hubspot.com/docs/api/private-apps). The token goes
-        in the body here by HubSpot's design; the body is never logged."""
-        body = self.api.request(
+        """Scopes granted to a *legacy* private app token: POST /oauth/v2/private-apps/get/access-token-info
+        with {"tokenKey": token} (https://developers.hubspot.com/docs/api/private-apps). Service Keys
+        and project apps' static tokens are not known there; setup probes instead. The token goes in
+        the body here by HubSpot's design; the body is never logged."""
+        body = self._request(
             "POST",
             "/oauth/v2/private-apps/get/access-token-info",
             json={"tokenKey": self.settings.access_token.get_secret_value()},

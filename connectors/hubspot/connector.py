@@ -12,6 +12,8 @@ from typing import IO, Any
 import requests
 
 from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
+from connectors.http import ApiBacked, ApiClient
+from connectors.ratelimit import RateBudget
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.products import products_by_company
@@ -26,7 +28,7 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class HubSpotConnector:
+class HubSpotConnector(ApiBacked):
     name = "hubspot"
 
     def __init__(
@@ -57,6 +59,13 @@ class HubSpotConnector:
         return self._owned
 
     # -- protocol: reads ----------------------------------------------------------------------
+    # -- capability: CallsHttpApi (connectors/capabilities.py) ----------------------------------
+    def _api_client(self) -> ApiClient:
+        return self.client.api
+
+    def rate_budget(self) -> RateBudget:
+        return self.settings.rate_budget()
+
     def data_as_of(self) -> datetime | None:
         return None
 
@@ -82,7 +91,7 @@ class HubSpotConnector:
                 yield existing
 
     def read_deal_facts(self, keys: Sequence[str]) -> dict[str, DealFacts]:
-        """Optional protocol method (connectors/base.py): amount, lost reason, kind, score by key.
+        """Capability `ReadsDealFacts` (connectors/capabilities.py): amount, lost reason, kind, score by key.
 
         The pass has just read every deal of ours with these properties (read_opportunities), so
         those keys cost no call; others (not yet in the search index, or deleted) are read by key,
@@ -101,7 +110,7 @@ class HubSpotConnector:
         return facts
 
     def read_task_states(self, task_ids: Sequence[str]) -> dict[str, bool]:
-        """Optional protocol method: whether each follow-up task is completed
+        """Capability `ReadsTaskStates`: whether each follow-up task is completed
         (`hs_task_status == COMPLETED`, https://developers.hubspot.com/docs/api/crm/tasks), by task
         id, 100 per batch read. Ids HubSpot does not know (deleted tasks) are left out. Costs one
         call per 100 tasks per pass; `track_task_states: false` turns it off."""
@@ -118,7 +127,7 @@ class HubSpotConnector:
         return states
 
     def read_opportunities_for(self, account_ids: Iterable[str]) -> Iterator[ExistingOpportunity]:
-        """Our deals on these accounts only (an optional extension of the protocol).
+        """Our deals on these accounts only (capability `ReadsOpportunitiesFor`).
 
         An incremental pass assesses only the accounts that changed, so it needs only their deals;
         reading every deal we ever created costs one search page per 200 deals on every pass, which
@@ -136,7 +145,7 @@ class HubSpotConnector:
                         yield existing
 
     def read_account_history(self) -> Iterator[AccountState]:
-        """Optional protocol method: plan, seats and MRR over time from company property history
+        """Capability `ReadsAccountHistory`: plan, seats and MRR over time from company property history
         (`propertiesWithHistory`, 50 companies per page: https://developers.hubspot.com/docs/api/crm/companies).
         For backtests and natural expansion, not for a pass; oldest first per account."""
         field_map = self.settings.field_map
@@ -176,6 +185,9 @@ class HubSpotConnector:
                 report.read += 1
                 if record is None:
                     continue
+                if s.account_key_properties:
+                    props = company.get("properties") or {}
+                    record.join_keys = {p: str(props[p]).strip() for p in s.account_key_properties if props.get(p)}
                 if owned is not None:
                     products = owned.get(record.account.id, frozenset())
                     record.account = record.account.model_copy(update={"products": products})

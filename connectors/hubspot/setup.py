@@ -2,8 +2,7 @@
 
 Properties API: https://developers.hubspot.com/docs/api/crm/properties (POST /crm/v3/properties/{type};
 `hasUniqueValue` "can't be changed once set", so we create the key property unique from the start).
-Token scopes: POST /oauth/v2/private-apps/get/access-token-info
-(https://developers.hubspot.com/docs/api/private-apps).
+Scopes: probed per capability for every kind of credential (connectors/hubspot/scopes.py).
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from typing import Any
 
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.mapping import KEY_PROPERTY
+from connectors.hubspot.scopes import REQUIRED_SCOPES, ScopeCheck
+from connectors.hubspot.scopes import check_scopes as probe_scopes
 from domain import ConnectorError, FailureKind
 
 GROUP = "dealinformation"
@@ -35,27 +36,13 @@ DEAL_PROPERTY_DEFINITIONS: list[dict[str, Any]] = [
      "groupName": GROUP, "description": "Score 0-100 when the deal was created."},
 ]
 
-# What a pass needs: read companies, owners, deals; write deals; write tasks (HubSpot's tasks API
-# asks for the contacts scopes, https://developers.hubspot.com/docs/api/crm/tasks); setup also
-# needs the deal schema scopes to create properties.
-REQUIRED_SCOPES = [
-    "crm.objects.companies.read",
-    "crm.objects.deals.read",
-    "crm.objects.deals.write",
-    "crm.objects.contacts.read",
-    "crm.objects.contacts.write",
-    "crm.objects.owners.read",
-    "crm.schemas.deals.read",
-    "crm.schemas.deals.write",
-]
-
-
 @dataclass
 class SetupReport:
     created: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     missing_scopes: list[str] = field(default_factory=list)
+    credential: str = ""
 
     @property
     def ok(self) -> bool:
@@ -68,15 +55,16 @@ def required_scopes(client: HubSpotClient) -> list[str]:
 
 
 def check_scopes(client: HubSpotClient) -> list[str]:
-    granted = set(client.token_scopes())
-    return [s for s in required_scopes(client) if s not in granted]
+    """Scopes the token lacks, by probing (works for Service Keys and static tokens too)."""
+    return probe_scopes(client).missing
 
 
 def run_setup(client: HubSpotClient) -> SetupReport:
     """Check scopes, then make sure every deal property exists (creating what is missing). A key
     property that exists but is not unique is a problem we report, not something we can fix."""
     report = SetupReport()
-    report.missing_scopes = check_scopes(client)
+    scopes: ScopeCheck = probe_scopes(client)
+    report.missing_scopes, report.credential = scopes.missing, scopes.credential
     if any(s.startswith("crm.schemas.deals") for s in report.missing_scopes):
         report.problems.append("cannot check or create deal properties without the crm.schemas.deals scopes")
         return report

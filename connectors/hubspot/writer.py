@@ -12,6 +12,11 @@ create refused. Chosen over batch upsert + a v4 association call because
   refusal, and it reads by key (batch read), not through search, whose index lags writes;
 - an upsert would also overwrite a deal the CSM has since edited (stage, amount); create never does.
 
+Every input carries a unique `objectWriteTraceId` (the opportunity key; keys are de-duplicated per
+batch), which is what makes HubSpot answer 207 per input instead of refusing the batch whole. A
+whole-batch 400/409 CONFLICT is handled anyway (`_after_whole_batch_refusal`): a lookup by key, then
+only the rest is resent.
+
 Tasks have no unique property, so their idempotency comes from the marker line that ends each body
 (`oppworker-key: <key>`), read back through the deal's task associations (v4 batch read, consistent
 unlike search). The lookup is skipped only for a deal this process created moments ago and has not
@@ -36,10 +41,6 @@ from domain import ConnectorError, FailureKind, FollowUpTask, Opportunity, Write
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-DEALS_CREATE = "/crm/v3/objects/deals/batch/create"
-TASKS_CREATE = "/crm/v3/objects/tasks/batch/create"
-
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
@@ -79,7 +80,7 @@ class Writer:
     def deal_requests(self, opportunities: Sequence[Opportunity]) -> list[dict[str, Any]]:
         s = self.settings
         return [
-            {"method": "POST", "path": DEALS_CREATE,
+            {"method": "POST", "path": self.client.paths.batch("deals", "create"),
              "json": {"inputs": [mapping.deal_create_input(o, s.deal_pipeline, s.deal_stage) for o in chunk]}}
             for chunk in chunks(opportunities, s.batch_size)
         ]
@@ -87,7 +88,7 @@ class Writer:
     def task_requests(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[dict[str, Any]]:
         s = self.settings
         return [
-            {"method": "POST", "path": TASKS_CREATE,
+            {"method": "POST", "path": self.client.paths.batch("tasks", "create"),
              "json": {"inputs": [mapping.task_create_input(t, deal_ids[t.opportunity_key], s.task_type)
                                  for t in chunk]}}
             for chunk in chunks(tasks, s.batch_size)
@@ -101,7 +102,15 @@ class Writer:
         for request in self.deal_requests(unique):
             inputs = request["json"]["inputs"]
             for attempt in range(1, attempts + 1):
-                body = self.client.batch_create("deals", inputs, idempotent=True) or {}
+                try:
+                    body = self.client.batch_create("deals", inputs, idempotent=True) or {}
+                except ConnectorError as exc:
+                    inputs = self._after_whole_batch_refusal(inputs, exc, results)
+                    if not inputs:
+                        break
+                    if attempt == attempts:
+                        raise
+                    continue
                 refused: dict[str, tuple[str, bool]] = {}  # key -> (reason, worth resending)
                 for deal in body.get("results") or []:
                     key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY) or deal.get("objectWriteTraceId")
@@ -135,6 +144,30 @@ class Writer:
                 self._pause(attempt)
                 inputs = [i for i in inputs if i["properties"][mapping.KEY_PROPERTY] in set(resend)]
         return [results[o.key] for o in opportunities]
+
+    def _after_whole_batch_refusal(
+        self, inputs: list[dict[str, Any]], exc: ConnectorError, results: dict[str, WriteResult]
+    ) -> list[dict[str, Any]]:
+        """A batch create HubSpot refused whole (400/409 CONFLICT): the inputs still to send.
+
+        Without `objectWriteTraceId` on every input (or if HubSpot does not honour it for a custom
+        unique property), one duplicate key fails the whole batch with a single CONFLICT naming only
+        the first duplicate (https://developers.hubspot.com/docs/api-reference/latest/error-handling,
+        "Multi-status errors"; hubspot-api-python#51). Nothing in the batch was created, and the body
+        cannot tell us which other keys exist, so we read every key of the batch by `idProperty`,
+        record what exists as `created=False`, and return the rest to resend. If none of the keys
+        exists, the refusal was about something else (a validation error): raise it unchanged."""
+        if exc.status not in (400, 409):
+            raise exc
+        keys = [i["properties"][mapping.KEY_PROPERTY] for i in inputs]
+        found = self._deals_by_key(keys)
+        if not found:
+            raise exc
+        log.info("batch create refused whole (HTTP %s); %d of %d key(s) exist, resending the rest",
+                 exc.status, len(found), len(keys))
+        for key, deal_id in found.items():
+            results[key] = WriteResult(key=key, crm_id=deal_id, created=False)
+        return [i for i in inputs if i["properties"][mapping.KEY_PROPERTY] not in found]
 
     def _pause(self, attempt: int) -> None:
         ceiling = self.settings.backoff_base_seconds * 2 ** (attempt - 1)

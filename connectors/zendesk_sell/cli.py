@@ -6,7 +6,7 @@ import click
 
 from connectors.zendesk_sell.client import SellClient
 from connectors.zendesk_sell.settings import ZendeskSellSettings
-from connectors.zendesk_sell.setup import run_setup
+from connectors.zendesk_sell.setup import RETIREMENT_NOTICE, run_setup
 from domain import ConnectorError
 
 
@@ -32,6 +32,7 @@ def setup(base_url: str | None, key_field: str | None) -> None:
             client.close()
     except ConnectorError as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(f"NOTICE    {RETIREMENT_NOTICE}")
     if report.user:
         click.echo(f"token OK  {report.user}")
     for item in report.found:

@@ -21,7 +21,8 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from connectors.http import ApiClient, DescribeError, classify_status
+from connectors.error_table import BAD_TOKEN, REFUSED, RETRY_LATER, SLOW_DOWN, ErrorTable
+from connectors.http import ApiClient, DescribeError
 from connectors.ratelimit import PacedLimiter, RateLimiter
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from domain import ConnectorError, FailureKind
@@ -60,15 +61,23 @@ def make_describe(token: SecretStr) -> DescribeError:
     return describe
 
 
-def classify(response: requests.Response, describe: DescribeError) -> ConnectorError:
-    """The shared status -> kind table, with Sell's `logref` named as such in the message."""
-    error = classify_status(response, describe)
-    text = str(error)
-    if error.correlation_id:
-        text = text.replace(f"(correlation id {error.correlation_id})", f"(logref {error.correlation_id})")
-    return ConnectorError(
-        text, error.kind, status=error.status, retry_after=error.retry_after, correlation_id=error.correlation_id
-    )
+# Status -> (action, whose fault), from https://developer.zendesk.com/api-reference/sales-crm/errors/
+# (zendesk-sell-api.md "Errors": 400 invalid_payload / invalid_user_agent, 401 unauthorized, 403
+# insufficient_scope, 404 not_found, 410 a Firehose position past retention, 422 a resource error,
+# 429 rate_limit_exceeded, 5xx server_error / temporarily_unavailable). Sell documents no 423.
+ERRORS = ErrorTable(
+    "zendesk-sell",
+    {
+        400: REFUSED,
+        401: BAD_TOKEN,
+        403: BAD_TOKEN,
+        404: REFUSED,
+        410: REFUSED,  # the reader falls back to a full scan (reader.StreamExpired)
+        422: REFUSED,  # the record: `field` names the JSON pointer
+        429: SLOW_DOWN,  # no Retry-After: full-jitter backoff
+        503: RETRY_LATER,
+    },
+)
 
 
 _PACERS: dict[tuple[str, str, float], PacedLimiter] = {}
@@ -114,7 +123,8 @@ class SellClient:
             settings.access_token,
             limiter=limiter or paced_limiter_for(settings),
             describe_error=make_describe(settings.access_token),
-            classify=classify,
+            errors=ERRORS,
+            correlation_label="logref",
             timeout=(settings.connect_timeout, settings.read_timeout),
             max_attempts=settings.max_attempts,
             backoff_base=settings.backoff_base,

@@ -15,19 +15,21 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.base import AccountRecord, DealFacts, ReadReport
-from connectors.ratelimit import RateLimiter
+from connectors.http import ApiBacked, ApiClient
+from connectors.ratelimit import RateBudget, RateLimiter
 from connectors.zendesk_sell import mapping
 from connectors.zendesk_sell.client import SellClient
+from connectors.zendesk_sell.conversations import SellConversations
 from connectors.zendesk_sell.reader import SellReader, StreamExpired, decode_cursor, encode_cursor
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from connectors.zendesk_sell.writer import SellWriter
-from domain import ExistingOpportunity, FollowUpTask, Opportunity, OpportunityStatus, Owner, WriteResult
+from domain import Conversation, ExistingOpportunity, FollowUpTask, Opportunity, OpportunityStatus, Owner, WriteResult
 from domain.account import utcnow
 
 log = logging.getLogger(__name__)
 
 
-class ZendeskSellConnector:
+class ZendeskSellConnector(ApiBacked):
     name = "zendesk-sell"
 
     def __init__(
@@ -42,6 +44,7 @@ class ZendeskSellConnector:
         self.dry_run = settings.dry_run
         self.client = SellClient(settings, limiter=limiter, sleep=sleep)
         self.reader = SellReader(self.client)
+        self.conversations = SellConversations(self.client)
         self.writer = SellWriter(self.client, settings, **({"sleep": sleep} if sleep else {}))
         self._today = today or (lambda: utcnow().date())
         self._next_cursor: str | None = None
@@ -54,6 +57,13 @@ class ZendeskSellConnector:
         self._loss_reasons: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ reading
+
+    # -- capability: CallsHttpApi (connectors/capabilities.py) ----------------------------------
+    def _api_client(self) -> ApiClient:
+        return self.client.api
+
+    def rate_budget(self) -> RateBudget:
+        return self.settings.rate_budget()
 
     def data_as_of(self) -> datetime | None:
         return None
@@ -214,6 +224,11 @@ class ZendeskSellConnector:
         return self._next_cursor
 
     # ------------------------------------------------------------------ writing
+
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+        """Optional capability (ReadsConversations): notes and call summaries on the accounts'
+        contacts since `since` (connectors/zendesk_sell/conversations.py)."""
+        return self.conversations.read(account_ids, since)
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
         return self.writer.write_deals(opportunities)

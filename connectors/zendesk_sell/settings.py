@@ -12,6 +12,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.ratelimit import RateBudget
+
+# The one place Sell's request budget is stated: "36,000 requests per hour per token, i.e. 10 per
+# second" (https://developer.zendesk.com/api-reference/sales-crm/rate-limits). Sell sends no
+# rate-limit headers, so we spend `budget_share` of it, evenly.
+RATE_BUDGET = RateBudget(36_000, 3600.0, "https://developer.zendesk.com/api-reference/sales-crm/rate-limits")
+
 # Account fields the connector maps (domain.Account, minus owner_email which the runner fills in).
 CANONICAL_FIELDS: tuple[str, ...] = (
     "name",
@@ -56,8 +63,8 @@ class ZendeskSellSettings(BaseSettings):
 
     access_token: SecretStr = SecretStr("")
     base_url: str = "https://api.getbase.com"
-    # https://developer.zendesk.com/api-reference/sales-crm/rate-limits : 36,000 requests/hour/token.
-    requests_per_hour: int = Field(default=36_000, gt=0)
+    # RATE_BUDGET above, per hour (the window Sell states it in).
+    requests_per_hour: int = Field(default=RATE_BUDGET.max_calls, gt=0)
     # Spend only this share of the budget, evenly: Sell sends no rate-limit headers to steer by, and
     # another integration on the same token would otherwise push us into 429s.
     budget_share: float = Field(default=0.95, gt=0, le=1)
@@ -98,6 +105,14 @@ class ZendeskSellSettings(BaseSettings):
     @property
     def calls_per_second(self) -> float:
         return self.requests_per_hour * self.budget_share / 3600.0
+
+    def rate_budget(self) -> RateBudget:
+        """The spent share as a budget for a sliding window: per second (9 at the defaults), or
+        one call per interval when less than one call a second is allowed."""
+        per_second = self.calls_per_second
+        if per_second >= 1:
+            return RateBudget(int(per_second), 1.0, RATE_BUDGET.source)
+        return RateBudget(1, 1.0 / per_second, RATE_BUDGET.source)
 
     def field_map(self) -> dict[str, str]:
         """canonical field -> Sell field: `name`/`owner_id` are the contact's own attributes, every

@@ -30,6 +30,13 @@ SUGGESTED_TYPES = {
     "journey_stage": "Dropdown (onboarding, adopting, value_realised, renewal_window, at_risk)",
 }
 ADMIN_PATH = "Sell > Settings > Customize > {where} > Custom fields (admin only)"
+# zendesk-sell-api.md "Retirement": announced 2025-09-09 (support.zendesk.com/hc/en-us/articles/9591462550042).
+RETIREMENT_NOTICE = (
+    "Zendesk Sell retires on 2027-08-31 and its data is deleted then (or when the subscription ends, if "
+    "sooner). Zendesk names Pipedrive as its migration partner; this tool runs on Pipedrive too "
+    "(`oppworker pipedrive setup`), and README 'Moving from Zendesk Sell to Pipedrive' describes how to carry "
+    "the opportunity keys and Sell ids across so no offer is made twice."
+)
 
 
 @dataclass

@@ -67,7 +67,7 @@ def test_dry_run_prints_payloads_and_writes_nothing(world: tuple[HubSpotSandbox,
     box, settings, _ = world
     report = run_pass(settings, crm="hubspot", dry_run=True, connector=connector_for(box, dry_run=True), now=NOW)
     assert report.new > 0 and box.records("deals") == [] and box.records("tasks") == []
-    deal_inputs = [i for p in report.dry_run_payloads if p["path"].endswith("deals/batch/create") for i in p["json"]["inputs"]]
+    deal_inputs = [i for p in report.dry_run_payloads if p["path"].endswith(("deals/batch/create", "0-3/batch/create")) for i in p["json"]["inputs"]]
     task_inputs = [i for p in report.dry_run_payloads if p["path"].endswith("tasks/batch/create") for i in p["json"]["inputs"]]
     assert len(deal_inputs) == len(task_inputs) == report.new
     assert {p["method"] for p in report.dry_run_payloads} == {"POST"}

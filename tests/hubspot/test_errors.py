@@ -9,7 +9,7 @@ from domain import ConnectorError, FailureKind
 from tests.hubspot.conftest import TOKEN, connector_for, install, opportunity, seed_companies
 from tests.sandboxes.hubspot import HubSpotSandbox
 
-LIST = r"/crm/v3/objects/companies$"
+LIST = r"/crm/objects/2026-03/companies$"
 
 
 def rate_body(policy: str) -> dict:

@@ -73,7 +73,7 @@ def test_task_marker_round_trip_even_through_html() -> None:
     assert props["hs_task_body"].count("oppworker-key:") == 1
     assert mapping.marker_key(props["hs_task_body"]) == o.key
     assert mapping.marker_key(f"<p>Why</p><p>oppworker-key: {o.key}</p>") == o.key
-    assert mapping.marker_key(f'<div dir="auto">Why<br/>oppworker-key: a&amp;b:p:o</div>') == "a&b:p:o"
+    assert mapping.marker_key('<div dir="auto">Why<br/>oppworker-key: a&amp;b:p:o</div>') == "a&b:p:o"
     assert mapping.marker_key("no marker here") is None
 
 

@@ -6,7 +6,7 @@ import time
 
 from connectors.base import ReadReport
 from tests.hubspot.conftest import connector_for, install, opportunity, seed_companies
-from tests.sandboxes.hubspot import HubSpotSandbox
+from tests.sandboxes.hubspot import OBJECTS, HubSpotSandbox
 
 DAY_MS = 86_400_000
 
@@ -17,7 +17,7 @@ def test_full_read_follows_paging_across_many_pages(sandbox: HubSpotSandbox) -> 
     report = ReadReport()
     records = list(connector.read_accounts(None, report))
     assert [r.account.id for r in records] == ids
-    assert report.read == 345 and sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)"] == 4
+    assert report.read == 345 and sandbox.calls_by_route[OBJECTS + "/(?P<type>[^/]+)"] == 4
     assert connector.next_cursor() is not None
     first = records[0]
     assert first.account.seats_used == 9 and first.account.products == frozenset({"translate", "api"})
@@ -32,10 +32,10 @@ def test_baskets_then_accounts_list_the_companies_once(sandbox: HubSpotSandbox) 
     assert len(baskets) == 250 and all(b == frozenset({"translate", "api"}) for b in baskets.values())
     records = list(connector.read_accounts(None, report))
     assert len(records) == 250
-    assert sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)"] == 3  # 3 pages, read once
+    assert sandbox.calls_by_route[OBJECTS + "/(?P<type>[^/]+)"] == 3  # 3 pages, read once
     # A second full read (a later pass with the same connector) lists again: the spool is one-shot.
     assert len(list(connector.read_accounts(None, ReadReport()))) == 250
-    assert sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)"] == 6
+    assert sandbox.calls_by_route[OBJECTS + "/(?P<type>[^/]+)"] == 6
 
 
 def test_malformed_company_is_counted_and_the_read_goes_on(sandbox: HubSpotSandbox) -> None:
@@ -65,7 +65,7 @@ def test_incremental_reads_only_changed_companies_past_the_10000_cap(sandbox: Hu
     seen = [r.account.id for r in connector.read_accounts(cursor, report)]
     assert len(seen) == 10_155 and len(set(seen)) == 10_155  # no page lost or repeated at the cap
     # 10,155 results at 200 a page: 50 pages up to the cap, then a fresh window for the rest.
-    assert sandbox.calls_by_route["/crm/v3/objects/(?P<type>[^/]+)/search"] == 51
+    assert sandbox.calls_by_route[OBJECTS + "/(?P<type>[^/]+)/search"] == 51
     assert sandbox.rate_limited == 0
 
     # One day later: two companies edited since the stored cursor; only they come back.

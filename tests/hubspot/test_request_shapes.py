@@ -21,7 +21,7 @@ def connector(**overrides) -> HubSpotConnector:  # noqa: ANN003
 
 @responses.activate
 def test_incremental_search_body_filters_sorts_and_pages() -> None:
-    url = f"{BASE}/crm/v3/objects/companies/search"
+    url = f"{BASE}/crm/objects/2026-03/companies/search"
     responses.post(url, json={"total": 1, "results": [{"id": "7", "properties": {"name": "A"}}]})
     c = connector(cursor_overlap_seconds=60, fields={"plan": "tier"})
     records = list(c.read_accounts("2026-11-01T12:00:00+00:00", ReadReport()))
@@ -39,7 +39,7 @@ def test_incremental_search_body_filters_sorts_and_pages() -> None:
 
 @responses.activate
 def test_full_read_lists_with_properties_limit_and_after() -> None:
-    url = f"{BASE}/crm/v3/objects/companies"
+    url = f"{BASE}/crm/objects/2026-03/companies"
     responses.get(url, json={"results": [{"id": "1", "properties": {}}], "paging": {"next": {"after": "abc"}}})
     responses.get(url, json={"results": [{"id": "2", "properties": {}}]})
     ids = [r.account.id for r in connector().read_accounts(None, ReadReport())]
@@ -51,7 +51,7 @@ def test_full_read_lists_with_properties_limit_and_after() -> None:
 
 @responses.activate
 def test_task_create_retries_423_locked_but_not_a_timeout_blindly() -> None:
-    create = f"{BASE}/crm/v3/objects/tasks/batch/create"
+    create = f"{BASE}/crm/objects/2026-03/tasks/batch/create"
     responses.post(create, status=423, json={"status": "error", "message": "locked", "category": "LOCKED"})
     responses.post(create, status=201, json={"status": "COMPLETE", "results": [
         {"id": "55", "properties": {"hs_task_body": "x\n\noppworker-key: k1"}}]})

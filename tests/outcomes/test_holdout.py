@@ -29,7 +29,7 @@ def test_assignment_is_stable_across_calls_and_processes():
     # Another interpreter with a different hash seed: Python's hash() would move accounts, ours must not.
     code = (
         "import json; from playbooks.holdout import in_control_group; "
-        f"print(json.dumps([in_control_group(f'acc-{{i:05d}}', 'seat_expansion', 0.1) for i in range(500)]))"
+        "print(json.dumps([in_control_group(f'acc-{i:05d}', 'seat_expansion', 0.1) for i in range(500)]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "12345"})

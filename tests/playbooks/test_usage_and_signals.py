@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from playbooks.affinity import AffinityModel, BasketCounter
+from playbooks.affinity import AffinityModel
 from playbooks.signals import (
     SIGNALS,
     SignalContext,

@@ -115,7 +115,7 @@ def assert_no_secret(texts: list[str], lines: list[str]) -> None:
 
 def slow(seconds: float) -> Any:
     def hook(request: Request) -> Response | None:
-        if request.path.startswith("/crm/v3/objects/companies"):
+        if request.path.startswith(("/crm/v3/objects/companies", "/crm/objects/2026-03/companies")):
             time.sleep(seconds)
         return None
     return hook
@@ -127,17 +127,17 @@ def test_hubspot_cli_happy_and_failure_paths_leak_no_token(capture: Capture, tmp
         ("ok", {}, None),
         ("401", {"token": "a-different-token"}, None),
         ("403", {"scopes": frozenset(s for s in ALL_SCOPES if "deals" not in s)}, None),
-        ("429", {}, lambda b: b.fault("GET", r"/crm/v3/objects/companies$", 429, times=50, body={
+        ("429", {}, lambda b: b.fault("GET", r"/crm/objects/2026-03/companies$", 429, times=50, body={
             "status": "error", "message": "You have reached your ten_secondly_rolling limit.", "errorType": "RATE_LIMIT",
             "policyName": "TEN_SECONDLY_ROLLING"})),
-        ("429-retry-after", {}, lambda b: b.fault("GET", r"/crm/v3/objects/companies$", 429, times=50,
+        ("429-retry-after", {}, lambda b: b.fault("GET", r"/crm/objects/2026-03/companies$", 429, times=50,
                                                    headers={"Retry-After": "0"})),
-        ("429-daily", {}, lambda b: b.fault("GET", r"/crm/v3/objects/companies$", 429, times=50, body={
+        ("429-daily", {}, lambda b: b.fault("GET", r"/crm/objects/2026-03/companies$", 429, times=50, body={
             "status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
             "policyName": "DAILY"})),
-        ("500", {}, lambda b: b.fault("GET", r"/crm/v3/objects/companies$", 500, times=50)),
-        ("502", {}, lambda b: b.fault("POST", r"/crm/v3/objects/deals/batch/create$", 502, times=50)),
-        ("503", {}, lambda b: b.fault("POST", r"/crm/v3/objects/tasks/batch/create$", 503, times=50)),
+        ("500", {}, lambda b: b.fault("GET", r"/crm/objects/2026-03/companies$", 500, times=50)),
+        ("502", {}, lambda b: b.fault("POST", r"/crm/objects/2026-03/0-3/batch/create$", 502, times=50)),
+        ("503", {}, lambda b: b.fault("POST", r"/crm/objects/2026-03/tasks/batch/create$", 503, times=50)),
         ("timeout", {}, lambda b: b.server.before.insert(0, slow(1.0))),
     ]
     exit_codes = {}

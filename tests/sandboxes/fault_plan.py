@@ -34,8 +34,8 @@ from typing import Any
 from tests.sandboxes.server import Request, Response
 
 KINDS = ("429", "429_retry_after", "500", "502", "503", "slow", "reset", "reset_after", "partial")
-DATA_ROUTES = re.compile(r"^/crm/v(3|4)/(objects|associations|owners)")
-BATCH_CREATE = re.compile(r"^/crm/v3/objects/[^/]+/batch/create$")
+DATA_ROUTES = re.compile(r"^/crm/(v(3|4)/(objects|associations|owners)|(objects|associations|owners)/2026-03)")
+BATCH_CREATE = re.compile(r"^/crm/(v3/objects|objects/2026-03)/[^/]+/batch/create$")
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""A stateful HubSpot sandbox: the CRM v3/v4 endpoints the connector uses, as HubSpot documents them.
+"""A stateful HubSpot sandbox: the CRM endpoints the connector uses, as HubSpot documents them, on both
+path families: v3/v4 (`/crm/v3/objects/...`, `/crm/v4/associations/...`) and the date-versioned 2026-03
+paths (`/crm/objects/2026-03/...`, `/crm/associations/2026-03/...`, `/crm/properties/2026-03/...`,
+`/crm/owners/2026-03`; deals also as `0-3`), per HubSpot's OpenAPI files
+(github.com/HubSpot/HubSpot-public-api-spec-collection, PublicApiSpecs/CRM/*/Rollouts/*/2026-03/).
 
 Served over real HTTP on loopback by `tests.sandboxes.server`. It keeps companies, deals, tasks,
 owners, property definitions and associations in memory and enforces what the docs say:
@@ -17,6 +21,16 @@ owners, property definitions and associations in memory and enforces what the do
   body (`policyName` TEN_SECONDLY_ROLLING / SECONDLY / DAILY); Retry-After only when configured,
   since HubSpot does not always send it;
 - errors in HubSpot's shape: status, message, category, correlationId, errors[].
+- unique values without trace ids: a batch create holding one existing key fails whole with HTTP 409
+  CONFLICT naming only the first duplicate (hubspot-2026.md section 5: error-handling doc and
+  hubspot-api-python#51); with a trace id on every input it answers 207 per input;
+- ten-secondly exemptions as the spec files mark them (`x-hubspot-rate-limit-exemptions`): every
+  POST .../search and every association batch call is left out of the burst count; search keeps its
+  per-second limit; the daily count includes everything, and counted (non-search) responses carry
+  `X-HubSpot-RateLimit-Daily` / `-Daily-Remaining` when a daily limit is set;
+- the credential kind (`credential`): only a legacy private app token is known to the token-info
+  endpoint; a Service Key or a project app's static token is refused there (what HubSpot answers is
+  unverified: modelled as 401), while the CRM endpoints treat all three the same (Bearer, scopes);
 Where the docs give no exact text (the unique-value conflict message) the text is modelled on what
 HubSpot is reported to return; clients must not depend on it, and ours does not.
 
@@ -104,6 +118,16 @@ def to_ms(value: Any) -> int | None:
     return int(parsed.timestamp() * 1000)
 
 
+# Paths HubSpot leaves out of the ten-secondly count (`x-hubspot-rate-limit-exemptions: ["ten-secondly"]`
+# on every search and association batch operation in the v3/v4 and 2026-03 spec files).
+EXEMPT_FROM_BURST = re.compile(r"^/crm/(?:v3/objects|objects/2026-03)/[^/]+/search$"
+                               r"|^/crm/(?:v4/associations|associations/2026-03)/[^/]+/[^/]+/batch/")
+OBJECTS = r"/crm/(?:v3/objects|objects/2026-03)"
+ASSOCIATIONS = r"/crm/(?:v4/associations|associations/2026-03)"
+PROPERTIES = r"/crm/(?:v3/properties|properties/2026-03)"
+OWNERS = r"/crm/(?:v3/owners|owners/2026-03)"
+
+
 def error(status: int, message: str, category: str, errors: list[dict] | None = None,
           headers: dict[str, str] | None = None, **extra: Any) -> Response:
     body: dict[str, Any] = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
@@ -122,6 +146,7 @@ class Fault:
     headers: dict[str, str]
     times: int
     after: bool
+    reset: bool = False
 
 
 @dataclass
@@ -175,6 +200,10 @@ class HubSpotSandbox(SandboxApp):
     daily_limit: int | None = None
     result_cap: int = 10_000
     retry_after: str | None = None  # Retry-After header value on 429s; HubSpot often sends none
+    credential: str = "legacy_private_app"  # or "service_key", "static_app": see the module docstring
+    # False: refuse a batch with a duplicate unique value whole even when every input has a trace id
+    # (whether HubSpot honours trace ids for a deal's custom unique property is unverified).
+    honours_trace_ids: bool = True
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
 
     def __post_init__(self) -> None:
@@ -192,6 +221,7 @@ class HubSpotSandbox(SandboxApp):
         self.calls_by_route: dict[str, int] = {}
         self.rate_limited = 0
         self.rate_limited_by: dict[str, int] = {}  # policyName -> 429s sent
+        self.burst_counted = 0  # requests that counted against the ten-secondly budget
         self._burst: deque[float] = deque()
         self._search: deque[float] = deque()
         self._daily = 0
@@ -246,13 +276,15 @@ class HubSpotSandbox(SandboxApp):
             return [str(i) for (t, i) in targets if t == to_type]
 
     def fault(self, method: str, path: str, status: int = 500, body: Any = None, *, times: int = 1,
-              after: bool = False, headers: dict[str, str] | None = None) -> None:
+              after: bool = False, headers: dict[str, str] | None = None, reset: bool = False) -> None:
         """Answer the next `times` matching requests with `status` (a HubSpot-shaped body unless
-        given); with `after=True`, perform the request first and then fail it."""
+        given); with `after=True`, perform the request first and then fail it; with `reset=True`,
+        answer nothing and reset the connection (with `after=True`: the response lost after HubSpot
+        carried the request out)."""
         if body is None:
             body = {"status": "error", "message": "internal error", "correlationId": str(uuid.uuid4()),
                     "category": "INTERNAL_ERROR"}
-        self.faults.append(Fault(method.upper(), re.compile(path), status, body, headers or {}, times, after))
+        self.faults.append(Fault(method.upper(), re.compile(path), status, body, headers or {}, times, after, reset))
 
     # -- hooks -------------------------------------------------------------------------------
     def _fault_hook(self, request: Request) -> Response | None:
@@ -262,6 +294,8 @@ class HubSpotSandbox(SandboxApp):
                     fault.times -= 1
                     if fault.after:
                         self._route(request)
+                    if fault.reset:
+                        return Response(reset=True)
                     return Response(fault.status, fault.body, dict(fault.headers))
         return None
 
@@ -276,13 +310,14 @@ class HubSpotSandbox(SandboxApp):
 
     def _rate_hook(self, request: Request) -> Response | None:
         now = time.monotonic()
-        is_search = request.path.endswith("/search")
+        is_search = request.method == "POST" and request.path.endswith("/search")
+        exempt = request.method == "POST" and bool(EXEMPT_FROM_BURST.match(request.path))
         with self.lock:
             if self.daily_limit is not None and self._daily >= self.daily_limit:
                 return self._limited("You have reached your daily limit.", "DAILY")
             while self._burst and now - self._burst[0] >= self.burst_window:
                 self._burst.popleft()
-            if len(self._burst) >= self.burst_limit:
+            if not exempt and len(self._burst) >= self.burst_limit:
                 return self._limited("You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING")
             if is_search:
                 while self._search and now - self._search[0] >= self.search_window:
@@ -290,7 +325,9 @@ class HubSpotSandbox(SandboxApp):
                 if len(self._search) >= self.search_limit:
                     return self._limited("You have reached your secondly limit.", "SECONDLY")
                 self._search.append(now)
-            self._burst.append(now)
+            if not exempt:
+                self._burst.append(now)
+                self.burst_counted += 1
             self._daily += 1
         return None
 
@@ -314,17 +351,17 @@ class HubSpotSandbox(SandboxApp):
 
     def _scope_for(self, request: Request) -> str | None:
         path = request.path
-        if path.startswith("/crm/v3/owners"):
+        if re.match(OWNERS, path):
             return "crm.objects.owners.read"
-        m = re.match(r"^/crm/v3/properties/([^/]+)", path)
+        m = re.match(PROPERTIES + r"/([^/]+)", path)
         if m:
             kind = OBJECT_TYPES.get(m.group(1), m.group(1))
-            return f"crm.schemas.{kind}.{'write' if request.method == 'POST' else 'read'}"
-        m = re.match(r"^/crm/v4/associations/([^/]+)/([^/]+)/batch/(\w+)", path)
+            return f"crm.schemas.{kind}.{'read' if request.method == 'GET' else 'write'}"
+        m = re.match(ASSOCIATIONS + r"/([^/]+)/([^/]+)/batch/(\w+)", path)
         if m:
             kind = OBJECT_TYPES.get(m.group(1), m.group(1))
             return (WRITE_SCOPE if m.group(3) != "read" else READ_SCOPE).get(kind)
-        m = re.match(r"^/crm/v3/objects/([^/]+)(/.*)?$", path)
+        m = re.match(OBJECTS + r"/([^/]+)(/.*)?$", path)
         if m:
             kind = OBJECT_TYPES.get(m.group(1), m.group(1))
             rest = m.group(2) or ""
@@ -335,7 +372,7 @@ class HubSpotSandbox(SandboxApp):
 
     # -- routing -----------------------------------------------------------------------------
     def _register(self) -> None:
-        obj = r"/crm/v3/objects/(?P<type>[^/]+)"
+        obj = OBJECTS + r"/(?P<type>[^/]+)"
         table = [
             ("GET", obj, self._list),
             ("GET", obj + r"/(?P<id>\d+)", self._read_one),
@@ -344,12 +381,14 @@ class HubSpotSandbox(SandboxApp):
             ("POST", obj + "/batch/read", self._batch_read),
             ("POST", obj + "/batch/create", self._batch_create),
             ("POST", obj + "/batch/upsert", self._batch_upsert),
-            ("POST", r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/read", self._assoc_read),
-            ("POST", r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/create", self._assoc_create),
-            ("GET", r"/crm/v3/owners/?", self._owners),
-            ("GET", r"/crm/v3/properties/(?P<type>[^/]+)", self._properties_list),
-            ("GET", r"/crm/v3/properties/(?P<type>[^/]+)/(?P<name>[^/]+)", self._property_read),
-            ("POST", r"/crm/v3/properties/(?P<type>[^/]+)", self._property_create),
+            ("POST", obj + "/batch/update", self._batch_update),
+            ("POST", ASSOCIATIONS + r"/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/read", self._assoc_read),
+            ("POST", ASSOCIATIONS + r"/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/create", self._assoc_create),
+            ("GET", OWNERS + r"/?", self._owners),
+            ("GET", PROPERTIES + r"/(?P<type>[^/]+)", self._properties_list),
+            ("GET", PROPERTIES + r"/(?P<type>[^/]+)/(?P<name>[^/]+)", self._property_read),
+            ("POST", PROPERTIES + r"/(?P<type>[^/]+)", self._property_create),
+            ("PATCH", PROPERTIES + r"/(?P<type>[^/]+)/(?P<name>[^/]+)", self._property_update),
             ("POST", r"/oauth/v2/private-apps/get/access-token-info", self._token_info),
         ]
         for method, pattern, handler in table:
@@ -361,7 +400,13 @@ class HubSpotSandbox(SandboxApp):
         def run(request: Request) -> Response:
             with self.lock:
                 self.calls_by_route[name] = self.calls_by_route.get(name, 0) + 1
-                return handler(request)
+                response = handler(request)
+                if self.daily_limit is not None and not request.path.endswith("/search"):
+                    # Search responses carry no rate-limit headers (usage guidelines).
+                    response.headers.setdefault("X-HubSpot-RateLimit-Daily", str(self.daily_limit))
+                    response.headers.setdefault("X-HubSpot-RateLimit-Daily-Remaining",
+                                                str(max(self.daily_limit - self._daily, 0)))
+                return response
         return run
 
     def _route(self, request: Request) -> Response:
@@ -567,6 +612,12 @@ class HubSpotSandbox(SandboxApp):
         if len(inputs) > 100:
             return error(400, "Too many inputs: at most 100 per batch", "VALIDATION_ERROR")
         multi_status = bool(inputs) and all(i.get("objectWriteTraceId") for i in inputs)
+        traced = {str(i["objectWriteTraceId"]) for i in inputs if i.get("objectWriteTraceId")}
+        multi_status = multi_status and len(traced) == len(inputs)  # trace ids must be unique
+        conflict = self._first_duplicate(kind, inputs)
+        if conflict is not None and not (multi_status and self.honours_trace_ids):
+            # Whole batch refused, only the first duplicate named (hubspot-api-python#51 shape).
+            return error(409, f"{SINGULAR[kind].title()} already exists. Existing ID: {conflict}", "CONFLICT")
         pending: dict[str, set[str]] = {}
         accepted: list[tuple[dict, list]] = []
         errors: list[dict[str, Any]] = []
@@ -607,6 +658,22 @@ class HubSpotSandbox(SandboxApp):
             return Response(207, out)
         return Response(201, out)
 
+    def _first_duplicate(self, kind: str, inputs: list[dict]) -> str | None:
+        """The id holding the first unique value an input repeats (or "another input" when two
+        inputs of the batch share one), or None."""
+        seen: dict[str, set[str]] = {}
+        for item in inputs:
+            for name, value in (item.get("properties") or {}).items():
+                if value in (None, "") or not self.properties[kind].get(name, {}).get("hasUniqueValue"):
+                    continue
+                holder = self._find(kind, str(value), name)
+                if holder is not None:
+                    return str(holder.id)
+                if str(value) in seen.setdefault(name, set()):
+                    return "another input"
+                seen[name].add(str(value))
+        return None
+
     def _check_associations(self, kind: str, associations: list[dict]) -> str | None:
         for assoc in associations:
             to_id = str((assoc.get("to") or {}).get("id") or "")
@@ -624,6 +691,34 @@ class HubSpotSandbox(SandboxApp):
         self.associations.setdefault((kind, record_id), {}).setdefault((target, to_id), set()).add(type_id)
         back = self.associations.setdefault((target, to_id), {}).setdefault((kind, record_id), set())
         back.add(REVERSE_TYPE.get(type_id, type_id))
+
+    def _batch_update(self, request: Request) -> Response:
+        """POST batch/update: inputs {id, properties}, by record id (200; 207 for unknown ids)."""
+        kind = self._type(request)
+        inputs = (request.json() or {}).get("inputs") or []
+        if len(inputs) > 100:
+            return error(400, "Too many inputs: at most 100 per batch", "VALIDATION_ERROR")
+        results, missing = [], []
+        for item in inputs:
+            record = self._find(kind, str(item.get("id")), None)
+            props = {k: str(v) for k, v in (item.get("properties") or {}).items()}
+            problem = self._validate(kind, props, {}) if record is not None else None
+            if problem:
+                return error(400, problem, "VALIDATION_ERROR")
+            if record is None:
+                missing.append(str(item.get("id")))
+                continue
+            record.updated_ms = self.clock_ms()
+            record.set(props, record.updated_ms)
+            self._index(kind, record)
+            results.append(record.as_json(kind, list(props)))
+        out: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if missing:
+            out["numErrors"] = 1
+            out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Object not found",
+                              "context": {"ids": missing}}]
+            return Response(207, out)
+        return Response(200, out)
 
     def _batch_upsert(self, request: Request) -> Response:
         kind = self._type(request)
@@ -717,6 +812,18 @@ class HubSpotSandbox(SandboxApp):
                          "OBJECT_NOT_FOUND")
         return Response(200, definition)
 
+    def _property_update(self, request: Request) -> Response:
+        """PATCH a property (PropertyUpdate: every field optional; `hasUniqueValue` is not one)."""
+        kind = self._type(request)
+        assert request.match is not None
+        definition = self.properties.get(kind or "", {}).get(request.match.group("name"))
+        if definition is None:
+            return error(404, f"Unable to find property {request.match.group('name')} for object type {kind}",
+                         "OBJECT_NOT_FOUND")
+        allowed = {"label", "description", "groupName", "options", "hidden", "displayOrder", "formField"}
+        definition.update({k: v for k, v in (request.json() or {}).items() if k in allowed})
+        return Response(200, definition)
+
     def _property_create(self, request: Request) -> Response:
         kind = self._type(request)
         body = request.json() or {}
@@ -732,7 +839,7 @@ class HubSpotSandbox(SandboxApp):
         return Response(201, definition)
 
     def _token_info(self, request: Request) -> Response:
-        if (request.json() or {}).get("tokenKey") != self.token:
+        if self.credential != "legacy_private_app" or (request.json() or {}).get("tokenKey") != self.token:
             return error(401, "The access token is invalid or expired", "INVALID_AUTHENTICATION")
         return Response(200, {"userId": 1, "hubId": 1234, "appId": 42, "scopes": sorted(self.scopes)})
 

@@ -130,6 +130,8 @@ class SellSandbox(SandboxApp):
         self.loss_reasons = [{"id": 1, "name": "Too expensive"}, {"id": 2, "name": "No budget this year"}]
         self.orders: dict[int, dict[str, Any]] = {}
         self.line_items: dict[int, dict[str, Any]] = {}
+        self.notes: dict[int, dict[str, Any]] = {}
+        self.phone_calls: dict[int, dict[str, Any]] = {}  # `calls` is the request log
         self.stages = [dict(s, active=True, pipeline_id=1) for s in DEFAULT_STAGES]
         self.custom_field_defs: dict[str, list[dict[str, Any]]] = {"contact": [], "deal": []}
         self.filterable_deal_fields = set(filterable_deal_fields)
@@ -210,6 +212,29 @@ class SellSandbox(SandboxApp):
             self.contacts[contact["id"]] = contact
             self._emit("contact", "created", contact, {})
             return contact
+
+    def add_note(self, contact_id: int, content: str, created_at: str | None = None, **attributes: Any) -> dict[str, Any]:
+        """A note on a contact (https://developer.zendesk.com/api-reference/sales-crm/resources/notes/)."""
+        with self.lock:
+            when = created_at or self.now()
+            note = {"id": self._new_id(), "creator_id": next(iter(self.users), None), "resource_type": "contact",
+                    "resource_id": contact_id, "content": content, "is_important": False, "tags": [],
+                    "type": "regular", "created_at": when, "updated_at": when, **attributes}
+            self.notes[note["id"]] = note
+            return note
+
+    def add_phone_call(self, contact_id: int, summary: str | None, made_at: str | None = None,
+                       **attributes: Any) -> dict[str, Any]:
+        """A logged call with its summary (https://developer.zendesk.com/api-reference/sales-crm/resources/calls/)."""
+        with self.lock:
+            when = made_at or self.now()
+            call = {"id": self._new_id(), "user_id": next(iter(self.users), None), "summary": summary,
+                    "recording_url": None, "outcome_id": None, "duration": 300, "phone_number": "+44-208-1234567",
+                    "incoming": False, "missed": False, "external_id": None, "associated_deal_ids": [],
+                    "resource_type": "contact", "resource_id": contact_id, "made_at": when, "updated_at": when,
+                    **attributes}
+            self.phone_calls[call["id"]] = call
+            return call
 
     def update_contact(self, contact_id: int, custom_fields: dict[str, Any] | None = None, **attributes: Any) -> None:
         with self.lock:
@@ -462,6 +487,28 @@ class SellSandbox(SandboxApp):
             if query:  # full-text search on `content`
                 filtered = [t for t in filtered if query.lower() in str(t.get("content", "")).lower()]
             return self._page(request, "task", filtered, default_sort="updated_at")
+
+        @route("GET", r"/v2/notes")
+        def notes(request: Request) -> Response:
+            # filters and default sort (updated_at:asc) from basecrm-ruby NotesService#where
+            filtered = self._filter(request, list(self.notes.values()),
+                                    ("resource_type", "resource_id", "creator_id"), "note")
+            if isinstance(filtered, Response):
+                return filtered
+            query = request.arg("q")
+            if query:  # full-text search on `content`
+                filtered = [n for n in filtered if query.lower() in str(n.get("content", "")).lower()]
+            return self._page(request, "note", filtered, default_sort="updated_at")
+
+        @route("GET", r"/v2/calls")
+        def phone_calls(request: Request) -> Response:
+            # filters from basecrm-ruby CallsService#where: ids, resource_type, resource_id. The list's
+            # order is not in our reference, so the sandbox answers in id order and clients must not
+            # rely on it.
+            filtered = self._filter(request, list(self.phone_calls.values()), ("resource_type", "resource_id"), "call")
+            if isinstance(filtered, Response):
+                return filtered
+            return self._page(request, "call", filtered)
 
         @route("POST", r"/v2/tasks")
         def create_task(request: Request) -> Response:

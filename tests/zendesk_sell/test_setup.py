@@ -29,6 +29,7 @@ def test_setup_passes_when_every_field_exists() -> None:
     assert "token OK  Admin <admin@example.com>" in result.output
     assert "found     deal custom field 'opportunity_key'" in result.output
     assert "Firehose access" in result.output and "setup complete" in result.output
+    assert "Sell retires on 2027-08-31" in result.output and "pipedrive setup" in result.output
     assert not sell.writes  # setup never writes
 
 

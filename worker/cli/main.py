@@ -17,7 +17,7 @@ from connectors.registry import available, cli_groups
 from domain import ConnectorError
 from playbooks.loader import PlaybookError, load_playbooks
 from playbooks.render import render_explanation
-from worker.cli import outcomes, service
+from worker.cli import intents, outcomes, service, sources
 from worker.cli.console import console, err_console
 from worker.cli.console import settings_from as _settings
 from worker.pipeline.settings import Settings
@@ -134,18 +134,22 @@ def _counts(counter: Any) -> str:
 @click.pass_context
 def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None, output_dir: Path | None, as_of: str | None) -> None:
     """Show one account's journey stage and every playbook's score, with why it did or did not fire."""
-    from worker.pipeline.explain import explain_account
+    from worker.pipeline.explain import describe_provenance, explain_account
 
     settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
     try:
-        result = explain_account(settings, account_id, crm, now=_as_of(as_of))
+        result = explain_account(settings, account_id, crm, now=_as_of(as_of), provenance=(provenance := {}))
     except PlaybookError as exc:
         raise click.ClickException(f"playbook: {exc}") from None
     if result is None:
         raise click.ClickException(f"account {account_id!r} not found in {crm}")
     account = result.account
     console.print(f"[bold]{account.name}[/bold] ({account.id}), plan {account.plan}, owner {account.owner_email or account.owner_id or 'none'}")
+    if provenance:  # values from SQL usage sources (connectors/sql), the rest is the CRM's
+        console.print(f"From SQL sources: {describe_provenance(account, provenance)}", markup=False, highlight=False)
     console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {result.stage_reason}")
+    from playbooks.intent_signals import render_heard  # what the customer said (issue #13)
+    console.print(render_heard(result.heard), markup=False, highlight=False)
     for outcome in result.outcomes:
         playbook = outcome.playbook
         verdict = {"new": "[green]FIRES[/green]", "already_open": "[yellow]already open[/yellow]",
@@ -221,6 +225,8 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 # Each CRM's own sub-commands (`oppworker hubspot setup`, ...) come from its folder under
 # connectors/, found through the registry; the service and outcome commands are ours.
 for _group in cli_groups():
+    cli.add_command(_group)
+for _group in (sources.group, intents.group):
     cli.add_command(_group)
 for _command in (*service.commands, *outcomes.commands):
     cli.add_command(_command)

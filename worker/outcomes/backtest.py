@@ -26,6 +26,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from connectors.base import AccountState, ReadReport
+from connectors.capabilities import ReadsAccountHistory
 from domain import Account, OpportunityStatus
 from playbooks.affinity import AffinityModel, BasketCounter
 from playbooks.assess import NEW, SUPPRESSED, Assessor
@@ -233,9 +234,8 @@ def load_history(settings: Any, crm: str, connector: Any = None) -> ReplayHistor
                 usage[record.account.id] = {m: sorted(p) for m, p in usage_series(record, {}, datetime.now(timezone.utc)).items()}
         snapshots = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
         states: dict[str, list[AccountState]] = defaultdict(list)
-        reader = getattr(connector, "read_account_history", None)
-        if reader is not None:
-            for state in reader():
+        if isinstance(connector, ReadsAccountHistory):
+            for state in connector.read_account_history():
                 states[state.account_id].append(state)
         for row in store.states(crm):
             states[row["account_id"]].append(AccountState(row["account_id"], row["taken_on"], None, row["plan_rank"],

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import DealFacts
+from connectors.capabilities import ReadsDealFacts, ReadsTaskStates
 from domain import ExistingOpportunity
 from playbooks.assess import AccountAssessment
 from playbooks.holdout import HOLDOUT
@@ -60,11 +61,10 @@ def _payload(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _facts(connector: Any, keys: Sequence[str]) -> Mapping[str, DealFacts]:
-    reader = getattr(connector, "read_deal_facts", None)
-    if reader is None or not keys:
+    if not isinstance(connector, ReadsDealFacts) or not keys:
         return {}
     try:
-        return reader(keys)
+        return connector.read_deal_facts(keys)
     except Exception as exc:  # outcome facts are a bonus: never fail a pass over them
         log.warning("read_deal_facts failed, outcome facts skipped this pass: %s", exc)
         return {}
@@ -72,11 +72,10 @@ def _facts(connector: Any, keys: Sequence[str]) -> Mapping[str, DealFacts]:
 
 def _task_states(connector: Any, by_task: Mapping[str, str]) -> dict[str, bool]:
     """opportunity key -> task completed, from the optional `read_task_states(task_ids)`."""
-    reader = getattr(connector, "read_task_states", None)
-    if reader is None or not by_task:
+    if not isinstance(connector, ReadsTaskStates) or not by_task:
         return {}
     try:
-        states = reader(list(by_task))
+        states = connector.read_task_states(list(by_task))
     except Exception as exc:  # as for deal facts: a bonus, never a failed pass
         log.warning("read_task_states failed, task states skipped this pass: %s", exc)
         return {}

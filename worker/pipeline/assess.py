@@ -20,6 +20,7 @@ from playbooks.assess import Assessor
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
 from playbooks.model import Playbook
 from worker.outcomes.sync import observe_chunk
+from worker.pipeline.listening import ConversationReader, build_listener
 from worker.pipeline.report import RunReport, tally
 from worker.pipeline.settings import Settings
 from worker.pipeline.snapshots import series_from_snapshots
@@ -42,6 +43,7 @@ class PassContext:
     # True on an incremental pass whose connector can read our deals for given accounts: each chunk
     # then reads its own accounts' deals (`chunk_history`) instead of the pass reading every deal.
     scoped: bool = False
+    conversations: ConversationReader | None = None  # chunk's account ids -> their notes/emails/calls
 
 
 def chunked(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountRecord]]:
@@ -92,6 +94,7 @@ def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, 
         catalog,
         affinity,
         guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
+        listener=build_listener(catalog),
     )
 
 
@@ -111,6 +114,7 @@ def assess_chunk(
     now = context.now
     snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
     stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
+    said = context.conversations([r.account.id for r in chunk]) if context.conversations else None
     assessments = []
     new: list[tuple[Opportunity, FollowUpTask]] = []
     for record in chunk:
@@ -118,7 +122,9 @@ def assess_chunk(
         account = with_owner(record.account, context.owners, read)
         series = usage_series(record, stored, now)
         history = context.histories.get(account.id, AccountHistory())
-        assessment = context.assessor.assess(account, series, history, now, context.last_run_at)
+        assessment = context.assessor.assess(
+            account, series, history, now, context.last_run_at, None if said is None else said.get(account.id, [])
+        )
         tally(report, assessment)
         assessments.append(assessment)
         for outcome in assessment.new:

@@ -6,6 +6,7 @@ Uses the same `Assessor` and history as a pass, so what it shows is what a pass 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from connectors.base import ReadReport
 from connectors.registry import build_connector
@@ -18,8 +19,12 @@ from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
 
 
-def explain_account(settings: Settings, account_id: str, crm: str = "files", now: datetime | None = None) -> AccountAssessment | None:
-    """Assess one account in exactly the context a pass would build (a dry run: nothing stored)."""
+def explain_account(
+    settings: Settings, account_id: str, crm: str = "files", now: datetime | None = None,
+    provenance: dict[str, str] | None = None,
+) -> AccountAssessment | None:
+    """Assess one account in exactly the context a pass would build (a dry run: nothing stored).
+    `provenance`, when given, receives which SQL source each field or usage metric came from."""
     playbooks = load_definitions(settings)
     catalog = load_catalog(settings.catalog)
     settings.output_dir.mkdir(parents=True, exist_ok=True)
@@ -32,6 +37,8 @@ def explain_account(settings: Settings, account_id: str, crm: str = "files", now
         for record in connector.read_accounts(None, report):
             if record.account.id != account_id:
                 continue
+            if provenance is not None:
+                provenance.update(record.provenance)
             stored = ledger.snapshots(crm, [account_id]) if record.usage_is_snapshot else {}
             return context.assessor.assess(
                 with_owner(record.account, context.owners, report),
@@ -39,7 +46,19 @@ def explain_account(settings: Settings, account_id: str, crm: str = "files", now
                 context.histories.get(account_id, AccountHistory()),
                 now,
                 context.last_run_at,
+                context.conversations([account_id]).get(account_id, []) if context.conversations else None,
             )
         return None
     finally:
         connector.close()
+
+
+def describe_provenance(account: Any, provenance: dict[str, str]) -> str:
+    """`seats_used 48 (warehouse), active_users series (warehouse)`: where each number came from."""
+    parts = []
+    for name, source in sorted(provenance.items()):
+        if name in type(account).model_fields:
+            parts.append(f"{name} {getattr(account, name)} ({source})")
+        else:
+            parts.append(f"{name} series ({source})")
+    return ", ".join(parts)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.base import Connector, ReadReport
+from connectors.capabilities import ReadsOpportunitiesFor
 from domain import ExistingOpportunity
 from playbooks.affinity import AffinityModel, BasketCounter
 from playbooks.loader import load_playbooks
@@ -17,6 +18,7 @@ from playbooks.model import Playbook
 from worker.outcomes.sync import sync_outcomes
 from worker.pipeline.assess import PassContext, build_assessor
 from worker.pipeline.history import build_history
+from worker.pipeline.listening import conversation_reader
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
 
@@ -68,7 +70,7 @@ def prepare_pass(
     `read_opportunities_for` it reads only their deals, chunk by chunk: with 1% of accounts changed
     that is a few calls instead of one per 200 deals ever created."""
     owners = {o.id: o for o in connector.read_owners()}
-    scoped = incremental and callable(getattr(connector, "read_opportunities_for", None))
+    scoped = incremental and isinstance(connector, ReadsOpportunitiesFor)
     existing = [] if scoped else list(connector.read_opportunities())
     histories = build_history(existing, ledger.written(crm))
     if not dry_run and not scoped:
@@ -82,6 +84,7 @@ def prepare_pass(
         last_run_at=ledger.last_successful_run(crm),
         scoped=scoped,
     )
+    context.conversations = conversation_reader(connector, context.assessor.listener, now)
     return context, affinity
 
 
@@ -90,7 +93,9 @@ def chunk_history(
 ) -> list[ExistingOpportunity]:
     """On a scoped pass, the CRM's view of our deals on one chunk's accounts, with the outcome sync
     for exactly those accounts. A CRM I/O step: the worker runs it where it reads the chunk."""
-    existing = list(connector.read_opportunities_for(account_ids))  # type: ignore[attr-defined]
+    if not isinstance(connector, ReadsOpportunitiesFor):
+        raise TypeError(f"{type(connector).__name__} cannot read deals per account")
+    existing = list(connector.read_opportunities_for(account_ids))
     if not dry_run:
         sync_outcomes(ledger, crm, connector, existing, now, accounts=set(account_ids))
     return existing

@@ -14,6 +14,8 @@ import yaml
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from connectors.sql.settings import UsageSourceSettings, parse_sources
+
 DEFAULT_OUTPUT_DIR = Path("oppworker-out")
 
 
@@ -36,6 +38,13 @@ class Settings(BaseSettings):
     affinity_min_confidence: float = Field(default=0.3, gt=0, le=1)
     affinity_min_lift: float = Field(default=1.2, ge=0)
     crm: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # SQL sources of usage and account fields, joined to any CRM's accounts (connectors/sql).
+    usage_sources: list[UsageSourceSettings] = Field(default_factory=list)
+
+    @field_validator("usage_sources")
+    @classmethod
+    def _unique_sources(cls, value: list[UsageSourceSettings]) -> list[UsageSourceSettings]:
+        return parse_sources(value)
 
     @field_validator("playbook_dirs", mode="before")
     @classmethod
@@ -55,6 +64,8 @@ class Settings(BaseSettings):
         if crm == "files":
             options.setdefault("data_dir", self.data_dir)
             options.setdefault("output_dir", self.output_dir)
+        if self.usage_sources:
+            options["usage_sources"] = self.usage_sources  # build_connector wraps the connector
         return options
 
     @classmethod

@@ -20,6 +20,8 @@ from domain import Account, UsagePoint
 
 def encode(record: AccountRecord) -> dict[str, Any]:
     data: dict[str, Any] = {"account": record.account.model_dump(mode="json"), "snapshot": record.usage_is_snapshot}
+    if record.provenance:
+        data["provenance"] = record.provenance
     if record.usage_is_snapshot:
         data["points"] = [[p.metric, p.period_start.toordinal(), p.value] for p in record.usage]
         return data
@@ -43,9 +45,9 @@ def decode(data: dict[str, Any]) -> AccountRecord:
             UsagePoint(account_id=account.id, metric=metric, period_start=date.fromordinal(day), value=value)
             for metric, day, value in data["points"]
         ]
-        return AccountRecord(account, usage, True)
+        return AccountRecord(account, usage, True, provenance=dict(data.get("provenance") or {}))
     series = {
         metric: list(zip(map(date.fromordinal, days), map(float, values)))
         for metric, (days, values) in data["series"].items()
     }
-    return AccountRecord(account, [], False, series)
+    return AccountRecord(account, [], False, series, provenance=dict(data.get("provenance") or {}))

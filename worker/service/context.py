@@ -46,6 +46,7 @@ def stash_context(run_id: str, crm: str, mode: str, context: PassContext, affini
             "owners": [o.model_dump(mode="json") for o in context.owners.values()],
             "existing": [o.model_dump(mode="json") for h in context.histories.values() for o in h.opportunities],
             "scoped": context.scoped,
+            "listening": context.conversations is not None,  # chunks carry their conversations
             # the model's rules after its lift filter, in its own order (ties keep the first)
             "rules": [_rule_json(r) for rules in affinity._by_antecedent.values() for r in rules],
         },

@@ -17,7 +17,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from connectors.ratelimit import RateLimiter
+from connectors.capabilities import CallsHttpApi
+from connectors.ratelimit import ChainedLimiter, RateLimiter
+
+__all__ = ["ChainedLimiter", "RedisSlidingWindowLimiter", "attach"]
 
 # KEYS[1] = the window's sorted set; ARGV = max_calls, window in microseconds, member id.
 # Returns {granted (1/0), wait_microseconds, now_microseconds}.
@@ -79,32 +82,10 @@ class RedisSlidingWindowLimiter:
             waited += delay
 
 
-class ChainedLimiter:
-    """Acquire several limiters in order (the connector's local limits, then the shared budget)."""
-
-    def __init__(self, *limiters: RateLimiter) -> None:
-        self.limiters = limiters
-
-    def acquire(self) -> float:
-        return sum(limiter.acquire() for limiter in self.limiters)
-
-
 def attach(connector: object, limiter: RateLimiter) -> bool:
-    """Put `limiter` in front of the HTTP client a built connector uses; True if one was found.
-
-    Connectors build their own `ApiClient`; the ones that take `options["limiter"]` get it at
-    construction, the rest are found here through `connector.client[.api].limiter`.
-    """
-    for path in (("client", "api"), ("client",), ("api",)):
-        target: object | None = connector
-        for name in path:
-            target = getattr(target, name, None)
-            if target is None:
-                break
-        if target is not None and hasattr(target, "limiter") and hasattr(target, "request"):
-            current = getattr(target, "limiter")
-            if current is limiter or (isinstance(current, ChainedLimiter) and limiter in current.limiters):
-                return True
-            target.limiter = ChainedLimiter(current, limiter)  # type: ignore[attr-defined]
-            return True
-    return False
+    """Put `limiter` in front of a built connector's HTTP calls; True if it makes HTTP calls
+    (`connectors.capabilities.CallsHttpApi`). Attaching the same limiter twice does not stack."""
+    if not isinstance(connector, CallsHttpApi):
+        return False
+    connector.add_limiter(limiter)
+    return True

@@ -22,6 +22,8 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from connectors.capabilities import CallsHttpApi
+
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("oppworker_log_context", default={})
 _secrets: set[str] = set()
 
@@ -94,10 +96,9 @@ def setup_logging(level: int = logging.INFO, json_logs: bool = True) -> None:
 
 def record_client_stats(crm: str, connector: object) -> None:
     """Copy a connector's HTTP client counters (calls, 429s, limiter wait) into the metrics."""
-    client = getattr(connector, "client", None)
-    stats = getattr(client, "stats", None) or getattr(getattr(client, "api", None), "stats", None)
-    if stats is None:
+    if not isinstance(connector, CallsHttpApi):
         return
+    stats = connector.http_stats()
     CRM_CALLS.labels(crm).inc(stats.calls)
     CRM_RATE_LIMITED.labels(crm).inc(stats.rate_limited)
     LIMITER_WAIT.labels(crm).inc(stats.limiter_wait_seconds)

@@ -12,6 +12,7 @@ from typing import Any
 
 from connectors.base import ReadReport
 from playbooks.loader import load_catalog
+from worker.pipeline import listening
 from worker.pipeline.assess import CHUNK, chunked
 from worker.pipeline.dedupe import MarkSeen, first_listings
 from worker.pipeline.prepare import chunk_history, load_definitions, prepare_pass
@@ -82,6 +83,9 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
                 ids = [r.account.id for r in chunk]
                 existing = chunk_history(connector, ledger, crm, ids, now, dry_run=False)
                 put(stash_key(run_id, "history", str(number)), {"ids": ids, "existing": [o.model_dump(mode="json") for o in existing]})
+            if context.conversations is not None:  # what these accounts said, read here on the CRM queue
+                said = context.conversations([r.account.id for r in chunk])
+                put(stash_key(run_id, "said", str(number)), listening.to_stash(said))
             send("score_chunk", run_id, crm, number)
             chunks += 1
         put(

@@ -16,7 +16,7 @@ from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
-from domain import ConnectorError, FailureKind
+from domain import ConnectorError, FailureKind, RetryBudgetExhausted
 from worker.service.errors import PassFailed
 from worker.service.lock import refresh_pass_lock, release_pass_lock
 from worker.service.observability import PASSES, TASK_LATENCY, log_context
@@ -59,7 +59,10 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
         except Retry:
             raise
         except ConnectorError as exc:
-            if exc.retryable and task.request.retries < cfg.max_retries:
+            # A client that spent its own retry budget has retried enough: a task retry on top
+            # would multiply the calls per failing request (connectors/http.py).
+            budget_spent = isinstance(exc, RetryBudgetExhausted)
+            if exc.retryable and not budget_spent and task.request.retries < cfg.max_retries:
                 wait = exc.retry_after if exc.retry_after is not None else backoff(task.request.retries)
                 countdown = min(wait + random.uniform(0, 1), cfg.max_countdown)
                 log.warning("%s (%s); retrying in %.1f s", exc, exc.kind.value, countdown)
@@ -68,6 +71,8 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
                 FailureKind.CONFIG: "fix the configuration",
                 FailureKind.AUTH: "check the CRM token and its scopes",
             }.get(exc.kind, "see the error")
+            if budget_spent:
+                hint = "the CRM client spent its retries; the next pass tries again"
             message = f"{crm} ({exc.kind.value}): {exc}; {hint}"
             fail_run(run_id, crm, message)
             raise PassFailed(message) from None

@@ -5,10 +5,12 @@ partial report for the merge."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from connectors.base import ReadReport
 from domain import ExistingOpportunity
+from worker.pipeline import listening
 from worker.pipeline.assess import assess_chunk
 from worker.pipeline.prepare import merge_history
 from worker.pipeline.report import RunReport, keep_best
@@ -36,6 +38,8 @@ def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
         stashed = get(stash_key(run_id, "history", str(number)))
         existing = [ExistingOpportunity.model_validate(x) for x in stashed["existing"]]
         merge_history(context, ledger, crm, stashed["ids"], existing)
+    if ctx.get("listening"):
+        context = replace(context, conversations=listening.from_stash(get(stash_key(run_id, "said", str(number)))))
     now = context.now
     report = RunReport(run_id, crm, ctx["mode"], now)
     read = ReadReport()
@@ -48,6 +52,7 @@ def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     part = report.summary()
     r.hset(stash_key(run_id, "parts"), str(number), json.dumps(part, default=str))  # idempotent
     r.expire(stash_key(run_id, "parts"), STASH_TTL)
-    r.delete(stash_key(run_id, "chunk", str(number)), stash_key(run_id, "history", str(number)))
+    r.delete(stash_key(run_id, "chunk", str(number)), stash_key(run_id, "history", str(number)),
+             stash_key(run_id, "said", str(number)))
     maybe_plan(run_id, crm)
     return {"chunk": number, "accounts": report.accounts_read, "new": report.new}

@@ -37,19 +37,11 @@ DEFAULT_SCHEDULES: dict[str, Schedule] = {
 
 
 class Budget(BaseModel):
-    """One CRM's request budget shared by every worker process."""
+    """A CRM request budget shared by every worker process, set here only to override the one the
+    connector states from its CRM's docs (`rate_budget()`, e.g. connectors/hubspot/settings.py)."""
 
     max_calls: int = Field(ge=1)
     window_seconds: float = Field(gt=0)
-
-
-# HubSpot private apps: 100 requests per 10 s (Professional; 190 on Enterprise)
-# https://developers.hubspot.com/docs/api/usage-details ; Zendesk Sell: 36,000/hour = 10/s
-# https://developer.zendesk.com/api-reference/sales-crm/rate-limits . Kept a little under.
-DEFAULT_BUDGETS: dict[str, Budget] = {
-    "hubspot": Budget(max_calls=90, window_seconds=10),
-    "zendesk-sell": Budget(max_calls=9, window_seconds=1),
-}
 
 
 class ServiceSettings(BaseSettings):
@@ -107,7 +99,8 @@ class ServiceSettings(BaseSettings):
         return self.schedules.get(crm) or DEFAULT_SCHEDULES.get(crm) or Schedule()
 
     def budget(self, crm: str) -> Budget | None:
-        return self.budgets.get(crm) or DEFAULT_BUDGETS.get(crm)
+        """The configured override; None means the connector's own budget applies."""
+        return self.budgets.get(crm)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.key_prefix, *parts))

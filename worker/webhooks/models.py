@@ -16,6 +16,7 @@ class HubSpotEvent(BaseModel):
     subscriptionId: int | str | None = None
     subscriptionType: str | None = None
     eventType: str | None = None  # older payloads
+    objectTypeId: str | None = None  # generic `object.*` events of 2026.03 project apps: "0-2" company
     objectId: StrictInt | StrictStr
     occurredAt: int | None = None
 
@@ -37,7 +38,10 @@ class HubSpotEvent(BaseModel):
 
     @property
     def object_type(self) -> str:
-        return (self.subscriptionType or self.eventType or "").split(".", 1)[0]
+        prefix = (self.subscriptionType or self.eventType or "").split(".", 1)[0]
+        if prefix == "object":  # connectors/hubspot/project subscribes with `crmObjects` (object.*)
+            return {"0-2": "company", "0-3": "deal"}.get(str(self.objectTypeId or ""), "object")
+        return prefix
 
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew between the sender and us

@@ -1,0 +1,92 @@
+"""Optional connector capabilities, each a small protocol checked with `isinstance`.
+
+`connectors.base.Connector` is what every CRM must do. These are what some CRMs *can* do; the worker
+asks `isinstance(connector, ReadsDealFacts)` and does without when the answer is no. A protocol (not a
+`getattr` on a method name) keeps the signature in one typed place: a connector whose method drifts
+from it fails the type checker, not a pass at 2 a.m.
+
+`runtime_checkable` only checks that the method exists, not its signature; the contract suite
+(tests/contract) calls each capability a registered connector claims, so a wrong signature fails there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from connectors.base import AccountState, DealFacts
+from connectors.http import ClientStats
+from connectors.ratelimit import RateBudget, RateLimiter
+from domain import Conversation, ExistingOpportunity
+
+
+@runtime_checkable
+class ReadsOpportunitiesFor(Protocol):
+    """Our deals on these accounts only. With it, an incremental pass reads each chunk's accounts'
+    deals instead of every deal ever created (and syncs outcomes for those accounts only; a full
+    pass still reads everything, which is how deleted deals are noticed). HubSpot has it."""
+
+    def read_opportunities_for(self, account_ids: Iterable[str]) -> Iterator[ExistingOpportunity]: ...
+
+
+@runtime_checkable
+class ReadsDealFacts(Protocol):
+    """Won amount, lost reason and follow-up task state of our deals, by opportunity key: the
+    outcome loop's input. Keys the CRM does not know are left out. Files, HubSpot, Zendesk Sell."""
+
+    def read_deal_facts(self, keys: Sequence[str]) -> Mapping[str, DealFacts]: ...
+
+
+@runtime_checkable
+class ReadsTaskStates(Protocol):
+    """Whether each follow-up task (by the CRM task id the worker recorded) is completed; ids the CRM
+    does not know are left out. Wins over `DealFacts.task_completed`. HubSpot (`hs_task_status`)."""
+
+    def read_task_states(self, task_ids: Sequence[str]) -> Mapping[str, bool]: ...
+
+
+@runtime_checkable
+class ReadsAccountHistory(Protocol):
+    """Past states of accounts (plan, seats), oldest first per account, for backtests and natural
+    expansion in control groups. Files (`account_history` table), HubSpot (`propertiesWithHistory`)."""
+
+    def read_account_history(self) -> Iterator[AccountState]: ...
+
+
+@runtime_checkable
+class ReadsConversations(Protocol):
+    """Notes, emails and calls logged on these accounts since `since` (all when None): the input
+    of text signals (issue #13)."""
+
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]: ...
+
+
+@runtime_checkable
+class CallsHttpApi(Protocol):
+    """A connector that talks to a CRM over HTTP through `connectors.http.ApiClient`.
+
+    This is all the worker may know about that client: it never reaches into a connector's
+    settings, client or token. It asks for the values to mask in logs, an opaque key naming the
+    CRM account whose rate budget the calls spend (never the token itself), that budget, and puts
+    a shared (cross-process) limiter in front of the connector's own."""
+
+    def http_stats(self) -> ClientStats:
+        """Calls, statuses, retries, 429s and limiter wait so far, for metrics and run reports."""
+        ...
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line (the token): the worker masks them."""
+        ...
+
+    def rate_key(self) -> str:
+        """A stable, non-secret name for the CRM account (portal/token) whose budget calls spend."""
+        ...
+
+    def rate_budget(self) -> RateBudget:
+        """The CRM's documented request budget, as this connector is configured to spend it."""
+        ...
+
+    def add_limiter(self, limiter: RateLimiter) -> None:
+        """Acquire `limiter` too before every call, after the connector's own (idempotent)."""
+        ...

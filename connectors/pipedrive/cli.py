@@ -1,0 +1,61 @@
+"""`oppworker pipedrive ...`: Pipedrive commands (worker/cli.py mounts `group`)."""
+
+from __future__ import annotations
+
+import click
+from pydantic import SecretStr, ValidationError
+
+from connectors.pipedrive.client import PipedriveClient
+from connectors.pipedrive.settings import PipedriveSettings
+from connectors.pipedrive.setup import run_setup
+from domain import ConnectorError
+
+
+@click.group(name="pipedrive", help="Pipedrive CRM commands.")
+def group() -> None:
+    pass
+
+
+@group.command("setup", help="Check the token, create the deal key field, report organization fields, "
+                             "optionally register webhooks.")
+@click.option("--base-url", default=None, help="Override PIPEDRIVE_BASE_URL.")
+@click.option("--company-domain", default=None, help="Override PIPEDRIVE_COMPANY_DOMAIN.")
+@click.option("--key-field", default=None, help="Name of the deal field holding the opportunity key.")
+@click.option("--webhook-url", default=None, help="Register webhooks for organization and deal changes to this URL "
+                                                  "(ending in /webhooks/pipedrive).")
+@click.option("--webhook-user", default=None, help="HTTP Basic user Pipedrive sends with each webhook.")
+@click.option("--webhook-password", default=None, envvar="PIPEDRIVE_WEBHOOK_PASSWORD", show_envvar=True,
+              help="HTTP Basic password (prefer the environment variable).")
+def setup(base_url: str | None, company_domain: str | None, key_field: str | None, webhook_url: str | None,
+          webhook_user: str | None, webhook_password: str | None) -> None:
+    overrides = {k: v for k, v in {"base_url": base_url, "company_domain": company_domain,
+                                   "opportunity_key_field": key_field}.items() if v}
+    try:
+        settings = PipedriveSettings(**overrides)
+        client = PipedriveClient(settings)
+        try:
+            report = run_setup(client, settings, webhook_url=webhook_url, webhook_user=webhook_user,
+                               webhook_password=SecretStr(webhook_password) if webhook_password else None)
+        finally:
+            client.close()
+    except ConnectorError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValidationError as exc:  # field by field, without the inputs (one of them is the token)
+        raise click.ClickException(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
+        ) from None
+    if report.user:
+        click.echo(f"token OK  {report.user}")
+    for line in report.created:
+        click.echo(f"created   {line}")
+    for line in report.found:
+        click.echo(f"found     {line}")
+    for line in report.missing:
+        click.echo(f"MISSING   {line}")
+    for line in report.warnings:
+        click.echo(f"WARNING   {line}")
+    for line in report.problems:
+        click.echo(f"PROBLEM   {line}")
+    if not report.ok:
+        raise SystemExit(1)
+    click.echo("Pipedrive setup complete." + (" Missing organization fields read as empty." if report.missing else ""))

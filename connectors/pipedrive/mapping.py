@@ -1,0 +1,262 @@
+"""Pure translation between Pipedrive JSON (API v2) and domain types. No HTTP here.
+
+Pipedrive quirks handled (pipedrive-api.md sections 2-3 [MIG][CF][NODE]):
+- custom fields sit in `custom_fields` keyed by a per-company 40-character hash, so fields are found
+  by *name* through the field definitions (`FieldCatalog`), never by a hard-coded key;
+- an enum value is an option id and a set a list of option ids (labels come from the definition); a
+  monetary value is `{value, currency}`; dates are "YYYY-MM-DD", times RFC 3339;
+- owners are plain ids (`owner_id`), deal status is `open|won|lost|deleted`, `is_deleted` marks deleted
+  records, which are kept 30 days.
+A record that cannot become an Account is skipped; a field that cannot be read is defaulted; both are
+counted on the ReadReport with a reason.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.base import AccountRecord, ReadReport
+from connectors.pipedrive.fields import (
+    FieldCatalog,
+    as_id,
+    field_value,
+    int_id,
+    parse_date,
+    parse_datetime,
+    parse_money,
+    parse_number,
+)
+from domain import (
+    Account,
+    ExistingOpportunity,
+    FollowUpTask,
+    Opportunity,
+    OpportunityStatus,
+    Owner,
+    UsagePoint,
+)
+from domain.opportunity import task_marker
+
+# ---------------------------------------------------------------- organizations -> accounts
+
+_PARSERS = {
+    "plan_rank": parse_number, "seats_purchased": parse_number, "seats_used": parse_number,
+    "open_escalations": parse_number, "nps": parse_number, "csat": parse_number, "mrr": parse_money,
+    "customer_since": parse_date, "contract_end_date": parse_date,
+}
+_INTEGERS = frozenset({"plan_rank", "seats_purchased", "seats_used", "open_escalations"})
+
+
+def products_value(raw: Any) -> frozenset[str]:
+    if isinstance(raw, str):
+        parts = raw.replace(",", ";").split(";")
+    elif isinstance(raw, list):
+        parts = [str(p) for p in raw if p is not None]
+    else:
+        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")  # noqa: TRY004
+    return frozenset(p.strip() for p in parts if p.strip())
+
+
+def _convert(canonical: str, raw: Any) -> Any:
+    if canonical == "products":
+        return products_value(raw)
+    if canonical == "owner_id":
+        return as_id(raw)
+    parser = _PARSERS.get(canonical)
+    if parser is None:
+        if isinstance(raw, (list, Mapping)):
+            raise ValueError(f"expected one value, got {type(raw).__name__}")
+        return raw
+    value = parser(raw)
+    if canonical in _INTEGERS and value is not None:
+        if value != int(value):
+            raise ValueError(f"expected a whole number, got {raw!r}")
+        value = int(value)
+    return value
+
+
+def to_account_record(
+    org: Any,
+    catalog: FieldCatalog,
+    field_map: Mapping[str, str],
+    usage_map: Mapping[str, str],
+    today: date,
+    report: ReadReport,
+) -> AccountRecord | None:
+    """An organization as an AccountRecord with one 30-day UsagePoint per mapped metric.
+    Fields the company has not defined are simply absent (setup reports them)."""
+    if not isinstance(org, Mapping):
+        report.skip("not_an_object", None, type(org).__name__)
+        return None
+    account_id = as_id(org.get("id"))
+    if account_id is None:
+        report.skip("missing_id", None)
+        return None
+    if org.get("is_deleted") is True:
+        report.skip("deleted", account_id)
+        return None
+    values: dict[str, Any] = {"id": account_id}
+    for canonical, name in field_map.items():
+        try:
+            raw = field_value(org, name, catalog)
+            if raw is None:
+                continue
+            values[canonical] = _convert(canonical, raw)
+        except KeyError:
+            continue
+        except (ValueError, TypeError) as exc:
+            report.default(f"unreadable_{canonical}", account_id, str(exc)[:120])
+    account = _validated_account(values, account_id, report)
+    if account is None:
+        return None
+    usage: list[UsagePoint] = []
+    period_start = today - timedelta(days=30)
+    for metric, name in usage_map.items():
+        try:
+            number = parse_number(field_value(org, name, catalog))
+            if number is None:
+                continue
+            if number < 0:
+                raise ValueError(f"negative usage {number}")
+        except KeyError:
+            continue
+        except (ValueError, TypeError) as exc:
+            report.default(f"unreadable_usage_{metric}", account_id, str(exc)[:120])
+            continue
+        usage.append(UsagePoint(account_id=account_id, metric=metric, period_start=period_start, value=number))
+    return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
+
+
+def _validated_account(values: dict[str, Any], account_id: str, report: ReadReport) -> Account | None:
+    """Drop (and count) each field the domain rejects, so one bad value does not cost the account."""
+    for _ in range(len(values)):
+        try:
+            return Account(**values)
+        except ValidationError as exc:
+            bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")} - {"id"}
+            if not bad:
+                break
+            for name in sorted(bad):
+                values.pop(name, None)
+                report.default(f"invalid_{name}", account_id)
+    report.skip("invalid_account", account_id)
+    return None
+
+
+def to_owner(user: Any) -> Owner | None:
+    """A `/v1/users` item; deleted or deactivated users own nothing any more."""
+    if not isinstance(user, Mapping) or as_id(user.get("id")) is None or user.get("is_deleted") is True:
+        return None
+    return Owner(id=as_id(user["id"]), email=user.get("email") or None, name=user.get("name") or None)
+
+
+# ---------------------------------------------------------------- deals and activities
+
+
+def parse_key(key: str) -> tuple[str, str, str] | None:
+    """(account_id, playbook, offer) from `<account>:<playbook>:<offer>[:<cycle>]`."""
+    parts = key.split(":")
+    if len(parts) < 3 or not all(parts[:3]):
+        return None
+    rest = parts[2:]
+    if len(rest) > 1 and rest[-1].isdigit():
+        rest = rest[:-1]
+    return parts[0], parts[1], ":".join(rest)
+
+
+def deal_key(deal: Mapping[str, Any], key_code: str) -> str | None:
+    value = (deal.get("custom_fields") or {}).get(key_code)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def to_existing(deal: Any, key_code: str) -> ExistingOpportunity | None:
+    """A deal this tool wrote (it carries our key field); deleted deals count as gone."""
+    if not isinstance(deal, Mapping) or deal.get("is_deleted") is True or deal.get("status") == "deleted":
+        return None
+    key = deal_key(deal, key_code)
+    parsed = parse_key(key) if key else None
+    if key is None or parsed is None:
+        return None
+    account_id, playbook, offer = parsed
+    status = {"won": OpportunityStatus.WON, "lost": OpportunityStatus.LOST}.get(str(deal.get("status")), OpportunityStatus.OPEN)
+    try:
+        created_at = parse_datetime(deal.get("add_time"))
+        closed_at = parse_datetime(deal.get("close_time") or deal.get("won_time") or deal.get("lost_time") or deal.get("update_time"))
+    except ValueError:
+        created_at = closed_at = None
+    return ExistingOpportunity(
+        key=key, account_id=as_id(deal.get("org_id")) or account_id, playbook=playbook, offer=offer, status=status,
+        created_at=created_at, closed_at=closed_at if status is not OpportunityStatus.OPEN else None,
+        crm_id=as_id(deal.get("id")),
+    )
+
+
+def deal_body(opportunity: Opportunity, *, key_code: str, pipeline_id: int | None, stage_id: int | None) -> dict[str, Any]:
+    """The body of `POST /api/v2/deals` (pipedrive-api.md section 3 "Deals" [NODE]); v2 wants ids as
+    integers and JSON numbers for `value` (strict types [MIG])."""
+    org_id = int_id(opportunity.account_id)
+    if org_id is None:
+        raise ValueError(f"account id {opportunity.account_id!r} is not a Pipedrive organization id")
+    body: dict[str, Any] = {
+        "title": opportunity.title,
+        "org_id": org_id,
+        "value": float(opportunity.estimated_amount.quantize(Decimal("0.01"))),
+        "currency": opportunity.currency,
+        "expected_close_date": opportunity.close_date.isoformat(),
+        "custom_fields": {key_code: opportunity.key},
+    }
+    owner = int_id(opportunity.owner_id)
+    if owner is not None:
+        body["owner_id"] = owner
+    if pipeline_id is not None:
+        body["pipeline_id"] = pipeline_id
+    if stage_id is not None:
+        body["stage_id"] = stage_id
+    return body
+
+
+def activity_note(task: FollowUpTask) -> str:
+    """The note (HTML, sanitized by Pipedrive): priority, the explanation and talking points, and
+    last the marker line we read back to find an activity we already wrote."""
+    lines = [f"Priority: {task.priority}", "", *task.body.rstrip().splitlines()]
+    marker = task_marker(task.opportunity_key)
+    if not lines or lines[-1].strip() != marker:
+        lines.append(marker)
+    return "<br>".join(html.escape(line, quote=False) for line in lines)
+
+
+_BREAK = re.compile(r"<br\s*/?>|</p>|</div>|\n", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def has_marker(note: Any, key: str) -> bool:
+    if not isinstance(note, str):
+        return False
+    marker = task_marker(key)
+    return any(html.unescape(_TAG.sub("", part)).strip() == marker for part in _BREAK.split(note))
+
+
+def activity_body(task: FollowUpTask, deal_id: str, org_id: str | None, activity_type: str) -> dict[str, Any]:
+    """The body of `POST /api/v2/activities` [NODE]: a `task` for the owner on the deal and org."""
+    body: dict[str, Any] = {
+        "subject": task.subject,
+        "type": activity_type,
+        "deal_id": int_id(deal_id) if int_id(deal_id) is not None else deal_id,
+        "due_date": task.due_date.isoformat(),
+        "done": False,
+        "note": activity_note(task),
+    }
+    org = int_id(org_id)
+    if org is not None:
+        body["org_id"] = org
+    owner = int_id(task.owner_id)
+    if owner is not None:
+        body["owner_id"] = owner
+    return body
