@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
+from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport, usage_point
 from domain import (
     Account,
     Contribution,
@@ -124,7 +124,9 @@ def company_to_record(
         if number is None:
             report.default(f"non_numeric_{metric}", company_id, f"{prop}={str(value)[:40]!r}")
             continue
-        usage.append(UsagePoint(account_id=company_id, metric=metric, period_start=period_start, value=number))
+        point = usage_point(report, company_id, metric, period_start, number)
+        if point is not None:
+            usage.append(point)
     return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
 
 
