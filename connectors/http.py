@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from connectors.ratelimit import NoLimit, RateLimiter
+from connectors.redact import masked_error
 from domain import ConnectorError, FailureKind
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,8 @@ class ApiClient:
         if response.status_code == 429:
             self.stats.rate_limited += 1
         if response.status_code >= 400:
-            raise self._classify(response, self._describe)
+            # Masked here, for every connector: an error body may echo the request, token included.
+            raise masked_error(self._classify(response, self._describe), [self._token])
         if not response.content:
             return None
         try:

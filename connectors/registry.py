@@ -11,7 +11,11 @@ from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import Any
 
+from pydantic import ValidationError
+
 from connectors.base import Connector
+from connectors.redact import plain_validation_error
+from domain import ConnectorError, FailureKind
 
 Factory = Callable[[Mapping[str, Any]], Connector]
 
@@ -32,4 +36,7 @@ def build_connector(name: str, options: Mapping[str, Any]) -> Connector:
         raise KeyError(f"unknown CRM {name!r}; choose one of {', '.join(available())}")
     module_name, _, attr = REGISTRY[name].partition(":")
     factory: Factory = getattr(import_module(module_name), attr)
-    return factory(options)
+    try:
+        return factory(options)
+    except ValidationError as exc:  # pydantic would quote the input: a misplaced token, verbatim
+        raise ConnectorError(plain_validation_error(exc, f"crm.{name} settings"), FailureKind.CONFIG) from None
