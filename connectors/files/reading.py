@@ -13,6 +13,7 @@ Two kinds of problem, two answers (issue #17):
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import logging
@@ -113,8 +114,16 @@ def _short(exc: BaseException) -> str:
 def check_utf8(path: Path) -> None:
     """Refuse the file now (InputFileError) if any byte is not UTF-8, so that a bad byte on the
     last line stops the pass before its first write instead of half-way through it."""
-    for _ in decoded_lines(path):
-        pass
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        for _ in decoded_lines(path):  # the slow path, only to name the line and column
+            pass
+        raise InputFileError(path, "", "a byte sequence is cut short at the end of the file; save it as UTF-8") from None
 
 
 def manifest_as_of(path: Path) -> str | None:

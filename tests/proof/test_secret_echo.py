@@ -11,7 +11,9 @@ the ledger database included) and its DEBUG log capture.
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +24,12 @@ from pydantic import SecretStr
 from connectors.http import ApiClient
 from domain import ConnectorError
 from tests.hubspot.seed import seed_sample
-from tests.proof.test_secrets import (  # noqa: F401 - capture is a fixture
+from tests.proof.test_secrets import (
     HUBSPOT_TOKEN,
     SELL_TOKEN,
     Capture,
     Transcript,
     assert_no_secret,
-    capture,
     hubspot_env,
     sell_env,
 )
@@ -36,6 +37,18 @@ from tests.sandboxes.hubspot import HubSpotSandbox
 from tests.sandboxes.server import Request, Response
 from tests.sandboxes.zendesk_sell import SellSandbox
 from worker.cli import cli
+
+
+@pytest.fixture
+def capture() -> Iterator[Capture]:
+    """Every log record at DEBUG, formatted with its traceback (as tests/proof/test_secrets.py does)."""
+    root = logging.getLogger()
+    handler, level = Capture(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def echo_headers(path_prefix: str, status: int, shape: str):
