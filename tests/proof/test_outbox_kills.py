@@ -2,7 +2,7 @@
 reconciled with it on open.
 
 A subprocess writes a 20,000-account pass (tests/proof/outbox_driver.py) and is killed at random
-moments several times, then runs to the end; every acknowledged key must be in the JSONL, and every
+points of its writing (a seeded random count of deals appended, plus up to 20 ms) several times, then runs to the end; every acknowledged key must be in the JSONL, and every
 JSONL record in the CSV exactly once with the same values. One kill is placed exactly between the
 JSONL append and the CSV append, the window that used to drop whole batches from the CSV for good.
 """
@@ -33,6 +33,22 @@ def acked(folder: Path) -> set[str]:
     return set(path.read_text(encoding="utf-8").split()) if path.exists() else set()
 
 
+class LineCounter:
+    """Lines appended to a file so far, reading only what was added since the last look."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.lines = path, 0, 0
+
+    def count(self) -> int:
+        if self.path.exists():
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset)
+                added = handle.read()
+            self.offset += len(added)
+            self.lines += added.count(b"\n")
+        return self.lines
+
+
 def test_a_kill_between_the_jsonl_and_the_csv_append_is_repaired_on_open(tmp_path):
     process = driver(tmp_path, 1_000, "--die-between-appends", "7")
     assert process.wait(60) == -signal.SIGKILL
@@ -47,10 +63,17 @@ def test_a_kill_between_the_jsonl_and_the_csv_append_is_repaired_on_open(tmp_pat
 
 def test_random_kills_over_a_20000_account_pass_lose_nothing(tmp_path):
     chance = random.Random(int(os.environ.get("OUTBOX_KILL_SEED", "17")))
-    kills = 0
-    for _ in range(8):
+    # Eight kill points spread over the write phase, each at a seeded random count of deals appended.
+    targets = sorted(chance.sample(range(1, int(ACCOUNTS * 0.95)), 8))
+    written, kills = LineCounter(tmp_path / "deals.jsonl"), 0
+    for target in targets:
+        if written.count() >= target:
+            continue
         process = driver(tmp_path, ACCOUNTS)
-        time.sleep(chance.uniform(0.2, 2.5))
+        deadline = time.monotonic() + 60
+        while process.poll() is None and written.count() < target and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(chance.uniform(0, 0.02))  # anywhere in or between a batch's appends
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += process.wait(30) == -signal.SIGKILL
@@ -61,6 +84,6 @@ def test_random_kills_over_a_20000_account_pass_lose_nothing(tmp_path):
     result = compare_outbox(tmp_path, acked(tmp_path))
     print(f"kills={kills} records_compared={result.records} lost={result.lost} "
           f"extra={result.extra_in_csv} different={result.different}")
-    assert kills >= 4, "most runs should have been killed mid-pass"
+    assert kills >= 6, "the runs should have been killed mid-pass"
     assert result.records == 2 * ACCOUNTS
     assert (result.lost, result.extra_in_csv, result.different) == (0, 0, 0), result
