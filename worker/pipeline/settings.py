@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from connectors.redact import plain_validation_error
 from connectors.sql.settings import UsageSourceSettings, parse_sources
 
 DEFAULT_OUTPUT_DIR = Path("oppworker-out")
@@ -92,7 +93,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if not isinstance(loaded, dict):
             raise ValueError(f"{config_file}: expected a mapping of settings")
         values.update(loaded)
-    settings = Settings(**values)
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:  # stated without pydantic's input_value: it may be a token
+        raise ValueError(plain_validation_error(exc, str(config_file or "settings"))) from None
     cli = {k: v for k, v in overrides.items() if v is not None}
     if not cli:
         return settings
