@@ -6,26 +6,34 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import requests
 
 from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.http import ApiBacked, ApiClient
-from connectors.ratelimit import RateBudget
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.products import products_by_company
 from connectors.hubspot.settings import HubSpotSettings, load_settings
 from connectors.hubspot.writer import Writer
-from domain import ConnectorError, ExistingOpportunity, FailureKind, FollowUpTask, Opportunity, Owner, WriteResult
+from connectors.ratelimit import RateBudget
+from domain import (
+    ConnectorError,
+    ExistingOpportunity,
+    FailureKind,
+    FollowUpTask,
+    Opportunity,
+    Owner,
+    WriteResult,
+)
 
 log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class HubSpotConnector(ApiBacked):
@@ -160,7 +168,7 @@ class HubSpotConnector(ApiBacked):
         owned = self._owned_products()
         products_property = None if owned is not None else self.settings.field_map.get("products")
         self._drop_spool()
-        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - outlives this call; _drop_spool closes it
         self._spool_started = self._clock()
         for page in paging.iter_list(self.client, "companies", self.settings.company_properties):
             self._spool.write(json.dumps(page) + "\n")
@@ -253,7 +261,7 @@ class HubSpotConnector(ApiBacked):
 
 
 def _format_cursor(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def _parse_cursor(cursor: str) -> datetime:

@@ -60,7 +60,7 @@ def products_value(raw: Any) -> frozenset[str]:
     elif isinstance(raw, list):
         parts = [str(p) for p in raw if p is not None]
     else:
-        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")  # noqa: TRY004
+        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")
     return frozenset(p.strip() for p in parts if p.strip())
 
 

@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -276,7 +276,7 @@ class ZendeskSellHarness(Harness):
     name: ClassVar[str] = "zendesk-sell"
     sends_retry_after: ClassVar[bool] = False  # Sell documents no Retry-After and no rate-limit headers
     unlisted_write_tells_found: ClassVar[bool] = False  # POST /v2/deals/upsert answers the same either way
-    now: ClassVar[datetime | None] = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+    now: ClassVar[datetime | None] = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
     OPERATIONS: ClassVar[dict[str, tuple[str, str]]] = {
         "read_accounts": ("GET", "/v2/contacts"),

@@ -49,7 +49,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.sandboxes.server import Request, Response, SandboxApp, SandboxServer
@@ -100,7 +100,7 @@ ALL_SCOPES = frozenset({*READ_SCOPE.values(), *WRITE_SCOPE.values(), "crm.object
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def to_ms(value: Any) -> int | None:
@@ -114,7 +114,7 @@ def to_ms(value: Any) -> int | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)
 
 
@@ -365,7 +365,7 @@ class HubSpotSandbox(SandboxApp):
         if m:
             kind = OBJECT_TYPES.get(m.group(1), m.group(1))
             rest = m.group(2) or ""
-            writes = request.method in ("PATCH", "DELETE") or rest.startswith("/batch/") and not rest.endswith("/read")
+            writes = request.method in ("PATCH", "DELETE") or (rest.startswith("/batch/") and not rest.endswith("/read"))
             writes = writes or (request.method == "POST" and rest == "")
             return (WRITE_SCOPE if writes else READ_SCOPE).get(kind)
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
     moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @cli.command()
@@ -138,7 +138,8 @@ def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None
 
     settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
     try:
-        result = explain_account(settings, account_id, crm, now=_as_of(as_of), provenance=(provenance := {}))
+        provenance: dict[str, str] = {}
+        result = explain_account(settings, account_id, crm, now=_as_of(as_of), provenance=provenance)
     except PlaybookError as exc:
         raise click.ClickException(f"playbook: {exc}") from None
     if result is None:

@@ -4,7 +4,7 @@ have caught. worker/cli/main.py adds every command in `commands`."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
         kinds = {p.id: p.kind.value for p in load_definitions(settings)}
     except Exception:  # a broken playbook file must not hide the figures: kinds stay as stored
         kinds = {}
-    report = build_report(store_for(Ledger(settings.ledger_url)), datetime.now(timezone.utc), _day(since), crm, kinds)
+    report = build_report(store_for(Ledger(settings.ledger_url)), datetime.now(UTC), _day(since), crm, kinds)
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, default=str)
         if output:
@@ -92,7 +92,7 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
         for h in report.holdouts:
             table.add_row(h.playbook, str(h.treated_accounts), _pct(h.treated_rate), str(h.control_accounts),
                           _pct(h.control_rate), "–" if h.difference is None else f"{h.difference * 100:+.1f} pts",
-                          "–" if h.ci_low is None else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f}",
+                          "–" if h.ci_low is None or h.ci_high is None else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f}",
                           h.conclusion)
         out.print(table)
     else:

@@ -8,7 +8,7 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, HOLDOUT, NEW, SUPPRESSED, AccountAssessment
@@ -131,7 +131,7 @@ def cursor_to_store(cursor: str | None, write_errors: Counter[str], unfinished: 
 # Which RunReport fields add up across chunks: every int and Counter the scoring step fills.
 # Derived from the dataclass, so a field the report gains is merged too.
 _WRITE_FIELDS = {"deals_created", "deals_existing", "tasks_created", "tasks_existing", "resumed", "write_errors"}
-_PROBE = RunReport("probe", "probe", "probe", datetime.now(timezone.utc))
+_PROBE = RunReport("probe", "probe", "probe", datetime.now(UTC))
 SUMMED = tuple(f.name for f in fields(RunReport) if isinstance(getattr(_PROBE, f.name), int) and f.name not in _WRITE_FIELDS)
 COUNTED = tuple(f.name for f in fields(RunReport) if isinstance(getattr(_PROBE, f.name), Counter) and f.name not in _WRITE_FIELDS)
 

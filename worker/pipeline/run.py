@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Connector, ReadReport
@@ -67,11 +67,11 @@ def _run(
     run_id: str | None,
 ) -> RunReport:
     as_of = connector.data_as_of()
-    now = now or as_of or datetime.now(timezone.utc)
+    now = now or as_of or datetime.now(UTC)
     cursor = None if full else ledger.cursor(crm)
     mode = "dry-run" if dry_run else ("incremental" if cursor else "full")
     report = RunReport(run_id or uuid.uuid4().hex, crm, mode, now)
-    ledger.start_run(report.run_id, crm, mode, datetime.now(timezone.utc), now)
+    ledger.start_run(report.run_id, crm, mode, datetime.now(UTC), now)
     log.info("pass %s started", report.run_id, extra={"run_id": report.run_id, "crm": crm, "mode": mode})
     try:
         _pass(settings, crm, ledger, connector, report, playbooks, catalog, cursor, dry_run, now, progress)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import ReadReport
@@ -45,7 +45,7 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
     holder = acquire_pass_lock(crm, run_id)
     if holder is not None:
         if row is None:
-            ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(timezone.utc), None)
+            ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(UTC), None)
         ledger.finish_run(run_id, "skipped", {"run_id": run_id, "crm": crm}, error=f"pass {holder} of {crm} is still running")
         PASSES.labels(crm, "skipped").inc()
         log.info("pass %s skipped: %s is running", run_id, holder)
@@ -54,12 +54,12 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
     catalog = load_catalog(settings.catalog)
     connector = open_connector(settings, crm)
     try:
-        now = connector.data_as_of() or datetime.now(timezone.utc)
+        now = connector.data_as_of() or datetime.now(UTC)
         cursor = None if full else ledger.cursor(crm)
         mode = "incremental" if cursor else "full"
         if row is None:
-            ledger.start_run(run_id, crm, mode, datetime.now(timezone.utc), now)
-        ledger.mark_run(run_id, status="running", mode=mode, data_as_of=now, started_at=datetime.now(timezone.utc))
+            ledger.start_run(run_id, crm, mode, datetime.now(UTC), now)
+        ledger.mark_run(run_id, status="running", mode=mode, data_as_of=now, started_at=datetime.now(UTC))
         requested = take_flagged(crm)
         log.info("pass %s started (%s, %d playbooks, %d accounts flagged by webhooks)", run_id, mode, len(playbooks), requested)
         send("watch_pass", run_id, crm, countdown=cfg.max_countdown)

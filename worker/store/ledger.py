@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
@@ -55,7 +55,7 @@ class Ledger:
                 .where(runs.c.id == run_id)
                 .values(
                     status=status,
-                    finished_at=datetime.now(timezone.utc),
+                    finished_at=datetime.now(UTC),
                     report=json.dumps(report, default=str),
                     error=error,
                 )
@@ -96,7 +96,7 @@ class Ledger:
             return db.execute(select(cursors.c.value).where(cursors.c.crm == crm)).scalar_one_or_none()
 
     def store_cursor(self, crm: str, value: str, run_id: str) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.engine.begin() as db:
             done = db.execute(
                 update(cursors).where(cursors.c.crm == crm).values(value=value, run_id=run_id, updated_at=now)
@@ -132,7 +132,7 @@ class Ledger:
         writer that dies leaves its lease to expire; the next pass resumes the key."""
         if not keys:
             return set()
-        now = datetime.now(timezone.utc)  # leases are wall-clock time, whatever the pass's `now`
+        now = datetime.now(UTC)  # leases are wall-clock time, whatever the pass's `now`
         with self.engine.begin() as db:
             db.execute(
                 update(opportunities)
@@ -212,8 +212,7 @@ class Ledger:
                 .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
                 .order_by(opportunities.c.created_at, opportunities.c.key)
             )
-            for key, run_id in result:
-                yield key, run_id
+            yield from ((key, run_id) for key, run_id in result)  # Row -> plain tuple
 
     def written(self, crm: str) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as db:

@@ -5,7 +5,7 @@ insert-or-replace). Only worker/store/ imports this module: the rest of the code
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -95,7 +95,7 @@ PENDING, DEAL_WRITTEN, DONE = "pending", "deal_written", "done"
 def utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything in the ledger is UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

@@ -21,7 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -80,7 +80,7 @@ def _timestamp_seconds(value: str) -> float | None:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
     return number / 1000 if number > 1e11 else number
 
 
@@ -233,12 +233,12 @@ def create_app(
                 with Connection(cfg.broker, connect_timeout=2) as connection:
                     connection.ensure_connection(max_retries=1)
             checks["broker"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - report any failure as unreachable
+        except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         try:
             get_ledger().ping()
             checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         healthy = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)

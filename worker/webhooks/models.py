@@ -3,7 +3,7 @@ event. Anything scoring would read as garbage is refused here with the field nam
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator
 
@@ -25,14 +25,14 @@ class HubSpotEvent(BaseModel):
     def _event_id(cls, value: int | str) -> int | str:
         """HubSpot's event ids are positive integers (sent as numbers); a blank, a negative or a
         boolean one means the batch is not HubSpot's, signed or not."""
-        if isinstance(value, int) and value <= 0 or isinstance(value, str) and not value.strip().isdigit():
+        if (isinstance(value, int) and value <= 0) or (isinstance(value, str) and not value.strip().isdigit()):
             raise ValueError("must be a positive integer")
         return value
 
     @field_validator("objectId")
     @classmethod
     def _object_id(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value <= 0 or isinstance(value, str) and not value.strip().isdigit():
+        if (isinstance(value, int) and value <= 0) or (isinstance(value, str) and not value.strip().isdigit()):
             raise ValueError("must be a positive integer (a HubSpot record id)")
         return value
 
@@ -66,7 +66,7 @@ class UsageEvent(BaseModel):
     @field_validator("time")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        if value > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if value > datetime.now(UTC) + FUTURE_TOLERANCE:
             raise ValueError("is in the future")
         return value
