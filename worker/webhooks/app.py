@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 class TooLarge(Exception):
     pass
+
+
+class Aborted(Exception):
+    """The sender hung up mid-upload: nothing to answer, one log line, no traceback."""
 
 
 def _bad(reason: str, status: int = 400) -> JSONResponse:
@@ -63,11 +67,14 @@ async def _body(request: Request, limit: int) -> bytes:
         raise TooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Aborted from None
     return b"".join(chunks)
 
 
@@ -126,6 +133,13 @@ def create_app(
             state["rescore"] = request_rescore
         return state["rescore"](crm, ids, reason)
 
+    # An event is marked seen only AFTER its work (store, enqueue) succeeded: marked first, a failed
+    # store would answer the sender's retry as a replay and the event would be lost. Doing the work
+    # twice for two copies racing in is harmless (snapshots are upserts, re-scores are flags);
+    # `first_time`'s SET NX still lets only one of them count as accepted.
+    def seen(source: str, event_id: str) -> bool:
+        return bool(get_redis().exists(cfg.key("seen", source, event_id)))
+
     def first_time(source: str, event_id: str) -> bool:
         return bool(get_redis().set(cfg.key("seen", source, event_id), 1, nx=True, ex=cfg.dedupe_ttl_seconds))
 
@@ -137,6 +151,10 @@ def create_app(
         except TooLarge:
             WEBHOOK_EVENTS.labels(source, "too_large").inc()
             return _bad(f"body larger than {cfg.webhook_max_body_bytes} bytes", 413)
+        except Aborted:
+            WEBHOOK_EVENTS.labels(source, "aborted").inc()
+            log.info("%s webhook: the sender closed the connection mid-upload", source)
+            return _bad("upload aborted by the sender")
         timestamp = request.headers.get(header.lower(), "")
         usable = timestamp.isdigit() if digits_only else bool(timestamp)
         seconds = _timestamp_seconds(timestamp) if usable else None
@@ -165,7 +183,7 @@ def create_app(
             if not isinstance(raw, list):
                 raise ValueError("expected a JSON array of events")
             events = [HubSpotEvent.model_validate(item) for item in raw]
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, RecursionError) as exc:  # a 100,000-deep body is malformed too
             WEBHOOK_EVENTS.labels("hubspot", "malformed").inc()
             return _bad(f"malformed body: {_reason(exc)}")
         replayed, queued = await run_in_threadpool(accept_hubspot, events)  # Redis I/O off the event loop
@@ -173,17 +191,14 @@ def create_app(
 
     def accept_hubspot(events: list[HubSpotEvent]) -> tuple[int, int]:
         # De-duplicate on eventId + subscriptionId (HubSpot retries a failed delivery up to 10 times).
-        companies: list[str] = []
-        replayed = 0
-        for event in events:
-            if not first_time("hubspot", f"{event.eventId}:{event.subscriptionId or ''}"):
-                replayed += 1
-                continue
-            if event.object_type == "company":
-                companies.append(str(event.objectId))
-        WEBHOOK_EVENTS.labels("hubspot", "accepted").inc(len(events) - replayed)
+        ids = [f"{event.eventId}:{event.subscriptionId or ''}" for event in events]
+        new = [(event_id, event) for event_id, event in zip(ids, events) if not seen("hubspot", event_id)]
+        companies = sorted({str(e.objectId) for _, e in new if e.object_type == "company"})
+        queued = do_rescore("hubspot", companies, "hubspot webhook") if companies else 0
+        accepted = sum(first_time("hubspot", event_id) for event_id, _ in new)  # after the enqueue
+        replayed = len(events) - accepted
+        WEBHOOK_EVENTS.labels("hubspot", "accepted").inc(accepted)
         WEBHOOK_EVENTS.labels("hubspot", "replayed").inc(replayed)
-        queued = do_rescore("hubspot", sorted(set(companies)), "hubspot webhook") if companies else 0
         return replayed, queued
 
     async def events(request: Request) -> Response:
@@ -203,7 +218,7 @@ def create_app(
             if not isinstance(items, list):
                 raise ValueError('expected {"events": [...]} or a JSON array')
             parsed = [UsageEvent.model_validate(item) for item in items]
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, RecursionError) as exc:  # a 100,000-deep body is malformed too
             WEBHOOK_EVENTS.labels("events", "malformed").inc()
             return _bad(f"malformed body: {_reason(exc)}")
         signature = request.headers.get("x-zendesk-webhook-signature", "")
@@ -212,13 +227,17 @@ def create_app(
 
     def accept_events(signature: str, parsed: list[UsageEvent]) -> tuple[int, int]:
         # A delivery retried by the sender carries the same signature: that is its identity.
-        if not first_time("events", signature):
+        if seen("events", signature):
             WEBHOOK_EVENTS.labels("events", "replayed").inc(len(parsed))
             return len(parsed), 0
-        store_usage(get_ledger(), cfg.events_crm, parsed)
-        WEBHOOK_EVENTS.labels("events", "accepted").inc(len(parsed))
+        store_usage(get_ledger(), cfg.events_crm, parsed)  # a failure here leaves it unseen: the retry stores it
         ids = sorted({e.account_id for e in parsed})
-        return 0, do_rescore(cfg.events_crm, ids, "product events") if ids else 0
+        queued = do_rescore(cfg.events_crm, ids, "product events") if ids else 0
+        if not first_time("events", signature):  # a copy racing in did the same upserts: one counts
+            WEBHOOK_EVENTS.labels("events", "replayed").inc(len(parsed))
+            return len(parsed), queued
+        WEBHOOK_EVENTS.labels("events", "accepted").inc(len(parsed))
+        return 0, queued
 
     async def healthz(request: Request) -> Response:
         return await run_in_threadpool(health)
