@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.registry import available, cli_groups
@@ -93,7 +94,8 @@ def print_ranked(report: Any, limit: int) -> None:
     for column in ("account", "playbook", "kind", "score", "est. amount", "top reasons"):
         table.add_column(column, overflow="fold")
     for row in report.ranked[:limit]:
-        table.add_row(f"{row.account_name} ({row.account_id})", row.playbook, row.kind, str(row.score), row.amount, row.reasons)
+        table.add_row(*(escape(str(cell)) for cell in (  # CRM data is text, never markup ("Acme [/bold]")
+            f"{row.account_name} ({row.account_id})", row.playbook, row.kind, row.score, row.amount, row.reasons)))
     console.print(table)
     if report.new > limit:
         console.print(f"... and {report.new - limit} more (see the outbox or --json)")
@@ -118,7 +120,7 @@ def print_summary(report: Any, settings: Settings) -> None:
         if report.crm == "files":
             console.print(f"  outbox: {settings.output_dir / 'outbox'}")
     if report.write_errors:
-        console.print(f"  [red]write errors: {_counts(report.write_errors)}[/red]")
+        console.print(f"  [red]write errors: {escape(_counts(report.write_errors))}[/red]")
 
 
 def _counts(counter: Any) -> str:
@@ -145,10 +147,11 @@ def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None
     if result is None:
         raise click.ClickException(f"account {account_id!r} not found in {crm}")
     account = result.account
-    console.print(f"[bold]{account.name}[/bold] ({account.id}), plan {account.plan}, owner {account.owner_email or account.owner_id or 'none'}")
+    console.print(f"[bold]{escape(account.name)}[/bold] ({escape(account.id)}), plan {escape(str(account.plan))}, "
+                  f"owner {escape(account.owner_email or account.owner_id or 'none')}")
     if provenance:  # values from SQL usage sources (connectors/sql), the rest is the CRM's
         console.print(f"From SQL sources: {describe_provenance(account, provenance)}", markup=False, highlight=False)
-    console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {result.stage_reason}")
+    console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {escape(result.stage_reason)}")
     from playbooks.intent_signals import render_heard  # what the customer said (issue #13)
     console.print(render_heard(result.heard), markup=False, highlight=False)
     for outcome in result.outcomes:
@@ -156,8 +159,8 @@ def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None
         verdict = {"new": "[green]FIRES[/green]", "already_open": "[yellow]already open[/yellow]",
                    "suppressed": "[red]suppressed[/red]", "below_threshold": "does not fire",
                    "holdout": "[cyan]held out (control group: recorded, not offered)[/cyan]"}[outcome.status]
-        why = f" ({outcome.reason})" if outcome.reason else ""
-        console.print(f"\n[bold]{playbook.id}[/bold] ({playbook.kind.value}): score {outcome.score.score}/100, "
+        why = f" ({escape(outcome.reason)})" if outcome.reason else ""
+        console.print(f"\n[bold]{escape(playbook.id)}[/bold] ({playbook.kind.value}): score {outcome.score.score}/100, "
                       f"needs {playbook.threshold}: {verdict}{why}")
         console.print(render_explanation(outcome.score.contributions()), markup=False, highlight=False)
         if outcome.opportunity is not None:
@@ -183,7 +186,7 @@ def playbooks_check(path: Path) -> None:
     if check.problems:
         sys.exit(1)
     for playbook, _ in check.playbooks.values():
-        console.print(f"ok  {playbook.id}  ({playbook.kind.value}, {len(playbook.signals)} signals, threshold {playbook.threshold})")
+        console.print(f"ok  {escape(playbook.id)}  ({playbook.kind.value}, {len(playbook.signals)} signals, threshold {playbook.threshold})")
 
 
 @playbooks.command("list")
@@ -196,7 +199,7 @@ def playbooks_list(ctx: click.Context) -> None:
     except PlaybookError as exc:
         raise click.ClickException(str(exc)) from None
     for playbook in found:
-        console.print(f"{playbook.id:24} {playbook.kind.value:10} {playbook.title}")
+        console.print(f"{playbook.id:24} {playbook.kind.value:10} {playbook.title}", markup=False, highlight=False)
 
 
 @cli.command()
@@ -219,7 +222,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
         rep = row["report"] or {}
         table.add_row(row["id"][:12], row["crm"], row["mode"], row["status"], f"{row['started_at']:%Y-%m-%d %H:%M:%S}",
                       str(rep.get("accounts_read", "")), str(rep.get("new", "")), str(rep.get("deals_created", "")),
-                      str(rep.get("tasks_created", "")), (row["error"] or "")[:60])
+                      str(rep.get("tasks_created", "")), escape((row["error"] or "")[:60]))
     console.print(table)
 
 
