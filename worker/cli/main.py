@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.registry import available, cli_groups
@@ -21,6 +21,7 @@ from playbooks.render import render_explanation
 from worker.cli import intents, outcomes, service, sources
 from worker.cli.console import console, err_console
 from worker.cli.console import settings_from as _settings
+from worker.pipeline.pass_lock import PassRunning
 from worker.pipeline.settings import Settings
 
 
@@ -78,6 +79,8 @@ def run(ctx: click.Context, crm: str, dry_run: bool, full: bool, data_dir: Path 
         raise click.ClickException(f"playbook: {exc}") from None
     except ConnectorError as exc:
         raise click.ClickException(f"{crm} ({exc.kind.value}): {exc}") from None
+    except PassRunning as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report.summary(), indent=2, default=str))
         return
@@ -119,6 +122,10 @@ def print_summary(report: Any, settings: Settings) -> None:
                       + (f", resumed {report.resumed}" if report.resumed else ""))
         if report.crm == "files":
             console.print(f"  outbox: {settings.output_dir / 'outbox'}")
+    if getattr(report, "unfinished", 0):
+        until = f" after {report.unfinished_until:%Y-%m-%d %H:%M:%S} UTC" if report.unfinished_until else ""
+        console.print(f"  [yellow]incomplete: {report.unfinished} opportunities are held by another writer "
+                      f"(a crashed or running pass); the next pass{until} finishes them. No cursor stored.[/yellow]")
     if report.write_errors:
         console.print(f"  [red]write errors: {escape(_counts(report.write_errors))}[/red]")
 

@@ -55,6 +55,10 @@ class RunReport:
     resumed: int = 0
     write_errors: Counter[str] = field(default_factory=Counter)
     cursor: str | None = None
+    # Keys left unfinished (held by another writer's lease, e.g. a crashed pass's) and when the last
+    # such lease expires: the next pass after that finishes them.
+    unfinished: int = 0
+    unfinished_until: datetime | None = None
     ranked: list[RankedOpportunity] = field(default_factory=list)
     dry_run_payloads: list[dict[str, Any]] = field(default_factory=list)
 
@@ -69,6 +73,7 @@ class RunReport:
         data.pop("dry_run_payloads")
         data["ranked"] = [asdict(r) for r in self.ranked[:RANKED_KEPT]]
         data["now"] = self.now.isoformat()
+        data["unfinished_until"] = self.unfinished_until.isoformat() if self.unfinished_until else None
         return data
 
 

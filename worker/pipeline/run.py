@@ -18,6 +18,7 @@ from playbooks.loader import load_catalog
 from playbooks.model import Playbook
 from worker.pipeline.assess import CHUNK, assess_chunk, chunked
 from worker.pipeline.dedupe import first_listings, seen_in_memory
+from worker.pipeline.pass_lock import hold_pass_lock
 from worker.pipeline.prepare import chunk_history, load_definitions, merge_history, prepare_pass
 from worker.pipeline.report import RunReport, cursor_to_store, rank_key
 from worker.pipeline.settings import Settings
@@ -43,14 +44,15 @@ def run_pass(
     playbooks = load_definitions(settings)
     catalog = load_catalog(settings.catalog)
     settings.output_dir.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(settings.ledger_url)
-    owns_connector = connector is None
-    connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": dry_run})
-    try:
-        return _run(settings, crm, ledger, connector, playbooks, catalog, full, dry_run, now, progress, run_id)
-    finally:
-        if owns_connector:
-            connector.close()
+    with hold_pass_lock(settings.output_dir):
+        ledger = Ledger(settings.ledger_url)
+        owns_connector = connector is None
+        connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": dry_run})
+        try:
+            return _run(settings, crm, ledger, connector, playbooks, catalog, full, dry_run, now, progress, run_id)
+        finally:
+            if owns_connector:
+                connector.close()
 
 
 def _run(
@@ -78,7 +80,9 @@ def _run(
     except BaseException as exc:
         ledger.finish_run(report.run_id, "failed", report.summary(), error=str(exc) or type(exc).__name__)
         raise
-    ledger.finish_run(report.run_id, "succeeded", report.summary())
+    # Keys a writer still holds (a crashed pass's lease, until it expires) are not lost, but this pass
+    # could not finish them: it says so and when, and stores no cursor (`cursor_to_store`).
+    ledger.finish_run(report.run_id, "incomplete" if report.unfinished else "succeeded", report.summary())
     return report
 
 
@@ -118,7 +122,10 @@ def _pass(
     report.skipped, report.defaulted = read.skipped, read.defaulted
     tally_writes(report, writer)
     if not dry_run:
-        report.cursor = cursor_to_store(connector.next_cursor(), report.write_errors, ledger.count_unfinished(crm))
+        report.unfinished = ledger.count_unfinished(crm)
+        if report.unfinished:
+            report.unfinished_until = ledger.lease_until(crm)
+        report.cursor = cursor_to_store(connector.next_cursor(), report.write_errors, report.unfinished)
         if report.cursor:
             ledger.store_cursor(crm, report.cursor, report.run_id)
 

@@ -239,6 +239,15 @@ class Ledger:
         with self.engine.connect() as db:
             return int(db.execute(query).scalar_one())
 
+    def lease_until(self, crm: str) -> datetime | None:
+        """When the last lease on this CRM's unfinished keys expires (None: none is held)."""
+        query = select(func.max(opportunities.c.claimed_until)).where(
+            opportunities.c.crm == crm, opportunities.c.state != DONE, opportunities.c.claimed_until > datetime.now(UTC)
+        )
+        with self.engine.connect() as db:
+            value = db.execute(query).scalar_one()
+        return utc(value) if value is not None else None
+
     def count_unfinished(self, crm: str) -> int:
         """Keys of this CRM whose deal or task is still to be written: a clean pass leaves none."""
         query = select(func.count()).select_from(opportunities).where(
