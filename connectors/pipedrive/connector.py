@@ -12,12 +12,14 @@ time (at least once, never lost).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.base import AccountRecord, DealFacts, ReadReport
+from connectors.http import ApiBacked, ApiClient
 from connectors.pipedrive import mapping
 from connectors.pipedrive.client import PipedriveClient
 from connectors.pipedrive.fields import FieldCatalog, parse_datetime, parse_money
@@ -25,7 +27,7 @@ from connectors.pipedrive.limits import DailyTokenBudget
 from connectors.pipedrive.reader import PipedriveReader
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.pipedrive.writer import PipedriveWriter
-from connectors.ratelimit import RateLimiter
+from connectors.ratelimit import RateBudget, RateLimiter
 from domain import (
     ConnectorError,
     ExistingOpportunity,
@@ -48,7 +50,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         return cursor[len(CURSOR_PREFIX):]
     return None
 
-class PipedriveConnector:
+class PipedriveConnector(ApiBacked):
     name = "pipedrive"
 
     def __init__(
@@ -74,6 +76,23 @@ class PipedriveConnector:
         self._purchases: dict[str, frozenset[str]] | None = None
         self._next_cursor: str | None = None
         self._listed: dict[str, Mapping[str, Any]] = {}  # key -> our deal as listed this pass
+
+    # -- capability: CallsHttpApi (connectors/capabilities.py) ----------------------------------
+    def _api_client(self) -> ApiClient:
+        return self.client.api
+
+    def rate_budget(self) -> RateBudget:
+        return self.settings.rate_budget()
+
+    def secrets(self) -> list[str]:
+        """The token travels in `x-api-token`, not in the shared client (which holds an empty one)."""
+        token = self.settings.api_token.get_secret_value()
+        return [token] if token else []
+
+    def rate_key(self) -> str:
+        """Pipedrive limits per token: a hash of it, never the token."""
+        token = self.settings.api_token.get_secret_value()
+        return hashlib.sha256(token.encode()).hexdigest()[:16] if token else "default"
 
     # ------------------------------------------------------------------ field keys
 
