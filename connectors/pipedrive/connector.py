@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.base import AccountRecord, DealFacts, ReadReport
+from connectors.capabilities import DailyBudget
 from connectors.http import ApiBacked, ApiClient
 from connectors.pipedrive import mapping
 from connectors.pipedrive.client import PipedriveClient
@@ -93,6 +94,13 @@ class PipedriveConnector(ApiBacked):
         """Pipedrive limits per token: a hash of it, never the token."""
         token = self.settings.api_token.get_secret_value()
         return hashlib.sha256(token.encode()).hexdigest()[:16] if token else "default"
+
+    # -- capability: SharesDailyBudget (connectors/capabilities.py) -----------------------------
+    def daily_allowance(self) -> int:
+        return int(self.settings.token_budget * self.settings.budget_share)
+
+    def share_daily_budget(self, budget: DailyBudget) -> None:
+        self.client.budget = budget  # type: ignore[assignment]  # same charge/spent/remaining surface
 
     # ------------------------------------------------------------------ field keys
 
