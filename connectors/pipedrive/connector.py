@@ -23,6 +23,7 @@ from connectors.capabilities import DailyBudget
 from connectors.http import ApiBacked, ApiClient
 from connectors.pipedrive import mapping
 from connectors.pipedrive.client import PipedriveClient
+from connectors.pipedrive.conversations import PipedriveConversations
 from connectors.pipedrive.fields import FieldCatalog, parse_datetime, parse_money
 from connectors.pipedrive.limits import DailyTokenBudget
 from connectors.pipedrive.reader import PipedriveReader
@@ -31,6 +32,7 @@ from connectors.pipedrive.writer import PipedriveWriter
 from connectors.ratelimit import RateBudget, RateLimiter
 from domain import (
     ConnectorError,
+    Conversation,
     ExistingOpportunity,
     FailureKind,
     FollowUpTask,
@@ -69,6 +71,7 @@ class PipedriveConnector(ApiBacked):
         self.dry_run = settings.dry_run
         self.client = PipedriveClient(settings, limiter=limiter, search_limiter=search_limiter, budget=budget, sleep=sleep)
         self.reader = PipedriveReader(self.client)
+        self.conversations = PipedriveConversations(self.client)
         self.writer = PipedriveWriter(self.client, self.reader, settings, self.key_code, **({"sleep": sleep} if sleep else {}))
         self._now = now or utcnow
         self._today = today or (lambda: self._now().date())
@@ -128,6 +131,7 @@ class PipedriveConnector(ApiBacked):
 
     def read_owners(self) -> Iterator[Owner]:
         self._org_fields, self._purchases = None, None  # a pass starts here: field keys and purchases afresh
+        self.conversations.forget()
         for user in self.reader.users():
             owner = mapping.to_owner(user)
             if owner is not None:
@@ -163,6 +167,10 @@ class PipedriveConnector(ApiBacked):
                 reason = str(deal["lost_reason"])
             facts[key] = DealFacts(amount=amount, lost_reason=reason)
         return facts
+
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+        """capability: ReadsConversations. Notes on these organizations (connectors/pipedrive/conversations.py)."""
+        return self.conversations.read(account_ids, since)
 
     def _purchased(self) -> dict[str, frozenset[str]]:
         if self._purchases is None:
