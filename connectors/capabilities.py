@@ -122,3 +122,18 @@ class SharesDailyBudget(Protocol):
     def share_daily_budget(self, budget: DailyBudget) -> None:
         """Count every call against `budget` from now on, instead of the connector's own count."""
         ...
+
+
+@runtime_checkable
+class ReadsImportedRecords(Protocol):
+    """A CRM a customer imported another CRM's export into (`oppworker migrate`): its accounts and
+    deals with the old CRM's id / opportunity key the import carried into a custom field (None
+    where the import carried none). Pipedrive (a Sell export, issue 12)."""
+
+    def imported_accounts(self) -> Iterator[tuple[str, str, str | None]]:
+        """(account id, name, the old CRM's account id it carries)."""
+        ...
+
+    def imported_deals(self) -> Iterator[tuple[str, str, str | None]]:
+        """(deal id, title, the opportunity key it carries)."""
+        ...

@@ -223,6 +223,26 @@ class PipedriveConnector(ApiBacked):
     def next_cursor(self) -> str | None:
         return self._next_cursor
 
+    # -- capability: ReadsImportedRecords (a Sell export imported: `oppworker migrate`) ----------
+    def imported_accounts(self) -> Iterator[tuple[str, str, str | None]]:
+        code = self.org_fields().code(self.settings.source_id_field)
+        for org in self.reader.organizations():
+            org_id = mapping.as_id(org.get("id")) if isinstance(org, Mapping) else None
+            if org_id is None or org.get("is_deleted") is True:
+                continue
+            raw = (org.get("custom_fields") or {}).get(code) if code else None
+            if isinstance(raw, float) and raw.is_integer():  # a numeric field holds Sell's 123 as 123.0
+                raw = int(raw)
+            yield org_id, str(org.get("name") or ""), mapping.as_id(raw)
+
+    def imported_deals(self) -> Iterator[tuple[str, str, str | None]]:
+        key_code = self.key_code()
+        for deal in self.reader.our_deals(key_code):
+            deal_id = mapping.as_id(deal.get("id")) if isinstance(deal, Mapping) else None
+            if deal_id is None or deal.get("is_deleted") is True:
+                continue
+            yield deal_id, str(deal.get("title") or ""), mapping.deal_key(deal, key_code)
+
     # ------------------------------------------------------------------ writing
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:

@@ -55,6 +55,9 @@ class PipedriveSettings(BaseSettings):
     burst_margin_seconds: float = Field(default=0.1, ge=0)  # our clock vs theirs
     search_per_window: int = Field(default=10, ge=1)  # search: 10 per 2 s on every plan
     opportunity_key_field: str = "Opportunity key"  # deal custom field (varchar: searchable), by name
+    # Organization custom field the customer maps the Sell export's id column into when importing
+    # (`oppworker migrate --from zendesk-sell --to pipedrive`); by name, like every field.
+    source_id_field: str = "Sell ID"
     # Always search for the key before creating a deal (the documented safety net). `org` lists the
     # organization's deals instead (10 tokens, no 10-per-2-s search window, and a list sees a deal the
     # moment it exists, where how soon search sees it is undocumented; archived deals are not in it, but
