@@ -57,7 +57,7 @@ class PipedriveSettings(BaseSettings):
     opportunity_key_field: str = "Opportunity key"  # deal custom field (varchar: searchable), by name
     # Organization custom field the customer maps the Sell export's id column into when importing
     # (`oppworker migrate --from zendesk-sell --to pipedrive`); by name, like every field.
-    source_id_field: str = "Sell ID"
+    source_id_field: str = "Zendesk Sell id"  # the name README and docs/pipedrive.md tell the customer to use
     # Always search for the key before creating a deal (the documented safety net). `org` lists the
     # organization's deals instead (10 tokens, no 10-per-2-s search window, and a list sees a deal the
     # moment it exists, where how soon search sees it is undocumented; archived deals are not in it, but

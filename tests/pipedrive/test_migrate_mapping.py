@@ -22,10 +22,10 @@ NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 def test_dry_run_maps_by_id_then_unique_name_and_lists_the_rest(tmp_path: Path) -> None:
     with SellSandbox() as sell, PipedriveSandbox() as box:
         box.add_user("Admin", "admin@example.com", me=True)
-        box.define_field("organization", "Sell ID", "varchar")
+        box.define_field("organization", "Zendesk Sell id", "varchar")
         acme, globex, twin_a, twin_b, gone = (sell.add_organization(n)["id"] for n in
                                               ("Acme", "Globex", "Twin", "Twin", "Gone Ltd"))
-        carried = box.add_organization("Acme (renamed)", fields={"Sell ID": str(acme)})["id"]
+        carried = box.add_organization("Acme (renamed)", fields={"Zendesk Sell id": str(acme)})["id"]
         by_name = box.add_organization("Globex")["id"]
         box.add_organization("Twin")
         config = tmp_path / "config.yaml"

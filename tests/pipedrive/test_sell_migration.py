@@ -1,6 +1,6 @@
 """Issue 12's end-to-end migration: a pass on the Sell sandbox; its data imported into the Pipedrive
 sandbox the way Pipedrive's importer does (organizations by name with the Sell id mapped into a
-"Sell ID" field, deals with their opportunity key mapped into the key field, tasks as activities);
+"Zendesk Sell id" field, deals with their opportunity key mapped into the key field, tasks as activities);
 `oppworker migrate --from zendesk-sell --to pipedrive`; then a Pipedrive pass. Carried offers get no
 second deal or activity, a newly planted need still gets its offer, control accounts stay control,
 and the outcome report is one history."""
@@ -61,16 +61,16 @@ def sell_date(text: str | None) -> str | None:
 
 def import_sell_export(sell: SellSandbox, box: PipedriveSandbox) -> dict[str, int]:
     """What the customer's import does: one organization per Sell organization (custom fields keep
-    their names, the Sell id goes into "Sell ID"), products owned as won deals, every Sell deal as
+    their names, the Sell id goes into "Zendesk Sell id"), products owned as won deals, every Sell deal as
     a deal with its opportunity key, every Sell task as an activity with its content as the note."""
     box.define_account_fields()
-    box.define_field("organization", "Sell ID", "varchar")
+    box.define_field("organization", "Zendesk Sell id", "varchar")
     org_of: dict[str, int] = {}
     for contact in sorted(sell.contacts.values(), key=lambda c: c["id"]):
         if not contact.get("is_organization"):
             continue
         custom = dict(contact.get("custom_fields") or {})
-        fields: dict[str, Any] = {"Sell ID": str(contact["id"])}
+        fields: dict[str, Any] = {"Zendesk Sell id": str(contact["id"])}
         for name in ("plan_rank", "seats_purchased", "seats_used", "nps", "csat", "open_escalations", "active_users",
                      "api_calls", "words_translated", "premium_feature_attempts"):
             if custom.get(name) not in (None, ""):

@@ -82,10 +82,10 @@ def test_setup_says_how_to_import_a_sell_export_for_migrate() -> None:
         sandbox.add_user("Admin", "admin@example.com")
         client, settings = client_for(sandbox)
         before = " ".join(run_setup(client, settings).migration)
-        sandbox.define_field("organization", "Sell ID", "varchar")
+        sandbox.define_field("organization", "Zendesk Sell id", "varchar")
         after = " ".join(run_setup(client, settings).migration)
         client.close()
-    assert "2027-08-31" in before and "create an organization field 'Sell ID'" in before
+    assert "2027-08-31" in before and "create an organization field 'Zendesk Sell id'" in before
     assert "'opportunity_key' column to the deal field 'Opportunity key'" in before
     assert "oppworker migrate --from zendesk-sell --to pipedrive --dry-run" in before
-    assert "'Sell ID' exists" in after and "create an organization field" not in after
+    assert "'Zendesk Sell id' exists" in after and "create an organization field" not in after

@@ -1,7 +1,7 @@
 """`oppworker migrate --from zendesk-sell --to pipedrive [--dry-run]`: carry this tool's state across
 a CRM switch (issue 12, item 2), after the customer imported the old CRM's export into the new one.
 
-1. Map accounts: the new CRM's accounts carry the old id in a custom field (Pipedrive: "Sell ID");
+1. Map accounts: the new CRM's accounts carry the old id in a custom field (Pipedrive: "Zendesk Sell id");
    failing that, an exact name match; ambiguities and misses are listed, never guessed
    (worker/pipeline/crm_migration.py).
 2. Map deals: every opportunity the ledger holds for the old CRM, to the new CRM's deal carrying its
