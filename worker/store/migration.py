@@ -129,15 +129,20 @@ class MigrationStore:
         return counts
 
     def _move_accounts(self, db: Connection, plan: CarryPlan, counts: CarryCounts) -> set[str]:
+        """Move every row of a mapped account; an opportunity also needs its deal mapped, and its
+        outcome stays with it when it stays. Returns the opportunity keys moved."""
         moved_keys: set[str] = set()
+        stays: set[str] = set()  # opportunity keys left behind (opportunities come first in BY_ACCOUNT)
         for table in BY_ACCOUNT:
             rows = [dict(r) for r in db.execute(select(table).where(table.c.crm == plan.source_crm)).mappings()]
             carried = []
             for row in rows:
                 new_account = plan.accounts.get(row["account_id"])
-                keyed = "key" in row and table is not holdouts
-                if new_account is None or (keyed and table is opportunities and row["key"] not in plan.deals):
+                unmapped_deal = table is opportunities and row["key"] not in plan.deals
+                if new_account is None or unmapped_deal or (table is outcomes and row["key"] in stays):
                     counts.left[table.name] += 1
+                    if table is opportunities:
+                        stays.add(row["key"])
                     continue
                 old = dict(row)
                 row.update(crm=plan.target_crm, account_id=new_account)
@@ -151,14 +156,14 @@ class MigrationStore:
                     counts.open_opportunities += row["status"] == "open"
                 carried.append((old, row))
             _upsert(db, table, [row for _, row in carried])
-            keys = [c for c in table.primary_key.columns]
+            keys = list(table.primary_key.columns)
             for old, _ in carried:
                 db.execute(delete(table).where(*[c == old[c.name] for c in keys]))
             counts.moved[table.name] += len(carried)
         return moved_keys
 
     def _move_events(self, db: Connection, plan: CarryPlan, keys: set[str], counts: CarryCounts) -> None:
-        carried_outcomes = {k for k in keys} | set(
+        carried_outcomes = set(keys) | set(
             db.execute(select(outcomes.c.key).where(outcomes.c.crm == plan.target_crm)).scalars()
         )
         rows = [dict(r) for r in db.execute(select(outcome_events).where(outcome_events.c.crm == plan.source_crm))
