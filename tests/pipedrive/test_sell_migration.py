@@ -23,10 +23,10 @@ from connectors.pipedrive.settings import PipedriveSettings
 from connectors.ratelimit import NoLimit
 from connectors.zendesk_sell.connector import ZendeskSellConnector
 from connectors.zendesk_sell.settings import ZendeskSellSettings
-from tests.sandboxes.pipedrive import PipedriveSandbox
-from tests.sandboxes.zendesk_sell import SellSandbox
 from playbooks.holdout import in_control_group
 from playbooks.loader import builtin_playbook_dir
+from tests.sandboxes.pipedrive import PipedriveSandbox
+from tests.sandboxes.zendesk_sell import SellSandbox
 from worker.cli import cli
 from worker.outcomes.report import build_report
 from worker.pipeline.run import run_pass

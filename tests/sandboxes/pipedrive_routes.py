@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tests.sandboxes.pipedrive import decode_cursor, encode_cursor, fail, ok
@@ -255,10 +255,10 @@ def notes(sb: PipedriveSandbox, request: Request) -> Response:
             items = [n for n in items if str(n[name]) == request.arg(name)]
     if request.arg("updated_since"):
         try:
-            since = datetime.fromisoformat(request.arg("updated_since").replace("Z", "+00:00"))
+            since = datetime.fromisoformat(request.arg("updated_since"))
         except ValueError:
             return fail(400, "Validation failed: updated_since: must be RFC 3339", "updated_since")
-        items = [n for n in items if datetime.fromisoformat(n["update_time"] + "+00:00") >= since]
+        items = [n for n in items if datetime.fromisoformat(n["update_time"]).replace(tzinfo=UTC) >= since]
     sort = (request.arg("sort") or "id ASC").split()
     if sort[0] not in ("id", "add_time", "update_time"):
         return fail(400, f"Validation failed: sort: unknown field {sort[0]}", "sort")

@@ -14,7 +14,7 @@ a CRM switch (issue 12, item 2), after the customer imported the old CRM's expor
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -116,7 +116,7 @@ def migrate_cmd(ctx: click.Context, source_crm: str, target_crm: str, dry_run: b
             if close:
                 close()
     plan = CarryPlan(source_crm, target_crm, dict(accounts.mapped), dict(deals.mapped))
-    counts = store.carry(plan, datetime.now(timezone.utc), dry_run=dry_run)
+    counts = store.carry(plan, datetime.now(UTC), dry_run=dry_run)
     _print(accounts, deals, counts, as_json, dry_run, {s.id: s.name for s in sources})
 
 

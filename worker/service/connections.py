@@ -10,8 +10,8 @@ from connectors.ratelimit import RateBudget
 from connectors.registry import build_connector
 from worker.pipeline.settings import Settings
 from worker.service.limiter import RedisSlidingWindowLimiter
-from worker.service.pipedrive_budget import attach_budget, shared_daily_budget
 from worker.service.observability import register_secret
+from worker.service.pipedrive_budget import attach_budget, shared_daily_budget
 from worker.service.resources import redis_client
 from worker.service.settings import ServiceSettings, service_settings
 
