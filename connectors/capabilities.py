@@ -90,3 +90,50 @@ class CallsHttpApi(Protocol):
     def add_limiter(self, limiter: RateLimiter) -> None:
         """Acquire `limiter` too before every call, after the connector's own (idempotent)."""
         ...
+
+
+class DailyBudget(Protocol):
+    """A count of what the CRM's daily allowance has been spent on today. `charge` raises the
+    connector's own stop error (a clean end of the pass, resumed tomorrow) when `cost` would pass
+    `allowed`, and then counts nothing."""
+
+    allowed: int
+
+    def charge(self, cost: int) -> None: ...
+
+    @property
+    def spent(self) -> int: ...
+
+    @property
+    def remaining(self) -> int: ...
+
+
+@runtime_checkable
+class SharesDailyBudget(Protocol):
+    """A CRM whose API allowance is counted per day across every caller of the account (Pipedrive's
+    daily tokens: 30,000 x plan multiplier x seats). In one process the connector counts its own
+    spending; the worker, running many processes, gives it one shared count instead (in Redis) so
+    that together they stop at the share this tool may use."""
+
+    def daily_allowance(self) -> int:
+        """Units (tokens) this tool may spend per day, after the configured share for other apps."""
+        ...
+
+    def share_daily_budget(self, budget: DailyBudget) -> None:
+        """Count every call against `budget` from now on, instead of the connector's own count."""
+        ...
+
+
+@runtime_checkable
+class ReadsImportedRecords(Protocol):
+    """A CRM a customer imported another CRM's export into (`oppworker migrate`): its accounts and
+    deals with the old CRM's id / opportunity key the import carried into a custom field (None
+    where the import carried none). Pipedrive (a Sell export, issue 12)."""
+
+    def imported_accounts(self) -> Iterator[tuple[str, str, str | None]]:
+        """(account id, name, the old CRM's account id it carries)."""
+        ...
+
+    def imported_deals(self) -> Iterator[tuple[str, str, str | None]]:
+        """(deal id, title, the opportunity key it carries)."""
+        ...

@@ -58,7 +58,11 @@ class Assessor:
         journey_policy: JourneyPolicy = JourneyPolicy(),
         guardrails: GuardrailPolicy = GuardrailPolicy(),
         listener: Listener | None = None,
+        holdout_ids: Mapping[str, str] | None = None,
     ) -> None:
+        # account id -> the id its control groups were drawn with (a migrated account keeps the
+        # old CRM's draw: a control account stays control, a treated one treated).
+        self.holdout_ids = dict(holdout_ids or {})
         self.listener = listener  # hears intents in conversations; None: conversations are ignored
         self.compiled: list[CompiledPlaybook] = [compile_playbook(p) for p in playbooks]
         self.catalog = catalog
@@ -207,7 +211,7 @@ class Assessor:
         cycle = history.closed_count(playbook.id, offer.code) + 1
         key = opportunity_key(account.id, playbook.id, offer.code, cycle)
         opportunity = self._opportunity(key, score, account, stage, offer, now)
-        if in_control_group(account.id, playbook.id, playbook.holdout):
+        if in_control_group(self.holdout_ids.get(account.id, account.id), playbook.id, playbook.holdout):
             # Would have fired: the opportunity is kept for the ledger's record, no task is built
             # and nothing is written (writers only take NEW outcomes).
             return PlaybookOutcome(score, HOLDOUT, HOLDOUT, opportunity, None)

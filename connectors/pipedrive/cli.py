@@ -56,6 +56,8 @@ def setup(base_url: str | None, company_domain: str | None, key_field: str | Non
         click.echo(f"WARNING   {line}")
     for line in report.problems:
         click.echo(f"PROBLEM   {line}")
+    for line in report.migration:
+        click.echo(f"migrate   {line}")
     if not report.ok:
         raise SystemExit(1)
     click.echo("Pipedrive setup complete." + (" Missing organization fields read as empty." if report.missing else ""))

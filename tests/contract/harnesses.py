@@ -24,6 +24,7 @@ import pytest
 from connectors.base import Connector
 from domain import Contribution, FollowUpTask, JourneyStage, Opportunity, OpportunityKind
 from domain.opportunity import TASK_MARKER
+from tests.pipedrive.harness import PipedriveContract
 
 MAX_ATTEMPTS = 4  # every harness builds its connector with this HTTP retry budget
 DAY_MS = 86_400_000
@@ -336,8 +337,20 @@ class ZendeskSellHarness(Harness):
         self.sell.add_fault(method, path, status, times=times, after=after)  # Sell sends no Retry-After
 
 
+# ------------------------------------------------------------------------------------- Pipedrive
+
+
+@dataclass
+class PipedriveHarness(PipedriveContract, Harness):
+    """tests/pipedrive/harness.py holds the methods (the Pipedrive tests use them too); listed
+    first, they win over `Harness`'s unimplemented ones."""
+
+    name: ClassVar[str] = "pipedrive"
+
+
 HARNESSES: dict[str, Callable[[Path], Harness]] = {
     FilesHarness.name: FilesHarness,
     HubSpotHarness.name: HubSpotHarness,
     ZendeskSellHarness.name: ZendeskSellHarness,
+    PipedriveHarness.name: PipedriveHarness,
 }

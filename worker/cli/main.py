@@ -18,7 +18,7 @@ from connectors.registry import available, cli_groups
 from domain import ConnectorError
 from playbooks.loader import PlaybookError, load_playbooks
 from playbooks.render import render_explanation
-from worker.cli import intents, outcomes, service, sources
+from worker.cli import intents, migrate, outcomes, service, sources
 from worker.cli.console import console, err_console
 from worker.cli.console import settings_from as _settings
 from worker.pipeline.pass_lock import PassRunning
@@ -239,7 +239,7 @@ for _group in cli_groups():
     cli.add_command(_group)
 for _group in (sources.group, intents.group):
     cli.add_command(_group)
-for _command in (*service.commands, *outcomes.commands):
+for _command in (*service.commands, *outcomes.commands, *migrate.commands):
     cli.add_command(_command)
 
 

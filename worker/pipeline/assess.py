@@ -88,13 +88,16 @@ def with_owner(account: Account, owners: dict[str, Owner], report: ReadReport) -
     return account
 
 
-def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, affinity: AffinityModel) -> Assessor:
+def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, affinity: AffinityModel,
+                   holdout_ids: dict[str, str] | None = None) -> Assessor:
+    """`holdout_ids`: accounts migrated from another CRM -> the id their control groups were drawn with."""
     return Assessor(
         playbooks,
         catalog,
         affinity,
         guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
         listener=build_listener(catalog),
+        holdout_ids=holdout_ids,
     )
 
 

@@ -21,6 +21,7 @@ from worker.pipeline.history import build_history
 from worker.pipeline.listening import conversation_reader
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
+from worker.store.migration import MigrationStore
 
 
 def load_definitions(settings: Settings) -> list[Playbook]:
@@ -77,7 +78,7 @@ def prepare_pass(
         sync_outcomes(ledger, crm, connector, existing, now)
     affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
     context = PassContext(
-        assessor=build_assessor(settings, playbooks, catalog, affinity),
+        assessor=build_assessor(settings, playbooks, catalog, affinity, MigrationStore(ledger.engine).holdout_ids(crm)),
         histories=histories,
         owners=owners,
         now=now,

@@ -36,6 +36,7 @@ from worker.service.observability import WEBHOOK_EVENTS, register_secret
 from worker.service.settings import ServiceSettings, service_settings
 from worker.store.ledger import Ledger
 from worker.webhooks.models import HubSpotEvent, UsageEvent
+from worker.webhooks.pipedrive import PipedriveWebhookSettings, pipedrive_route
 from worker.webhooks.signatures import fresh, hubspot_uri_forms, hubspot_v3, matches, zendesk_style
 
 log = logging.getLogger(__name__)
@@ -105,10 +106,13 @@ def create_app(
     rescore: Callable[[str, list[str], str], int] | None = None,
     redis_client: Any = None,
     ledger: Ledger | None = None,
+    pipedrive: PipedriveWebhookSettings | None = None,
 ) -> Starlette:
-    """Build the app. Collaborators are injectable for tests; by default they are the worker's."""
+    """Build the app. Collaborators are injectable for tests; by default they are the worker's.
+    `pipedrive` is the Basic credentials Pipedrive webhooks carry (PIPEDRIVE_WEBHOOK_* by default)."""
     cfg = cfg or service_settings()
-    for secret in (cfg.hubspot_app_secret, cfg.events_secret):
+    pipedrive = pipedrive or PipedriveWebhookSettings()
+    for secret in (cfg.hubspot_app_secret, cfg.events_secret, pipedrive.password):
         register_secret(secret.get_secret_value() if secret else None)
     state: dict[str, Any] = {"redis": redis_client, "ledger": ledger, "rescore": rescore}
 
@@ -269,6 +273,7 @@ def create_app(
         routes=[
             Route("/webhooks/hubspot", hubspot, methods=["POST"]),
             Route("/webhooks/events", events, methods=["POST"]),
+            pipedrive_route(first_time=first_time, rescore=do_rescore, settings=pipedrive),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ]
