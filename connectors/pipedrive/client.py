@@ -110,7 +110,7 @@ def refine(response: requests.Response, error: ConnectorError) -> ConnectorError
     status, body = response.status_code, error_body(response)
     if status == 403 and body is None:
         return _with(error, FailureKind.RATE_LIMITED, "blocked by Cloudflare after repeated 429s", CLOUDFLARE_BLOCK_WAIT)
-    if status == 403 and body.get("code"):
+    if status == 403 and body is not None and body.get("code"):
         return _with(error, FailureKind.PERMANENT, "a plan limit (cap) was reached", None)
     if status == 429:
         remaining, reset = response.headers.get("x-ratelimit-remaining"), response.headers.get("x-ratelimit-reset")
@@ -168,7 +168,7 @@ class PipedriveClient:
         self.budget = budget or budget_for(
             settings.api_base, token.get_secret_value(), int(settings.token_budget * settings.budget_share)
         )
-        self.server_window = ServerWindow(**({"sleep": sleep} if sleep else {}))
+        self.server_window = ServerWindow(sleep=sleep) if sleep else ServerWindow()
         self.tokens_spent = 0
         session = session or requests.Session()
         session.auth = _ApiTokenAuth(token)
