@@ -63,6 +63,14 @@ class ReadsConversations(Protocol):
 
 
 @runtime_checkable
+class ListsAccountsHeardSince(Protocol):
+    """Accounts with a conversation logged since `since`: an incremental pass re-scores them even
+    when their CRM record did not change (a note does not touch the company). HubSpot has it."""
+
+    def accounts_heard_since(self, since: datetime) -> list[str]: ...
+
+
+@runtime_checkable
 class CallsHttpApi(Protocol):
     """A connector that talks to a CRM over HTTP through `connectors.http.ApiClient`.
 

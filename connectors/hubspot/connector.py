@@ -16,10 +16,11 @@ from connectors.http import ApiBacked, ApiClient
 from connectors.ratelimit import RateBudget
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.conversations import HubSpotConversations
 from connectors.hubspot.products import products_by_company
 from connectors.hubspot.settings import HubSpotSettings, load_settings
 from connectors.hubspot.writer import Writer
-from domain import ConnectorError, ExistingOpportunity, FailureKind, FollowUpTask, Opportunity, Owner, WriteResult
+from domain import ConnectorError, Conversation, ExistingOpportunity, FailureKind, FollowUpTask, Opportunity, Owner, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class HubSpotConnector(ApiBacked):
         self._spool_started: datetime | None = None
         self._owned: dict[str, frozenset[str]] | None = None  # products_source=line_items, per pass
         self._facts: dict[str, DealFacts] = {}  # deal facts by key, from this pass's read_opportunities
+        self._conversations = HubSpotConversations(self.client)
 
     def _owned_products(self) -> dict[str, frozenset[str]] | None:
         """company id -> products from won deals' line items, built once per connector (a pass)."""
@@ -155,6 +157,15 @@ class HubSpotConnector(ApiBacked):
         for page in paging.iter_history(self.client, "companies", properties):
             for company in page:
                 yield from mapping.company_history(company, field_map)
+
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+        """Capability `ReadsConversations`: notes, emails and calls on these companies logged since
+        `since` (connectors/hubspot/conversations.py: one search scan per pass, not per company)."""
+        return self._conversations.read(account_ids, since)
+
+    def accounts_heard_since(self, since: datetime) -> list[str]:
+        """Capability `ListsAccountsHeardSince`: companies with an engagement logged since `since`."""
+        return self._conversations.accounts_heard_since(since)
 
     def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
         owned = self._owned_products()
