@@ -187,6 +187,37 @@ class HubSpotConnector(ApiBacked):
             pages, self._cursor = self._full_pages(started)
         else:
             pages, self._cursor = self._changed_pages(cursor, started), _format_cursor(started)
+        return self._records(pages, today, report)
+
+    def read_accounts_by_id(self, account_ids: Sequence[str], report: ReadReport) -> Iterator[AccountRecord]:
+        """Capability `ReadsAccountsById`: these companies as they are now, 100 per batch read, for
+        an incremental pass that must re-score accounts whose company record did not change (a new
+        note, a deal moved). Ids HubSpot does not know (deleted companies) are left out."""
+        ids = list(dict.fromkeys(str(a) for a in account_ids))
+        size = self.settings.batch_size
+
+        def pages() -> Iterator[list[dict]]:
+            for start in range(0, len(ids), size):
+                body = self.client.batch_read(
+                    "companies", ids[start : start + size], self.settings.company_properties, endpoint="companies.by_id"
+                )
+                yield list((body or {}).get("results") or [])
+
+        return self._records(pages(), self._clock().date(), report)
+
+    def accounts_of_deals(self, deal_ids: Sequence[str]) -> list[str]:
+        """Capability `ResolvesDealAccounts`: the companies these deals are associated with (one
+        association batch read per 100 deals, outside the ten-secondly budget). A deal-stage webhook
+        names a deal; the worker re-scores its company."""
+        ids = list(dict.fromkeys(str(d) for d in deal_ids))
+        companies: set[str] = set()
+        for start in range(0, len(ids), 100):
+            body = self.client.association_batch_read("deals", "companies", ids[start : start + 100]) or {}
+            for row in body.get("results") or []:
+                companies.update(str(t["toObjectId"]) for t in row.get("to") or [])
+        return sorted(companies)
+
+    def _records(self, pages: Iterable[list[dict]], today: Any, report: ReadReport) -> Iterator[AccountRecord]:
         s = self.settings
         owned = self._owned_products()
         field_map = s.field_map if owned is None else {k: v for k, v in s.field_map.items() if k != "products"}

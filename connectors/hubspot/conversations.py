@@ -10,8 +10,9 @@ How they are read, per engagement type (notes, emails, calls), once per pass and
    (PublicApiSpecs/CRM/Associations/Rollouts/130902/2026-03/associations.json; also exempt).
 So a pass costs (engagements since `since`) / 200 searches plus / 100 association reads, whatever
 the number of companies, and none of it spends the burst budget the writes need. An incremental
-pass asks only for what was logged since its watermark, which also tells it which companies said
-something new (`accounts_heard_since`).
+pass also asks which companies said something new (`accounts_heard_since`): the same scan filtered
+on `hs_lastmodifieddate` (when it was logged or edited) rather than `hs_timestamp` (when it happened,
+which a CSM may backdate: a call logged today about last Tuesday is still news today).
 
 Text (https://developers.hubspot.com/docs/api/crm/notes, .../emails, .../calls): a note's
 `hs_note_body`, an email's `hs_email_subject` + `hs_email_text` (or `hs_email_html` when no text
@@ -105,43 +106,44 @@ class HubSpotConversations:
 
     def __init__(self, client: HubSpotClient) -> None:
         self.client = client
-        self._scanned: dict[datetime | None, dict[str, list[Conversation]]] = {}
+        self._scanned: dict[tuple[str, datetime | None], dict[str, list[Conversation]]] = {}
 
     def read(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
-        by_company = self._by_company(since)
+        by_company = self._by_company("hs_timestamp", since)
         for account_id in dict.fromkeys(str(a) for a in account_ids):
             yield from by_company.get(account_id, ())
 
     def accounts_heard_since(self, since: datetime) -> list[str]:
         """Companies with at least one engagement since `since`: an incremental pass re-scores them
         even when their company record did not change."""
-        return sorted(self._by_company(since))
+        return sorted(self._by_company("hs_lastmodifieddate", since))
 
-    def _by_company(self, since: datetime | None) -> dict[str, list[Conversation]]:
-        found = self._scanned.get(since)
+    def _by_company(self, field: str, since: datetime | None) -> dict[str, list[Conversation]]:
+        found = self._scanned.get((field, since))
         if found is None:
-            found = self._scanned[since] = self._scan(since)
+            found = self._scanned[(field, since)] = self._scan(field, since)
         return found
 
-    def _scan(self, since: datetime | None) -> dict[str, list[Conversation]]:
+    def _scan(self, field: str, since: datetime | None) -> dict[str, list[Conversation]]:
         found: dict[str, list[Conversation]] = defaultdict(list)
         for object_type in ENGAGEMENTS:
-            for conversation in self._engagements(object_type, since):
+            for conversation in self._engagements(object_type, field, since):
                 found[conversation.account_id].append(conversation)
         return dict(found)
 
-    def _engagements(self, object_type: str, since: datetime | None) -> Iterator[Conversation]:
+    def _engagements(self, object_type: str, field: str, since: datetime | None) -> Iterator[Conversation]:
         source, properties = ENGAGEMENTS[object_type]
         if since is None:
-            filters = [{"propertyName": "hs_timestamp", "operator": "HAS_PROPERTY"}]
+            filters = [{"propertyName": field, "operator": "HAS_PROPERTY"}]
         else:
-            filters = [{"propertyName": "hs_timestamp", "operator": "GTE", "value": mapping.to_epoch_ms(since)}]
+            filters = [{"propertyName": field, "operator": "GTE", "value": mapping.to_epoch_ms(since)}]
+        timestamp_since = since if field == "hs_timestamp" else None
         for page in paging.iter_search(self.client, object_type, filters, properties):
             for start in range(0, len(page), ASSOCIATION_BATCH):
                 batch = page[start : start + ASSOCIATION_BATCH]
                 companies = self._companies_of(object_type, [str(e["id"]) for e in batch])
                 for engagement in batch:
-                    yield from self._as_conversations(object_type, source, engagement, companies, since)
+                    yield from self._as_conversations(object_type, source, engagement, companies, timestamp_since)
 
     def _as_conversations(
         self,

@@ -77,8 +77,11 @@ def test_only_the_asked_accounts_and_everything_without_since(sandbox: HubSpotSa
     texts = {c.text for c in connector.read_conversations([ids["acme"]], None)}
     assert texts == {"Sie brauchen fünf weitere Lizenzen.", "Old note from the summer.",
                      "QBR\nAsked what the Business plan includes."}
-    assert connector.accounts_heard_since(SINCE) == sorted([ids["acme"], ids["other"]])
-    assert connector.accounts_heard_since(datetime(2026, 10, 24, tzinfo=timezone.utc)) == [ids["other"]]
+    # who was heard goes by when it was logged (hs_lastmodifieddate, here: now), not by hs_timestamp
+    logged = datetime.fromtimestamp(sandbox.clock_ms() / 1000 - 60, tz=timezone.utc)
+    assert connector.accounts_heard_since(logged) == sorted([ids["acme"], ids["other"]])
+    later = datetime.fromtimestamp(sandbox.clock_ms() / 1000 + 60, tz=timezone.utc)
+    assert connector.accounts_heard_since(later) == []
 
 
 @pytest.mark.parametrize("api_version", ["2026-03", "v3"])

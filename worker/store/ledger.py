@@ -74,6 +74,18 @@ class Ledger:
             return None
         return utc(row.data_as_of or row.started_at)
 
+    def last_successful_start(self, crm: str) -> datetime | None:
+        """Wall-clock start of the last completed, non-dry pass of this CRM: the watermark from
+        which conversations are new to the next pass (worker/pipeline/revisits.py)."""
+        with self.engine.connect() as db:
+            started = db.execute(
+                select(runs.c.started_at)
+                .where(runs.c.crm == crm, runs.c.status == "succeeded", runs.c.mode != "dry-run")
+                .order_by(runs.c.started_at.desc())
+                .limit(1)
+            ).scalar()
+        return None if started is None else utc(started)
+
     def mark_run(self, run_id: str, **values: Any) -> None:
         """Set some columns of a run's row (queued -> running, its mode and data date)."""
         with self.engine.begin() as db:

@@ -4,7 +4,8 @@ calls a CRM, so it answers well inside HubSpot's 5-second window.
 - `POST /webhooks/hubspot`: HubSpot's batched JSON array of events, signed with v3
   (`X-HubSpot-Signature-v3` over method + full URI + raw body + timestamp, timestamp in ms, at most
   5 minutes old). Each event id is remembered in Redis (SET NX with a TTL longer than HubSpot's
-  24 h of retries); only companies from events not seen before trigger a re-score.
+  24 h of retries); only companies from events not seen before trigger a re-score. A deal-stage
+  change enqueues the deal id; the pass looks up its company (worker/pipeline/revisits.py).
 - `POST /webhooks/events`: product-usage events `{"events": [{"account_id", "metric", "value",
   "time"}]}` (or the bare list), signed Zendesk-style (`X-Zendesk-Webhook-Signature` = base64
   HMAC-SHA256 of timestamp + body, timestamp in `X-Zendesk-Webhook-Signature-Timestamp`). Values
@@ -96,6 +97,7 @@ def create_app(
     cfg: ServiceSettings | None = None,
     *,
     rescore: Callable[[str, list[str], str], int] | None = None,
+    rescore_deals: Callable[[str, list[str], str], int] | None = None,
     redis_client: Any = None,
     ledger: Ledger | None = None,
 ) -> Starlette:
@@ -103,7 +105,7 @@ def create_app(
     cfg = cfg or service_settings()
     for secret in (cfg.hubspot_app_secret, cfg.events_secret):
         register_secret(secret.get_secret_value() if secret else None)
-    state: dict[str, Any] = {"redis": redis_client, "ledger": ledger, "rescore": rescore}
+    state: dict[str, Any] = {"redis": redis_client, "ledger": ledger, "rescore": rescore, "rescore_deals": rescore_deals}
 
     def get_redis() -> Any:
         if state["redis"] is None:
@@ -125,6 +127,14 @@ def create_app(
 
             state["rescore"] = request_rescore
         return state["rescore"](crm, ids, reason)
+
+    def do_rescore_deals(crm: str, deal_ids: list[str], reason: str) -> int:
+        """Deals are enqueued as deals: their company is looked up by the pass, not here."""
+        if state["rescore_deals"] is None:
+            from worker.service.rescore import request_deal_rescore
+
+            state["rescore_deals"] = request_deal_rescore
+        return state["rescore_deals"](crm, deal_ids, reason)
 
     def first_time(source: str, event_id: str) -> bool:
         return bool(get_redis().set(cfg.key("seen", source, event_id), 1, nx=True, ex=cfg.dedupe_ttl_seconds))
@@ -174,6 +184,7 @@ def create_app(
     def accept_hubspot(events: list[HubSpotEvent]) -> tuple[int, int]:
         # De-duplicate on eventId + subscriptionId (HubSpot retries a failed delivery up to 10 times).
         companies: list[str] = []
+        deals: list[str] = []
         replayed = 0
         for event in events:
             if not first_time("hubspot", f"{event.eventId}:{event.subscriptionId or ''}"):
@@ -181,9 +192,13 @@ def create_app(
                 continue
             if event.object_type == "company":
                 companies.append(str(event.objectId))
+            elif event.deal_stage_change:
+                deals.append(str(event.objectId))
         WEBHOOK_EVENTS.labels("hubspot", "accepted").inc(len(events) - replayed)
         WEBHOOK_EVENTS.labels("hubspot", "replayed").inc(replayed)
         queued = do_rescore("hubspot", sorted(set(companies)), "hubspot webhook") if companies else 0
+        if deals:
+            queued += do_rescore_deals("hubspot", sorted(set(deals)), "hubspot deal stage webhook")
         return replayed, queued
 
     async def events(request: Request) -> Response:
