@@ -1,8 +1,10 @@
 """HubSpot notes, emails and calls associated with companies, as `Conversation`s (issue #13).
 
 How they are read, per engagement type (notes, emails, calls), once per pass and `since`:
-1. `POST /crm/objects/2026-03/{notes|emails|calls}/search` filtered on `hs_timestamp GTE since`
-   (keyset paging on hs_object_id, 200 per page: connectors.hubspot.paging.iter_search). Search is
+1. `POST /crm/objects/2026-03/{notes|emails|calls}/search` filtered on `hs_timestamp GTE since` OR
+   `hs_lastmodifieddate GTE since` (two filter groups: what happened since then, and what was
+   logged since then about something earlier; the listener drops what is older than its window),
+   keyset paging on hs_object_id, 200 per page (connectors.hubspot.paging.iter_search_any). Search is
    exempt from the ten-secondly budget (`x-hubspot-rate-limit-exemptions: ["ten-secondly"]` in
    PublicApiSpecs/CRM/{Notes,Emails,Calls}/Rollouts/424/2026-03/*.json) and keeps its own
    per-second limiter; the scope is `crm.objects.contacts.read` in those files.
@@ -134,16 +136,17 @@ class HubSpotConversations:
     def _engagements(self, object_type: str, field: str, since: datetime | None) -> Iterator[Conversation]:
         source, properties = ENGAGEMENTS[object_type]
         if since is None:
-            filters = [{"propertyName": field, "operator": "HAS_PROPERTY"}]
+            groups = [[{"propertyName": field, "operator": "HAS_PROPERTY"}]]
         else:
-            filters = [{"propertyName": field, "operator": "GTE", "value": mapping.to_epoch_ms(since)}]
-        timestamp_since = since if field == "hs_timestamp" else None
-        for page in paging.iter_search(self.client, object_type, filters, properties):
+            groups = [[{"propertyName": field, "operator": "GTE", "value": mapping.to_epoch_ms(since)}]]
+            if field == "hs_timestamp":  # or logged since then, about something earlier (backdated)
+                groups.append([{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": mapping.to_epoch_ms(since)}])
+        for page in paging.iter_search_any(self.client, object_type, groups, properties):
             for start in range(0, len(page), ASSOCIATION_BATCH):
                 batch = page[start : start + ASSOCIATION_BATCH]
                 companies = self._companies_of(object_type, [str(e["id"]) for e in batch])
                 for engagement in batch:
-                    yield from self._as_conversations(object_type, source, engagement, companies, timestamp_since)
+                    yield from self._as_conversations(object_type, source, engagement, companies)
 
     def _as_conversations(
         self,
@@ -151,7 +154,6 @@ class HubSpotConversations:
         source: ConversationSource,
         engagement: Mapping[str, Any],
         companies: Mapping[str, list[str]],
-        since: datetime | None,
     ) -> Iterator[Conversation]:
         engagement_id = str(engagement["id"])
         properties = engagement.get("properties") or {}
@@ -160,8 +162,6 @@ class HubSpotConversations:
         if said_at is None or not text:
             log.info("HubSpot %s %s skipped: no hs_timestamp or no text", object_type, engagement_id)
             return
-        if since is not None and said_at < since:
-            return  # the search index lags; never hand back what the filter excluded
         for company_id in companies.get(engagement_id, ()):
             yield Conversation(id=f"{source}:{engagement_id}", account_id=company_id, created_at=said_at,
                                source=source, text=text)

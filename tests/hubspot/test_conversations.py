@@ -23,8 +23,12 @@ SINCE = datetime(2026, 10, 1, tzinfo=timezone.utc)
 COMPANY_TYPE_ID = {"notes": 190, "emails": 186, "calls": 182}  # engagement -> company, HUBSPOT_DEFINED
 
 
-def log_engagement(box: HubSpotSandbox, object_type: str, company_ids: list[str], **properties: str) -> str:
-    engagement_id = box.add_record(object_type, properties)
+def log_engagement(box: HubSpotSandbox, object_type: str, company_ids: list[str], logged_ms: int | None = None,
+                   **properties: str) -> str:
+    """An engagement on companies, logged (hs_lastmodifieddate) when it happened unless told."""
+    if logged_ms is None:
+        logged_ms = int(datetime.fromisoformat(properties["hs_timestamp"].replace("Z", "+00:00")).timestamp() * 1000)
+    engagement_id = box.add_record(object_type, properties, modified_ms=logged_ms)
     for company_id in company_ids:
         box.associate(object_type, engagement_id, company_id, COMPANY_TYPE_ID[object_type])
     return engagement_id
@@ -77,11 +81,22 @@ def test_only_the_asked_accounts_and_everything_without_since(sandbox: HubSpotSa
     texts = {c.text for c in connector.read_conversations([ids["acme"]], None)}
     assert texts == {"Sie brauchen fünf weitere Lizenzen.", "Old note from the summer.",
                      "QBR\nAsked what the Business plan includes."}
-    # who was heard goes by when it was logged (hs_lastmodifieddate, here: now), not by hs_timestamp
-    logged = datetime.fromtimestamp(sandbox.clock_ms() / 1000 - 60, tz=timezone.utc)
-    assert connector.accounts_heard_since(logged) == sorted([ids["acme"], ids["other"]])
-    later = datetime.fromtimestamp(sandbox.clock_ms() / 1000 + 60, tz=timezone.utc)
-    assert connector.accounts_heard_since(later) == []
+    assert connector.accounts_heard_since(SINCE) == sorted([ids["acme"], ids["other"]])
+    assert connector.accounts_heard_since(datetime(2026, 10, 24, tzinfo=timezone.utc)) == [ids["other"]]
+
+
+def test_a_backdated_engagement_logged_since_the_moment_is_heard(sandbox: HubSpotSandbox) -> None:
+    ids = seed(sandbox)
+    now_ms = sandbox.clock_ms()
+    backdated = log_engagement(sandbox, "calls", [ids["other"]], logged_ms=now_ms, hs_timestamp="2026-09-02T10:00:00Z",
+                               hs_call_title="Call last month", hs_call_body="They want twenty more seats.")
+    connector = connector_for(sandbox)
+    just_now = datetime.fromtimestamp(now_ms / 1000 - 60, tz=timezone.utc)
+    # who was heard goes by when it was logged (hs_lastmodifieddate), not by hs_timestamp
+    assert connector.accounts_heard_since(just_now) == [ids["other"]]
+    found = list(connector.read_conversations([ids["other"]], just_now))
+    assert [(c.id, c.created_at) for c in found] == [
+        (f"call:{backdated}", datetime(2026, 9, 2, 10, tzinfo=timezone.utc))]
 
 
 @pytest.mark.parametrize("api_version", ["2026-03", "v3"])
@@ -110,8 +125,10 @@ def test_search_asks_for_hs_timestamp_since_and_the_text_properties(sandbox: Hub
     sandbox.server.before.insert(0, lambda r: bodies.append(r.json()) if r.path.endswith("/search") else None)
     list(connector_for(sandbox).read_conversations(["1"], SINCE))
     since_ms = str(int(SINCE.timestamp() * 1000))
-    assert [b["filterGroups"][0]["filters"][0] for b in bodies] == [
-        {"propertyName": "hs_timestamp", "operator": "GTE", "value": since_ms}] * 3
+    assert [b["filterGroups"] for b in bodies] == [[  # happened since, or logged since (backdated)
+        {"filters": [{"propertyName": "hs_timestamp", "operator": "GTE", "value": since_ms}]},
+        {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since_ms}]},
+    ]] * 3
     assert [b["properties"] for b in bodies] == [
         ["hs_timestamp", "hs_note_body"],
         ["hs_timestamp", "hs_email_subject", "hs_email_text", "hs_email_html"],

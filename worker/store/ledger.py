@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
+from worker.store.mentions import MentionStore
 from worker.store.schema import (
     DEAL_WRITTEN,
     DONE,
@@ -38,6 +39,7 @@ class Ledger:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.engine = engine or make_engine(url)
         metadata.create_all(self.engine)
+        self.mentions = MentionStore(self.engine)  # what customers said (worker/store/mentions.py)
 
     # --- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, crm: str, mode: str, now: datetime, data_as_of: datetime | None) -> None:
