@@ -18,9 +18,9 @@ from domain import Account, FollowUpTask, Opportunity, Owner
 from playbooks.affinity import AffinityModel
 from playbooks.assess import Assessor
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
+from playbooks.intent_signals import HeardIntent
 from playbooks.model import Playbook
 from worker.outcomes.sync import observe_chunk
-from playbooks.intent_signals import HeardIntent
 from worker.pipeline.listening import ConversationReader, build_listener, from_stored, to_stored
 from worker.pipeline.report import RunReport, tally
 from worker.pipeline.settings import Settings

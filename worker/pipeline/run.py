@@ -19,8 +19,8 @@ from playbooks.model import Playbook
 from worker.pipeline.assess import CHUNK, assess_chunk, chunked
 from worker.pipeline.dedupe import first_listings, seen_in_memory
 from worker.pipeline.prepare import chunk_history, load_definitions, merge_history, prepare_pass
-from worker.pipeline.revisits import accounts_to_revisit, heard_watermark, read_with_revisits
 from worker.pipeline.report import RunReport, cursor_to_store, rank_key
+from worker.pipeline.revisits import accounts_to_revisit, heard_watermark, read_with_revisits
 from worker.pipeline.settings import Settings
 from worker.pipeline.writeback import WriteBack
 from worker.store.ledger import Ledger
