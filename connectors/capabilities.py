@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from connectors.base import AccountState, DealFacts
+from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.http import ClientStats
 from connectors.ratelimit import RateBudget, RateLimiter
 from domain import Conversation, ExistingOpportunity
@@ -60,6 +60,31 @@ class ReadsConversations(Protocol):
     of text signals (issue #13)."""
 
     def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]: ...
+
+
+@runtime_checkable
+class ReadsAccountsById(Protocol):
+    """These accounts as they are now, whether or not they changed since the cursor: an incremental
+    pass adds accounts a cursor cannot see change (a new conversation, a deal that moved, a
+    webhook). Ids the CRM does not know are left out. HubSpot has it."""
+
+    def read_accounts_by_id(self, account_ids: Sequence[str], report: ReadReport) -> Iterator[AccountRecord]: ...
+
+
+@runtime_checkable
+class ResolvesDealAccounts(Protocol):
+    """The accounts these CRM deals belong to: a deal webhook names a deal, the worker re-scores
+    its account (the lookup is the worker's, never the webhook receiver's). HubSpot has it."""
+
+    def accounts_of_deals(self, deal_ids: Sequence[str]) -> list[str]: ...
+
+
+@runtime_checkable
+class ListsAccountsHeardSince(Protocol):
+    """Accounts with a conversation logged since `since`: an incremental pass re-scores them even
+    when their CRM record did not change (a note does not touch the company). HubSpot has it."""
+
+    def accounts_heard_since(self, since: datetime) -> list[str]: ...
 
 
 @runtime_checkable

@@ -27,7 +27,15 @@ from playbooks.guardrails import (
     stage_block,
 )
 from playbooks.holdout import HOLDOUT, in_control_group
-from playbooks.intent_signals import CHURN_RISK, Heard, Listener, churn_block, quotes, render_quotes
+from playbooks.intent_signals import (
+    CHURN_RISK,
+    Heard,
+    HeardIntent,
+    Listener,
+    churn_block,
+    quotes,
+    render_quotes,
+)
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
 from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
@@ -133,13 +141,14 @@ class Assessor:
         now: datetime,
         last_run_at: datetime | None = None,
         conversations: Iterable[Conversation] | None = None,
+        known_mentions: Iterable[HeardIntent] = (),
     ) -> AccountAssessment:
         today = now.date()
         summaries = self.summarise_usage(usage, today, last_run_at.date() if last_run_at else None)
         unusable: dict[str, str] = {}
         heard = None
         if conversations is not None and self.listener is not None:
-            heard = self.listener.hear(conversations, today)
+            heard = self.listener.hear(conversations, today, known_mentions)
         signals = self.signals_for(account, summaries, today, unusable, heard)
         stage, stage_reason = derive_stage(account, signals, self.journey_policy)
         result = AccountAssessment(account, stage, stage_reason, signals, unusable_signals=unusable, heard=heard)

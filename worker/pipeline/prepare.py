@@ -19,6 +19,7 @@ from worker.outcomes.sync import sync_outcomes
 from worker.pipeline.assess import PassContext, build_assessor
 from worker.pipeline.history import build_history
 from worker.pipeline.listening import conversation_reader
+from worker.pipeline.revisits import heard_watermark
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
 from worker.store.migration import MigrationStore
@@ -85,7 +86,12 @@ def prepare_pass(
         last_run_at=ledger.last_successful_run(crm),
         scoped=scoped,
     )
-    context.conversations = conversation_reader(connector, context.assessor.listener, now)
+    # An incremental pass hears only what is new, once the ledger holds what earlier passes heard.
+    heard_since = None
+    if incremental and ledger.mentions.any(crm):
+        heard_since = heard_watermark(ledger.last_successful_start(crm))
+    context.conversations = conversation_reader(connector, context.assessor.listener, now, heard_since)
+    context.recall_mentions = heard_since is not None and context.conversations is not None
     return context, affinity
 
 

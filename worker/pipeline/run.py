@@ -21,6 +21,7 @@ from worker.pipeline.dedupe import first_listings, seen_in_memory
 from worker.pipeline.pass_lock import hold_pass_lock
 from worker.pipeline.prepare import chunk_history, load_definitions, merge_history, prepare_pass
 from worker.pipeline.report import RunReport, cursor_to_store, rank_key
+from worker.pipeline.revisits import accounts_to_revisit, heard_watermark, read_with_revisits
 from worker.pipeline.settings import Settings
 from worker.pipeline.writeback import WriteBack
 from worker.store.ledger import Ledger
@@ -108,7 +109,8 @@ def _pass(
     read = ReadReport()
     mark_seen = seen_in_memory()
     context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run, cursor is not None)
-    for listed in chunked(connector.read_accounts(cursor, read), CHUNK):
+    revisit = [] if cursor is None else accounts_to_revisit(connector, heard_watermark(ledger.last_successful_start(crm)))
+    for listed in chunked(read_with_revisits(connector, cursor, read, revisit), CHUNK):
         chunk = first_listings(listed, read, mark_seen)
         if context.scoped:
             ids = [r.account.id for r in chunk]

@@ -48,6 +48,7 @@ def stash_context(run_id: str, crm: str, mode: str, context: PassContext, affini
             "scoped": context.scoped,
             "holdout_ids": context.assessor.holdout_ids,  # migrated accounts keep their control groups
             "listening": context.conversations is not None,  # chunks carry their conversations
+            "recall_mentions": context.recall_mentions,  # chunks carry only new ones: merge stored
             # the model's rules after its lift filter, in its own order (ties keep the first)
             "rules": [_rule_json(r) for rules in affinity._by_antecedent.values() for r in rules],
         },

@@ -16,6 +16,7 @@ from worker.pipeline import listening
 from worker.pipeline.assess import CHUNK, chunked
 from worker.pipeline.dedupe import MarkSeen, first_listings
 from worker.pipeline.prepare import chunk_history, load_definitions, prepare_pass
+from worker.pipeline.revisits import accounts_to_revisit, heard_watermark, read_with_revisits
 from worker.service import chunk_codec
 from worker.service.barrier import maybe_plan
 from worker.service.connections import open_connector
@@ -60,8 +61,9 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         if row is None:
             ledger.start_run(run_id, crm, mode, datetime.now(UTC), now)
         ledger.mark_run(run_id, status="running", mode=mode, data_as_of=now, started_at=datetime.now(UTC))
-        requested = take_flagged(crm)
-        log.info("pass %s started (%s, %d playbooks, %d accounts flagged by webhooks)", run_id, mode, len(playbooks), requested)
+        flagged = take_flagged(crm)
+        log.info("pass %s started (%s, %d playbooks, %d accounts and %d deals flagged by webhooks)",
+                 run_id, mode, len(playbooks), len(flagged.accounts), len(flagged.deals))
         send("watch_pass", run_id, crm, countdown=cfg.max_countdown)
         read = ReadReport()
         context, affinity = prepare_pass(
@@ -73,7 +75,11 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         redis_client().delete(stash_key(run_id, "seen"))  # a redelivered start_pass reads from the start
         mark_seen = _seen_in_redis(run_id)
         pacing = True
-        for number, listed in enumerate(chunked(connector.read_accounts(cursor, read), CHUNK)):
+        revisit = [] if cursor is None else accounts_to_revisit(
+            connector, heard_watermark(ledger.last_successful_start(crm)), flagged.accounts, flagged.deals
+        )
+        listing = read_with_revisits(connector, cursor, read, revisit)
+        for number, listed in enumerate(chunked(listing, CHUNK)):
             if pacing and not _wait_for_scorers(run_id, number):
                 pacing = False
                 log.warning("no scorer took a chunk for %d s; reading on without waiting for them", READER_PATIENCE)

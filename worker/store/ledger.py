@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
+from worker.store.mentions import MentionStore
 from worker.store.schema import (
     DEAL_WRITTEN,
     DONE,
@@ -38,6 +39,7 @@ class Ledger:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.engine = engine or make_engine(url)
         metadata.create_all(self.engine)
+        self.mentions = MentionStore(self.engine)  # what customers said (worker/store/mentions.py)
 
     # --- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, crm: str, mode: str, now: datetime, data_as_of: datetime | None) -> None:
@@ -73,6 +75,18 @@ class Ledger:
         if row is None:
             return None
         return utc(row.data_as_of or row.started_at)
+
+    def last_successful_start(self, crm: str) -> datetime | None:
+        """Wall-clock start of the last completed, non-dry pass of this CRM: the watermark from
+        which conversations are new to the next pass (worker/pipeline/revisits.py)."""
+        with self.engine.connect() as db:
+            started = db.execute(
+                select(runs.c.started_at)
+                .where(runs.c.crm == crm, runs.c.status == "succeeded", runs.c.mode != "dry-run")
+                .order_by(runs.c.started_at.desc())
+                .limit(1)
+            ).scalar()
+        return None if started is None else utc(started)
 
     def mark_run(self, run_id: str, **values: Any) -> None:
         """Set some columns of a run's row (queued -> running, its mode and data date)."""

@@ -4,7 +4,8 @@ calls a CRM, so it answers well inside HubSpot's 5-second window.
 - `POST /webhooks/hubspot`: HubSpot's batched JSON array of events, signed with v3
   (`X-HubSpot-Signature-v3` over method + full URI + raw body + timestamp, timestamp in ms, at most
   5 minutes old). Each event id is remembered in Redis (SET NX with a TTL longer than HubSpot's
-  24 h of retries); only companies from events not seen before trigger a re-score.
+  24 h of retries); only companies from events not seen before trigger a re-score. A deal-stage
+  change enqueues the deal id; the pass looks up its company (worker/pipeline/revisits.py).
 - `POST /webhooks/events`: product-usage events `{"events": [{"account_id", "metric", "value",
   "time"}]}` (or the bare list), signed Zendesk-style (`X-Zendesk-Webhook-Signature` = base64
   HMAC-SHA256 of timestamp + body, timestamp in `X-Zendesk-Webhook-Signature-Timestamp`). Values
@@ -104,6 +105,7 @@ def create_app(
     cfg: ServiceSettings | None = None,
     *,
     rescore: Callable[[str, list[str], str], int] | None = None,
+    rescore_deals: Callable[[str, list[str], str], int] | None = None,
     redis_client: Any = None,
     ledger: Ledger | None = None,
     pipedrive: PipedriveWebhookSettings | None = None,
@@ -114,7 +116,7 @@ def create_app(
     pipedrive = pipedrive or PipedriveWebhookSettings()
     for secret in (cfg.hubspot_app_secret, cfg.events_secret, pipedrive.password):
         register_secret(secret.get_secret_value() if secret else None)
-    state: dict[str, Any] = {"redis": redis_client, "ledger": ledger, "rescore": rescore}
+    state: dict[str, Any] = {"redis": redis_client, "ledger": ledger, "rescore": rescore, "rescore_deals": rescore_deals}
 
     def get_redis() -> Any:
         if state["redis"] is None:
@@ -143,6 +145,14 @@ def create_app(
     # `first_time`'s SET NX still lets only one of them count as accepted.
     def seen(source: str, event_id: str) -> bool:
         return bool(get_redis().exists(cfg.key("seen", source, event_id)))
+
+    def do_rescore_deals(crm: str, deal_ids: list[str], reason: str) -> int:
+        """Deals are enqueued as deals: their company is looked up by the pass, not here."""
+        if state["rescore_deals"] is None:
+            from worker.service.rescore import request_deal_rescore
+
+            state["rescore_deals"] = request_deal_rescore
+        return state["rescore_deals"](crm, deal_ids, reason)
 
     def first_time(source: str, event_id: str) -> bool:
         return bool(get_redis().set(cfg.key("seen", source, event_id), 1, nx=True, ex=cfg.dedupe_ttl_seconds))
@@ -198,7 +208,10 @@ def create_app(
         ids = [f"{event.eventId}:{event.subscriptionId or ''}" for event in events]
         new = [(event_id, event) for event_id, event in zip(ids, events) if not seen("hubspot", event_id)]
         companies = sorted({str(e.objectId) for _, e in new if e.object_type == "company"})
+        deals = sorted({str(e.objectId) for _, e in new if e.object_type != "company" and e.deal_stage_change})
         queued = do_rescore("hubspot", companies, "hubspot webhook") if companies else 0
+        if deals:
+            queued += do_rescore_deals("hubspot", deals, "hubspot deal stage webhook")
         accepted = sum(first_time("hubspot", event_id) for event_id, _ in new)  # after the enqueue
         replayed = len(events) - accepted
         WEBHOOK_EVENTS.labels("hubspot", "accepted").inc(accepted)

@@ -19,6 +19,7 @@ class HubSpotEvent(BaseModel):
     objectTypeId: str | None = None  # generic `object.*` events of 2026.03 project apps: "0-2" company
     objectId: StrictInt | StrictStr
     occurredAt: int | None = None
+    propertyName: str | None = None  # on propertyChange events
 
     @field_validator("eventId")
     @classmethod
@@ -42,6 +43,13 @@ class HubSpotEvent(BaseModel):
         if prefix == "object":  # connectors/hubspot/project subscribes with `crmObjects` (object.*)
             return {"0-2": "company", "0-3": "deal"}.get(str(self.objectTypeId or ""), "object")
         return prefix
+
+    @property
+    def deal_stage_change(self) -> bool:
+        """A deal moved stage (connectors/hubspot/project subscribes to `dealstage` changes). Deal
+        creations are not: the worker creates deals itself and must not re-score on its own echo."""
+        change = (self.subscriptionType or self.eventType or "").endswith(".propertyChange")
+        return self.object_type == "deal" and change and self.propertyName == "dealstage"
 
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew between the sender and us
