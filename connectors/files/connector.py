@@ -79,7 +79,7 @@ class FileConnector:
         self.data_dir = Path(data_dir) if data_dir else sample_data_dir()
         if find_table(self.data_dir, "accounts") is None:
             raise FileNotFoundError(f"{self.data_dir}: no accounts.csv, accounts.json or accounts.jsonl")
-        self.outbox = Outbox(Path(output_dir) / "outbox")
+        self.outbox = Outbox(Path(output_dir) / "outbox", clock=self._write_clock)
         self._cursor: str | None = None
 
     def data_as_of(self) -> datetime | None:
@@ -91,6 +91,11 @@ class FileConnector:
             return None
         moment = datetime.fromisoformat(value)
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+    def _write_clock(self) -> datetime:
+        """When a deal is written: the moment a fixed data set describes (the pass's clock on the
+        sample), else now, as a CRM stamps its deals."""
+        return self.data_as_of() or datetime.now(timezone.utc)
 
     def _rows(self, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         path = find_table(self.data_dir, name)
