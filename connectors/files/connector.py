@@ -30,6 +30,7 @@ from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.files.notes import read_notes
 from connectors.files.outbox import Outbox, deal_record, task_record
 from connectors.files.tables import find_table, fingerprint, read_rows
+from connectors.files.usage_index import UsageIndex
 from domain import (
     Account,
     Conversation,
@@ -39,7 +40,6 @@ from domain import (
     OpportunityStatus,
     Owner,
     Purchase,
-    UsagePoint,
     WriteResult,
 )
 
@@ -109,17 +109,6 @@ class FileConnector:
             except ValidationError as exc:
                 log.warning("owners row %d skipped: %s", number, _problem(exc))
 
-    def _usage_by_account(self, report: ReadReport) -> dict[str, list[UsagePoint]]:
-        usage: dict[str, list[UsagePoint]] = defaultdict(list)
-        for number, row in self._rows("usage"):
-            try:
-                point = UsagePoint.model_validate(row)
-            except ValidationError as exc:
-                report.skip("invalid_usage_row", row.get("account_id"), f"usage row {number}: {_problem(exc)}")
-                continue
-            usage[point.account_id].append(point)
-        return usage
-
     def _products_by_account(self) -> dict[str, set[str]]:
         owned: dict[str, set[str]] = defaultdict(set)
         for number, row in self._rows("purchases"):
@@ -157,9 +146,9 @@ class FileConnector:
         self._cursor = current
         if cursor == current:
             return
-        usage = self._usage_by_account(report)
-        for account in self._accounts(report):
-            yield AccountRecord(account, usage.get(account.id, []))
+        with UsageIndex(self._rows("usage"), report, _problem) as usage:  # streamed, not held: see usage_index.py
+            for account in self._accounts(report):
+                yield AccountRecord(account, usage.points(account.id))
 
     def next_cursor(self) -> str | None:
         return self._cursor
