@@ -146,7 +146,8 @@ class FileConnector:
         self._cursor = current
         if cursor == current:
             return
-        with UsageIndex(self._rows("usage"), report, _problem) as usage:  # streamed, not held: see usage_index.py
+        # The usage table is streamed into a scratch index, not held (connectors/files/usage_index.py).
+        with UsageIndex(self._rows("usage"), report, _problem) as usage:
             for account in self._accounts(report):
                 yield AccountRecord(account, usage.points(account.id))
 

@@ -3,8 +3,9 @@
 Ids are derived from the opportunity key, and the keys already in the outbox are loaded at start,
 so writing a key twice returns the first record (created=False): the same idempotency contract a
 CRM's upsert gives. Each deal records when it was written (`created_at`), as a CRM's deal does, so a
-pass whose ledger is lost still counts it against the offer cap (the CRM is the truth, issue #16). Each batch is flushed and fsynced before its results are returned, so a result
-the ledger records is on disk. A line torn by a crash is ignored on the next read.
+pass whose ledger is lost still counts it against the offer cap (the CRM is the truth, issue #16).
+Each batch is flushed and fsynced before its results are returned, so a result the ledger records
+is on disk. A line torn by a crash is ignored on the next read.
 """
 
 from __future__ import annotations
