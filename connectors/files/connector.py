@@ -30,6 +30,7 @@ from connectors.files.notes import read_notes
 from connectors.files.outbox import Outbox, deal_record, task_record
 from connectors.files.reading import InputFileError, check_utf8, manifest_as_of
 from connectors.files.tables import find_table, fingerprint, read_rows
+from connectors.files.usage_index import UsageIndex
 from domain import (
     Account,
     Conversation,
@@ -39,7 +40,6 @@ from domain import (
     OpportunityStatus,
     Owner,
     Purchase,
-    UsagePoint,
     WriteResult,
 )
 
@@ -79,7 +79,7 @@ class FileConnector:
         self.data_dir = Path(data_dir) if data_dir else sample_data_dir()
         if find_table(self.data_dir, "accounts") is None:
             raise FileNotFoundError(f"{self.data_dir}: no accounts.csv, accounts.json or accounts.jsonl")
-        self.outbox = Outbox(Path(output_dir) / "outbox")
+        self.outbox = Outbox(Path(output_dir) / "outbox", clock=self._write_clock)
         self._cursor: str | None = None
 
     def data_as_of(self) -> datetime | None:
@@ -97,6 +97,11 @@ class FileConnector:
             ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
+    def _write_clock(self) -> datetime:
+        """When a deal is written: the moment a fixed data set describes (the pass's clock on the
+        sample), else now, as a CRM stamps its deals."""
+        return self.data_as_of() or datetime.now(UTC)
+
     def _rows(self, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         path = find_table(self.data_dir, name)
         if path is not None:
@@ -108,17 +113,6 @@ class FileConnector:
                 yield Owner.model_validate(row)
             except ValidationError as exc:
                 log.warning("owners row %d skipped: %s", number, _problem(exc))
-
-    def _usage_by_account(self, report: ReadReport) -> dict[str, list[UsagePoint]]:
-        usage: dict[str, list[UsagePoint]] = defaultdict(list)
-        for number, row in self._rows("usage"):
-            try:
-                point = UsagePoint.model_validate(row)
-            except ValidationError as exc:
-                report.skip("invalid_usage_row", row.get("account_id"), f"usage row {number}: {_problem(exc)}")
-                continue
-            usage[point.account_id].append(point)
-        return usage
 
     def _products_by_account(self) -> dict[str, set[str]]:
         owned: dict[str, set[str]] = defaultdict(set)
@@ -161,9 +155,10 @@ class FileConnector:
             path = find_table(self.data_dir, name)
             if path is not None:
                 check_utf8(path)
-        usage = self._usage_by_account(report)
-        for account in self._accounts(report):
-            yield AccountRecord(account, usage.get(account.id, []))
+        # The usage table is streamed into a scratch index, not held (connectors/files/usage_index.py).
+        with UsageIndex(self._rows("usage"), report, _problem) as usage:
+            for account in self._accounts(report):
+                yield AccountRecord(account, usage.points(account.id))
 
     def next_cursor(self) -> str | None:
         return self._cursor

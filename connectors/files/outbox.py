@@ -2,7 +2,9 @@
 
 Ids are derived from the opportunity key, and the keys already in the outbox are loaded at start,
 so writing a key twice returns the first record (created=False): the same idempotency contract a
-CRM's upsert gives. Each batch is flushed and fsynced before its results are returned, so a result
+CRM's upsert gives. Each deal records when it was written (`created_at`), as a CRM's deal does, so a
+pass whose ledger is lost still counts it against the offer cap (the CRM is the truth, issue #16).
+Each batch is flushed and fsynced before its results are returned, so a result
 the ledger records is on disk.
 
 The JSONL files are the record; `deals.csv` and `tasks.csv` are views reconciled with them on open
@@ -17,8 +19,9 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from connectors.files.outbox_csv import CsvView
 from domain import FollowUpTask, Opportunity, WriteResult
 
 DEAL_FIELDS = ["id", "key", "account_id", "account_name", "owner_id", "kind", "playbook", "title", "offer",
-               "estimated_amount", "currency", "score", "journey_stage", "close_date", "explanation"]
+               "estimated_amount", "currency", "score", "journey_stage", "close_date", "explanation", "created_at"]
 TASK_FIELDS = ["id", "opportunity_key", "deal_id", "account_id", "owner_id", "subject", "due_date",
                "priority", "body"]
 
@@ -48,9 +51,16 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield item
 
 
-def deal_record(opportunity: Opportunity) -> dict[str, Any]:
+def deal_record(opportunity: Opportunity, created_at: datetime | None = None) -> dict[str, Any]:
     data = opportunity.model_dump(mode="json")
-    return {"id": record_id("deal", opportunity.key), **{k: data[k] for k in DEAL_FIELDS[1:]}}
+    record = {"id": record_id("deal", opportunity.key), **{k: data[k] for k in DEAL_FIELDS[1:-1]}}
+    if created_at is not None:
+        record["created_at"] = created_at.isoformat()
+    return record
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def task_record(task: FollowUpTask, deal_id: str) -> dict[str, Any]:
@@ -96,8 +106,9 @@ def unique_records(path: Path, key_field: str) -> list[dict[str, Any]]:
 
 
 class Outbox:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, clock: Callable[[], datetime] = wall_clock) -> None:
         self.folder = folder
+        self.clock = clock  # what a deal's `created_at` says: the moment the data describes, or now
         self.folder.mkdir(parents=True, exist_ok=True)
         self.deals_path = folder / "deals.jsonl"
         self.tasks_path = folder / "tasks.jsonl"
@@ -124,7 +135,14 @@ class Outbox:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def deals(self) -> Iterator[dict[str, Any]]:
-        return read_jsonl(self.deals_path)
+        """Every deal written, each with a `created_at`: deals written before the outbox recorded it
+        take the file's modification time, which is no earlier than their writing (so the offer
+        cap counts them rather than forgets them)."""
+        if not self.deals_path.is_file():
+            return
+        written = datetime.fromtimestamp(self.deals_path.stat().st_mtime, UTC).isoformat()
+        for deal in read_jsonl(self.deals_path):
+            yield deal if deal.get("created_at") else {**deal, "created_at": written}
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
         results, fresh = [], []
@@ -132,7 +150,7 @@ class Outbox:
             if opportunity.key in self._deals:
                 results.append(WriteResult(key=opportunity.key, crm_id=self._deals[opportunity.key]))
                 continue
-            record = deal_record(opportunity)
+            record = deal_record(opportunity, self.clock())
             fresh.append(record)
             self._deals[opportunity.key] = record["id"]
             results.append(WriteResult(key=opportunity.key, crm_id=record["id"], created=True))

@@ -41,5 +41,7 @@ def fingerprint(folder: Path, names: tuple[str, ...]) -> str:
         path = find_table(folder, name)
         if path is not None:
             digest.update(name.encode())
-            digest.update(path.read_bytes())
+            with path.open("rb") as handle:  # in blocks: a usage table can be larger than memory
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()

@@ -75,3 +75,15 @@ def test_a_malformed_playbook_stops_the_run_before_it_starts(tmp_path):
     assert result.exit_code == 1
     assert "broken.yaml:1" in result.output and "title: Field required" in result.output
     assert not Path(tmp_path / "out" / "outbox").exists()
+
+
+def test_version_names_the_program_and_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    from click.testing import CliRunner
+
+    from worker.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"oppworker, version {version('opportunity-worker')}\n"

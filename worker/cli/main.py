@@ -26,6 +26,7 @@ from worker.pipeline.settings import Settings
 
 
 @click.group()
+@click.version_option(package_name="opportunity-worker", prog_name="oppworker")
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="YAML settings file.")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.pass_context
