@@ -269,6 +269,6 @@ def _numeric_first(record_id: str) -> tuple[int, int, str]:
 def from_options(options: Mapping[str, Any]) -> ZendeskSellConnector:
     """Build from the `crm: {zendesk-sell: {...}}` config section plus CLI keys (`dry_run`);
     options override `ZENDESK_SELL_*` environment variables. The worker's shared Redis budget is
-    chained in front of `connector.client.api.limiter` by `worker.shared_limiter.attach`."""
+    chained in front of `connector.client.api.limiter` by `worker.service.connections.open_connector`."""
     values = {k: v for k, v in options.items() if v is not None}
     return ZendeskSellConnector(ZendeskSellSettings(**values))

@@ -13,14 +13,14 @@ import pytest
 
 from tests.proof.test_bad_input_files import BAD_ACCOUNT, edit_csv, sample_copy
 from tests.worker.conftest import WorkerProcs, wait_for
-from worker.jobs import run_pass
-from worker.settings import Settings
+from worker.pipeline.run import run_pass
+from worker.pipeline.settings import Settings
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
 def finished(run_id: str) -> dict[str, Any] | None:
-    from worker.tasks import pass_report
+    from worker.service.enqueue import pass_report
 
     row = pass_report(run_id)
     return row if row and row["status"] in ("succeeded", "failed", "skipped") else None
@@ -34,7 +34,7 @@ def deal_keys(folder: Path) -> set[str]:
 def test_mrr_1e400_on_the_workers_skips_one_account_and_writes_the_rest(
     workers: WorkerProcs, service_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.tasks import enqueue_pass
+    from worker.service.enqueue import enqueue_pass
 
     data = sample_copy(tmp_path)
     edit_csv(data / "accounts.csv", BAD_ACCOUNT, "mrr", "1e400")

@@ -25,9 +25,9 @@ from playbooks.loader import builtin_playbook_dir
 from tests.outcomes.test_report import deal
 from tests.proof.test_bad_input_files import edit_csv, sample_copy
 from worker.cli import cli
-from worker.outcome_store import OutcomeStore
-from worker.report import build_report
-from worker.report_html import render_html
+from worker.outcomes.html import render_html
+from worker.outcomes.report import build_report
+from worker.store.outcomes import OutcomeStore
 
 ACCOUNT = "acc-0012"  # gets a premium_support and a seat_expansion offer on the sample
 FORMULA = 'HYPERLINK("http://evil.example","x")'
