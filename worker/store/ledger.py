@@ -22,6 +22,8 @@ from worker.store.schema import (
     DEAL_WRITTEN,
     DONE,
     PENDING,
+    WAITING,
+    add_later_columns,
     baskets,
     cursors,
     make_engine,
@@ -38,6 +40,7 @@ class Ledger:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.engine = engine or make_engine(url)
         metadata.create_all(self.engine)
+        add_later_columns(self.engine)
 
     # --- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, crm: str, mode: str, now: datetime, data_as_of: datetime | None) -> None:
@@ -197,7 +200,7 @@ class Ledger:
         with self.engine.connect() as db:
             result = db.execute(
                 select(opportunities)
-                .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
+                .where(opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]))
                 .order_by(opportunities.c.created_at, opportunities.c.key)
             ).mappings()
             return [dict(r) for r in result]
@@ -209,7 +212,7 @@ class Ledger:
         with self.engine.connect() as db:
             result = db.execution_options(yield_per=2000).execute(
                 select(opportunities.c.key, opportunities.c.run_id)
-                .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
+                .where(opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]))
                 .order_by(opportunities.c.created_at, opportunities.c.key)
             )
             for key, run_id in result:
@@ -217,7 +220,9 @@ class Ledger:
 
     def written(self, crm: str) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as db:
-            for row in db.execute(select(opportunities).where(opportunities.c.crm == crm)).mappings():
+            # Waiting candidates are not ours in the CRM yet: no history, no outcome, re-proposed.
+            query = select(opportunities).where(opportunities.c.crm == crm, opportunities.c.state != WAITING)
+            for row in db.execute(query).mappings():
                 yield dict(row) | {"created_at": utc(row["created_at"])}
 
     def written_for(self, crm: str, account_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -227,7 +232,9 @@ class Ledger:
         with self.engine.connect() as db:
             rows = db.execute(
                 select(opportunities).where(
-                    opportunities.c.crm == crm, opportunities.c.account_id.in_(list(account_ids))
+                    opportunities.c.crm == crm,
+                    opportunities.c.account_id.in_(list(account_ids)),
+                    opportunities.c.state != WAITING,
                 )
             ).mappings()
             return [dict(r) | {"created_at": utc(r["created_at"])} for r in rows]
@@ -243,7 +250,7 @@ class Ledger:
     def count_unfinished(self, crm: str) -> int:
         """Keys of this CRM whose deal or task is still to be written: a clean pass leaves none."""
         query = select(func.count()).select_from(opportunities).where(
-            opportunities.c.crm == crm, opportunities.c.state != DONE
+            opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING])
         )
         with self.engine.connect() as db:
             return int(db.execute(query).scalar_one())
