@@ -16,6 +16,7 @@ from tests.hubspot.seed import seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 from .conftest import WorkerProcs, wait_for
 
@@ -56,7 +57,7 @@ def test_hubspot_pass_through_workers_matches_in_process(
         with monkeypatch.context() as env:
             env.delenv("OPPWORKER_DATABASE_URL")
             env.delenv("OPPWORKER_OUTPUT_DIR")
-            local = Settings(database_url=f"sqlite:///{tmp_path / 'local.db'}", output_dir=tmp_path / "local")
+            local = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'local.db'}", output_dir=tmp_path / "local")
             expected = run_pass(local, "hubspot", connector=connector_for(local_box))
         assert expected.new > 0
 
@@ -104,7 +105,7 @@ def test_zendesk_sell_pass_through_workers_matches_in_process(
         with monkeypatch.context() as env:
             env.delenv("OPPWORKER_DATABASE_URL")
             env.delenv("OPPWORKER_OUTPUT_DIR")
-            local = Settings(database_url=f"sqlite:///{tmp_path / 'local.db'}", output_dir=tmp_path / "local")
+            local = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'local.db'}", output_dir=tmp_path / "local")
             connector = ZendeskSellConnector(ZendeskSellSettings(access_token=local_box.token, base_url=local_box.url, **fast))
             expected = run_pass(local, "zendesk-sell", connector=connector)
             connector.close()
