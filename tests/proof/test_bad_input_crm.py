@@ -131,11 +131,11 @@ def test_bad_companies_are_defaulted_counted_and_never_crash_a_pass(box: HubSpot
         assert report.defaulted[reason] >= count, f"{reason}: {report.defaulted[reason]} < {count} ({report.defaulted})"
     assert not report.write_errors and report.deals_created == report.new > 0
     assert_no_garbage_deals(box, owners)
-    # the unknown owner's account is written unassigned, not to owner 999999
+    # the unknown owner's account goes to the fallback owner (#15: never unassigned), not to 999999
     unknown = next(cid for cid, row in bad.items() if row[1] == "999999")
     for deal in box.records("deals"):
         if deal["properties"].get("oppworker_account_id") == unknown:
-            assert deal["properties"].get("hubspot_owner_id") in (None, "")
+            assert deal["properties"].get("hubspot_owner_id") == UNCAPPED["fallback_owner_id"]
     # the stored run report carries the same counts
     stored = json.loads(json.dumps(report.summary(), default=str))
     assert stored["defaulted"] == dict(report.defaulted)
