@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     def _unique_sources(cls, value: list[UsageSourceSettings]) -> list[UsageSourceSettings]:
         return parse_sources(value)
 
+    @field_validator("tasks_per_owner_per_week", "open_tasks_per_owner", mode="before")
+    @classmethod
+    def _no_cap(cls, value: object) -> object:
+        """`none` (or empty) lifts a cap, so an environment variable can say it too."""
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
+            return None
+        return value
+
     @field_validator("working_days")
     @classmethod
     def _weekdays(cls, value: list[int]) -> list[int]:
