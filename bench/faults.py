@@ -161,7 +161,9 @@ def expected_keys(n: int, modified_ms: int, tmp: Path) -> set[str]:
     with HubSpotSandbox(token=TOKEN, burst_limit=100_000, burst_window=1.0, search_limit=100_000) as clean:
         install_with(clean)
         seed_sample(clean, n, modified_ms=modified_ms)
-        settings = Settings(database_url=f"sqlite:///{tmp / 'expected.db'}", output_dir=tmp / "expected")
+        # Exactly-once under faults, for every candidate: the per-owner caps of #15 are lifted.
+        settings = Settings(database_url=f"sqlite:///{tmp / 'expected.db'}", output_dir=tmp / "expected",
+                            tasks_per_owner_per_week=None, open_tasks_per_owner=None)
         report = run_pass(settings, crm="hubspot", dry_run=True, connector=connector_for(clean, dry_run=True,
                                                                                          access_token=TOKEN))
     return {i["properties"]["oppworker_key"] for p in report.dry_run_payloads
@@ -227,6 +229,7 @@ def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float 
             **service_env(redis.url, postgres.url, tmp / "out", "owfault"),
             "OPPWORKER_VISIBILITY_TIMEOUT": str(visibility), "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
             "OPPWORKER_CRMS": '["hubspot"]', "OPPWORKER_MAX_RETRIES": "30",
+            "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none", "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
             "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": box.url, "HUBSPOT_BURST_LIMIT": "100000",
             "HUBSPOT_BURST_WINDOW_SECONDS": "1", "HUBSPOT_SEARCH_PER_SECOND": "100000",
             "HUBSPOT_TIMEOUT_SECONDS": str(timeout), "HUBSPOT_MAX_ATTEMPTS": "8", "HUBSPOT_BACKOFF_BASE_SECONDS": "0.05",

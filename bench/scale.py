@@ -83,6 +83,8 @@ def one_run(n: int, k: int, redis_url: str, pg_base: str, work: Path) -> dict[st
     env = {
         **service_env(redis_url, database_url, work / f"out-{k}", "owscale"),
         "OPPWORKER_CONNECTOR_PLUGINS": "generated=bench._generated:from_options",
+        # Throughput of writing every candidate: the per-owner caps of issue #15 are lifted.
+        "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none", "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
         "OPPWORKER_BENCH_ACCOUNTS": str(n), "OPPWORKER_CRMS": '["generated"]',
     }
     saved = dict(os.environ)

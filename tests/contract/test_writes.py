@@ -15,6 +15,7 @@ from domain import FollowUpTask, Opportunity, WriteResult
 from tests.contract.harnesses import Harness, opportunity, task_for
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 
 def write_pass(connector: Connector, opportunities: Sequence[Opportunity]) -> tuple[list[WriteResult], list[WriteResult]]:
@@ -103,7 +104,7 @@ def test_a_pass_killed_mid_write_is_finished_exactly_once_by_the_next(
     harness: Harness, tmp_path: Path, crash: str
 ) -> None:
     harness.seed_for_pass(60)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "pass")
+    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "pass")
     connector = harness.build()
     write_tasks = connector.write_tasks
 

@@ -14,6 +14,7 @@ from worker.cli import cli
 from worker.pipeline.explain import explain_account
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 
 def lines(path: Path) -> list[dict]:
@@ -22,7 +23,7 @@ def lines(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def sample_pass(tmp_path_factory):
-    settings = Settings(output_dir=tmp_path_factory.mktemp("out"))
+    settings = Settings(**UNCAPPED, output_dir=tmp_path_factory.mktemp("out"))
     report = run_pass(settings)
     deals = lines(settings.output_dir / "outbox" / "deals.jsonl")
     tasks = {t["opportunity_key"]: t for t in lines(settings.output_dir / "outbox" / "tasks.jsonl")}

@@ -15,6 +15,7 @@ from worker.pipeline.explain import explain_account
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
+from tests.uncapped import UNCAPPED
 
 
 def lines(path: Path) -> list[dict]:
@@ -24,7 +25,7 @@ def lines(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def first_pass(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    settings = Settings(output_dir=out)
+    settings = Settings(**UNCAPPED, output_dir=out)
     return settings, run_pass(settings)
 
 
@@ -106,7 +107,7 @@ def test_outbox_matches_the_report_exactly_once(first_pass):
 
 
 def test_rerun_writes_nothing_new(tmp_path):
-    settings = Settings(output_dir=tmp_path)
+    settings = Settings(**UNCAPPED, output_dir=tmp_path)
     first = run_pass(settings)
     incremental = run_pass(settings)
     assert incremental.mode == "incremental" and incremental.accounts_read == 0 and incremental.new == 0
@@ -126,7 +127,7 @@ class CrashAfterDeals(FileConnector):
 
 
 def test_crash_between_deal_and_task_is_finished_by_the_next_pass(tmp_path):
-    settings = Settings(output_dir=tmp_path)
+    settings = Settings(**UNCAPPED, output_dir=tmp_path)
     crashing = CrashAfterDeals(None, tmp_path)
     with pytest.raises(KeyboardInterrupt):
         run_pass(settings, connector=crashing)
@@ -134,8 +135,13 @@ def test_crash_between_deal_and_task_is_finished_by_the_next_pass(tmp_path):
     ledger = Ledger(settings.ledger_url)
     assert ledger.count("files", "deal_written") == 100
     assert ledger.recent_runs(1)[0]["status"] == "failed"
+    # Capacity planning (#15) promotes every candidate that fits before the first CRM call, so the
+    # crashed pass left all of them to resume (100 with their deal, the rest pending), not only
+    # the batch it was writing.
+    unfinished = ledger.count_unfinished("files")
+    assert unfinished == ledger.count("files", "deal_written") + ledger.count("files", "pending") == 472
     report = run_pass(settings)
-    assert report.resumed == 100
+    assert report.resumed == unfinished
     deals, tasks = deals_of(settings), tasks_of(settings)
     assert len({d["key"] for d in deals}) == len(deals)
     assert sorted(t["opportunity_key"] for t in tasks) == sorted(d["key"] for d in deals)
@@ -143,7 +149,7 @@ def test_crash_between_deal_and_task_is_finished_by_the_next_pass(tmp_path):
 
 
 def test_dry_run_writes_nothing_and_shows_payloads(tmp_path):
-    settings = Settings(output_dir=tmp_path)
+    settings = Settings(**UNCAPPED, output_dir=tmp_path)
     report = run_pass(settings, dry_run=True)
     assert report.mode == "dry-run" and report.new > 0
     assert not (tmp_path / "outbox" / "deals.jsonl").exists()
@@ -156,7 +162,7 @@ def test_dry_run_writes_nothing_and_shows_payloads(tmp_path):
 
 @pytest.mark.services
 def test_ledger_on_postgresql(tmp_path, postgres_url):
-    settings = Settings(output_dir=tmp_path, database_url=postgres_url)
+    settings = Settings(**UNCAPPED, output_dir=tmp_path, database_url=postgres_url)
     first = run_pass(settings)
     again = run_pass(settings, full=True)
     assert first.deals_created > 0 and again.deals_created == 0

@@ -20,6 +20,7 @@ from worker.outcomes.sync import store_for
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
+from tests.uncapped import UNCAPPED
 
 N = 150
 DAY_MS = 86_400_000
@@ -30,7 +31,7 @@ NOW = sample_as_of()
 def world(sandbox: HubSpotSandbox, tmp_path: Path) -> tuple[HubSpotSandbox, Settings, list[str]]:
     install(sandbox)
     ids = seed_sample(sandbox, N, modified_ms=int(time.time() * 1000) - 2 * DAY_MS)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
     return sandbox, settings, ids
 
 

@@ -19,6 +19,7 @@ from tests.hubspot.test_end_to_end import assert_one_task_per_deal
 from tests.sandboxes.hubspot import HubSpotSandbox
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 
 @pytest.mark.parametrize("version", ["2026-03", "v3"])
@@ -69,7 +70,7 @@ def test_a_pass_stops_before_the_daily_budget_runs_out_and_the_next_pass_resumes
 ) -> None:
     run_setup(HubSpotClient(settings_for(sandbox)))
     seed_sample(sandbox, 150, modified_ms=int(time.time() * 1000) - 86_400_000)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
     reserve = 20
     sandbox.daily_limit = sandbox._daily + reserve + 6  # room for a handful of calls above the reserve
     with pytest.raises(DailyBudgetExhausted) as stopped:

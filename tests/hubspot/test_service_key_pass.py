@@ -22,6 +22,7 @@ from tests.sandboxes.hubspot import HubSpotSandbox
 from tests.sandboxes.server import Request
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
 
@@ -50,7 +51,7 @@ def test_service_key_portal_sets_up_and_writes_once_on_2026_03_paths(
     report = run_setup(HubSpotClient(settings_for(box)))
     assert report.ok and report.credential == NEW_KIND and len(report.created) == 6
     seed_sample(box, 120, modified_ms=int(time.time() * 1000) - 86_400_000)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
     first = run_pass(settings, crm="hubspot", connector=connector_for(box), now=sample_as_of())
     assert first.new > 0 and first.deals_created == first.tasks_created == first.new and not first.write_errors
     again = run_pass(settings, crm="hubspot", full=True, connector=connector_for(box), now=sample_as_of())
@@ -66,7 +67,7 @@ def test_service_key_portal_sets_up_and_writes_once_on_2026_03_paths(
 def test_v3_is_still_selectable(sandbox: HubSpotSandbox, tmp_path: Path) -> None:
     run_setup(HubSpotClient(settings_for(sandbox, api_version="v3")))
     seed_sample(sandbox, 40, modified_ms=int(time.time() * 1000) - 86_400_000)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
     report = run_pass(settings, crm="hubspot", connector=connector_for(sandbox, api_version="v3"), now=sample_as_of())
     assert report.new > 0 and report.deals_created == report.new
     paths = [p for _, p in sandbox.server.requests if p != TOKEN_INFO]

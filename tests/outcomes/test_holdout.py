@@ -19,6 +19,7 @@ from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
 
 from .conftest import playbooks_with_holdout
+from tests.uncapped import UNCAPPED
 
 ACCOUNTS = [f"acc-{i:05d}" for i in range(10_000)]
 
@@ -69,7 +70,7 @@ def lines(path: Path) -> list[dict]:
 
 def test_no_deal_or_task_is_ever_written_for_a_control_account(tmp_path):
     dirs = playbooks_with_holdout(tmp_path / "playbooks", {"seat_expansion": 0.5, "complementary_product": 0.5})
-    settings = Settings(output_dir=tmp_path / "out", playbook_dirs=[dirs], include_builtin_playbooks=False)
+    settings = Settings(**UNCAPPED, output_dir=tmp_path / "out", playbook_dirs=[dirs], include_builtin_playbooks=False)
     first = run_pass(settings)
     assert first.holdout > 0 and set(first.holdout_by_playbook) == {"seat_expansion", "complementary_product"}
     store = store_for(Ledger(settings.ledger_url))

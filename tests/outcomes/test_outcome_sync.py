@@ -17,6 +17,7 @@ from worker.outcomes.sync import store_for, sync_outcomes
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
+from tests.uncapped import UNCAPPED
 
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ def _append_rows(folder: Path, rows: list[dict]) -> None:
 
 
 def test_open_to_won_lost_deleted_and_task_completed(sample_copy, tmp_path):
-    settings = Settings(output_dir=tmp_path / "out", data_dir=sample_copy)
+    settings = Settings(**UNCAPPED, output_dir=tmp_path / "out", data_dir=sample_copy)
     run_pass(settings, now=T0)
     deals = _deals(settings)
     won, lost, deleted, task_done, untouched = deals[0], deals[1], deals[2], deals[3], deals[4]
@@ -90,7 +91,7 @@ def test_open_to_won_lost_deleted_and_task_completed(sample_copy, tmp_path):
 
 
 def test_history_deals_the_ledger_never_saw_are_tracked_from_the_crm(tmp_path):
-    settings = Settings(output_dir=tmp_path)
+    settings = Settings(**UNCAPPED, output_dir=tmp_path)
     run_pass(settings)
     rows = {r["key"]: r for r in store_for(Ledger(settings.ledger_url)).outcomes("files")}
     assert rows["acc-0010:seat_expansion:seats"]["status"] == "lost"  # the cooldown showcase
@@ -144,7 +145,7 @@ def test_file_connector_reads_account_history_and_skips_bad_rows(tmp_path):
 def test_sync_outside_a_pass_for_the_nightly_job(sample_copy, tmp_path):
     from worker.outcomes.sync import sync_now
 
-    settings = Settings(output_dir=tmp_path / "out", data_dir=sample_copy)
+    settings = Settings(**UNCAPPED, output_dir=tmp_path / "out", data_dir=sample_copy)
     run_pass(settings, now=T0)
     first = sync_now(settings, "files", now=T0 + timedelta(days=1))
     assert first.transitions["new:open"] == len(_deals(settings))
@@ -202,7 +203,7 @@ def test_outcome_loop_holdouts_and_report_on_postgresql(sample_copy, tmp_path, p
     from worker.outcomes.report import build_report
 
     dirs = playbooks_with_holdout(tmp_path / "playbooks", {"seat_expansion": 0.3})
-    settings = Settings(output_dir=tmp_path / "out", data_dir=sample_copy, database_url=postgres_url,
+    settings = Settings(**UNCAPPED, output_dir=tmp_path / "out", data_dir=sample_copy, database_url=postgres_url,
                         playbook_dirs=[dirs], include_builtin_playbooks=False)
     first = run_pass(settings, now=T0)
     run_pass(settings, now=T0 + timedelta(days=1))

@@ -8,6 +8,7 @@ from connectors.base import ReadReport
 from tests.pipedrive.harness import PipedriveContract
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 
 def test_harness_seeds_reads_writes_and_counts(tmp_path: Path) -> None:
@@ -25,7 +26,7 @@ def test_harness_seeds_reads_writes_and_counts(tmp_path: Path) -> None:
 
         harness.seed_for_pass(60)
         harness.fail_next("create_deals", 503, 1, after=True)
-        settings = Settings(database_url=f"sqlite:///{tmp_path}/l.db", output_dir=tmp_path)
+        settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path}/l.db", output_dir=tmp_path)
         result = run_pass(settings, crm="pipedrive", connector=harness.build(), now=harness.now)
         assert result.deals_created > 0
         assert sorted(harness.deal_keys()) == sorted(set(harness.deal_keys())) == sorted(harness.task_keys())

@@ -16,6 +16,7 @@ from tests.pipedrive.conftest import ConnectorFactory
 from tests.sandboxes.pipedrive import PipedriveSandbox
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 N = 200
@@ -23,7 +24,7 @@ N = 200
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path}/ledger.db", output_dir=tmp_path)
+    return Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path}/ledger.db", output_dir=tmp_path)
 
 
 @pytest.fixture
@@ -122,10 +123,10 @@ def test_rerun_with_a_fresh_ledger_writes_nothing_because_the_crm_is_searched(
     sandbox: PipedriveSandbox, make_connector: ConnectorFactory, tmp_path: Path, accounts: list[int]
 ) -> None:
     """Lose the ledger entirely: the listing of our deals and the marker lookup still find everything."""
-    first = run_pass(Settings(database_url=f"sqlite:///{tmp_path}/a.db", output_dir=tmp_path), crm="pipedrive",
+    first = run_pass(Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path}/a.db", output_dir=tmp_path), crm="pipedrive",
                      connector=make_connector(), now=NOW)
     writes = len(sandbox.writes)
-    other = Settings(database_url=f"sqlite:///{tmp_path}/b.db", output_dir=tmp_path / "b")
+    other = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path}/b.db", output_dir=tmp_path / "b")
     second = run_pass(other, crm="pipedrive", connector=make_connector(), now=NOW)
     assert first.deals_created > 0 and second.deals_created == 0 and second.tasks_created == 0
     assert len(sandbox.writes) == writes

@@ -28,6 +28,7 @@ from tests.hubspot.seed import sample_as_of, sample_companies, seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 NOW = sample_as_of()
 DAY_MS = 86_400_000
@@ -120,7 +121,7 @@ def test_bad_companies_are_defaulted_counted_and_never_crash_a_pass(box: HubSpot
     good = seed_sample(box, 40, modified_ms=modified)
     bad = seed_bad(box, modified)
     owners = {o["id"] for o in box.owners}
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
 
     report = run_pass(settings, crm="hubspot", connector=connector_for(box), now=NOW)
 
@@ -130,11 +131,11 @@ def test_bad_companies_are_defaulted_counted_and_never_crash_a_pass(box: HubSpot
         assert report.defaulted[reason] >= count, f"{reason}: {report.defaulted[reason]} < {count} ({report.defaulted})"
     assert not report.write_errors and report.deals_created == report.new > 0
     assert_no_garbage_deals(box, owners)
-    # the unknown owner's account is written unassigned, not to owner 999999
+    # the unknown owner's account goes to the fallback owner (#15: never unassigned), not to 999999
     unknown = next(cid for cid, row in bad.items() if row[1] == "999999")
     for deal in box.records("deals"):
         if deal["properties"].get("oppworker_account_id") == unknown:
-            assert deal["properties"].get("hubspot_owner_id") in (None, "")
+            assert deal["properties"].get("hubspot_owner_id") == UNCAPPED["fallback_owner_id"]
     # the stored run report carries the same counts
     stored = json.loads(json.dumps(report.summary(), default=str))
     assert stored["defaulted"] == dict(report.defaulted)
@@ -167,7 +168,7 @@ class ListedTwice:
 def test_duplicate_ids_are_skipped_and_counted(box: HubSpotSandbox, tmp_path: Path) -> None:
     install(box)
     seed_sample(box, 60, modified_ms=int(time.time() * 1000) - 2 * DAY_MS)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
     report = run_pass(settings, crm="hubspot", connector=ListedTwice(connector_for(box)), now=NOW)
     assert sum(n for reason, n in report.skipped.items() if "duplicate" in reason) == 20
     keys = Counter(d["properties"]["oppworker_key"] for d in box.records("deals"))
@@ -203,7 +204,7 @@ def test_bad_sell_contacts_are_defaulted_counted_and_never_crash_a_pass(tmp_path
         connector = ZendeskSellConnector(
             ZendeskSellSettings(access_token=sell.token, base_url=sell.url, backoff_base=0.01, backoff_max=0.05),
             limiter=NoLimit(), today=lambda: NOW.date())
-        settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+        settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
         report = run_pass(settings, crm="zendesk-sell", connector=connector, now=NOW)
 
         assert report.accounts_read + sum(report.skipped.values()) >= len(ids) + 2

@@ -18,6 +18,7 @@ from tests.sql.conftest import USAGE_QUERY, make_duckdb, source
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
+from tests.uncapped import UNCAPPED
 
 pytestmark = pytest.mark.services
 PASSWORD = "s3cr3t-Pa55word"
@@ -92,7 +93,7 @@ def test_an_override_the_account_rejects_names_column_and_row(duckdb_usage: str,
 def test_a_source_that_is_down_fails_the_pass_before_any_write(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     down = f"postgresql+psycopg://reader:{PASSWORD}@127.0.0.1:9/analytics"  # nothing listens on port 9
-    settings = Settings(output_dir=tmp_path / "out", database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+    settings = Settings(**UNCAPPED, output_dir=tmp_path / "out", database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
                         usage_sources=[source(down, connect_timeout_seconds=2)])
     with pytest.raises(SourceError) as caught:
         run_pass(settings, crm="files")
@@ -109,7 +110,7 @@ def test_a_source_that_is_down_fails_the_pass_before_any_write(tmp_path: Path, c
 def test_password_from_env_and_url_reference(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("WAREHOUSE_PASSWORD", PASSWORD)
     monkeypatch.setenv("WAREHOUSE_HOST", "127.0.0.1")
-    settings = Settings(usage_sources=[{"name": "w", "url": "postgresql+psycopg://reader@${WAREHOUSE_HOST}:9/a",
+    settings = Settings(**UNCAPPED, usage_sources=[{"name": "w", "url": "postgresql+psycopg://reader@${WAREHOUSE_HOST}:9/a",
                                         "password_env": "WAREHOUSE_PASSWORD", "usage_query": USAGE_QUERY}])
     (only,) = settings.usage_sources
     assert only.sqlalchemy_url().password == PASSWORD
@@ -128,13 +129,13 @@ def test_password_from_env_and_url_reference(monkeypatch: pytest.MonkeyPatch, tm
 ])
 def test_settings_errors_name_the_source(entry: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        Settings(usage_sources=[entry])
+        Settings(**UNCAPPED, usage_sources=[entry])
 
 
 def test_duplicate_source_names_are_refused() -> None:
     entry = {"name": "w", "url": "duckdb:///x.duckdb", "fields_query": "SELECT 1"}
     with pytest.raises(ValueError, match="duplicate name"):
-        Settings(usage_sources=[entry, entry])
+        Settings(**UNCAPPED, usage_sources=[entry, entry])
 
 
 def test_usage_sources_from_the_settings_file(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
+from tests.uncapped import UNCAPPED
 
 from .conftest import WorkerProcs, wait_for
 from .stalling import RefusingConnector
@@ -20,7 +21,7 @@ from .stalling import RefusingConnector
 def test_in_process_pass_stores_the_cursor_only_after_a_clean_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "refuse"
     monkeypatch.setenv("OPPWORKER_TEST_REFUSE_MARKER", str(marker))
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
     ledger = Ledger(settings.ledger_url)
 
     marker.touch()

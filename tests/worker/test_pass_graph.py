@@ -56,7 +56,9 @@ def test_worker_pass_matches_in_process_pass(
     assert report["stages"] == dict(expected.stages)
     assert report["holdout"] == expected.holdout  # control accounts, chosen by the same steps
     assert report["skipped"] == dict(expected.skipped) and report["defaulted"] == dict(expected.defaulted)
-    assert report["deals_created"] == expected.deals_created == expected.new
+    # Both drivers plan capacity the same way (#15): 8 owners x 10 written, the rest wait.
+    assert report["deals_created"] == expected.deals_created == expected.planned == 80
+    assert (report["planned"], report["waiting"]) == (expected.planned, expected.waiting) == (80, expected.new - 80)
     assert report["tasks_created"] == expected.tasks_created
     assert report["cursor"] == expected.cursor
     assert [r["key"] for r in report["ranked"]] == [r.key for r in expected.ranked[:50]]
@@ -79,7 +81,7 @@ def test_worker_pass_matches_in_process_pass(
     assert row["status"] == "succeeded", row["error"]
     assert row["report"]["mode"] == "incremental"
     assert row["report"]["deals_created"] == 0
-    assert len(_outbox(out, "deals")) == expected.new
+    assert len(_outbox(out, "deals")) == expected.planned
 
 
 def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
@@ -117,7 +119,7 @@ def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
     rows = list(ledger.written("stalling"))
     assert {r["key"] for r in rows} == set(deals)
     assert {r["state"] for r in rows} == {"done"}
-    assert row["report"]["new"] == len(deals)
+    assert row["report"]["planned"] == len(deals) == 80  # capacity (#15): 8 owners x 10 this week
     # The killed worker's deals count: each step's counts are kept as the ledger records it.
     assert row["report"]["deals_created"] == len(deals) and row["report"]["tasks_created"] == len(tasks)
     assert row["report"]["deals_existing"] == row["report"]["tasks_existing"] == 0
@@ -139,7 +141,7 @@ def test_an_account_listed_twice_is_scored_once_across_workers(workers: WorkerPr
     out = Path(service_env["OPPWORKER_OUTPUT_DIR"])
     deals = Counter(d["key"] for d in _outbox(out, "deals"))
     assert deals and max(deals.values()) == 1
-    assert report["deals_created"] == report["new"] == len(deals)
+    assert report["deals_created"] == report["planned"] == len(deals) == 80  # capacity (#15): 8 owners x 10
     assert report["accounts_read"] == 600  # the sample's 600 accounts, each scored once
 
 
@@ -181,5 +183,5 @@ def test_a_lost_write_batch_message_is_queued_again_and_the_pass_finishes(
     tasks = Counter(t["opportunity_key"] for t in _outbox(out, "tasks"))
     assert deals and max(deals.values()) == 1 and max(tasks.values()) == 1
     assert set(deals) == set(tasks)
-    assert row["report"]["new"] == len(deals) == row["report"]["deals_created"]
+    assert row["report"]["planned"] == len(deals) == row["report"]["deals_created"] == 80  # capacity (#15)
     assert {r["state"] for r in Ledger(service_env["OPPWORKER_DATABASE_URL"]).written("stalling")} == {"done"}

@@ -105,4 +105,4 @@ def test_redis_restart_mid_write_batch_loses_and_duplicates_nothing(
     tasks = Counter(t["opportunity_key"] for t in _outbox(out, "tasks"))
     assert deals and max(deals.values()) == 1 and max(tasks.values()) == 1
     assert set(deals) == set(tasks)
-    assert row["report"]["new"] == len(deals)
+    assert row["report"]["planned"] == len(deals) == 80  # capacity (#15): 8 owners x 10 this week

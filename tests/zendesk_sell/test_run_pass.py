@@ -16,6 +16,7 @@ from tests.sandboxes.zendesk_sell import SellSandbox
 from tests.zendesk_sell.conftest import ConnectorFactory
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from tests.uncapped import UNCAPPED
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 N = 200
@@ -23,7 +24,7 @@ N = 200
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path}/ledger.db", output_dir=tmp_path)
+    return Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path}/ledger.db", output_dir=tmp_path)
 
 
 @pytest.fixture

@@ -53,6 +53,11 @@ class RunReport:
     tasks_created: int = 0
     tasks_existing: int = 0
     resumed: int = 0
+    # Capacity planning (worker/pipeline/capacity.py): candidates promoted to be written this pass,
+    # candidates left waiting for a later pass, and of those the ones with no owner to go to.
+    planned: int = 0
+    waiting: int = 0
+    waiting_no_owner: int = 0
     write_errors: Counter[str] = field(default_factory=Counter)
     cursor: str | None = None
     # Keys left unfinished (held by another writer's lease, e.g. a crashed pass's) and when the last
@@ -166,6 +171,7 @@ def report_from_merged(run_id: str, crm: str, mode: str, now: datetime, merged: 
         setattr(report, name, merged.get(name, 0))
     for name in COUNTED:
         setattr(report, name, Counter(merged.get(name, {})))
-    report.resumed = merged.get("resumed", 0)
+    for name in ("resumed", "planned", "waiting", "waiting_no_owner"):
+        setattr(report, name, merged.get(name, 0))
     report.ranked = [RankedOpportunity(**r) for r in merged["ranked"]]
     return report

@@ -16,14 +16,16 @@ from connectors.base import Connector, ReadReport
 from connectors.registry import build_connector
 from playbooks.loader import load_catalog
 from playbooks.model import Playbook
+from domain import FollowUpTask, Opportunity
 from worker.pipeline.assess import CHUNK, assess_chunk, chunked
+from worker.pipeline.capacity import Plan, plan_in_memory, plan_pass, record_candidates
 from worker.pipeline.dedupe import first_listings, seen_in_memory
 from worker.pipeline.pass_lock import hold_pass_lock
 from worker.pipeline.prepare import chunk_history, load_definitions, merge_history, prepare_pass
 from worker.pipeline.report import RunReport, cursor_to_store, rank_key
 from worker.pipeline.revisits import accounts_to_revisit, heard_watermark, read_with_revisits
 from worker.pipeline.settings import Settings
-from worker.pipeline.writeback import WriteBack
+from worker.pipeline.writeback import WriteBack, from_payload
 from worker.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -110,16 +112,29 @@ def _pass(
     mark_seen = seen_in_memory()
     context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run, cursor is not None)
     revisit = [] if cursor is None else accounts_to_revisit(connector, heard_watermark(ledger.last_successful_start(crm)))
+    found: list[tuple[Opportunity, FollowUpTask]] = []  # a dry run plans in memory
     for listed in chunked(read_with_revisits(connector, cursor, read, revisit), CHUNK):
         chunk = first_listings(listed, read, mark_seen)
+        ids = [r.account.id for r in chunk]
         if context.scoped:
-            ids = [r.account.id for r in chunk]
             merge_history(context, ledger, crm, ids, chunk_history(connector, ledger, crm, ids, now, dry_run))
-        for opportunity, task in assess_chunk(context, ledger, crm, report, chunk, read, store=not dry_run):
-            writer.add(opportunity, task)
+        new = assess_chunk(context, ledger, crm, report, chunk, read, store=not dry_run)
+        if dry_run:
+            found.extend(new)
+        else:
+            record_candidates(ledger, crm, report.run_id, ids, new, now)
         if progress:
             progress(report.accounts_read)
+    if dry_run:
+        chosen, plan = plan_in_memory(ledger, crm, settings, now, found)
+        for opportunity, task in chosen:
+            writer.add(opportunity, task)
+    else:
+        plan = plan_pass(ledger, crm, report.run_id, settings, now)
+        for row in ledger.unfinished(crm):
+            writer.add(*from_payload(row["payload"]))
     writer.flush()
+    tally_plan(report, plan)
     report.ranked.sort(key=rank_key)
     report.skipped, report.defaulted = read.skipped, read.defaulted
     tally_writes(report, writer)
@@ -130,6 +145,10 @@ def _pass(
         report.cursor = cursor_to_store(connector.next_cursor(), report.write_errors, report.unfinished)
         if report.cursor:
             ledger.store_cursor(crm, report.cursor, report.run_id)
+
+
+def tally_plan(report: RunReport, plan: Plan) -> None:
+    report.planned, report.waiting, report.waiting_no_owner = len(plan.chosen), plan.waiting, plan.no_owner
 
 
 def tally_writes(report: RunReport, writer: WriteBack) -> None:

@@ -11,13 +11,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors.redact import plain_validation_error
 from connectors.sql.settings import UsageSourceSettings, parse_sources
 
 DEFAULT_OUTPUT_DIR = Path("oppworker-out")
+
+
+class OwnerCapacity(BaseModel):
+    """One owner's own caps (a part-time CSM, a team lead); a field left out keeps the default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks_per_week: int | None = Field(default=None, ge=1)
+    open_tasks: int | None = Field(default=None, ge=1)
 
 
 class Settings(BaseSettings):
@@ -35,6 +44,15 @@ class Settings(BaseSettings):
     # How long a writer's lease on its keys lasts (renewed before each CRM write call). A writer
     # that dies holds its keys this long before another may finish them.
     write_lease_seconds: float = Field(default=120, gt=0)
+    # A CSM's attention (worker/pipeline/capacity.py, docs/attention.md): new tasks one owner gets
+    # per week and tasks of ours one owner may have open; None lifts a cap. `owner_capacity`
+    # overrides both per owner id. Tasks are due on `working_days` (0 = Monday).
+    tasks_per_owner_per_week: int | None = Field(default=10, ge=1)
+    open_tasks_per_owner: int | None = Field(default=25, ge=1)
+    owner_capacity: dict[str, OwnerCapacity] = Field(default_factory=dict)
+    working_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=1)
+    # Accounts without a known owner go to this owner (or queue) id; unset, they keep waiting.
+    fallback_owner_id: str | None = None
     affinity_min_support: float = Field(default=0.02, gt=0, le=1)
     affinity_min_confidence: float = Field(default=0.3, gt=0, le=1)
     affinity_min_lift: float = Field(default=1.2, ge=0)
@@ -46,6 +64,21 @@ class Settings(BaseSettings):
     @classmethod
     def _unique_sources(cls, value: list[UsageSourceSettings]) -> list[UsageSourceSettings]:
         return parse_sources(value)
+
+    @field_validator("tasks_per_owner_per_week", "open_tasks_per_owner", mode="before")
+    @classmethod
+    def _no_cap(cls, value: object) -> object:
+        """`none` (or empty) lifts a cap, so an environment variable can say it too."""
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
+            return None
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if any(day not in range(7) for day in value):
+            raise ValueError("working_days are weekday numbers 0 (Monday) to 6 (Sunday)")
+        return sorted(set(value))
 
     @field_validator("playbook_dirs", mode="before")
     @classmethod

@@ -1,5 +1,5 @@
-"""`score_chunk`'s body: assess one parked chunk, record each new opportunity `pending` in the
-ledger with its payload (ledger first: no new key exists only in memory), and park the chunk's
+"""`score_chunk`'s body: assess one parked chunk, record each new opportunity as a `waiting`
+candidate in the ledger with its payload (ledger first: no new key exists only in memory), and park the chunk's
 partial report for the merge."""
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from worker.pipeline import listening
 from worker.pipeline.assess import assess_chunk
 from worker.pipeline.prepare import merge_history
 from worker.pipeline.report import RunReport, keep_best
-from worker.pipeline.writeback import pending_rows
+from worker.pipeline.capacity import record_candidates
 from worker.service import chunk_codec
 from worker.service.barrier import maybe_plan
 from worker.service.context import pass_context
 from worker.service.observability import ACCOUNTS_SCORED
 from worker.service.resources import ledger_for, pass_settings, redis_client
 from worker.service.stash import STASH_TTL, get, stash_key
-
-PENDING_BATCH = 100  # keys recorded pending per ledger statement
 
 
 def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
@@ -45,8 +43,8 @@ def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     report = RunReport(run_id, crm, ctx["mode"], now)
     read = ReadReport()
     new = assess_chunk(context, ledger, crm, report, chunk, read, store=True)
-    for start in range(0, len(new), PENDING_BATCH):
-        ledger.record_pending(crm, run_id, pending_rows(new[start : start + PENDING_BATCH]), now)
+    # Candidates wait in the ledger; plan_writes promotes, per owner, those that fit this week.
+    record_candidates(ledger, crm, run_id, [r.account.id for r in chunk], new, now)
     ACCOUNTS_SCORED.labels(crm).inc(report.scored)
     report.ranked = keep_best(report.ranked)
     report.defaulted = read.defaulted

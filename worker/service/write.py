@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from domain import ConnectorError, FailureKind
+from worker.pipeline.capacity import plan_pass
 from worker.pipeline.report import merge_parts
 from worker.pipeline.writeback import WriteBack, from_payload
 from worker.service.barrier import maybe_finish
@@ -33,6 +34,9 @@ def plan_writes(run_id: str, crm: str) -> dict[str, Any]:
     if r.exists(stash_key(run_id, "batches")):
         return {"run_id": run_id, "planned_before": True}  # a redelivery after it queued every batch
     r.delete(stash_key(run_id, "written"))
+    # The same planning step as the in-process driver. Safe to repeat on a redelivery: it counts
+    # what the ledger already promoted this week, so a second run promotes nothing more.
+    plan = plan_pass(ledger, crm, run_id, settings, datetime.fromisoformat(get(stash_key(run_id, "ctx"))["now"]))
     # A first pass over a million accounts leaves hundreds of thousands of keys: neither this task
     # nor any message holds them all (a chord over 7,500 batches cost this task 300 MB), and the
     # last batch to finish queues finish_pass through a Redis barrier, as the last chunk queues
@@ -55,6 +59,7 @@ def plan_writes(run_id: str, crm: str) -> dict[str, Any]:
         queue(keys)
         batches += 1
     merged["resumed"] = resumed
+    merged.update(planned=len(plan.chosen), waiting=plan.waiting, waiting_no_owner=plan.no_owner)
     put(stash_key(run_id, "report"), merged)
     put(stash_key(run_id, "batches"), {"total": batches, "cursor": cursor})
     maybe_finish(run_id, crm)

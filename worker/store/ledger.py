@@ -23,6 +23,8 @@ from worker.store.schema import (
     DEAL_WRITTEN,
     DONE,
     PENDING,
+    WAITING,
+    add_later_columns,
     baskets,
     cursors,
     make_engine,
@@ -40,6 +42,7 @@ class Ledger:
         self.engine = engine or make_engine(url)
         metadata.create_all(self.engine)
         self.mentions = MentionStore(self.engine)  # what customers said (worker/store/mentions.py)
+        add_later_columns(self.engine)
 
     # --- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, crm: str, mode: str, now: datetime, data_as_of: datetime | None) -> None:
@@ -211,7 +214,7 @@ class Ledger:
         with self.engine.connect() as db:
             result = db.execute(
                 select(opportunities)
-                .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
+                .where(opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]))
                 .order_by(opportunities.c.created_at, opportunities.c.key)
             ).mappings()
             return [dict(r) for r in result]
@@ -223,14 +226,16 @@ class Ledger:
         with self.engine.connect() as db:
             result = db.execution_options(yield_per=2000).execute(
                 select(opportunities.c.key, opportunities.c.run_id)
-                .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
+                .where(opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]))
                 .order_by(opportunities.c.created_at, opportunities.c.key)
             )
             yield from ((key, run_id) for key, run_id in result)  # Row -> plain tuple
 
     def written(self, crm: str) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as db:
-            for row in db.execute(select(opportunities).where(opportunities.c.crm == crm)).mappings():
+            # Waiting candidates are not ours in the CRM yet: no history, no outcome, re-proposed.
+            query = select(opportunities).where(opportunities.c.crm == crm, opportunities.c.state != WAITING)
+            for row in db.execute(query).mappings():
                 yield dict(row) | {"created_at": utc(row["created_at"])}
 
     def written_for(self, crm: str, account_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -240,7 +245,9 @@ class Ledger:
         with self.engine.connect() as db:
             rows = db.execute(
                 select(opportunities).where(
-                    opportunities.c.crm == crm, opportunities.c.account_id.in_(list(account_ids))
+                    opportunities.c.crm == crm,
+                    opportunities.c.account_id.in_(list(account_ids)),
+                    opportunities.c.state != WAITING,
                 )
             ).mappings()
             return [dict(r) | {"created_at": utc(r["created_at"])} for r in rows]
@@ -256,7 +263,7 @@ class Ledger:
     def lease_until(self, crm: str) -> datetime | None:
         """When the last lease on this CRM's unfinished keys expires (None: none is held)."""
         query = select(func.max(opportunities.c.claimed_until)).where(
-            opportunities.c.crm == crm, opportunities.c.state != DONE, opportunities.c.claimed_until > datetime.now(UTC)
+            opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]), opportunities.c.claimed_until > datetime.now(UTC)
         )
         with self.engine.connect() as db:
             value = db.execute(query).scalar_one()
@@ -265,7 +272,7 @@ class Ledger:
     def count_unfinished(self, crm: str) -> int:
         """Keys of this CRM whose deal or task is still to be written: a clean pass leaves none."""
         query = select(func.count()).select_from(opportunities).where(
-            opportunities.c.crm == crm, opportunities.c.state != DONE
+            opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING])
         )
         with self.engine.connect() as db:
             return int(db.execute(query).scalar_one())

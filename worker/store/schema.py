@@ -69,6 +69,11 @@ opportunities = Table(
     # retry racing a redelivered message) must not both create the task.
     Column("claimed_by", String(40)),
     Column("claimed_until", DateTime(timezone=True)),
+    # Capacity planning (worker/pipeline/capacity.py): a `waiting` candidate's owner and rank; the
+    # pass that promoted it to `pending` sets `planned_at`, which the weekly cap counts by.
+    Column("owner_id", String(120), index=True),
+    Column("priority", Float),
+    Column("planned_at", DateTime(timezone=True)),
 )
 
 usage_snapshots = Table(
@@ -107,6 +112,26 @@ heard_mentions = Table(
 )
 
 PENDING, DEAL_WRITTEN, DONE = "pending", "deal_written", "done"
+# A candidate that did not fit its owner's capacity yet: in the ledger only, never in the CRM. It
+# is replaced when its account is assessed again and promoted to `pending` when it fits.
+WAITING = "waiting"
+# Columns added after a ledger may have been created: `Ledger` adds them to an older table.
+LATER_COLUMNS = {"owner_id": "VARCHAR(120)", "priority": "FLOAT", "planned_at": "TIMESTAMP WITH TIME ZONE"}
+
+
+def add_later_columns(engine: Engine) -> None:
+    """`create_all` never alters an existing table: add the capacity columns to an older ledger."""
+    from sqlalchemy import inspect, text
+
+    present = {c["name"] for c in inspect(engine).get_columns(opportunities.name)}
+    missing = {n: t for n, t in LATER_COLUMNS.items() if n not in present}
+    if not missing:
+        return
+    with engine.begin() as db:
+        for name, sql_type in missing.items():
+            if engine.dialect.name == "sqlite":
+                sql_type = "TIMESTAMP" if sql_type.startswith("TIMESTAMP") else sql_type
+            db.execute(text(f"ALTER TABLE {opportunities.name} ADD COLUMN {name} {sql_type}"))
 
 
 def utc(value: datetime | None) -> datetime | None:

@@ -1,0 +1,175 @@
+"""The waiting list: candidates a pass found but did not write, and each owner's current load.
+
+A CSM can act on about ten new tasks a week, so a pass records every new opportunity as a `waiting`
+row first (ledger only, never the CRM). The planning step (worker/pipeline/capacity.py) then
+promotes, per owner, the best candidates that fit to `pending`, and the write step writes those
+exactly as before. A waiting row is replaced whenever its account is assessed again, so it always
+carries the latest score; it is never part of an account's history (it was not offered).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from worker.store.outcomes import outcomes
+from worker.store.schema import PENDING, WAITING, opportunities
+
+
+@dataclass(frozen=True)
+class WaitingCandidate:
+    """What planning needs of a waiting row; the payload stays in the database."""
+
+    key: str
+    account_id: str
+    owner_id: str | None
+    priority: float
+    score: int
+
+
+@dataclass(frozen=True)
+class OwnerLoad:
+    planned_this_week: int = 0
+    open_tasks: int = 0
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A candidate chosen by planning, with the owner and due date its task gets."""
+
+    key: str
+    owner_id: str
+    due_date: date | None  # None: the due date the playbook drafted
+
+
+class CandidateStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def replace_for_accounts(
+        self, crm: str, run_id: str, account_ids: Sequence[str], rows: Sequence[dict[str, Any]], now: datetime
+    ) -> None:
+        """The accounts' waiting candidates become `rows` (the latest assessment): a candidate no
+        longer proposed disappears, one proposed again gets its new score and payload. Keys already
+        pending or written are left alone."""
+        if not account_ids:
+            return
+        with self.engine.begin() as db:
+            db.execute(
+                delete(opportunities).where(
+                    opportunities.c.crm == crm,
+                    opportunities.c.account_id.in_(list(account_ids)),
+                    opportunities.c.state == WAITING,
+                )
+            )
+            if not rows:
+                return
+            known = set(
+                db.execute(
+                    select(opportunities.c.key).where(
+                        opportunities.c.crm == crm, opportunities.c.key.in_([r["key"] for r in rows])
+                    )
+                ).scalars()
+            )
+            fresh = {
+                r["key"]: {**r, "crm": crm, "state": WAITING, "run_id": run_id, "created_at": now, "updated_at": now}
+                for r in rows
+                if r["key"] not in known
+            }
+            if fresh:
+                db.execute(insert(opportunities), list(fresh.values()))
+
+    def waiting(self, crm: str) -> Iterator[WaitingCandidate]:
+        with self.engine.connect() as db:
+            result = db.execution_options(yield_per=5000).execute(
+                select(
+                    opportunities.c.key,
+                    opportunities.c.account_id,
+                    opportunities.c.owner_id,
+                    opportunities.c.priority,
+                    opportunities.c.score,
+                ).where(opportunities.c.crm == crm, opportunities.c.state == WAITING)
+            )
+            for key, account_id, owner_id, priority, score in result:
+                yield WaitingCandidate(key, account_id, owner_id, float(priority or 0), int(score))
+
+    def owner_loads(self, crm: str, week_start: datetime, week_end: datetime) -> dict[str, OwnerLoad]:
+        """Per owner: tasks planned in this week, and our tasks still open (no outcome closed the
+        deal and the CSM has not completed the task, as far as the outcome sync knows)."""
+        ours = and_(opportunities.c.crm == crm, opportunities.c.state != WAITING, opportunities.c.owner_id.is_not(None))
+        with self.engine.connect() as db:
+            weekly = db.execute(
+                select(opportunities.c.owner_id, func.count())
+                .where(ours, opportunities.c.planned_at >= week_start, opportunities.c.planned_at < week_end)
+                .group_by(opportunities.c.owner_id)
+            ).all()
+            still_open = db.execute(
+                select(opportunities.c.owner_id, func.count())
+                .select_from(
+                    opportunities.outerjoin(
+                        outcomes, and_(outcomes.c.crm == opportunities.c.crm, outcomes.c.key == opportunities.c.key)
+                    )
+                )
+                .where(
+                    ours,
+                    (outcomes.c.key.is_(None))
+                    | (and_(outcomes.c.status == "open", outcomes.c.task_completed.is_not(True))),
+                )
+                .group_by(opportunities.c.owner_id)
+            ).all()
+        loads: dict[str, OwnerLoad] = {}
+        for owner, n in weekly:
+            loads[owner] = OwnerLoad(planned_this_week=int(n))
+        for owner, n in still_open:
+            loads[owner] = OwnerLoad(loads.get(owner, OwnerLoad()).planned_this_week, int(n))
+        return loads
+
+    def promote(self, crm: str, run_id: str, chosen: Sequence[Promotion], now: datetime) -> None:
+        """Chosen candidates become `pending`, their payload carrying the owner and due date planned."""
+        if not chosen:
+            return
+        with self.engine.begin() as db:
+            payloads = dict(
+                db.execute(
+                    select(opportunities.c.key, opportunities.c.payload).where(
+                        opportunities.c.crm == crm,
+                        opportunities.c.key.in_([c.key for c in chosen]),
+                        opportunities.c.state == WAITING,
+                    )
+                ).all()
+            )
+            rows = [
+                {"k": c.key, "owner": c.owner_id, "payload": with_plan(payloads[c.key], c)}
+                for c in chosen
+                if c.key in payloads
+            ]
+            if rows:
+                db.execute(
+                    update(opportunities)
+                    .where(opportunities.c.crm == crm, opportunities.c.key == bindparam("k"))
+                    .values(
+                        state=PENDING,
+                        owner_id=bindparam("owner"),
+                        payload=bindparam("payload"),
+                        run_id=run_id,
+                        planned_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    ),
+                    rows,
+                )
+
+
+def with_plan(payload: str, chosen: Promotion) -> str:
+    data = json.loads(payload)
+    data["opportunity"]["owner_id"] = chosen.owner_id
+    data["task"]["owner_id"] = chosen.owner_id
+    if chosen.due_date is not None:
+        data["task"]["due_date"] = chosen.due_date.isoformat()
+    return json.dumps(data)
