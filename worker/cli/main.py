@@ -18,12 +18,14 @@ from domain import ConnectorError
 from playbooks.loader import PlaybookError, load_playbooks
 from playbooks.render import render_explanation
 from worker.cli import intents, outcomes, service, sources
-from worker.cli.console import console, err_console
+from worker.cli.console import console, err_console, require_ledger
 from worker.cli.console import settings_from as _settings
+from worker.cli.failures import FriendlyGroup
 from worker.pipeline.settings import Settings
 
 
-@click.group()
+@click.group(cls=FriendlyGroup)
+@click.version_option(package_name="opportunity-worker", prog_name="oppworker", message="%(prog)s %(version)s")
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="YAML settings file.")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.pass_context
@@ -33,12 +35,17 @@ def cli(ctx: click.Context, config: Path | None, verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
+    ctx.obj["verbose"] = verbose  # -vv shows the traceback behind any failure (worker/cli/failures.py)
 
 
 def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
-    moment = datetime.fromisoformat(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date or moment ({exc}); write e.g. 2026-03-01 or "
+                                 "2026-03-01T09:00", param_hint="--as-of") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -46,7 +53,7 @@ def _as_of(value: str | None) -> datetime | None:
 @click.option("--crm", type=click.Choice(available()), default="files", show_default=True)
 @click.option("--dry-run", is_flag=True, help="Make no write call; print the exact payloads instead.")
 @click.option("--full", is_flag=True, help="Ignore the stored cursor and read every account.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="File connector input folder.")
+@click.option("--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="File connector input folder.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Outbox and ledger folder.")
 @click.option("--as-of", help="Score as of this moment (ISO 8601); default: the data's own date or now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
@@ -62,8 +69,9 @@ def run(ctx: click.Context, crm: str, dry_run: bool, full: bool, data_dir: Path 
     if enqueue:
         if dry_run or as_of:
             raise click.UsageError("--enqueue cannot be combined with --dry-run or --as-of (run those in-process)")
-        from worker.service.enqueue import enqueue_pass
+        from worker.service.enqueue import enqueue_pass, require_redis
 
+        require_redis()  # fail in seconds with a clear message, not after 21 s of broker retries
         run_id = enqueue_pass(settings, crm, full=full)
         click.echo(json.dumps({"run_id": run_id, "status": "queued"}) if as_json else run_id)
         return
@@ -207,7 +215,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     from worker.store.ledger import Ledger
 
     settings = _settings(ctx)
-    rows = Ledger(settings.ledger_url).recent_runs(limit)
+    rows = Ledger(require_ledger(settings)).recent_runs(limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from worker.cli.console import console
+from worker.cli.console import console, require_ledger
 from worker.cli.console import settings_from as _settings
 from worker.pipeline.settings import Settings
 
@@ -62,7 +62,7 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
         kinds = {p.id: p.kind.value for p in load_definitions(settings)}
     except Exception:  # a broken playbook file must not hide the figures: kinds stay as stored
         kinds = {}
-    report = build_report(store_for(Ledger(settings.ledger_url)), datetime.now(timezone.utc), _day(since), crm, kinds)
+    report = build_report(store_for(Ledger(require_ledger(settings))), datetime.now(timezone.utc), _day(since), crm, kinds)
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, default=str)
         if output:
