@@ -13,10 +13,14 @@ import re
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from domain import ConnectorError, FailureKind
-from worker.pipeline.settings_check import ConfigurationError
+from worker.pipeline.settings_check import ConfigurationError, plain_validation_error
 
+# Settings class -> where its values live in the settings file, for error messages.
+CONNECTOR_SECTIONS = {"HubSpotSettings": "crm.hubspot.", "ZendeskSellSettings": "crm.zendesk-sell.",
+                      "PipedriveSettings": "crm.pipedrive.", "UsageSourceSettings": "usage_sources: "}
 DATABASE_HINT = "check OPPWORKER_DATABASE_URL (or database_url in the settings file)"
 
 
@@ -26,6 +30,10 @@ def describe_failure(exc: BaseException) -> str | None:
         return "configuration problem:\n  " + "\n  ".join(exc.problems)
     if isinstance(exc, ConnectorError):
         return _connector(exc)
+    if isinstance(exc, ValidationError):  # a connector's settings, built when a pass starts
+        section = CONNECTOR_SECTIONS.get(exc.title, f"{exc.title}.")
+        problems = plain_validation_error(exc, section).problems
+        return "configuration problem:\n  " + "\n  ".join(problems)
     database = _database(exc)
     if database:
         return database

@@ -123,12 +123,15 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     cli = {k: v for k, v in overrides.items() if v is not None}
     if not cli:
         return settings
-    # Command-line flags beat the environment and the file: validate them on their own, then apply.
-    try:
-        checked = Settings.model_validate({**settings.model_dump(), **cli}).model_dump()
-    except ValidationError as exc:
-        raise plain_validation_error(exc, "option ") from None
-    return settings.model_copy(update={k: checked[k] for k in cli})
+    # Command-line flags beat the environment and the file: each is validated as an assignment to
+    # this copy (validating a whole new Settings would read the environment again, and it would win).
+    updated = settings.model_copy()
+    for name, value in cli.items():
+        try:
+            Settings.__pydantic_validator__.validate_assignment(updated, name, value)
+        except ValidationError as exc:
+            raise plain_validation_error(exc, "option ") from None
+    return updated
 
 
 register_model(Settings)
