@@ -149,3 +149,17 @@ def test_bad_value_in_a_crm_section_is_plain_and_masks_the_token(tmp_path: Path)
 def test_version(tmp_path: Path) -> None:
     result = oppworker("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("oppworker 0."), result.stdout + result.stderr
+
+
+def test_an_offer_without_a_price_in_the_catalog_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "catalog.yaml").write_text(
+        "plans:\n  - {name: Starter, rank: 0, seat_price: 15}\n  - {name: Team, rank: 1, seat_price: 30}\n"
+        "products:\n  - {code: translate, name: Workspace, monthly_price: 0}\n"
+        "  - {code: api, name: API, monthly_price: 400}\n"
+    )
+    (tmp_path / "settings.yaml").write_text("catalog: catalog.yaml\n")
+    output = refused(oppworker("--config", "settings.yaml", "run", cwd=tmp_path),
+                     "playbook premium_support: offer.code: product 'premium_support' has no price in catalog.yaml",
+                     "playbook security_addon: offer.code: product 'security' has no price",
+                     "term 'multi_year' is not in catalog.yaml's terms")
+    assert not (tmp_path / "oppworker-out").exists()  # refused before any write

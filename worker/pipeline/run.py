@@ -14,6 +14,7 @@ from typing import Any
 
 from connectors.base import Connector, ReadReport
 from connectors.registry import build_connector
+from playbooks.catalog_check import require_priced_offers
 from playbooks.loader import load_catalog
 from playbooks.model import Playbook
 from worker.pipeline.assess import CHUNK, assess_chunk, chunked
@@ -42,6 +43,7 @@ def run_pass(
     # Definitions first: a malformed playbook stops everything before any folder, ledger or CRM call.
     playbooks = load_definitions(settings)
     catalog = load_catalog(settings.catalog)
+    require_priced_offers(playbooks, catalog, str(settings.catalog or "the bundled catalog"))
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(settings.ledger_url)
     owns_connector = connector is None
