@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.registry import available, cli_groups
@@ -21,6 +20,7 @@ from worker.cli import intents, outcomes, service, sources
 from worker.cli.console import console, err_console, require_ledger
 from worker.cli.console import settings_from as _settings
 from worker.cli.failures import FriendlyGroup
+from worker.cli.progress import progress
 from worker.pipeline.settings import Settings
 
 
@@ -76,11 +76,10 @@ def run(ctx: click.Context, crm: str, dry_run: bool, full: bool, data_dir: Path 
         click.echo(json.dumps({"run_id": run_id, "status": "queued"}) if as_json else run_id)
         return
     try:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} accounts"),
-                      TimeElapsedColumn(), console=err_console, transient=True, disable=as_json) as progress:
-            bar = progress.add_task(f"{crm} pass", total=None)
+        with progress(f"{crm} pass: reading, scoring and writing", "accounts", err_console,
+                      enabled=not as_json) as update:
             report = run_pass(settings, crm, full=full, dry_run=dry_run, now=_as_of(as_of),
-                              progress=lambda n: progress.update(bar, completed=n))
+                              progress=lambda n: update(n, None))
     except PlaybookError as exc:
         raise click.ClickException(f"playbook: {exc}") from None
     except ConnectorError as exc:
@@ -107,11 +106,18 @@ def print_ranked(report: Any, limit: int) -> None:
         console.print(f"... and {report.new - limit} more (see the outbox or --json)")
 
 
+SKIPPED_SHOWN = 10  # skipped records listed under the summary; all of them (up to 50) are in --json
+
+
 def print_summary(report: Any, settings: Settings) -> None:
     console.print(f"[bold]Pass {report.run_id}[/bold] ({report.crm}, {report.mode}, as of {report.now:%Y-%m-%d %H:%M} UTC)")
     skipped = sum(report.skipped.values())
     console.print(f"  accounts read {report.accounts_read}, scored {report.scored}, skipped {skipped}"
                   + (f" ({_counts(report.skipped)})" if skipped else ""))
+    for line in report.skipped_records[:SKIPPED_SHOWN]:
+        console.print(f"    skipped {line}", markup=False, highlight=False)
+    if len(report.skipped_records) > SKIPPED_SHOWN:
+        console.print(f"    ... and more (the run's JSON report lists up to {len(report.skipped_records)})")
     if report.defaulted:
         console.print(f"  defaulted: {_counts(report.defaulted)}")
     console.print(f"  stages: {_counts(report.stages)}")

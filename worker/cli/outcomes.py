@@ -12,8 +12,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from worker.cli.console import console, require_ledger
+from worker.cli.console import console, err_console, require_ledger
 from worker.cli.console import settings_from as _settings
+from worker.cli.progress import progress
 from worker.pipeline.settings import Settings
 
 
@@ -148,7 +149,8 @@ def backtest_cmd(ctx: click.Context, playbook_or_dir: str, start: str, end: str,
         raise click.BadParameter("--to is before --from")
     playbooks = _playbooks(settings, playbook_or_dir)
     history = load_history(settings, crm)
-    result = run_backtest(playbooks, load_catalog(settings.catalog), history, first, last, every)
+    with progress("backtest: replaying accounts", "accounts", err_console, enabled=fmt != "json") as update:
+        result = run_backtest(playbooks, load_catalog(settings.catalog), history, first, last, every, progress=update)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
         return

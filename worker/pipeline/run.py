@@ -118,6 +118,7 @@ def _pass(
     writer.flush()
     report.ranked.sort(key=rank_key)
     report.skipped, report.defaulted = read.skipped, read.defaulted
+    report.skipped_records = list(read.skipped_records)
     tally_writes(report, writer)
     if not dry_run:
         report.cursor = cursor_to_store(connector.next_cursor(), report.write_errors, ledger.count_unfinished(crm))
