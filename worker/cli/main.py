@@ -16,7 +16,7 @@ from connectors.registry import available, cli_groups
 from domain import ConnectorError
 from playbooks.loader import PlaybookError, load_playbooks
 from playbooks.render import render_explanation
-from worker.cli import intents, outcomes, service, sources
+from worker.cli import config_cmd, intents, outcomes, service, sources
 from worker.cli.console import console, err_console, require_ledger
 from worker.cli.console import settings_from as _settings
 from worker.cli.failures import FriendlyGroup
@@ -240,7 +240,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 # connectors/, found through the registry; the service and outcome commands are ours.
 for _group in cli_groups():
     cli.add_command(_group)
-for _group in (sources.group, intents.group):
+for _group in (sources.group, intents.group, config_cmd.group):
     cli.add_command(_group)
 for _command in (*service.commands, *outcomes.commands):
     cli.add_command(_command)
