@@ -20,7 +20,7 @@ def oppworker(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN)}
     clean["OPPWORKER_SECRETS_DIR"] = str(cwd / "no-secrets")  # never the machine's /run/secrets
     return subprocess.run([sys.executable, "-m", "worker.cli.main", *args], cwd=cwd, env={**clean, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def refused(result: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -158,8 +158,8 @@ def test_an_offer_without_a_price_in_the_catalog_is_refused_by_name(tmp_path: Pa
         "  - {code: api, name: API, monthly_price: 400}\n"
     )
     (tmp_path / "settings.yaml").write_text("catalog: catalog.yaml\n")
-    output = refused(oppworker("--config", "settings.yaml", "run", cwd=tmp_path),
-                     "playbook premium_support: offer.code: product 'premium_support' has no price in catalog.yaml",
-                     "playbook security_addon: offer.code: product 'security' has no price",
-                     "term 'multi_year' is not in catalog.yaml's terms")
+    refused(oppworker("--config", "settings.yaml", "run", cwd=tmp_path),
+            "playbook premium_support: offer.code: product 'premium_support' has no price in catalog.yaml",
+            "playbook security_addon: offer.code: product 'security' has no price",
+            "term 'multi_year' is not in catalog.yaml's terms")
     assert not (tmp_path / "oppworker-out").exists()  # refused before any write
