@@ -17,7 +17,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from pydantic import ValidationError
+
 from domain import Account, ExistingOpportunity, FollowUpTask, Opportunity, Owner, UsagePoint, WriteResult
+from domain.bounds import sane_amount, sane_count
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,11 @@ class DealFacts:
     score: int | None = None
     journey_stage: str | None = None
 
+    def __post_init__(self) -> None:
+        # The boundary rule (domain/bounds.py): an amount or score no store can hold is "not said".
+        object.__setattr__(self, "amount", sane_amount(self.amount))
+        object.__setattr__(self, "score", sane_count(self.score))
+
 
 @dataclass(frozen=True, slots=True)
 class AccountState:
@@ -74,6 +82,13 @@ class AccountState:
     seats_purchased: int | None = None
     seats_used: int | None = None
     mrr: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        # The boundary rule (domain/bounds.py): a value the ledger cannot hold counts as unknown
+        # (None), as an unparseable one already does, instead of failing the store later.
+        for name in ("plan_rank", "seats_purchased", "seats_used"):
+            object.__setattr__(self, name, sane_count(getattr(self, name)))
+        object.__setattr__(self, "mrr", sane_amount(self.mrr))
 
 
 # OPTIONAL connector methods (read_opportunities_for, read_deal_facts, read_task_states,
@@ -106,6 +121,19 @@ class ReadReport:
     def default(self, reason: str, record_id: str | None, detail: str = "") -> None:
         self.defaulted[reason] += 1
         log.info("defaulted field on record %s: %s %s", record_id or "?", reason, detail)
+
+
+def usage_point(
+    report: ReadReport, account_id: str, metric: str, period_start: date, value: float
+) -> UsagePoint | None:
+    """The one way a connector's mapping turns a read number into a UsagePoint: a value outside
+    the domain's range (infinite, negative, over MAX_USAGE_VALUE) drops that metric for this
+    account, counted in `report`, instead of raising out of the pass."""
+    try:
+        return UsagePoint(account_id=account_id, metric=metric, period_start=period_start, value=value)
+    except ValidationError as exc:
+        report.default(f"invalid_usage_{metric}", account_id, exc.errors()[0]["msg"][:120])
+        return None
 
 
 @runtime_checkable

@@ -31,6 +31,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from connectors.connect_errors import connect_cause
 from connectors.error_table import DEFAULT_TABLE, ErrorResolution, ErrorTable, ResponseAction
 from connectors.ratelimit import ChainedLimiter, NoLimit, RateBudget, RateLimiter
+from connectors.redact import mask_secrets
 from domain import ConnectorError, FailureKind, RetryBudgetExhausted
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,7 @@ def error_from(
     """The `ConnectorError` for a non-2xx response, with the kind its CRM's table resolved. Any of
     `secrets` an error body echoes (a proxy that reflects the Authorization header) is masked."""
     message, correlation = describe(response)
-    for secret in secrets:
-        message = message.replace(secret, "***")
+    message = mask_secrets(message, secrets)
     status = response.status_code
     text = f"HTTP {status} from {response.request.method} {_path(response.url)}: {message}"
     if correlation:

@@ -11,7 +11,11 @@ from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import Any
 
+from pydantic import ValidationError
+
 from connectors.base import Connector
+from connectors.redact import plain_validation_error
+from domain import ConnectorError, FailureKind
 
 Factory = Callable[[Mapping[str, Any]], Connector]
 
@@ -41,7 +45,7 @@ def build_connector(name: str, options: Mapping[str, Any]) -> Connector:
     options = dict(options)
     sources = options.pop("usage_sources", None)
     if not sources:
-        return factory(options)
+        return _build(name, factory, options)
     # SQL usage sources (connectors/sql): the CRM reads the properties they join on, and its
     # connector is wrapped so every caller's `read_accounts` carries the sources' usage.
     from connectors.sql.enriched import enrich, key_properties
@@ -51,7 +55,7 @@ def build_connector(name: str, options: Mapping[str, Any]) -> Connector:
     extra_keys = key_properties(parsed)
     if extra_keys:
         options["account_key_properties"] = sorted({*options.get("account_key_properties", []), *extra_keys})
-    return enrich(factory(options), parsed)
+    return enrich(_build(name, factory, options), parsed)
 
 
 def cli_groups() -> list[Any]:
@@ -72,3 +76,10 @@ def cli_groups() -> list[Any]:
         if hasattr(module, "group"):
             groups.append(module.group)
     return groups
+
+
+def _build(name: str, factory: Factory, options: Mapping[str, Any]) -> Connector:
+    try:
+        return factory(options)
+    except ValidationError as exc:  # pydantic would quote the input: a misplaced token, verbatim
+        raise ConnectorError(plain_validation_error(exc, f"crm.{name} settings"), FailureKind.CONFIG) from None

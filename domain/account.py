@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.bounds import MAX_AMOUNT, MAX_COUNT, MAX_NAME_LENGTH, check_amount, check_usage_value
 from domain.journey import JourneyStage
 
 
@@ -28,22 +29,23 @@ class Account(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str = Field(min_length=1)
-    name: str = ""
+    name: str = Field(default="", max_length=MAX_NAME_LENGTH)
     owner_id: str | None = None
     owner_email: str | None = None
     plan: str | None = None
-    plan_rank: int = Field(default=0, ge=0)
+    plan_rank: int = Field(default=0, ge=0, le=MAX_COUNT)
     products: frozenset[str] = frozenset()
-    seats_purchased: int | None = Field(default=None, ge=0)
-    seats_used: int | None = Field(default=None, ge=0)
-    mrr: Decimal | None = Field(default=None, ge=0)
+    # Bounded by what the ledger's columns hold and the engine can compute with (domain/bounds.py).
+    seats_purchased: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    seats_used: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    mrr: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     currency: str = "USD"
     customer_since: date | None = None
     contract_end_date: date | None = None
     journey_stage: JourneyStage | None = None
     nps: float | None = Field(default=None, ge=-100, le=10)
     csat: float | None = Field(default=None, ge=0, le=5)
-    open_escalations: int = Field(default=0, ge=0)
+    open_escalations: int = Field(default=0, ge=0, le=MAX_COUNT)
 
     @field_validator(
         "owner_id", "owner_email", "plan", "plan_rank", "products", "seats_purchased", "seats_used", "mrr",
@@ -107,10 +109,9 @@ class UsagePoint(BaseModel):
 
     @field_validator("value")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+    def _in_range(cls, value: float) -> float:
+        """Finite, not negative, at most MAX_USAGE_VALUE: 1e308 used to overflow the engine."""
+        return check_usage_value(value)
 
 
 class Purchase(BaseModel):
@@ -121,7 +122,12 @@ class Purchase(BaseModel):
     account_id: str = Field(min_length=1)
     product: str = Field(min_length=1)
     purchased_at: date
-    amount: Decimal = Field(default=Decimal(0), ge=0)
+    amount: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT)
+
+    @field_validator("amount")
+    @classmethod
+    def _finite_amount(cls, value: Decimal) -> Decimal:
+        return check_amount(value) or Decimal(0)
 
 
 class Owner(BaseModel):

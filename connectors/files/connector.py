@@ -14,12 +14,11 @@ bundled with the package. Output never goes inside the installed package.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from pydantic import ValidationError
 from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.files.notes import read_notes
 from connectors.files.outbox import Outbox, deal_record, task_record
+from connectors.files.reading import InputFileError, check_utf8, manifest_as_of
 from connectors.files.tables import find_table, fingerprint, read_rows
 from domain import (
     Account,
@@ -59,7 +59,7 @@ def _number(value: Any, kind: type) -> Any:
         return None
     try:
         return kind(Decimal(text)) if kind is int else kind(text)
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):  # InvalidOperation, and OverflowError from int(inf)
         return None
 
 
@@ -86,10 +86,15 @@ class FileConnector:
         manifest = self.data_dir / "manifest.json"
         if not manifest.is_file():
             return None
-        value = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
-        if not value:
+        value = manifest_as_of(manifest)
+        if value is None:
             return None
-        moment = datetime.fromisoformat(value)
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise InputFileError(
+                manifest, "as_of", f"{value[:60]!r} is not an ISO 8601 date-time (e.g. 2026-11-02T06:00:00+00:00)"
+            ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
     def _rows(self, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -152,6 +157,10 @@ class FileConnector:
         self._cursor = current
         if cursor == current:
             return
+        for name in TABLES:  # a bad byte anywhere stops the pass before its first write
+            path = find_table(self.data_dir, name)
+            if path is not None:
+                check_utf8(path)
         usage = self._usage_by_account(report)
         for account in self._accounts(report):
             yield AccountRecord(account, usage.get(account.id, []))

@@ -1,21 +1,28 @@
-"""The file connector's write side: deals and tasks appended to JSONL and CSV files.
+"""The file connector's write side: deals and tasks appended to JSONL files, with CSV views.
 
 Ids are derived from the opportunity key, and the keys already in the outbox are loaded at start,
 so writing a key twice returns the first record (created=False): the same idempotency contract a
 CRM's upsert gives. Each batch is flushed and fsynced before its results are returned, so a result
-the ledger records is on disk. A line torn by a crash is ignored on the next read.
+the ledger records is on disk.
+
+The JSONL files are the record; `deals.csv` and `tasks.csv` are views reconciled with them on open
+(connectors/files/outbox_csv.py), so a crash between the two appends cannot lose CSV rows. A line
+torn by a crash (never acknowledged: the fsync comes first) is cut off on open, so the next append
+starts on a line of its own. A lock file serialises appends and reconciling between processes.
 """
 
 from __future__ import annotations
 
-import csv
+import fcntl
 import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from connectors.files.outbox_csv import CsvView
 from domain import FollowUpTask, Opportunity, WriteResult
 
 DEAL_FIELDS = ["id", "key", "account_id", "account_name", "owner_id", "kind", "playbook", "title", "offer",
@@ -52,14 +59,69 @@ def task_record(task: FollowUpTask, deal_id: str) -> dict[str, Any]:
             **{k: data[k] for k in TASK_FIELDS if k not in ("id", "deal_id")}}
 
 
+def cut_torn_tail(path: Path) -> None:
+    """Drop a last line without its newline: a record torn by a crash, never acknowledged."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return
+        size = handle.seek(0, os.SEEK_END)
+        position = size
+        while position > 0:  # find the last newline, reading backwards in blocks
+            step = min(65536, position)
+            handle.seek(position - step)
+            block = handle.read(step)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                position = position - step + newline + 1
+                break
+            position -= step
+        handle.truncate(position)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def unique_records(path: Path, key_field: str) -> list[dict[str, Any]]:
+    """The JSONL's records, first one per key (a key written twice by two processes counts once)."""
+    seen: set[str] = set()
+    records = []
+    for record in read_jsonl(path):
+        key = record.get(key_field)
+        if isinstance(key, str) and key not in seen:
+            seen.add(key)
+            records.append(record)
+    return records
+
+
 class Outbox:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.deals_path = folder / "deals.jsonl"
         self.tasks_path = folder / "tasks.jsonl"
-        self._deals = {d["key"]: d["id"] for d in read_jsonl(self.deals_path) if "key" in d}
-        self._tasks = {t["opportunity_key"]: t["id"] for t in read_jsonl(self.tasks_path) if "opportunity_key" in t}
+        self._lock_path = folder / ".outbox.lock"
+        self._views = {self.deals_path: CsvView(folder / "deals.csv", DEAL_FIELDS),
+                       self.tasks_path: CsvView(folder / "tasks.csv", TASK_FIELDS)}
+        with self._locked():
+            loaded = {}
+            for path, key_field in ((self.deals_path, "key"), (self.tasks_path, "opportunity_key")):
+                cut_torn_tail(path)
+                loaded[path] = unique_records(path, key_field)
+                self._views[path].reconcile(loaded[path])
+        self._deals = {d["key"]: d["id"] for d in loaded[self.deals_path]}
+        self._tasks = {t["opportunity_key"]: t["id"] for t in loaded[self.tasks_path]}
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on the outbox folder; the kernel drops it when its holder dies."""
+        with self._lock_path.open("a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def deals(self) -> Iterator[dict[str, Any]]:
         return read_jsonl(self.deals_path)
@@ -74,7 +136,7 @@ class Outbox:
             fresh.append(record)
             self._deals[opportunity.key] = record["id"]
             results.append(WriteResult(key=opportunity.key, crm_id=record["id"], created=True))
-        self._append(self.deals_path, self.folder / "deals.csv", DEAL_FIELDS, fresh)
+        self._append(self.deals_path, fresh, len(self._deals) - len(fresh))
         return results
 
     def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
@@ -91,27 +153,17 @@ class Outbox:
             fresh.append(record)
             self._tasks[key] = record["id"]
             results.append(WriteResult(key=key, crm_id=record["id"], created=True))
-        self._append(self.tasks_path, self.folder / "tasks.csv", TASK_FIELDS, fresh)
+        self._append(self.tasks_path, fresh, len(self._tasks) - len(fresh))
         return results
 
-    @staticmethod
-    def _append(jsonl: Path, csv_path: Path, fields: list[str], records: list[dict[str, Any]]) -> None:
+    def _append(self, jsonl: Path, records: list[dict[str, Any]], records_before: int) -> None:
+        """The JSONL first (fsynced: it is the record), then the CSV view. A process killed between
+        the two leaves the view's state stale, and the next open rebuilds the view."""
         if not records:
             return
-        with jsonl.open("a", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        new_file = not csv_path.exists()
-        with csv_path.open("a", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
-            if new_file:
-                writer.writeheader()
-            for record in records:
-                row = dict(record)
-                if isinstance(row.get("explanation"), list):
-                    row["explanation"] = "; ".join(
-                        f"{c['signal']} +{c['points']}" for c in row["explanation"] if c.get("points")
-                    )
-                writer.writerow(row)
+        with self._locked():
+            with jsonl.open("a", encoding="utf-8") as handle:
+                handle.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._views[jsonl].append(records, records_before)

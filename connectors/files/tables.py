@@ -6,12 +6,12 @@ connector, where a bad row can be skipped with its reason counted.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from connectors.files.reading import csv_rows, json_array_rows, jsonl_rows
 
 EXTENSIONS = (".csv", ".jsonl", ".json")
 
@@ -25,27 +25,13 @@ def find_table(folder: Path, name: str) -> Path | None:
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line or item number, row). A JSON row that is not an object is yielded as {} for the
-    caller to skip with a reason."""
+    """(line or item number, row). A row that cannot be read is yielded as {} for the caller to
+    skip with a reason; a file that cannot be read raises `reading.InputFileError`."""
     if path.suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as handle:
-            for number, row in enumerate(csv.DictReader(handle), start=2):
-                yield number, row
-    elif path.suffix == ".jsonl":
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        item = json.loads(line)
-                    except json.JSONDecodeError:
-                        item = {}
-                    yield number, item if isinstance(item, dict) else {}
-    else:
-        items = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(items, list):
-            raise ValueError(f"{path}: expected a JSON array of records")
-        for number, item in enumerate(items, start=1):
-            yield number, item if isinstance(item, dict) else {}
+        return csv_rows(path)
+    if path.suffix == ".jsonl":
+        return jsonl_rows(path)
+    return json_array_rows(path)
 
 
 def fingerprint(folder: Path, names: tuple[str, ...]) -> str:

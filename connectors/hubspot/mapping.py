@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
+from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport, usage_point
 from domain import (
     Account,
     Contribution,
@@ -124,7 +124,9 @@ def company_to_record(
         if number is None:
             report.default(f"non_numeric_{metric}", company_id, f"{prop}={str(value)[:40]!r}")
             continue
-        usage.append(UsagePoint(account_id=company_id, metric=metric, period_start=period_start, value=number))
+        point = usage_point(report, company_id, metric, period_start, number)
+        if point is not None:
+            usage.append(point)
     return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
 
 
@@ -314,13 +316,20 @@ def marker_key(body: str | None) -> str | None:
     return None
 
 
+def html_body(text: str) -> str:
+    """HubSpot shows `hs_task_body` as rich text (HTML), so the plain body is escaped (a `<script>`
+    in an account name or a playbook title stays text, #16) and its line breaks become `<br>`.
+    `marker_key` reads it back: tags become line breaks and entities are decoded."""
+    return "<br>\n".join(html.escape(line, quote=False) for line in text.split("\n"))
+
+
 def task_properties(task: FollowUpTask, task_type: str) -> dict[str, str]:
     """Task properties (https://developers.hubspot.com/docs/api/crm/tasks): hs_timestamp (due date,
     required) and the rest."""
     props = {
         "hs_timestamp": iso_midnight(task.due_date),
         "hs_task_subject": task.subject[:250],
-        "hs_task_body": with_marker(task.body, task.opportunity_key),
+        "hs_task_body": html_body(with_marker(task.body, task.opportunity_key)),
         "hs_task_priority": task.priority,
         "hs_task_status": "NOT_STARTED",
         "hs_task_type": task_type,

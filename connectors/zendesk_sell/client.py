@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from connectors.error_table import BAD_TOKEN, REFUSED, RETRY_LATER, SLOW_DOWN, ErrorTable
 from connectors.http import ApiClient, DescribeError
 from connectors.ratelimit import PacedLimiter, RateLimiter
+from connectors.redact import mask_secrets
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from domain import ConnectorError, FailureKind
 
@@ -53,10 +54,7 @@ def make_describe(token: SecretStr) -> DescribeError:
                     text += f" - {error['details']}"
                 parts.append(text)
         message = "; ".join(parts[:5]) or (response.text[:200] if body is None else "") or response.reason
-        secret = token.get_secret_value()
-        if secret:
-            message = message.replace(secret, "***")
-        return message or "no body", logref
+        return mask_secrets(message, [token]) or "no body", logref
 
     return describe
 

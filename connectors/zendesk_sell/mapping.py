@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import AccountRecord, ReadReport
+from connectors.base import AccountRecord, ReadReport, usage_point
 from connectors.zendesk_sell.settings import CONTACT_ATTRIBUTES
 from domain import (
     Account,
@@ -198,7 +198,9 @@ def to_account_record(
         except (ValueError, TypeError) as exc:
             report.default(f"unreadable_usage_{metric}", account_id, str(exc)[:120])
             continue
-        usage.append(UsagePoint(account_id=account_id, metric=metric, period_start=period_start, value=number))
+        point = usage_point(report, account_id, metric, period_start, number)
+        if point is not None:
+            usage.append(point)
     return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
 
 

@@ -23,7 +23,11 @@ def progress(label: str, unit: str, console: Console, *, enabled: bool = True,
              every_seconds: float = LOG_EVERY_SECONDS) -> Iterator[Update]:
     """Yield `update(done, total)`. Nothing is shown when not `enabled` (e.g. `--json` output)."""
     if not enabled:
-        yield lambda done, total=None: None
+
+        def nothing(done: int, total: int | None = None) -> None:
+            return None
+
+        yield nothing
         return
     if console.is_terminal:
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

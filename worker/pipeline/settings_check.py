@@ -17,6 +17,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from connectors.redact import mask_secrets
 from connectors.registry import REGISTRY
 
 # A CRM section's settings class, "module:Class" (imported lazily, like the registry's connectors).
@@ -81,7 +82,9 @@ def check_crm_sections(sections: Mapping[str, Any], known_crms: Iterable[str] = 
             problems.append(f"crm.{crm}: expected a mapping of settings")
             continue
         names = crm_setting_names(crm)
-        for key in sorted(section) if names is not None else ():
+        if names is None:  # a plugin CRM: its own factory validates
+            continue
+        for key in sorted(section):
             if key not in names:
                 problems.append(f"crm.{crm}.{key}: unknown setting{did_you_mean(str(key), names)}")
     if problems:
@@ -159,7 +162,8 @@ def plain_validation_error(exc: ValidationError, where: str = "") -> Configurati
             parent_fields = _fields_at(exc, error["loc"][:-1])
             problems.append(f"{label}: unknown setting{did_you_mean(str(error['loc'][-1]), parent_fields)}")
         else:
-            problems.append(f"{label}: {error['msg'][0].lower()}{error['msg'][1:]}")
+            message = mask_secrets(str(error["msg"]))  # a custom validator's text may quote its input
+            problems.append(f"{label}: {message[:1].lower()}{message[1:]}")
     return ConfigurationError(problems)
 
 
