@@ -142,7 +142,7 @@ def test_unknown_environment_variable_is_refused(tmp_path: Path) -> None:
 def test_bad_value_in_a_crm_section_is_plain_and_masks_the_token(tmp_path: Path) -> None:
     (tmp_path / "settings.yaml").write_text("crm:\n  hubspot:\n    burst_limit: lots\n    access_token: tok-SECRET-3\n")
     output = refused(oppworker("--config", "settings.yaml", "run", "--crm", "hubspot", cwd=tmp_path),
-                     "configuration problem", "crm.hubspot", "burst_limit")
+                     "config", "crm.hubspot", "burst_limit")
     assert "valid integer" in output.lower()
     assert "tok-SECRET-3" not in output and "input_value" not in output
 
