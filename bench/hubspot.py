@@ -81,7 +81,7 @@ class PassResult:
 
 
 def one_pass(
-    box: RemoteSandbox, settings: Settings, hs: HubSpotSettings, name: str, changed_deals: int = 0, **kwargs  # noqa: ANN003
+    box: RemoteSandbox, settings: Settings, hs: HubSpotSettings, name: str, changed_deals: int = 0, **kwargs
 ) -> PassResult:
     connector = HubSpotConnector(hs)
     before = box.call("state")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playbooks.intents import INTENTS, IntentDetector, build_detector  # noqa: E402
-from playbooks.loader import load_catalog  # noqa: E402
+from playbooks.intents import INTENTS, IntentDetector, build_detector
+from playbooks.loader import load_catalog
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "playbooks" / "data"
 LABELLED = DATA / "intent_notes.jsonl"  # the lexicons were tuned on these

@@ -10,7 +10,8 @@ burst limit per rolling 2 s and search's 10 per 2 s and counts token costs as do
 
 Lower bound = each listing read once at 500 a page (users, organization and deal fields, every deal
 and the archive - Pipedrive cannot filter deals by a custom field without a saved filter - won deals
-and the archive for products, deal products at 100 deals a call, organizations) + one create per deal
+and the archive for products, deal products at 100 deals a call, organizations, the organizations'
+notes for the intent listener at 500 a page) + one create per deal
 and per activity (Pipedrive has no batch create). Searches before creates and activity lookups are the
 exactly-once safety net: "above bound" counts them (searches, or with `--search org` one list of
 the organization's deals per create). Wall bound = max(calls / burst rate, searches / search rate).
@@ -85,6 +86,7 @@ def main() -> None:
             needed += [("GET", "/api/v2/deals")] * pages(won_before) + [("GET", "/api/v2/deals/archived")]
             needed += [("GET", "/api/v2/deals/products")] * pages(won_before, 100)
             needed += [("GET", "/api/v2/organizations")] * pages(args.n if report.mode == "full" else changed)
+            needed += [("GET", "/v1/notes")] * pages(len(sandbox.notes))  # listening: one scan per pass
             needed += [("POST", "/api/v2/deals")] * report.deals_created + [("POST", "/api/v2/activities")] * report.tasks_created
             safety = len(made) - len(needed)
             searches = by_endpoint["GET /api/v2/deals/search"]

@@ -18,9 +18,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.base import ReadReport  # noqa: E402
-from domain import ConnectorError  # noqa: E402
-from worker.service.settings import ServiceSettings  # noqa: E402
+from connectors.base import ReadReport
+from domain import ConnectorError
+from worker.service.settings import ServiceSettings
 
 
 def failing_request_calls(
@@ -29,7 +29,7 @@ def failing_request_calls(
     """(task attempts, HTTP calls) until the task policy stops retrying."""
     fail()
     attempts = 0
-    for attempts in range(1, ServiceSettings().max_retries + 2):
+    for attempts in range(1, ServiceSettings().max_retries + 2):  # noqa: B007 - the count is the answer
         connector = build()
         connector.client.api._sleep = lambda seconds: None  # count calls, do not wait
         try:

@@ -65,7 +65,7 @@ class Sampler(threading.Thread):
                 done = self.redis.hlen(self.parts_key)
                 planned = self.redis.exists(self.planned_key)
                 self.redis_peak_mb = max(self.redis_peak_mb, self.redis.info("memory")["used_memory"] / 2**20)
-            except Exception:  # noqa: BLE001 - a sample missed is not a result
+            except Exception:
                 continue
             rss = [_status_kb(pid, "VmRSS") / 1024 for pid in self.pids]
             for mark in MARKS:

@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.files.sample import AS_OF, iter_accounts  # noqa: E402
-from domain import Account, ExistingOpportunity, OpportunityStatus  # noqa: E402
-from playbooks.affinity import AffinityModel  # noqa: E402
-from playbooks.assess import NEW, Assessor  # noqa: E402
-from playbooks.guardrails import AccountHistory  # noqa: E402
-from playbooks.loader import load_catalog, load_playbooks  # noqa: E402
+from connectors.files.sample import AS_OF, iter_accounts
+from domain import Account, ExistingOpportunity, OpportunityStatus
+from playbooks.affinity import AffinityModel
+from playbooks.assess import NEW, Assessor
+from playbooks.guardrails import AccountHistory
+from playbooks.loader import load_catalog, load_playbooks
 
 CHUNK = 2000
 

@@ -21,16 +21,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.sandboxes is not an installed package
 
-from connectors.zendesk_sell.connector import ZendeskSellConnector  # noqa: E402
-from connectors.zendesk_sell.settings import ZendeskSellSettings  # noqa: E402
-from tests.sandboxes.zendesk_sell import SellSandbox  # noqa: E402
-from worker.pipeline.run import run_pass  # noqa: E402
-from worker.pipeline.settings import Settings  # noqa: E402
+from connectors.zendesk_sell.connector import ZendeskSellConnector
+from connectors.zendesk_sell.settings import ZendeskSellSettings
+from tests.sandboxes.zendesk_sell import SellSandbox
+from worker.pipeline.run import run_pass
+from worker.pipeline.settings import Settings
 
 PAGE = 100
 
@@ -52,7 +52,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-zendesk-sell-"))
     settings = Settings(database_url=f"sqlite:///{tmp}/ledger.db", output_dir=tmp)
-    now = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
     rows = []
     with SellSandbox(rate_limit=max(1, int(args.rate)), rate_window=1.0) as sell:
         for i in range(3):

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from connectors.base import AccountState, DealFacts
+from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.http import ClientStats
 from connectors.ratelimit import RateBudget, RateLimiter
 from domain import Conversation, ExistingOpportunity
@@ -63,6 +63,31 @@ class ReadsConversations(Protocol):
 
 
 @runtime_checkable
+class ReadsAccountsById(Protocol):
+    """These accounts as they are now, whether or not they changed since the cursor: an incremental
+    pass adds accounts a cursor cannot see change (a new conversation, a deal that moved, a
+    webhook). Ids the CRM does not know are left out. HubSpot has it."""
+
+    def read_accounts_by_id(self, account_ids: Sequence[str], report: ReadReport) -> Iterator[AccountRecord]: ...
+
+
+@runtime_checkable
+class ResolvesDealAccounts(Protocol):
+    """The accounts these CRM deals belong to: a deal webhook names a deal, the worker re-scores
+    its account (the lookup is the worker's, never the webhook receiver's). HubSpot has it."""
+
+    def accounts_of_deals(self, deal_ids: Sequence[str]) -> list[str]: ...
+
+
+@runtime_checkable
+class ListsAccountsHeardSince(Protocol):
+    """Accounts with a conversation logged since `since`: an incremental pass re-scores them even
+    when their CRM record did not change (a note does not touch the company). HubSpot has it."""
+
+    def accounts_heard_since(self, since: datetime) -> list[str]: ...
+
+
+@runtime_checkable
 class CallsHttpApi(Protocol):
     """A connector that talks to a CRM over HTTP through `connectors.http.ApiClient`.
 
@@ -89,4 +114,51 @@ class CallsHttpApi(Protocol):
 
     def add_limiter(self, limiter: RateLimiter) -> None:
         """Acquire `limiter` too before every call, after the connector's own (idempotent)."""
+        ...
+
+
+class DailyBudget(Protocol):
+    """A count of what the CRM's daily allowance has been spent on today. `charge` raises the
+    connector's own stop error (a clean end of the pass, resumed tomorrow) when `cost` would pass
+    `allowed`, and then counts nothing."""
+
+    allowed: int
+
+    def charge(self, cost: int) -> None: ...
+
+    @property
+    def spent(self) -> int: ...
+
+    @property
+    def remaining(self) -> int: ...
+
+
+@runtime_checkable
+class SharesDailyBudget(Protocol):
+    """A CRM whose API allowance is counted per day across every caller of the account (Pipedrive's
+    daily tokens: 30,000 x plan multiplier x seats). In one process the connector counts its own
+    spending; the worker, running many processes, gives it one shared count instead (in Redis) so
+    that together they stop at the share this tool may use."""
+
+    def daily_allowance(self) -> int:
+        """Units (tokens) this tool may spend per day, after the configured share for other apps."""
+        ...
+
+    def share_daily_budget(self, budget: DailyBudget) -> None:
+        """Count every call against `budget` from now on, instead of the connector's own count."""
+        ...
+
+
+@runtime_checkable
+class ReadsImportedRecords(Protocol):
+    """A CRM a customer imported another CRM's export into (`oppworker migrate`): its accounts and
+    deals with the old CRM's id / opportunity key the import carried into a custom field (None
+    where the import carried none). Pipedrive (a Sell export, issue 12)."""
+
+    def imported_accounts(self) -> Iterator[tuple[str, str, str | None]]:
+        """(account id, name, the old CRM's account id it carries)."""
+        ...
+
+    def imported_deals(self) -> Iterator[tuple[str, str, str | None]]:
+        """(deal id, title, the opportunity key it carries)."""
         ...

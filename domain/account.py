@@ -8,7 +8,7 @@ where a wrong value would build an offer on garbage (negative seats, NaN money a
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -142,4 +142,4 @@ class Owner(BaseModel):
 
 def utcnow() -> datetime:
     """The wall clock in UTC, for code given no `now` (scoring always gets `now` injected)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

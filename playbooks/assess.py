@@ -27,7 +27,15 @@ from playbooks.guardrails import (
     stage_block,
 )
 from playbooks.holdout import HOLDOUT, in_control_group
-from playbooks.intent_signals import CHURN_RISK, Heard, Listener, churn_block, quotes, render_quotes
+from playbooks.intent_signals import (
+    CHURN_RISK,
+    Heard,
+    HeardIntent,
+    Listener,
+    churn_block,
+    quotes,
+    render_quotes,
+)
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
 from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
@@ -58,7 +66,11 @@ class Assessor:
         journey_policy: JourneyPolicy = JourneyPolicy(),
         guardrails: GuardrailPolicy = GuardrailPolicy(),
         listener: Listener | None = None,
+        holdout_ids: Mapping[str, str] | None = None,
     ) -> None:
+        # account id -> the id its control groups were drawn with (a migrated account keeps the
+        # old CRM's draw: a control account stays control, a treated one treated).
+        self.holdout_ids = dict(holdout_ids or {})
         self.listener = listener  # hears intents in conversations; None: conversations are ignored
         self.compiled: list[CompiledPlaybook] = [compile_playbook(p) for p in playbooks]
         self.catalog = catalog
@@ -129,13 +141,14 @@ class Assessor:
         now: datetime,
         last_run_at: datetime | None = None,
         conversations: Iterable[Conversation] | None = None,
+        known_mentions: Iterable[HeardIntent] = (),
     ) -> AccountAssessment:
         today = now.date()
         summaries = self.summarise_usage(usage, today, last_run_at.date() if last_run_at else None)
         unusable: dict[str, str] = {}
         heard = None
         if conversations is not None and self.listener is not None:
-            heard = self.listener.hear(conversations, today)
+            heard = self.listener.hear(conversations, today, known_mentions)
         signals = self.signals_for(account, summaries, today, unusable, heard)
         stage, stage_reason = derive_stage(account, signals, self.journey_policy)
         result = AccountAssessment(account, stage, stage_reason, signals, unusable_signals=unusable, heard=heard)
@@ -207,7 +220,7 @@ class Assessor:
         cycle = history.closed_count(playbook.id, offer.code) + 1
         key = opportunity_key(account.id, playbook.id, offer.code, cycle)
         opportunity = self._opportunity(key, score, account, stage, offer, now)
-        if in_control_group(account.id, playbook.id, playbook.holdout):
+        if in_control_group(self.holdout_ids.get(account.id, account.id), playbook.id, playbook.holdout):
             # Would have fired: the opportunity is kept for the ledger's record, no task is built
             # and nothing is written (writers only take NEW outcomes).
             return PlaybookOutcome(score, HOLDOUT, HOLDOUT, opportunity, None)

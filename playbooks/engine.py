@@ -150,7 +150,7 @@ class PlaybookScore:
                 signal=check.key,
                 observed=observed,
                 operator=check.condition.operator,
-                threshold=check.condition.value if not isinstance(check.value, tuple) else ", ".join(check.value),
+                threshold=_threshold_text(check.condition.value) if not isinstance(check.value, tuple) else ", ".join(check.value),
                 points=points,
                 reason=check.reason.replace("$observed", format_value(check.condition.signal, observed)),
             )
@@ -214,3 +214,7 @@ def format_value(signal_name: str, value: Any) -> str:
         return f"{value:.0%}"
     return f"{number:,.0f}" if number == int(number) or abs(number) >= 100 else f"{number:,.2f}"
 
+
+def _threshold_text(value: float | str | list[str]) -> float | str:
+    """A condition's bar as the explanation shows it: a list of accepted values reads as one text."""
+    return ", ".join(value) if isinstance(value, list) else value

@@ -86,8 +86,16 @@ class Listener:
         """The earliest conversation worth reading on a pass at `now`."""
         return now - timedelta(days=self.policy.lookback_days)
 
-    def hear(self, conversations: Iterable[Conversation], today: date) -> Heard:
+    def hear(self, conversations: Iterable[Conversation], today: date, known: Iterable[HeardIntent] = ()) -> Heard:
+        """Intents in `conversations`, merged with `known` mentions heard on earlier passes (an
+        incremental pass reads only new conversations). A conversation read again replaces what
+        was known of it."""
         mentions: list[HeardIntent] = []
+        conversations = list(conversations)
+        reread = {c.id for c in conversations}
+        for mention in known:
+            if mention.conversation_id not in reread and 0 <= (today - mention.said_on).days <= self.policy.lookback_days:
+                mentions.append(mention)
         for conversation in conversations:
             said_on = conversation.created_at.date()
             if (today - said_on).days > self.policy.lookback_days or said_on > today:

@@ -11,7 +11,6 @@ from functools import lru_cache
 from string import Template
 
 from domain import Contribution
-
 from domain.opportunity import TASK_MARKER, task_marker  # noqa: F401  (re-exported for callers)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -95,7 +95,7 @@ class FileConnector:
             raise InputFileError(
                 manifest, "as_of", f"{value[:60]!r} is not an ISO 8601 date-time (e.g. 2026-11-02T06:00:00+00:00)"
             ) from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def _rows(self, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         path = find_table(self.data_dir, name)

@@ -19,14 +19,14 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from connectors.files.sample_notes import FIELDS as NOTE_FIELDS
 from connectors.files.sample_notes import sample_notes
 
-AS_OF = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)  # a Monday morning
+AS_OF = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)  # a Monday morning
 WEEKS = 26
 PLANS = ["Starter", "Team", "Business", "Enterprise"]
 SEAT_PRICE = [15, 30, 55, 90]
@@ -185,7 +185,7 @@ def _account(rng: random.Random, account_id: str, name: str, kind: str, today: d
     # Work back from the level wanted in the last month to the level six months ago.
     words_now = limit * words_share
     words_start = words_now / (1 + word_growth) ** (WEEKS / 4.345)
-    usage = {
+    usage: dict[str, list[float]] = {
         "active_users": [v * 4.345 for v in _series(rng, seats * activation / (1 + user_growth) ** (WEEKS / 4.345), user_growth, 0.03)],
         "words_translated": _series(rng, words_start, word_growth),
         "api_calls": _series(rng, api_monthly / (1 + word_growth) ** (WEEKS / 4.345), word_growth) if "api" in products or api_monthly > 50_000 else [0.0] * WEEKS,

@@ -63,8 +63,8 @@ def sample_notes(accounts: list[dict[str, Any]], as_of: datetime, seed: int) -> 
     for account, days, source, text in SHOWCASE_NOTES:
         number += 1
         yield _row(number, account, as_of - timedelta(days=days, hours=3), source, text)
-    for account in accounts:
-        account_id = str(account.get("id") or "")
+    for row in accounts:
+        account_id = str(row.get("id") or "")
         if not account_id.startswith("acc-0") or account_id in showcase or rng.random() >= 0.1:
             continue
         source, text = rng.choice(EVERYDAY)

@@ -51,7 +51,7 @@ def describe_error(response: requests.Response) -> tuple[str, str | None]:
     if not isinstance(body, dict):
         return str(body)[:300], None
     parts = [str(body.get("category") or body.get("errorType") or "").strip(), str(body.get("message") or "")]
-    details = [e.get("message") for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")]
+    details = [str(e.get("message")) for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")]
     scopes = missing_scopes(body)
     if scopes:
         details.append("missing scope(s): " + ", ".join(scopes))
@@ -169,7 +169,7 @@ class HubSpotClient:
         return api.request(method, path, **kwargs)
 
     @property
-    def stats(self):  # noqa: ANN201 - ClientStats
+    def stats(self):
         return self.api.stats
 
     # -- objects -----------------------------------------------------------------------------

@@ -6,26 +6,36 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import requests
 
 from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.http import ApiBacked, ApiClient
-from connectors.ratelimit import RateBudget
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.conversations import HubSpotConversations
 from connectors.hubspot.products import products_by_company
 from connectors.hubspot.settings import HubSpotSettings, load_settings
 from connectors.hubspot.writer import Writer
-from domain import ConnectorError, ExistingOpportunity, FailureKind, FollowUpTask, Opportunity, Owner, WriteResult
+from connectors.ratelimit import RateBudget
+from domain import (
+    ConnectorError,
+    Conversation,
+    ExistingOpportunity,
+    FailureKind,
+    FollowUpTask,
+    Opportunity,
+    Owner,
+    WriteResult,
+)
 
 log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class HubSpotConnector(ApiBacked):
@@ -49,6 +59,7 @@ class HubSpotConnector(ApiBacked):
         self._spool_started: datetime | None = None
         self._owned: dict[str, frozenset[str]] | None = None  # products_source=line_items, per pass
         self._facts: dict[str, DealFacts] = {}  # deal facts by key, from this pass's read_opportunities
+        self._conversations = HubSpotConversations(self.client)
 
     def _owned_products(self) -> dict[str, frozenset[str]] | None:
         """company id -> products from won deals' line items, built once per connector (a pass)."""
@@ -156,11 +167,20 @@ class HubSpotConnector(ApiBacked):
             for company in page:
                 yield from mapping.company_history(company, field_map)
 
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+        """Capability `ReadsConversations`: notes, emails and calls on these companies logged since
+        `since` (connectors/hubspot/conversations.py: one search scan per pass, not per company)."""
+        return self._conversations.read(account_ids, since)
+
+    def accounts_heard_since(self, since: datetime) -> list[str]:
+        """Capability `ListsAccountsHeardSince`: companies with an engagement logged since `since`."""
+        return self._conversations.accounts_heard_since(since)
+
     def read_baskets(self, report: ReadReport) -> Iterator[tuple[str, frozenset[str]]]:
         owned = self._owned_products()
         products_property = None if owned is not None else self.settings.field_map.get("products")
         self._drop_spool()
-        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - outlives this call; _drop_spool closes it
         self._spool_started = self._clock()
         for page in paging.iter_list(self.client, "companies", self.settings.company_properties):
             self._spool.write(json.dumps(page) + "\n")
@@ -176,6 +196,37 @@ class HubSpotConnector(ApiBacked):
             pages, self._cursor = self._full_pages(started)
         else:
             pages, self._cursor = self._changed_pages(cursor, started), _format_cursor(started)
+        return self._records(pages, today, report)
+
+    def read_accounts_by_id(self, account_ids: Sequence[str], report: ReadReport) -> Iterator[AccountRecord]:
+        """Capability `ReadsAccountsById`: these companies as they are now, 100 per batch read, for
+        an incremental pass that must re-score accounts whose company record did not change (a new
+        note, a deal moved). Ids HubSpot does not know (deleted companies) are left out."""
+        ids = list(dict.fromkeys(str(a) for a in account_ids))
+        size = self.settings.batch_size
+
+        def pages() -> Iterator[list[dict]]:
+            for start in range(0, len(ids), size):
+                body = self.client.batch_read(
+                    "companies", ids[start : start + size], self.settings.company_properties, endpoint="companies.by_id"
+                )
+                yield list((body or {}).get("results") or [])
+
+        return self._records(pages(), self._clock().date(), report)
+
+    def accounts_of_deals(self, deal_ids: Sequence[str]) -> list[str]:
+        """Capability `ResolvesDealAccounts`: the companies these deals are associated with (one
+        association batch read per 100 deals, outside the ten-secondly budget). A deal-stage webhook
+        names a deal; the worker re-scores its company."""
+        ids = list(dict.fromkeys(str(d) for d in deal_ids))
+        companies: set[str] = set()
+        for start in range(0, len(ids), 100):
+            body = self.client.association_batch_read("deals", "companies", ids[start : start + 100]) or {}
+            for row in body.get("results") or []:
+                companies.update(str(t["toObjectId"]) for t in row.get("to") or [])
+        return sorted(companies)
+
+    def _records(self, pages: Iterable[list[dict]], today: Any, report: ReadReport) -> Iterator[AccountRecord]:
         s = self.settings
         owned = self._owned_products()
         field_map = s.field_map if owned is None else {k: v for k, v in s.field_map.items() if k != "products"}
@@ -253,7 +304,7 @@ class HubSpotConnector(ApiBacked):
 
 
 def _format_cursor(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def _parse_cursor(cursor: str) -> datetime:

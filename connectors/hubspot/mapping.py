@@ -10,7 +10,7 @@ import html
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +27,9 @@ from domain import (
     Owner,
     UsagePoint,
 )
+from domain.opportunity import TASK_MARKER  # the last line of every task body we write
 
 KEY_PROPERTY = "oppworker_key"
-from domain.opportunity import TASK_MARKER  # the last line of every task body we write
 
 # Our custom deal properties (created by `oppworker hubspot setup`).
 DEAL_PROPERTIES = [
@@ -55,12 +55,12 @@ def parse_datetime(value: Any) -> datetime | None:
         return None
     text = str(value).strip()
     if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_date(value: Any) -> date | None:
@@ -75,7 +75,7 @@ def to_epoch_ms(moment: datetime) -> str:
 def iso_midnight(day: date) -> str:
     """Date properties take midnight UTC (https://developers.hubspot.com/docs/api/crm/properties,
     "Date values")."""
-    return datetime.combine(day, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.combine(day, time(0), tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 # -- companies -> accounts ------------------------------------------------------------------------

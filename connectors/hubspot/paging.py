@@ -68,14 +68,28 @@ def iter_search(
     One filter group: HubSpot allows a few groups of a few filters (5 x 6, 18 in all per the current
     docs); we use at most 4 filters in one group, plus the id filter.
     """
+    return iter_search_any(client, object_type, [filters], properties)
+
+
+def iter_search_any(
+    client: HubSpotClient,
+    object_type: str,
+    groups: Sequence[Sequence[Mapping[str, Any]]],
+    properties: Sequence[str],
+) -> Iterator[list[dict]]:
+    """`iter_search` over records matching any of `groups` (filter groups are ORed, the filters in
+    one group ANDed); the keyset filter is added to every group."""
     page_size = client.settings.search_page_size
     last_id: int | None = None
     while True:
-        window_filters = list(filters)
-        if last_id is not None:
-            window_filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)})
+        window_groups = []
+        for filters in groups:
+            window_filters = list(filters)
+            if last_id is not None:
+                window_filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)})
+            window_groups.append({"filters": window_filters})
         body = {
-            "filterGroups": [{"filters": window_filters}],
+            "filterGroups": window_groups,
             "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             "properties": list(properties),
             "limit": page_size,

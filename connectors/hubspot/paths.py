@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 ApiVersion = Literal["2026-03", "v3"]
-DATED = "2026-03"
+DATED: ApiVersion = "2026-03"
 
 # Object types whose 2026-03 spec file writes the path with the type id rather than the name.
 TYPE_ID_IN_DATED_PATHS = {"deals": "0-3"}

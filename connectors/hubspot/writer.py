@@ -282,6 +282,6 @@ class Writer:
             body = self.client.batch_read("tasks", chunk, ["hs_task_body"]) or {}
             for task in body.get("results") or []:
                 key = mapping.marker_key((task.get("properties") or {}).get("hs_task_body"))
-                if key in deal_for_key:
+                if key is not None and key in deal_for_key:
                     found.setdefault(key, str(task["id"]))
         return found

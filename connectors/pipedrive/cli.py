@@ -31,7 +31,7 @@ def setup(base_url: str | None, company_domain: str | None, key_field: str | Non
     overrides = {k: v for k, v in {"base_url": base_url, "company_domain": company_domain,
                                    "opportunity_key_field": key_field}.items() if v}
     try:
-        settings = PipedriveSettings(**overrides)
+        settings = PipedriveSettings(**overrides)  # type: ignore[arg-type]  # pydantic parses the flags
         client = PipedriveClient(settings)
         try:
             report = run_setup(client, settings, webhook_url=webhook_url, webhook_user=webhook_user,
@@ -56,6 +56,8 @@ def setup(base_url: str | None, company_domain: str | None, key_field: str | Non
         click.echo(f"WARNING   {line}")
     for line in report.problems:
         click.echo(f"PROBLEM   {line}")
+    for line in report.migration:
+        click.echo(f"migrate   {line}")
     if not report.ok:
         raise SystemExit(1)
     click.echo("Pipedrive setup complete." + (" Missing organization fields read as empty." if report.missing else ""))

@@ -12,11 +12,13 @@ budget (stop), otherwise wait `x-ratelimit-reset` seconds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import requests
 from pydantic import SecretStr
 
+from connectors.error_table import BAD_TOKEN, REFUSED, RETRY_LATER, SLOW_DOWN, ErrorTable
 from connectors.http import ApiClient, DescribeError
 from connectors.pipedrive.limits import (
     CallGate,
@@ -31,23 +33,34 @@ from connectors.pipedrive.settings import PipedriveSettings
 from connectors.ratelimit import RateLimiter
 from domain import ConnectorError, FailureKind
 
-# THE status table: status -> (failure kind, what it means for Pipedrive). Anything unlisted: 5xx is
-# transient, every other 4xx permanent.
-STATUS_TABLE: dict[int, tuple[FailureKind, str]] = {
-    400: (FailureKind.PERMANENT, "request refused (validation)"),
-    401: (FailureKind.AUTH, "API token refused: check PIPEDRIVE_API_TOKEN (Personal preferences > API)"),
-    402: (FailureKind.AUTH, "the company account is not open (payment required)"),
-    403: (FailureKind.AUTH, "forbidden: the token's user lacks the permission"),
-    404: (FailureKind.PERMANENT, "not found"),
-    410: (FailureKind.PERMANENT, "gone"),
-    422: (FailureKind.PERMANENT, "unprocessable (e.g. the 40-webhooks-per-user limit)"),
-    423: (FailureKind.TRANSIENT, "locked"),
-    429: (FailureKind.RATE_LIMITED, "rate limited"),
-    500: (FailureKind.TRANSIENT, "server error"),
-    502: (FailureKind.TRANSIENT, "bad gateway"),
-    503: (FailureKind.TRANSIENT, "unavailable"),
-    504: (FailureKind.TRANSIENT, "gateway timeout"),
+# Status -> (action, whose fault), from pipedrive-api.md section 6 [HTTP]: 400 validation, 401 bad
+# token, 402 company account not open, 403 permission (or, with a `code`, a plan cap; or Cloudflare's
+# HTML page after repeated 429s: refined below), 404/410 absent, 422 unprocessable (e.g. the
+# 40-webhooks-per-user limit), 423 locked, 429 rate limited (burst or daily: refined below), 5xx retry.
+_HINTS = {
+    401: "API token refused: check PIPEDRIVE_API_TOKEN (Personal preferences > API)",
+    402: "the company account is not open (payment required)",
+    403: "forbidden: the token's user lacks the permission",
+    422: "unprocessable (e.g. the 40-webhooks-per-user limit)",
 }
+ERRORS = ErrorTable(
+    "pipedrive",
+    {
+        400: REFUSED,
+        401: replace(BAD_TOKEN, hint=_HINTS[401]),
+        402: replace(BAD_TOKEN, hint=_HINTS[402]),
+        403: replace(BAD_TOKEN, hint=_HINTS[403]),
+        404: REFUSED,
+        410: REFUSED,
+        422: replace(REFUSED, hint=_HINTS[422]),
+        423: RETRY_LATER,
+        429: SLOW_DOWN,
+        500: RETRY_LATER,
+        502: RETRY_LATER,
+        503: RETRY_LATER,
+        504: RETRY_LATER,
+    },
+)
 CLOUDFLARE_BLOCK_WAIT = 60.0  # api_token traffic that keeps going after 429s gets a Cloudflare 403 page
 
 
@@ -80,32 +93,37 @@ def make_describe(token: SecretStr) -> DescribeError:
     return describe
 
 
-def classify(response: requests.Response, describe: DescribeError) -> ConnectorError:
-    status = response.status_code
-    kind, meaning = STATUS_TABLE.get(status, (FailureKind.TRANSIENT if status >= 500 else FailureKind.PERMANENT, ""))
-    message, correlation = describe(response)
-    body = error_body(response)
-    retry_after: float | None = None
+def _with(error: ConnectorError, kind: FailureKind, meaning: str, retry_after: float | None,
+          error_type: type[ConnectorError] = ConnectorError) -> ConnectorError:
+    return error_type(f"{error} ({meaning})", kind, status=error.status, retry_after=retry_after,
+                      correlation_id=error.correlation_id)
+
+
+def refine(response: requests.Response, error: ConnectorError) -> ConnectorError:
+    """Pipedrive's last word on what the table resolved, from the body and the rate-limit headers.
+
+    - 403 with no JSON body is Cloudflare's block after repeated 429s: wait, then retry.
+    - 403 with a `code` (e.g. `feature_capping_deals_limit`) is a plan cap: a refusal, not the token.
+    - 429: the body is undocumented, so the `x-ratelimit-*` headers decide. Requests left in the
+      2-second window means the daily budget is spent (stop, `DailyLimitReached`); otherwise wait
+      `x-ratelimit-reset` seconds (pipedrive-api.md section 4 [RL])."""
+    status, body = response.status_code, error_body(response)
     if status == 403 and body is None:
-        kind, meaning = FailureKind.RATE_LIMITED, "blocked by Cloudflare after repeated 429s"
-        retry_after = CLOUDFLARE_BLOCK_WAIT
-    elif status == 403 and body is not None and body.get("code"):
-        kind, meaning = FailureKind.PERMANENT, "a plan limit (cap) was reached"
-    elif status == 429:
+        return _with(error, FailureKind.RATE_LIMITED, "blocked by Cloudflare after repeated 429s", CLOUDFLARE_BLOCK_WAIT)
+    if status == 403 and body is not None and body.get("code"):
+        return _with(error, FailureKind.PERMANENT, "a plan limit (cap) was reached", None)
+    if status == 429:
         remaining, reset = response.headers.get("x-ratelimit-remaining"), response.headers.get("x-ratelimit-reset")
         if remaining is not None and remaining.isdigit() and int(remaining) > 0:
-            kind, meaning = FailureKind.PERMANENT, "daily token budget exhausted (it resets at midnight); stopping"
-        else:
-            try:
-                retry_after = float(reset) if reset is not None else None
-            except ValueError:
-                retry_after = None
-    path = response.url.split("?", 1)[0]
-    text = f"HTTP {status} from {response.request.method} {path}: {meaning}: {message}".replace(": : ", ": ")
-    if correlation:
-        text += f" (correlation id {correlation})"
-    error_type = DailyLimitReached if status == 429 and kind is FailureKind.PERMANENT else ConnectorError
-    return error_type(text, kind, status=status, retry_after=retry_after, correlation_id=correlation)
+            return _with(error, FailureKind.PERMANENT,
+                         "daily token budget exhausted (it resets at midnight); stopping", None, DailyLimitReached)
+        try:
+            wait = float(reset) if reset is not None else error.retry_after
+        except ValueError:
+            wait = error.retry_after
+        return _with(error, FailureKind.RATE_LIMITED, "rate limited", wait)
+    hint = ERRORS.resolve(status).hint
+    return _with(error, error.kind, hint, error.retry_after) if hint else error
 
 
 class _ApiTokenAuth(requests.auth.AuthBase):
@@ -143,13 +161,14 @@ class PipedriveClient:
         if not token.get_secret_value():
             raise ConnectorError("PIPEDRIVE_API_TOKEN is not set (Personal preferences > API)", FailureKind.CONFIG)
         self.settings = settings
-        window = settings.burst_window_seconds + settings.burst_margin_seconds
+        burst = settings.rate_budget()
+        window = burst.window_seconds
         secret, base = token.get_secret_value(), settings.api_base
         self.search_limiter = search_limiter or window_for("search", base, secret, settings.search_per_window, window)
         self.budget = budget or budget_for(
             settings.api_base, token.get_secret_value(), int(settings.token_budget * settings.budget_share)
         )
-        self.server_window = ServerWindow(**({"sleep": sleep} if sleep else {}))
+        self.server_window = ServerWindow(sleep=sleep) if sleep else ServerWindow()
         self.tokens_spent = 0
         session = session or requests.Session()
         session.auth = _ApiTokenAuth(token)
@@ -157,9 +176,10 @@ class PipedriveClient:
         self.api = ApiClient(
             settings.api_base,
             SecretStr(""),
-            limiter=limiter or window_for("burst", base, secret, settings.burst, window),
+            limiter=limiter or window_for("burst", base, secret, burst.max_calls, window),
             describe_error=make_describe(token),
-            classify=classify,
+            errors=ERRORS,
+            refine=refine,
             timeout=(settings.connect_timeout, settings.read_timeout),
             max_attempts=settings.max_attempts,
             backoff_base=settings.backoff_base,

@@ -12,22 +12,27 @@ time (at least once, never lost).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.base import AccountRecord, DealFacts, ReadReport
+from connectors.capabilities import DailyBudget
+from connectors.http import ApiBacked, ApiClient
 from connectors.pipedrive import mapping
 from connectors.pipedrive.client import PipedriveClient
+from connectors.pipedrive.conversations import PipedriveConversations
 from connectors.pipedrive.fields import FieldCatalog, parse_datetime, parse_money
 from connectors.pipedrive.limits import DailyTokenBudget
 from connectors.pipedrive.reader import PipedriveReader
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.pipedrive.writer import PipedriveWriter
-from connectors.ratelimit import RateLimiter
+from connectors.ratelimit import RateBudget, RateLimiter
 from domain import (
     ConnectorError,
+    Conversation,
     ExistingOpportunity,
     FailureKind,
     FollowUpTask,
@@ -48,7 +53,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         return cursor[len(CURSOR_PREFIX):]
     return None
 
-class PipedriveConnector:
+class PipedriveConnector(ApiBacked):
     name = "pipedrive"
 
     def __init__(
@@ -66,6 +71,7 @@ class PipedriveConnector:
         self.dry_run = settings.dry_run
         self.client = PipedriveClient(settings, limiter=limiter, search_limiter=search_limiter, budget=budget, sleep=sleep)
         self.reader = PipedriveReader(self.client)
+        self.conversations = PipedriveConversations(self.client)
         self.writer = PipedriveWriter(self.client, self.reader, settings, self.key_code, **({"sleep": sleep} if sleep else {}))
         self._now = now or utcnow
         self._today = today or (lambda: self._now().date())
@@ -74,6 +80,30 @@ class PipedriveConnector:
         self._purchases: dict[str, frozenset[str]] | None = None
         self._next_cursor: str | None = None
         self._listed: dict[str, Mapping[str, Any]] = {}  # key -> our deal as listed this pass
+
+    # -- capability: CallsHttpApi (connectors/capabilities.py) ----------------------------------
+    def _api_client(self) -> ApiClient:
+        return self.client.api
+
+    def rate_budget(self) -> RateBudget:
+        return self.settings.rate_budget()
+
+    def secrets(self) -> list[str]:
+        """The token travels in `x-api-token`, not in the shared client (which holds an empty one)."""
+        token = self.settings.api_token.get_secret_value()
+        return [token] if token else []
+
+    def rate_key(self) -> str:
+        """Pipedrive limits per token: a hash of it, never the token."""
+        token = self.settings.api_token.get_secret_value()
+        return hashlib.sha256(token.encode()).hexdigest()[:16] if token else "default"
+
+    # -- capability: SharesDailyBudget (connectors/capabilities.py) -----------------------------
+    def daily_allowance(self) -> int:
+        return int(self.settings.token_budget * self.settings.budget_share)
+
+    def share_daily_budget(self, budget: DailyBudget) -> None:
+        self.client.budget = budget  # type: ignore[assignment]  # same charge/spent/remaining surface
 
     # ------------------------------------------------------------------ field keys
 
@@ -101,6 +131,7 @@ class PipedriveConnector:
 
     def read_owners(self) -> Iterator[Owner]:
         self._org_fields, self._purchases = None, None  # a pass starts here: field keys and purchases afresh
+        self.conversations.forget()
         for user in self.reader.users():
             owner = mapping.to_owner(user)
             if owner is not None:
@@ -136,6 +167,10 @@ class PipedriveConnector:
                 reason = str(deal["lost_reason"])
             facts[key] = DealFacts(amount=amount, lost_reason=reason)
         return facts
+
+    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+        """capability: ReadsConversations. Notes on these organizations (connectors/pipedrive/conversations.py)."""
+        return self.conversations.read(account_ids, since)
 
     def _purchased(self) -> dict[str, frozenset[str]]:
         if self._purchases is None:
@@ -187,6 +222,26 @@ class PipedriveConnector:
 
     def next_cursor(self) -> str | None:
         return self._next_cursor
+
+    # -- capability: ReadsImportedRecords (a Sell export imported: `oppworker migrate`) ----------
+    def imported_accounts(self) -> Iterator[tuple[str, str, str | None]]:
+        code = self.org_fields().code(self.settings.source_id_field)
+        for org in self.reader.organizations():
+            org_id = mapping.as_id(org.get("id")) if isinstance(org, Mapping) else None
+            if org_id is None or org.get("is_deleted") is True:
+                continue
+            raw = (org.get("custom_fields") or {}).get(code) if code else None
+            if isinstance(raw, float) and raw.is_integer():  # a numeric field holds Sell's 123 as 123.0
+                raw = int(raw)
+            yield org_id, str(org.get("name") or ""), mapping.as_id(raw)
+
+    def imported_deals(self) -> Iterator[tuple[str, str, str | None]]:
+        key_code = self.key_code()
+        for deal in self.reader.our_deals(key_code):
+            deal_id = mapping.as_id(deal.get("id")) if isinstance(deal, Mapping) else None
+            if deal_id is None or deal.get("is_deleted") is True:
+                continue
+            yield deal_id, str(deal.get("title") or ""), mapping.deal_key(deal, key_code)
 
     # ------------------------------------------------------------------ writing
 

@@ -73,7 +73,7 @@ def parse_number(value: Any) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise ValueError(f"not a number: {value!r}")  # noqa: TRY004 - callers count ValueErrors as unreadable
+        raise ValueError(f"not a number: {value!r}")
     number = float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
     if not math.isfinite(number):
         raise ValueError(f"not a finite number: {value!r}")

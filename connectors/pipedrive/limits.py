@@ -16,7 +16,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
 from connectors.ratelimit import RateLimiter, SlidingWindowLimiter
@@ -123,7 +123,7 @@ class ServerWindow:
         self.remaining: int | None = None
         self._lock = threading.Lock()
 
-    def observe(self, headers: dict[str, str] | object) -> None:
+    def observe(self, headers: Mapping[str, str]) -> None:
         get = headers.get
         remaining, reset, limit = get("x-ratelimit-remaining"), get("x-ratelimit-reset"), get("x-ratelimit-limit")
         with self._lock:

@@ -60,7 +60,7 @@ def products_value(raw: Any) -> frozenset[str]:
     elif isinstance(raw, list):
         parts = [str(p) for p in raw if p is not None]
     else:
-        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")  # noqa: TRY004
+        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")
     return frozenset(p.strip() for p in parts if p.strip())
 
 
@@ -75,7 +75,7 @@ def _convert(canonical: str, raw: Any) -> Any:
             raise ValueError(f"expected one value, got {type(raw).__name__}")
         return raw
     value = parser(raw)
-    if canonical in _INTEGERS and value is not None:
+    if canonical in _INTEGERS and isinstance(value, (int, float, Decimal)):
         if value != int(value):
             raise ValueError(f"expected a whole number, got {raw!r}")
         value = int(value)
@@ -152,9 +152,10 @@ def _validated_account(values: dict[str, Any], account_id: str, report: ReadRepo
 
 def to_owner(user: Any) -> Owner | None:
     """A `/v1/users` item; deleted or deactivated users own nothing any more."""
-    if not isinstance(user, Mapping) or as_id(user.get("id")) is None or user.get("is_deleted") is True:
+    owner_id = as_id(user.get("id")) if isinstance(user, Mapping) else None
+    if owner_id is None or user.get("is_deleted") is True:
         return None
-    return Owner(id=as_id(user["id"]), email=user.get("email") or None, name=user.get("name") or None)
+    return Owner(id=owner_id, email=user.get("email") or None, name=user.get("name") or None)
 
 
 # ---------------------------------------------------------------- deals and activities

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.ratelimit import RateBudget
 from domain import ConnectorError, FailureKind
 from domain.settings_values import token_or_empty
 
@@ -31,6 +32,11 @@ ORGANIZATION_ATTRIBUTES: frozenset[str] = frozenset(
 PLAN_MULTIPLIER = {"lite": 1, "growth": 2, "premium": 5, "ultimate": 7}
 # Burst limit per rolling 2 s for an API token, per plan (same source).
 PLAN_BURST = {"lite": 20, "growth": 40, "premium": 100, "ultimate": 120}
+# The one place Pipedrive's burst budget is stated: per API token, per rolling 2 s, the default
+# (Growth) plan's 40 (https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting;
+# pipedrive-api.md section 4 [RL]). Other plans scale `max_calls` by PLAN_BURST; both the
+# connector's own window and the worker's cross-process one are built from `rate_budget()`.
+RATE_BUDGET = RateBudget(PLAN_BURST["growth"], 2.0, "https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting")
 
 
 class PipedriveSettings(BaseSettings):
@@ -46,10 +52,13 @@ class PipedriveSettings(BaseSettings):
     # and its people share the same budget, and an exhausted budget answers 429 until midnight.
     budget_share: float = Field(default=0.8, gt=0, le=1)
     burst_limit: int | None = Field(default=None, ge=1)  # None: from the plan
-    burst_window_seconds: float = Field(default=2.0, gt=0)
+    burst_window_seconds: float = Field(default=RATE_BUDGET.window_seconds, gt=0)
     burst_margin_seconds: float = Field(default=0.1, ge=0)  # our clock vs theirs
     search_per_window: int = Field(default=10, ge=1)  # search: 10 per 2 s on every plan
     opportunity_key_field: str = "Opportunity key"  # deal custom field (varchar: searchable), by name
+    # Organization custom field the customer maps the Sell export's id column into when importing
+    # (`oppworker migrate --from zendesk-sell --to pipedrive`); by name, like every field.
+    source_id_field: str = "Zendesk Sell id"  # the name README and docs/pipedrive.md tell the customer to use
     # Always search for the key before creating a deal (the documented safety net). `org` lists the
     # organization's deals instead (10 tokens, no 10-per-2-s search window, and a list sees a deal the
     # moment it exists, where how soon search sees it is undocumented; archived deals are not in it, but
@@ -107,6 +116,11 @@ class PipedriveSettings(BaseSettings):
     @property
     def burst(self) -> int:
         return self.burst_limit or PLAN_BURST[self.plan]
+
+    def rate_budget(self) -> RateBudget:
+        """The burst budget as configured (plan or override), its window widened by the margin, as
+        the connector's own limiter uses it."""
+        return RateBudget(self.burst, self.burst_window_seconds + self.burst_margin_seconds, RATE_BUDGET.source)
 
     def field_map(self) -> dict[str, str]:
         mapping = {name: name for name in CANONICAL_FIELDS}

@@ -34,6 +34,7 @@ class SetupReport:
     missing: list[str] = field(default_factory=list)  # organization fields the mapping names but Pipedrive lacks
     warnings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    migration: list[str] = field(default_factory=list)  # how to import a Sell export for `oppworker migrate`
 
     @property
     def ok(self) -> bool:
@@ -81,6 +82,22 @@ def _ensure_key_field(client: PipedriveClient, settings: PipedriveSettings, repo
     report.created.append(f"deal field {name!r} (type varchar, key {created.get('field_code', '?')})")
 
 
+def migration_steps(settings: PipedriveSettings, has_source_field: bool) -> list[str]:
+    """What a Zendesk Sell customer does before importing its export, so `oppworker migrate` can
+    carry offers, cooldowns and holdouts across (Sell retires 2027-08-31: zendesk-sell-api.md)."""
+    field_step = (f"organization field {settings.source_id_field!r} exists: map the Sell export's company id column to it"
+                  if has_source_field else
+                  f"create an organization field {settings.source_id_field!r} (type text) and map the Sell export's "
+                  "company id column to it")
+    return [
+        "From Zendesk Sell (retires 2027-08-31)? Before importing the Sell export into Pipedrive:",
+        f"  1. {field_step};",
+        f"  2. map the deals' 'opportunity_key' column to the deal field {settings.opportunity_key_field!r};",
+        "  3. import, then run `oppworker migrate --from zendesk-sell --to pipedrive --dry-run`, check the mapping,",
+        "     and run it again without --dry-run (docs/pipedrive.md).",
+    ]
+
+
 def run_setup(
     client: PipedriveClient,
     settings: PipedriveSettings,
@@ -110,6 +127,8 @@ def run_setup(
             report.missing.append(f"organization field {name!r} (feeds {feeds}): create it, or map {feeds} to an existing field")
         else:
             report.found.append(f"organization field {name!r} (feeds {feeds}, type {definition.field_type})")
+
+    report.migration.extend(migration_steps(settings, catalog.get(settings.source_id_field) is not None))
 
     types = [t for t in client.pages_v1("/v1/activityTypes") if isinstance(t, Mapping)]
     if not any(t.get("key_string") == settings.activity_type and t.get("active_flag") is not False for t in types):

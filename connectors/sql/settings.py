@@ -111,7 +111,7 @@ class UsageSourceSettings(BaseModel):
     def masked_url(self) -> str:
         try:
             return self.sqlalchemy_url().render_as_string(hide_password=True)
-        except Exception:  # noqa: BLE001 - a URL that cannot parse is shown as nothing at all
+        except Exception:
             return "<invalid url>"
 
     @property

@@ -73,7 +73,7 @@ class SqlSource:
         password = self.settings.sqlalchemy_url().password
         if password:
             detail = detail.replace(str(password), "***")
-        down = isinstance(exc, DBAPIError) and exc.connection_invalidated or _looks_down(exc)
+        down = (isinstance(exc, DBAPIError) and exc.connection_invalidated) or _looks_down(exc)
         kind = FailureKind.TRANSIENT if down else FailureKind.CONFIG
         what = "is unreachable" if down else "query failed"
         return SourceError(f"usage source {self.name!r} ({self.settings.masked_url}) {what}: {detail}", kind)
@@ -162,7 +162,10 @@ class SqlSource:
         if conn.dialect.name == "duckdb":
             compiled = statement.compile(dialect=conn.dialect)
             args = [params[name] for name in compiled.positiontup or ()]
-            cursor = conn.connection.driver_connection.execute(compiled.string, args)
+            driver = conn.connection.driver_connection
+            if driver is None:  # a closed connection: SQLAlchemy gives no DBAPI connection then
+                raise RuntimeError("the DuckDB connection is closed")
+            cursor = driver.execute(compiled.string, args)
             while batch := cursor.fetchmany(size):
                 yield batch
             return

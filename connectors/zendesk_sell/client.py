@@ -132,7 +132,7 @@ class SellClient:
         )
 
     @property
-    def stats(self):  # noqa: ANN201 - ClientStats
+    def stats(self):
         return self.api.stats
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, endpoint: str | None = None) -> Any:
@@ -173,7 +173,7 @@ class SellClient:
             links = (envelope.get("meta") or {}).get("links") or {}
             return items, bool(links.get("next_page")) and bool(items)
 
-        def data(items: list[Any]) -> Iterator[dict[str, Any]]:
+        def data(items: list[Any]) -> Iterator[Any]:
             for item in items:
                 yield item.get("data") if isinstance(item, Mapping) else item
 

@@ -23,7 +23,15 @@ from connectors.zendesk_sell.conversations import SellConversations
 from connectors.zendesk_sell.reader import SellReader, StreamExpired, decode_cursor, encode_cursor
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from connectors.zendesk_sell.writer import SellWriter
-from domain import Conversation, ExistingOpportunity, FollowUpTask, Opportunity, OpportunityStatus, Owner, WriteResult
+from domain import (
+    Conversation,
+    ExistingOpportunity,
+    FollowUpTask,
+    Opportunity,
+    OpportunityStatus,
+    Owner,
+    WriteResult,
+)
 from domain.account import utcnow
 
 log = logging.getLogger(__name__)
@@ -135,7 +143,7 @@ class ZendeskSellConnector(ApiBacked):
         self._drop_spool()
         field_map = self.settings.field_map()
         position = self.reader.stream_top() if self.settings.incremental == "firehose" else None
-        spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - handed on to read_accounts, closed there
         complete = False
         try:
             for contact in self.reader.organizations():

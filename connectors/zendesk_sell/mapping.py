@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,8 +32,8 @@ from domain import (
     Owner,
     UsagePoint,
 )
-
 from domain.opportunity import TASK_MARKER  # the last line of every task body we write
+
 CUSTOM_PREFIX = "custom_fields."
 WON_CATEGORIES = frozenset({"won"})
 LOST_CATEGORIES = frozenset({"lost", "unqualified"})
@@ -124,7 +124,7 @@ def parse_datetime(value: Any) -> datetime | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     when = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def as_id(value: Any) -> str | None:
@@ -213,7 +213,7 @@ def _convert(canonical: str, raw: Any) -> Any:
             raise ValueError(f"expected one value, got a list of {len(raw)}")
         return raw
     value = parser(raw)
-    if canonical in _INTEGERS and value is not None:
+    if canonical in _INTEGERS and isinstance(value, (int, float, Decimal)):
         if value != int(value):
             raise ValueError(f"expected a whole number, got {raw!r}")
         value = int(value)
@@ -259,9 +259,10 @@ def products_of(contact: Mapping[str, Any], field_map: Mapping[str, str]) -> fro
 
 
 def to_owner(user: Any) -> Owner | None:
-    if not isinstance(user, Mapping) or as_id(user.get("id")) is None:
+    owner_id = as_id(user.get("id")) if isinstance(user, Mapping) else None
+    if owner_id is None:
         return None
-    return Owner(id=as_id(user["id"]), email=user.get("email") or None, name=user.get("name") or None)
+    return Owner(id=owner_id, email=user.get("email") or None, name=user.get("name") or None)
 
 
 def parse_key(key: str) -> tuple[str, str, str] | None:

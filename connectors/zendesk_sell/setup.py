@@ -34,8 +34,9 @@ ADMIN_PATH = "Sell > Settings > Customize > {where} > Custom fields (admin only)
 RETIREMENT_NOTICE = (
     "Zendesk Sell retires on 2027-08-31 and its data is deleted then (or when the subscription ends, if "
     "sooner). Zendesk names Pipedrive as its migration partner; this tool runs on Pipedrive too "
-    "(`oppworker pipedrive setup`), and README 'Moving from Zendesk Sell to Pipedrive' describes how to carry "
-    "the opportunity keys and Sell ids across so no offer is made twice."
+    "(`oppworker pipedrive setup`). Import the Sell export with the Sell ids and opportunity keys carried, then "
+    "`oppworker migrate --from zendesk-sell --to pipedrive --dry-run` carries open offers, cooldowns, holdouts "
+    "and outcome history across so no offer is made twice (docs/pipedrive.md, 'Moving from Zendesk Sell')."
 )
 
 

@@ -4,7 +4,7 @@ number without their text, and a new note changes the cursor so an incremental p
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from connectors.base import ReadReport
 from connectors.files.connector import FileConnector
@@ -32,8 +32,8 @@ def test_reads_conversations_of_the_asked_accounts_since_a_moment(tmp_path, capl
     with caplog.at_level(logging.WARNING):
         everything = list(files.read_conversations(["a1", "a5"], None))
     assert [(c.id, c.account_id, c.source) for c in everything] == [("n1", "a1", "call"), ("notes:3", "a1", "email"), ("n3", "a5", "note")]
-    assert everything[0].created_at == datetime(2026, 10, 20, 9, 30, tzinfo=timezone.utc)
-    assert everything[1].created_at == datetime(2026, 9, 1, tzinfo=timezone.utc)  # a date alone is midnight UTC
+    assert everything[0].created_at == datetime(2026, 10, 20, 9, 30, tzinfo=UTC)
+    assert everything[1].created_at == datetime(2026, 9, 1, tzinfo=UTC)  # a date alone is midnight UTC
     assert everything[2].text == "他们对术语表很感兴趣。"
     skipped = [r.getMessage() for r in caplog.records]
     assert skipped == [
@@ -43,7 +43,7 @@ def test_reads_conversations_of_the_asked_accounts_since_a_moment(tmp_path, capl
         "notes row 8 skipped: no text",
     ]
     assert not any("secret" in message for message in skipped)
-    recent = list(files.read_conversations(["a1"], datetime(2026, 10, 1, tzinfo=timezone.utc)))
+    recent = list(files.read_conversations(["a1"], datetime(2026, 10, 1, tzinfo=UTC)))
     assert [c.id for c in recent] == ["n1"]
 
 

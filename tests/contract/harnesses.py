@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +24,7 @@ import pytest
 from connectors.base import Connector
 from domain import Contribution, FollowUpTask, JourneyStage, Opportunity, OpportunityKind
 from domain.opportunity import TASK_MARKER
+from tests.pipedrive.harness import PipedriveContract
 
 MAX_ATTEMPTS = 4  # every harness builds its connector with this HTTP retry budget
 DAY_MS = 86_400_000
@@ -276,7 +277,7 @@ class ZendeskSellHarness(Harness):
     name: ClassVar[str] = "zendesk-sell"
     sends_retry_after: ClassVar[bool] = False  # Sell documents no Retry-After and no rate-limit headers
     unlisted_write_tells_found: ClassVar[bool] = False  # POST /v2/deals/upsert answers the same either way
-    now: ClassVar[datetime | None] = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+    now: ClassVar[datetime | None] = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
     OPERATIONS: ClassVar[dict[str, tuple[str, str]]] = {
         "read_accounts": ("GET", "/v2/contacts"),
@@ -336,8 +337,20 @@ class ZendeskSellHarness(Harness):
         self.sell.add_fault(method, path, status, times=times, after=after)  # Sell sends no Retry-After
 
 
+# ------------------------------------------------------------------------------------- Pipedrive
+
+
+@dataclass
+class PipedriveHarness(PipedriveContract, Harness):
+    """tests/pipedrive/harness.py holds the methods (the Pipedrive tests use them too); listed
+    first, they win over `Harness`'s unimplemented ones."""
+
+    name: ClassVar[str] = "pipedrive"
+
+
 HARNESSES: dict[str, Callable[[Path], Harness]] = {
     FilesHarness.name: FilesHarness,
     HubSpotHarness.name: HubSpotHarness,
     ZendeskSellHarness.name: ZendeskSellHarness,
+    PipedriveHarness.name: PipedriveHarness,
 }

@@ -13,8 +13,8 @@ from connectors.files.connector import FileConnector
 from playbooks.loader import load_playbooks
 from worker.pipeline.explain import explain_account
 from worker.pipeline.run import run_pass
-from worker.store.ledger import Ledger
 from worker.pipeline.settings import Settings
+from worker.store.ledger import Ledger
 
 
 def lines(path: Path) -> list[dict]:

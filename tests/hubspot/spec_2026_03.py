@@ -9,6 +9,8 @@ these facts are kept:
   batch/create (BatchInputSimplePublicObjectBatchInputForCreate: inputs[] with associations and
   properties; objectWriteTraceId optional), batch/update (inputs[] with id and properties), search
   (PublicObjectSearchRequest: after, filterGroups, limit, properties, sorts);
+- PublicApiSpecs/CRM/{Notes,Emails,Calls}/Rollouts/424/2026-03/*.json: search (the same
+  PublicObjectSearchRequest, same required fields), for conversations (issue #13);
 - PublicApiSpecs/CRM/Associations/Rollouts/130902/2026-03/associations.json: batch/read
   (BatchInputPublicFetchAssociationsBatchRequest: inputs[].id);
 - PublicApiSpecs/CRM/Properties/Rollouts/145899/2026-03/properties.json: GET/PATCH {propertyName}
@@ -32,6 +34,8 @@ OPERATIONS: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("POST", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})/batch/create"): ({"inputs"}, {"associations", "properties"}),
     ("POST", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})/batch/update"): ({"inputs"}, {"id", "properties"}),
     ("POST", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})/search"): (
+        {"after", "filterGroups", "limit", "properties", "sorts"}, set()),
+    ("POST", r"/crm/objects/2026-03/(notes|emails|calls)/search"): (
         {"after", "filterGroups", "limit", "properties", "sorts"}, set()),
     ("POST", r"/crm/associations/2026-03/[^/]+/[^/]+/batch/read"): ({"inputs"}, {"id"}),
     ("GET", r"/crm/properties/2026-03/[^/]+/[^/]+"): (set(), set()),

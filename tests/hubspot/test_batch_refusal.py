@@ -107,7 +107,7 @@ def test_a_whole_batch_refusal_for_another_reason_is_raised_not_retried(sandbox:
                                                   "category": "VALIDATION_ERROR", "correlationId": "c-1"})
     try:
         connector_for(sandbox).write_deals([opportunity(company)])
-    except Exception as exc:  # noqa: BLE001 - asserting the kind below
+    except Exception as exc:
         assert getattr(exc, "status", None) == 400 and "VALIDATION_ERROR" in str(exc)
     else:
         raise AssertionError("a validation refusal must surface")

@@ -16,10 +16,10 @@ from domain import FollowUpTask, Opportunity, WriteResult
 from tests.hubspot.conftest import connector_for, install, settings_for
 from tests.hubspot.seed import sample_as_of, seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
-from worker.pipeline.run import run_pass
-from worker.store.ledger import Ledger
 from worker.outcomes.sync import store_for
+from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from worker.store.ledger import Ledger
 
 N = 150
 DAY_MS = 86_400_000
@@ -82,7 +82,7 @@ class CrashingConnector(HubSpotConnector):
     """Dies once, at `where`: after the deal call took effect but before its result reached the
     ledger, or after the deal ids were recorded but before the task call."""
 
-    def __init__(self, *args, where: str, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, where: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.where = where
 

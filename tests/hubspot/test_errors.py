@@ -18,7 +18,7 @@ def rate_body(policy: str) -> dict:
             "groupName": "publicapi:private-app-api-calls:1"}
 
 
-def recorded_sleeps(connector) -> list[float]:  # noqa: ANN001
+def recorded_sleeps(connector) -> list[float]:
     sleeps: list[float] = []
     connector.client.api._sleep = sleeps.append  # record instead of sleeping: no timing in tests
     return sleeps

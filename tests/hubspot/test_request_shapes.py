@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import responses
 
@@ -14,7 +14,7 @@ from connectors.hubspot.settings import HubSpotSettings
 BASE = "https://api.hubapi.test"
 
 
-def connector(**overrides) -> HubSpotConnector:  # noqa: ANN003
+def connector(**overrides) -> HubSpotConnector:
     return HubSpotConnector(HubSpotSettings(access_token="pat-shape-secret", base_url=BASE, backoff_base_seconds=0.01,
                                             **overrides))
 
@@ -29,7 +29,7 @@ def test_incremental_search_body_filters_sorts_and_pages() -> None:
     sent = json.loads(responses.calls[0].request.body)
     assert responses.calls[0].request.headers["Authorization"] == "Bearer pat-shape-secret"
     [group] = sent["filterGroups"]
-    since = datetime(2026, 11, 1, 11, 59, tzinfo=timezone.utc)  # the cursor minus the 60 s overlap
+    since = datetime(2026, 11, 1, 11, 59, tzinfo=UTC)  # the cursor minus the 60 s overlap
     assert group["filters"][0] == {"propertyName": "hs_lastmodifieddate", "operator": "GTE",
                                    "value": str(int(since.timestamp() * 1000))}
     assert group["filters"][1]["operator"] == "LT"

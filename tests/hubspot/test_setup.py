@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
+from connectors.hubspot.cli import group
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.setup import DEAL_PROPERTY_DEFINITIONS, run_setup
 from tests.hubspot.conftest import TOKEN, settings_for
 from tests.sandboxes.hubspot import ALL_SCOPES, HubSpotSandbox
-from connectors.hubspot.cli import group
 
 
 def test_setup_creates_then_finds_the_properties(sandbox: HubSpotSandbox) -> None:

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from connectors.base import AccountState
 from domain import Account
 from playbooks.loader import load_catalog, load_playbook_text
-from worker.outcomes.backtest import ReplayHistory, account_as_of, run_backtest, usage_as_of
 from worker.cli import cli
+from worker.outcomes.backtest import ReplayHistory, account_as_of, run_backtest, usage_as_of
 
 SEATS = """
 id: seats_test

@@ -13,10 +13,10 @@ import pytest
 
 from playbooks.holdout import holdout_bucket, in_control_group
 from playbooks.loader import PlaybookError, load_playbook_text, load_playbooks
-from worker.pipeline.run import run_pass
-from worker.store.ledger import Ledger
 from worker.outcomes.sync import store_for
+from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from worker.store.ledger import Ledger
 
 from .conftest import playbooks_with_holdout
 

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from connectors.files.connector import FileConnector
 from domain import ExistingOpportunity, OpportunityStatus
-from worker.pipeline.run import run_pass
-from worker.store.ledger import Ledger
 from worker.outcomes.sync import store_for, sync_outcomes
+from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from worker.store.ledger import Ledger
 
-T0 = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 
 
 def _deals(settings: Settings) -> list[dict]:

@@ -4,22 +4,29 @@ rows inserted here."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
 from worker.cli import cli
+from worker.outcomes.report import (
+    MIN_GROUP,
+    build_report,
+    compare_holdouts,
+    difference_ci,
+    score_band,
+    wilson,
+)
 from worker.store.ledger import Ledger
 from worker.store.outcomes import OutcomeStore
-from worker.outcomes.report import MIN_GROUP, build_report, compare_holdouts, difference_ci, score_band, wilson
 
-NOW = datetime(2026, 10, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 10, 20, tzinfo=UTC)
 
 
 def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
 def deal(key, account, playbook, kind, score, stage, created, status, closed=None, amount=None, task=False):

@@ -8,16 +8,16 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 
-from worker.store.outcomes import OutcomeStore
-from worker.outcomes.report import build_report
 from worker.outcomes.html import BAR, LINE, render_html
+from worker.outcomes.report import build_report
+from worker.store.outcomes import OutcomeStore
 
 from .png import count_colour, read_png
 from .test_report import deal
@@ -75,7 +75,7 @@ def report_file(tmp_path) -> Path:
             rows.append(deal(f"p{week}{n}", f"p{week}{n}", "plan_upgrade", "upsell", 70, "renewal_window",
                              "2026-07-20", "won" if n == 0 else "lost", f"{day}T12:00:00", 400.0 if n == 0 else None))
     store.save("files", rows, [], [])
-    report = build_report(store, datetime(2026, 10, 1, tzinfo=timezone.utc))
+    report = build_report(store, datetime(2026, 10, 1, tzinfo=UTC))
     path = tmp_path / "outcomes.html"
     path.write_text(render_html(report), encoding="utf-8")
     return path

@@ -34,7 +34,9 @@ class PipedriveContract:
     speaks_http: ClassVar[bool] = True
     incremental_reads_only_changes: ClassVar[bool] = True
     bad_record_counted_as: ClassVar[str] = "skipped"  # an organization without an id
-    sends_retry_after: ClassVar[bool] = False  # Pipedrive's 429 carries x-ratelimit-reset, not Retry-After
+    # Pipedrive's burst 429 says how long to wait in `x-ratelimit-reset` (not Retry-After, [RL]); the
+    # connector honours it as the contract expects of a CRM-stated wait (fail_next sets that header).
+    sends_retry_after: ClassVar[bool] = True
     facts_of_written_deals: ClassVar[bool] = True
     unlisted_write_tells_found: ClassVar[bool] = True  # the search before create tells found from created
     now: ClassVar[datetime | None] = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -60,6 +62,8 @@ class PipedriveContract:
         from connectors.pipedrive.settings import PipedriveSettings
         from connectors.ratelimit import NoLimit
 
+        if "access_token" in overrides:  # the contract's name for the token; Pipedrive's is api_token
+            overrides["api_token"] = overrides.pop("access_token")
         values: dict[str, Any] = {"api_token": self.box.token, "base_url": self.box.url, "backoff_base": 0.01,
                                   "backoff_max": 0.05, "max_attempts": self.max_attempts,
                                   "incremental_overlap_seconds": 0, **overrides}
@@ -76,8 +80,11 @@ class PipedriveContract:
     def seed_accounts(self, n: int) -> list[str]:
         fields = {"plan": self.box.option_id("organization", "plan", "Team"), "seats_purchased": 10,
                   "seats_used": 9, "mrr": {"value": 1200, "currency": "USD"}, "active_users": 9}
-        return [str(self.box.add_organization(f"Org {i}", fields=dict(fields),
-                                              when=self.long_ago + timedelta(seconds=i))["id"]) for i in range(n)]
+        ids = [str(self.box.add_organization(f"Org {i}", fields=dict(fields),
+                                             when=self.long_ago + timedelta(seconds=i))["id"]) for i in range(n)]
+        for account_id in ids:  # products owned are won deals' products in Pipedrive
+            self.box.add_won_deal(int(account_id), ["translate", "api"])
+        return ids
 
     def seed_for_pass(self, n: int) -> None:
         self.box.generate_accounts(n, seed=11)

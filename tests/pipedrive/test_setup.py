@@ -75,3 +75,17 @@ def test_the_cli_command_prints_the_report_and_exits_non_zero_on_problems() -> N
         assert result.exit_code == 1
         assert "token OK" in result.output and "PROBLEM" in result.output and "MISSING" in result.output
         assert sandbox.token not in result.output
+
+
+def test_setup_says_how_to_import_a_sell_export_for_migrate() -> None:
+    with PipedriveSandbox() as sandbox:
+        sandbox.add_user("Admin", "admin@example.com")
+        client, settings = client_for(sandbox)
+        before = " ".join(run_setup(client, settings).migration)
+        sandbox.define_field("organization", "Zendesk Sell id", "varchar")
+        after = " ".join(run_setup(client, settings).migration)
+        client.close()
+    assert "2027-08-31" in before and "create an organization field 'Zendesk Sell id'" in before
+    assert "'opportunity_key' column to the deal field 'Opportunity key'" in before
+    assert "oppworker migrate --from zendesk-sell --to pipedrive --dry-run" in before
+    assert "'Zendesk Sell id' exists" in after and "create an organization field" not in after

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from domain import Account
 
-NOW = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
 

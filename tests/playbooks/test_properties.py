@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import yaml
@@ -13,11 +13,17 @@ from hypothesis import strategies as st
 from domain import Account, JourneyStage
 from playbooks.assess import Assessor
 from playbooks.guardrails import AccountHistory
-from playbooks.loader import PlaybookError, builtin_playbook_dir, load_catalog, load_playbook_text, load_playbooks
+from playbooks.loader import (
+    PlaybookError,
+    builtin_playbook_dir,
+    load_catalog,
+    load_playbook_text,
+    load_playbooks,
+)
 
 SEED_TEXT = (builtin_playbook_dir() / "seat_expansion.yaml").read_text()
 SEED = yaml.safe_load(SEED_TEXT)
-NOW = datetime(2026, 11, 2, 6, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 6, tzinfo=UTC)
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=20),
@@ -105,7 +111,7 @@ usage = st.dictionaries(st.sampled_from(["active_users", "words_translated", "ap
 
 
 @settings(max_examples=400, deadline=None)
-@given(accounts, usage, st.one_of(st.none(), st.datetimes(datetime(2025, 1, 1), datetime(2027, 1, 1), timezones=st.just(timezone.utc))))
+@given(accounts, usage, st.one_of(st.none(), st.datetimes(datetime(2025, 1, 1), datetime(2027, 1, 1), timezones=st.just(UTC))))
 def test_scoring_never_raises_and_never_builds_an_offer_on_garbage(account, usage, last_run):
     result = ASSESSOR.assess(account, usage, AccountHistory(), NOW, last_run)
     assert len(result.outcomes) == len(ASSESSOR.compiled)

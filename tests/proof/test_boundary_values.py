@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -28,7 +28,7 @@ from playbooks.guardrails import AccountHistory
 from playbooks.loader import load_catalog, load_playbooks
 
 TODAY = date(2026, 11, 2)
-NOW = datetime(2026, 11, 2, 6, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 6, tzinfo=UTC)
 ASSESSOR = Assessor(load_playbooks([]), load_catalog())
 SELL = ZendeskSellSettings(access_token="t")
 NUMERIC_FIELDS = ("plan_rank", "seats_purchased", "seats_used", "mrr", "nps", "csat", "open_escalations")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -110,18 +111,18 @@ def test_a_write_batch_delivered_twice_at_once_creates_each_task_once(tmp_path: 
     skips the marker lookup for deals it just created, so only the ledger's key leases, worker/ledger.py,
     keep the second copy from creating the tasks again; found by this suite, fixed in cd3c1a0)."""
     import threading
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tests.hubspot.conftest import opportunity, task_for
-    from worker.store.ledger import Ledger
     from worker.pipeline.writeback import WriteBack, pending_rows
+    from worker.store.ledger import Ledger
 
     with HubSpotSandbox(token=TOKEN, burst_limit=100_000, burst_window=1.0, search_limit=100_000) as box:
         install_with(box)
         companies = seed_sample(box, 10)
         FaultPlan(rate=0.0, write_latency=0.5).install(box)  # no faults: only slow batch creates
         ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         batch = [(o, task_for(o)) for o in map(opportunity, companies)]
         ledger.record_pending("hubspot", "run-1", pending_rows(batch), now)  # as plan_writes does, once
         start = threading.Barrier(2)
@@ -138,7 +139,7 @@ def test_a_write_batch_delivered_twice_at_once_creates_each_task_once(tmp_path: 
         def run() -> None:
             try:
                 deliver()
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 failures.append(exc)
 
         threads = [threading.Thread(target=run) for _ in range(2)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -130,7 +130,7 @@ def report_html(tmp_path: Path, crm: str, playbook: str, stage: str) -> str:
         deal("k1", "a1", playbook, "upsell", 80, stage, "2026-09-01", "won", "2026-09-11", 100.0, True),
         deal("k2", "a2", playbook, "cross_sell", 70, "value_realised", "2026-09-02", "lost", "2026-09-12"),
     ], [], [])
-    return render_html(build_report(store, datetime(2026, 10, 1, tzinfo=timezone.utc), crm=crm))
+    return render_html(build_report(store, datetime(2026, 10, 1, tzinfo=UTC), crm=crm))
 
 
 def test_the_outcome_report_escapes_every_name(tmp_path):

@@ -9,7 +9,7 @@ keyset paging on hs_object_id)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -38,7 +38,7 @@ def test_a_company_edited_mid_read_does_not_make_another_one_skipped(edited_page
 
         box.server.before.insert(0, edit_during_paging)
         connector = connector_for(box, search_page_size=10)
-        cursor = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        cursor = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         read = [r.account.id for r in connector.read_accounts(cursor, ReadReport())]
         connector.close()
     assert searches >= 4

@@ -16,7 +16,7 @@ import hmac
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from redis import Redis
 from starlette.testclient import TestClient
 
-from worker.store.ledger import Ledger
 from worker.service.settings import ServiceSettings
+from worker.store.ledger import Ledger
 from worker.webhooks import create_app
 
 pytestmark = pytest.mark.services
@@ -123,7 +123,7 @@ def timestamp_for(kind: str, *, iso: bool = False) -> str | None:
         return "yesterday"
     moment = moments[kind]
     if iso:
-        return datetime.fromtimestamp(moment, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(int(moment)) if kind == "seconds" else str(int(moment * 1000))
 
 
@@ -176,7 +176,7 @@ def usage_body(draw: st.DrawFn) -> tuple[bytes, bool]:
     if kind == "json":
         value = draw(json_values)
         return json.dumps(value).encode(), value == [] or value == {"events": []}
-    day = datetime.now(timezone.utc) - timedelta(days=draw(st.integers(0, 20)))
+    day = datetime.now(UTC) - timedelta(days=draw(st.integers(0, 20)))
     events = [{"account_id": f"acc-{draw(st.integers(1, 50))}", "metric": draw(st.sampled_from(["active_users", "api_calls"])),
                "value": draw(st.integers(0, 10**6)), "time": day.strftime("%Y-%m-%dT%H:%M:%SZ")}
               for _ in range(draw(st.integers(1, 5)))]
@@ -245,9 +245,9 @@ def test_signed_fresh_usage_event_with_a_nonsense_value(app: Any, field: str, li
     a blank account) is refused, not stored as a snapshot (found by this suite, fixed in 9262f1c)."""
     client, recorder = app
     values = {"account_id": '"acc-9"', "metric": '"active_users"', "value": "12",
-              "time": f'"{datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}"', field: literal}
+              "time": f'"{datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"', field: literal}
     raw = ("{\"events\": [{" + ", ".join(f'"{k}": {v}' for k, v in values.items()) + "}]}").encode()
-    timestamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     answer = client.post("/webhooks/events", content=raw, headers={
         "X-Zendesk-Webhook-Signature-Timestamp": timestamp, "X-Zendesk-Webhook-Signature": sign_events(raw, timestamp)})
     assert answer.status_code == 400, answer.text

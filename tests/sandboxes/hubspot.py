@@ -49,15 +49,17 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.sandboxes.server import Request, Response, SandboxApp, SandboxServer
 
 OBJECT_TYPES = {"0-2": "companies", "companies": "companies", "0-3": "deals", "deals": "deals",
                 "0-27": "tasks", "tasks": "tasks", "0-1": "contacts", "contacts": "contacts",
-                "line_items": "line_items", "0-8": "line_items"}
-SINGULAR = {"companies": "COMPANY", "deals": "DEAL", "tasks": "TASK", "contacts": "CONTACT", "line_items": "LINE_ITEM"}
+                "line_items": "line_items", "0-8": "line_items",
+                "0-46": "notes", "notes": "notes", "0-49": "emails", "emails": "emails", "0-48": "calls", "calls": "calls"}
+SINGULAR = {"companies": "COMPANY", "deals": "DEAL", "tasks": "TASK", "contacts": "CONTACT", "line_items": "LINE_ITEM",
+            "notes": "NOTE", "emails": "EMAIL", "calls": "CALL"}
 
 # HubSpot-defined properties the sandbox knows per object (a subset of the real schema).
 BUILTIN_PROPERTIES: dict[str, dict[str, str]] = {
@@ -74,33 +76,53 @@ BUILTIN_PROPERTIES: dict[str, dict[str, str]] = {
               "hs_object_id": "number"},
     "contacts": {"email": "string", "hs_object_id": "number", "hs_lastmodifieddate": "datetime"},
     "line_items": {"name": "string", "hs_sku": "string", "hs_object_id": "number"},
+    # Engagements (https://developers.hubspot.com/docs/api/crm/notes, .../emails, .../calls).
+    "notes": {"hs_timestamp": "datetime", "hs_note_body": "string", "hubspot_owner_id": "enumeration",
+              "hs_object_id": "number", "hs_lastmodifieddate": "datetime"},
+    "emails": {"hs_timestamp": "datetime", "hs_email_subject": "string", "hs_email_text": "string",
+               "hs_email_html": "string", "hs_email_direction": "enumeration", "hs_object_id": "number",
+               "hs_lastmodifieddate": "datetime"},
+    "calls": {"hs_timestamp": "datetime", "hs_call_title": "string", "hs_call_body": "string",
+              "hs_object_id": "number", "hs_lastmodifieddate": "datetime"},
 }
 DEFAULT_READ = {"companies": ["name", "domain"], "deals": ["dealname", "amount", "dealstage", "pipeline", "closedate"],
-                "tasks": ["hs_task_subject", "hs_timestamp"], "contacts": ["email"], "line_items": ["name"]}
+                "tasks": ["hs_task_subject", "hs_timestamp"], "contacts": ["email"], "line_items": ["name"],
+                "notes": ["hs_timestamp"], "emails": ["hs_timestamp"], "calls": ["hs_timestamp"]}
 REQUIRED_ON_CREATE = {"deals": ["dealname", "dealstage"], "tasks": ["hs_timestamp"]}
 DATETIME_PROPS = {"createdate", "hs_lastmodifieddate", "closedate", "hs_timestamp", "hs_createdate"}
 # HUBSPOT_DEFINED association type ids (from -> to) and their reverse ids.
 ASSOCIATION_TYPES = {("deals", "companies"): {5, 341}, ("companies", "deals"): {6, 342},
                      ("tasks", "companies"): {192}, ("companies", "tasks"): {191},
                      ("tasks", "deals"): {216}, ("deals", "tasks"): {215},
-                     ("line_items", "deals"): {20}, ("deals", "line_items"): {19}}
-REVERSE_TYPE = {5: 6, 6: 5, 341: 342, 342: 341, 192: 191, 191: 192, 216: 215, 215: 216, 19: 20, 20: 19}
+                     ("line_items", "deals"): {20}, ("deals", "line_items"): {19},
+                     # engagement <-> company (https://developers.hubspot.com/docs/api/crm/associations,
+                     # "Company to object": note 190/189, email 186/185, call 182/181)
+                     ("notes", "companies"): {190}, ("companies", "notes"): {189},
+                     ("emails", "companies"): {186}, ("companies", "emails"): {185},
+                     ("calls", "companies"): {182}, ("companies", "calls"): {181}}
+REVERSE_TYPE = {5: 6, 6: 5, 341: 342, 342: 341, 192: 191, 191: 192, 216: 215, 215: 216, 19: 20, 20: 19,
+                190: 189, 189: 190, 186: 185, 185: 186, 182: 181, 181: 182}
 
 # Scopes each route family needs (the API reference pages' "Scope requirements"; tasks need the
 # contacts scopes per https://developers.hubspot.com/docs/api/crm/tasks).
 READ_SCOPE = {"companies": "crm.objects.companies.read", "deals": "crm.objects.deals.read",
               "tasks": "crm.objects.contacts.read", "contacts": "crm.objects.contacts.read",
-              "line_items": "crm.objects.line_items.read"}
+              "line_items": "crm.objects.line_items.read",
+              # engagements: the 2026-03 spec files (CRM/{Notes,Emails,Calls}/Rollouts/424/2026-03)
+              "notes": "crm.objects.contacts.read", "emails": "crm.objects.contacts.read",
+              "calls": "crm.objects.contacts.read"}
 WRITE_SCOPE = {"companies": "crm.objects.companies.write", "deals": "crm.objects.deals.write",
                "tasks": "crm.objects.contacts.write", "contacts": "crm.objects.contacts.write",
-               "line_items": "crm.objects.line_items.write"}
+               "line_items": "crm.objects.line_items.write",
+               "notes": "crm.objects.contacts.write", "emails": "crm.objects.contacts.write",
+               "calls": "crm.objects.contacts.write"}
 ALL_SCOPES = frozenset({*READ_SCOPE.values(), *WRITE_SCOPE.values(), "crm.objects.owners.read",
                         "crm.schemas.deals.read", "crm.schemas.deals.write", "crm.schemas.companies.read",
                         "crm.schemas.companies.write"})
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def to_ms(value: Any) -> int | None:
@@ -114,7 +136,7 @@ def to_ms(value: Any) -> int | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)
 
 
@@ -365,7 +387,7 @@ class HubSpotSandbox(SandboxApp):
         if m:
             kind = OBJECT_TYPES.get(m.group(1), m.group(1))
             rest = m.group(2) or ""
-            writes = request.method in ("PATCH", "DELETE") or rest.startswith("/batch/") and not rest.endswith("/read")
+            writes = request.method in ("PATCH", "DELETE") or (rest.startswith("/batch/") and not rest.endswith("/read"))
             writes = writes or (request.method == "POST" and rest == "")
             return (WRITE_SCOPE if writes else READ_SCOPE).get(kind)
         return None

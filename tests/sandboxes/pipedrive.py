@@ -107,6 +107,7 @@ class PipedriveSandbox(SandboxApp):
         self.archived: set[int] = set()
         self.deal_products: list[dict[str, Any]] = []
         self.activities: dict[int, dict[str, Any]] = {}
+        self.notes: dict[int, dict[str, Any]] = {}
         self.webhooks: list[dict[str, Any]] = []
         self.fields: dict[str, list[dict[str, Any]]] = {"organization": [], "deal": []}
         self.activity_types = [{"id": 1, "name": "Call", "key_string": "call", "active_flag": True},
@@ -181,6 +182,16 @@ class PipedriveSandbox(SandboxApp):
             for field_name, value in fields.items():
                 org["custom_fields"][self.code("organization", field_name)] = value
             org["update_time"] = iso(datetime.now(UTC))
+
+    def add_note(self, org_id: int | None, content: str, when: datetime, *, deal_id: int | None = None) -> dict[str, Any]:
+        """A v1 note: HTML `content`, times as "YYYY-MM-DD HH:MM:SS" UTC (pipedrive-api.md "Notes (v1)")."""
+        with self.lock:
+            stamp = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+            note = {"id": self._new_id(), "org_id": org_id, "deal_id": deal_id, "person_id": None, "lead_id": None,
+                    "user_id": self.me_id, "content": content, "add_time": stamp, "update_time": stamp,
+                    "active_flag": True}
+            self.notes[note["id"]] = note
+            return note
 
     def add_won_deal(self, org_id: int, products: list[str], archived: bool = False) -> dict[str, Any]:
         with self.lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tests.sandboxes.pipedrive import decode_cursor, encode_cursor, fail, ok
@@ -50,7 +50,7 @@ def page(request: Request, items: list[dict[str, Any]]) -> Response:
 def body_of(request: Request) -> dict[str, Any]:
     body = request.json()
     if not isinstance(body, dict):
-        raise ValueError("The request body must be a JSON object")  # noqa: TRY004 - the sandbox answers 400 for it
+        raise ValueError("The request body must be a JSON object")
     return body
 
 
@@ -240,3 +240,34 @@ def create_activity(sb: PipedriveSandbox, request: Request) -> Response:
     sb.activities[activity["id"]] = activity
     sb.writes.append(("POST", request.path, body))
     return ok(activity)
+
+
+# ---------------------------------------------------------------- notes (v1 only)
+
+
+@on("GET", "/v1/notes")
+def notes(sb: PipedriveSandbox, request: Request) -> Response:
+    """v1 list: `org_id`/`deal_id` filters, `updated_since` (RFC 3339, inclusive), `sort` "add_time DESC"
+    or ASC, `start` + `limit` (max 500) paging with `additional_data.pagination` [PAG]."""
+    items = list(sb.notes.values())
+    for name in ("org_id", "deal_id"):
+        if request.arg(name):
+            items = [n for n in items if str(n[name]) == request.arg(name)]
+    if request.arg("updated_since"):
+        try:
+            since = datetime.fromisoformat(request.arg("updated_since"))
+        except ValueError:
+            return fail(400, "Validation failed: updated_since: must be RFC 3339", "updated_since")
+        items = [n for n in items if datetime.fromisoformat(n["update_time"]).replace(tzinfo=UTC) >= since]
+    sort = (request.arg("sort") or "id ASC").split()
+    if sort[0] not in ("id", "add_time", "update_time"):
+        return fail(400, f"Validation failed: sort: unknown field {sort[0]}", "sort")
+    items.sort(key=lambda n: (n[sort[0]], n["id"]), reverse=len(sort) > 1 and sort[1].upper() == "DESC")
+    start, limit = int(request.arg("start") or 0), int(request.arg("limit") or 100)
+    if not 1 <= limit <= 500:
+        return fail(400, "Validation failed: limit: Must be between 1 and 500", "limit")
+    chunk, more = items[start:start + limit], start + limit < len(items)
+    response = ok(chunk)
+    response.body["additional_data"] = {"pagination": {"start": start, "limit": limit, "more_items_in_collection": more,
+                                                       **({"next_start": start + limit} if more else {})}}
+    return response

@@ -16,8 +16,8 @@ from connectors.sql import SourceError
 from domain import FailureKind
 from tests.sql.conftest import USAGE_QUERY, make_duckdb, source
 from worker.pipeline.run import run_pass
-from worker.store.ledger import Ledger
 from worker.pipeline.settings import Settings
+from worker.store.ledger import Ledger
 
 pytestmark = pytest.mark.services
 PASSWORD = "s3cr3t-Pa55word"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from connectors.base import AccountRecord
 from connectors.files.sample import iter_accounts
 from domain import Account, UsagePoint
-from worker.service import chunk_codec
 from worker.pipeline.assess import usage_series
+from worker.service import chunk_codec
 
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def _records(n: int) -> list[AccountRecord]:

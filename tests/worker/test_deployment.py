@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from worker.service.settings import ServiceSettings
 from worker.pipeline.settings import Settings
+from worker.service.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 OPPWORKER = str(Path(sys.executable).with_name("oppworker"))

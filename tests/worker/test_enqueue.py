@@ -56,8 +56,8 @@ def test_accounts_flagged_during_a_pass_get_a_follow_up_pass(service_env: dict[s
     from worker.service.lock import acquire_pass_lock, release_pass_lock
     from worker.service.rescore import follow_up_rescore
     from worker.service.resources import redis_client
-    from worker.service.tasks import scheduled_pass
     from worker.service.settings import service_settings
+    from worker.service.tasks import scheduled_pass
 
     assert follow_up_rescore("hubspot") is None  # nothing flagged: nothing queued
     assert acquire_pass_lock("hubspot", "running-pass") is None

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from worker.pipeline.run import run_pass
-from worker.store.ledger import Ledger
 from worker.pipeline.settings import Settings
+from worker.store.ledger import Ledger
 
 from .conftest import WorkerProcs, wait_for
 

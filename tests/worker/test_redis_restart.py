@@ -43,7 +43,7 @@ class OwnRedis:
     def _up(self) -> bool:
         try:
             return bool(Redis(port=self.port, socket_timeout=0.5).ping())
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             return False
 
     def kill(self) -> None:

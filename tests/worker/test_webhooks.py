@@ -9,15 +9,15 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from redis import Redis
 from starlette.testclient import TestClient
 
-from worker.store.ledger import Ledger
 from worker.service.settings import ServiceSettings
+from worker.store.ledger import Ledger
 from worker.webhooks import create_app
 
 pytestmark = pytest.mark.services
@@ -129,7 +129,7 @@ def test_oversize_body_is_413(setup: Any) -> None:
 
 def events_post(client: TestClient, payload: Any, *, secret: str = EVENTS_SECRET, timestamp: str | None = None):
     body = json.dumps(payload).encode()
-    timestamp = timestamp or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    timestamp = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     signature = base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()).decode()
     return client.post(
         "/webhooks/events",

@@ -3,11 +3,11 @@ pass, newest notes first so a pass with a `since` stops paging at the first olde
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from domain import Conversation
 
-SINCE = datetime(2026, 10, 1, tzinfo=timezone.utc)
+SINCE = datetime(2026, 10, 1, tzinfo=UTC)
 
 
 def seed(sandbox):
@@ -33,7 +33,7 @@ def test_notes_and_call_summaries_on_the_contacts_since_a_moment(sandbox, make_c
     assert set(by_id) == {f"note:{note_ids[0]}", f"note:{note_ids[2]}", f"call:{call_ids[0]}"}
     call = by_id[f"call:{call_ids[0]}"]
     assert call == Conversation(id=call.id, account_id=str(acme["id"]), source="call",
-                                created_at=datetime(2026, 10, 22, 15, tzinfo=timezone.utc),
+                                created_at=datetime(2026, 10, 22, 15, tzinfo=UTC),
                                 text="Asked what the Business plan includes.")
     assert by_id[f"note:{note_ids[0]}"].text == "Sie brauchen fünf weitere Lizenzen."
 

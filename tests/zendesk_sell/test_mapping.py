@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -129,7 +129,7 @@ def test_our_deals_become_existing_opportunities_with_status_from_stage_category
     assert (existing.key, existing.account_id, existing.playbook, existing.offer) == (
         "7:seat_expansion:seats:2", "7", "seat_expansion", "seats")
     assert existing.status is OpportunityStatus.LOST
-    assert existing.closed_at == datetime(2026, 2, 1, tzinfo=timezone.utc)
+    assert existing.closed_at == datetime(2026, 2, 1, tzinfo=UTC)
     assert mapping.to_existing({**deal, "stage_id": 1}, "opportunity_key", categories).closed_at is None
     assert mapping.to_existing({**deal, "custom_fields": {}}, "opportunity_key", categories) is None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from tests.zendesk_sell.conftest import ConnectorFactory
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 
-NOW = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 N = 200
 
 
@@ -51,7 +51,7 @@ class CrashingConnector:
         self.inner, self.where, self.crashed = inner, where, False
         self.name = inner.name
 
-    def __getattr__(self, attribute: str):  # noqa: ANN204 - everything else as the real connector
+    def __getattr__(self, attribute: str):
         return getattr(self.inner, attribute)
 
     def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from tests.sandboxes.zendesk_sell import SellSandbox
 from connectors.zendesk_sell.cli import group
+from tests.sandboxes.zendesk_sell import SellSandbox
 
 ALL_CONTACT_FIELDS = [
     ("plan", "string"), ("plan_rank", "number"), ("products", "multi_select_list"), ("seats_purchased", "number"),
@@ -16,7 +16,7 @@ ALL_CONTACT_FIELDS = [
 ]
 
 
-def _invoke(sell: SellSandbox, token: str | None = None):  # noqa: ANN202
+def _invoke(sell: SellSandbox, token: str | None = None):
     env = {"ZENDESK_SELL_ACCESS_TOKEN": token or sell.token}
     return CliRunner().invoke(group, ["setup", "--base-url", sell.url], env=env)
 

@@ -36,7 +36,7 @@ def orgs(sandbox: SellSandbox) -> list[int]:
     return [sandbox.add_organization(f"Org {i}")["id"] for i in range(3)]
 
 
-def _write(connector, pairs):  # noqa: ANN001, ANN202 - the runner's order: list, deals, tasks
+def _write(connector, pairs):
     list(connector.read_opportunities())
     deals = connector.write_deals([o for o, _ in pairs])
     tasks = connector.write_tasks([t for _, t in pairs], {r.key: r.crm_id for r in deals if r.ok})

@@ -5,22 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.registry import available, cli_groups
 from domain import ConnectorError
 from playbooks.loader import PlaybookError, load_playbooks
 from playbooks.render import render_explanation
-from worker.cli import config_cmd, intents, outcomes, service, sources
+from worker.cli import config_cmd, intents, migrate, outcomes, service, sources
 from worker.cli.console import console, err_console, require_ledger
 from worker.cli.console import settings_from as _settings
 from worker.cli.failures import FriendlyGroup
 from worker.cli.progress import progress
+from worker.pipeline.pass_lock import PassRunning
 from worker.pipeline.settings import Settings
 
 
@@ -46,7 +48,7 @@ def _as_of(value: str | None) -> datetime | None:
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a date or moment ({exc}); write e.g. 2026-03-01 or "
                                  "2026-03-01T09:00", param_hint="--as-of") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @cli.command()
@@ -84,6 +86,8 @@ def run(ctx: click.Context, crm: str, dry_run: bool, full: bool, data_dir: Path 
         raise click.ClickException(f"playbook: {exc}") from None
     except ConnectorError as exc:
         raise click.ClickException(f"{crm} ({exc.kind.value}): {exc}") from None
+    except PassRunning as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report.summary(), indent=2, default=str))
         return
@@ -100,7 +104,8 @@ def print_ranked(report: Any, limit: int) -> None:
     for column in ("account", "playbook", "kind", "score", "est. amount", "top reasons"):
         table.add_column(column, overflow="fold")
     for row in report.ranked[:limit]:
-        table.add_row(f"{row.account_name} ({row.account_id})", row.playbook, row.kind, str(row.score), row.amount, row.reasons)
+        table.add_row(*(escape(str(cell)) for cell in (  # CRM data is text, never markup ("Acme [/bold]")
+            f"{row.account_name} ({row.account_id})", row.playbook, row.kind, row.score, row.amount, row.reasons)))
     console.print(table)
     if report.new > limit:
         console.print(f"... and {report.new - limit} more (see the outbox or --json)")
@@ -131,8 +136,12 @@ def print_summary(report: Any, settings: Settings) -> None:
                       + (f", resumed {report.resumed}" if report.resumed else ""))
         if report.crm == "files":
             console.print(f"  outbox: {settings.output_dir / 'outbox'}")
+    if getattr(report, "unfinished", 0):
+        until = f" after {report.unfinished_until:%Y-%m-%d %H:%M:%S} UTC" if report.unfinished_until else ""
+        console.print(f"  [yellow]incomplete: {report.unfinished} opportunities are held by another writer "
+                      f"(a crashed or running pass); the next pass{until} finishes them. No cursor stored.[/yellow]")
     if report.write_errors:
-        console.print(f"  [red]write errors: {_counts(report.write_errors)}[/red]")
+        console.print(f"  [red]write errors: {escape(_counts(report.write_errors))}[/red]")
 
 
 def _counts(counter: Any) -> str:
@@ -152,16 +161,18 @@ def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None
 
     settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
     try:
-        result = explain_account(settings, account_id, crm, now=_as_of(as_of), provenance=(provenance := {}))
+        provenance: dict[str, str] = {}
+        result = explain_account(settings, account_id, crm, now=_as_of(as_of), provenance=provenance)
     except PlaybookError as exc:
         raise click.ClickException(f"playbook: {exc}") from None
     if result is None:
         raise click.ClickException(f"account {account_id!r} not found in {crm}")
     account = result.account
-    console.print(f"[bold]{account.name}[/bold] ({account.id}), plan {account.plan}, owner {account.owner_email or account.owner_id or 'none'}")
+    console.print(f"[bold]{escape(account.name)}[/bold] ({escape(account.id)}), plan {escape(str(account.plan))}, "
+                  f"owner {escape(account.owner_email or account.owner_id or 'none')}")
     if provenance:  # values from SQL usage sources (connectors/sql), the rest is the CRM's
         console.print(f"From SQL sources: {describe_provenance(account, provenance)}", markup=False, highlight=False)
-    console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {result.stage_reason}")
+    console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {escape(result.stage_reason)}")
     from playbooks.intent_signals import render_heard  # what the customer said (issue #13)
     console.print(render_heard(result.heard), markup=False, highlight=False)
     for outcome in result.outcomes:
@@ -169,8 +180,8 @@ def explain(ctx: click.Context, account_id: str, crm: str, data_dir: Path | None
         verdict = {"new": "[green]FIRES[/green]", "already_open": "[yellow]already open[/yellow]",
                    "suppressed": "[red]suppressed[/red]", "below_threshold": "does not fire",
                    "holdout": "[cyan]held out (control group: recorded, not offered)[/cyan]"}[outcome.status]
-        why = f" ({outcome.reason})" if outcome.reason else ""
-        console.print(f"\n[bold]{playbook.id}[/bold] ({playbook.kind.value}): score {outcome.score.score}/100, "
+        why = f" ({escape(outcome.reason)})" if outcome.reason else ""
+        console.print(f"\n[bold]{escape(playbook.id)}[/bold] ({playbook.kind.value}): score {outcome.score.score}/100, "
                       f"needs {playbook.threshold}: {verdict}{why}")
         console.print(render_explanation(outcome.score.contributions()), markup=False, highlight=False)
         if outcome.opportunity is not None:
@@ -196,7 +207,7 @@ def playbooks_check(path: Path) -> None:
     if check.problems:
         sys.exit(1)
     for playbook, _ in check.playbooks.values():
-        console.print(f"ok  {playbook.id}  ({playbook.kind.value}, {len(playbook.signals)} signals, threshold {playbook.threshold})")
+        console.print(f"ok  {escape(playbook.id)}  ({playbook.kind.value}, {len(playbook.signals)} signals, threshold {playbook.threshold})")
 
 
 @playbooks.command("list")
@@ -209,7 +220,7 @@ def playbooks_list(ctx: click.Context) -> None:
     except PlaybookError as exc:
         raise click.ClickException(str(exc)) from None
     for playbook in found:
-        console.print(f"{playbook.id:24} {playbook.kind.value:10} {playbook.title}")
+        console.print(f"{playbook.id:24} {playbook.kind.value:10} {playbook.title}", markup=False, highlight=False)
 
 
 @cli.command()
@@ -232,7 +243,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
         rep = row["report"] or {}
         table.add_row(row["id"][:12], row["crm"], row["mode"], row["status"], f"{row['started_at']:%Y-%m-%d %H:%M:%S}",
                       str(rep.get("accounts_read", "")), str(rep.get("new", "")), str(rep.get("deals_created", "")),
-                      str(rep.get("tasks_created", "")), (row["error"] or "")[:60])
+                      str(rep.get("tasks_created", "")), escape((row["error"] or "")[:60]))
     console.print(table)
 
 
@@ -242,7 +253,7 @@ for _group in cli_groups():
     cli.add_command(_group)
 for _group in (sources.group, intents.group, config_cmd.group):
     cli.add_command(_group)
-for _command in (*service.commands, *outcomes.commands):
+for _command in (*service.commands, *outcomes.commands, *migrate.commands):
     cli.add_command(_command)
 
 

@@ -4,12 +4,13 @@ have caught. worker/cli/main.py adds every command in `commands`."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from worker.cli.console import console, err_console, require_ledger
@@ -36,7 +37,7 @@ def _figures_table(title: str, first: str, rows: list[Any]) -> Table:
     for name in (first, "created", "tasks done", "won", "lost", "open", "deleted", "win rate", "won amount", "median days"):
         table.add_column(name, justify="left" if name == first else "right")
     for f in rows:
-        table.add_row(f.group, str(f.created), str(f.tasks_completed), str(f.won), str(f.lost), str(f.open),
+        table.add_row(escape(str(f.group)), str(f.created), str(f.tasks_completed), str(f.won), str(f.lost), str(f.open),
                       str(f.deleted), _pct(f.win_rate), f"{f.won_amount:,.0f}",
                       "–" if f.median_days_to_close is None else f"{f.median_days_to_close:g}")
     return table
@@ -63,7 +64,7 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
         kinds = {p.id: p.kind.value for p in load_definitions(settings)}
     except Exception:  # a broken playbook file must not hide the figures: kinds stay as stored
         kinds = {}
-    report = build_report(store_for(Ledger(require_ledger(settings))), datetime.now(timezone.utc), _day(since), crm, kinds)
+    report = build_report(store_for(Ledger(require_ledger(settings))), datetime.now(UTC), _day(since), crm, kinds)
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, default=str)
         if output:
@@ -91,9 +92,9 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
         for name in ("playbook", "treated", "expanded", "control", "expanded ", "difference", "95% interval", "conclusion"):
             table.add_column(name, justify="left" if name in ("playbook", "conclusion") else "right")
         for h in report.holdouts:
-            table.add_row(h.playbook, str(h.treated_accounts), _pct(h.treated_rate), str(h.control_accounts),
+            table.add_row(escape(h.playbook), str(h.treated_accounts), _pct(h.treated_rate), str(h.control_accounts),
                           _pct(h.control_rate), "–" if h.difference is None else f"{h.difference * 100:+.1f} pts",
-                          "–" if h.ci_low is None else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f}",
+                          "–" if h.ci_low is None or h.ci_high is None else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f}",
                           h.conclusion)
         out.print(table)
     else:
@@ -161,7 +162,7 @@ def backtest_cmd(ctx: click.Context, playbook_or_dir: str, start: str, end: str,
                  "flagged, never expanded", "precision", "recall"):
         table.add_column(name, justify="left" if name == "playbook" else "right")
     for p in result.playbooks:
-        table.add_row(p.playbook, str(p.fires), str(p.accounts_flagged), f"{p.caught} of {p.expanded}",
+        table.add_row(escape(p.playbook), str(p.fires), str(p.accounts_flagged), f"{p.caught} of {p.expanded}",
                       "–" if p.median_days_ahead is None else f"{p.median_days_ahead:g}",
                       str(p.flagged_never_expanded), _pct(p.precision), _pct(p.recall))
     console.print(table)

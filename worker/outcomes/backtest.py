@@ -22,7 +22,8 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 
 from connectors.base import AccountState, ReadReport
@@ -120,7 +121,7 @@ def account_as_of(account: Account, states: Sequence[AccountState], day: date) -
 
 def _period(points: Sequence[tuple[date, float]]) -> timedelta:
     days = sorted({d for d, _ in points})
-    gaps = [(b - a).days for a, b in zip(days, days[1:]) if b > a]
+    gaps = [(b - a).days for a, b in pairwise(days) if b > a]
     return timedelta(days=min(gaps) if gaps else 1)
 
 
@@ -141,7 +142,7 @@ def expansion_days(history: ReplayHistory) -> dict[str, list[date]]:
     """account -> sorted days it expanded: a plan or seat increase between recorded states, or a won deal."""
     found: dict[str, set[date]] = defaultdict(set)
     for account_id, states in history.states.items():
-        for before, after in zip(states, states[1:]):
+        for before, after in pairwise(states):
             if (after.plan_rank or 0) > (before.plan_rank or 0) or (after.seats_purchased or 0) > (before.seats_purchased or 0):
                 found[account_id].add(after.valid_from)
     for account_id, days in history.won.items():
@@ -188,7 +189,7 @@ def run_backtest(playbooks: Sequence[Playbook], catalog: Catalog, history: Repla
             as_of = account_as_of(account, states, day)
             if as_of is None:
                 continue
-            now = datetime.combine(day, time(6), tzinfo=timezone.utc)
+            now = datetime.combine(day, time(6), tzinfo=UTC)
             assessment = assessor.assess(as_of, usage_as_of(history, account.id, day, periods), AccountHistory(), now)
             for outcome in assessment.outcomes:
                 if _fired(outcome):
@@ -234,7 +235,7 @@ def load_history(settings: Any, crm: str, connector: Any = None) -> ReplayHistor
             if record.usage_is_snapshot:
                 snapshot_ids.append(record.account.id)
             else:
-                usage[record.account.id] = {m: sorted(p) for m, p in usage_series(record, {}, datetime.now(timezone.utc)).items()}
+                usage[record.account.id] = {m: sorted(p) for m, p in usage_series(record, {}, datetime.now(UTC)).items()}
         snapshots = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
         states: dict[str, list[AccountState]] = defaultdict(list)
         if isinstance(connector, ReadsAccountHistory):
@@ -250,7 +251,7 @@ def load_history(settings: Any, crm: str, connector: Any = None) -> ReplayHistor
         for row in store.outcomes(crm):
             if row["status"] == WON and row["closed_at"] is not None:
                 won[row["account_id"]].add(row["closed_at"].date())
-        as_of = connector.data_as_of() or datetime.now(timezone.utc)
+        as_of = connector.data_as_of() or datetime.now(UTC)
         return ReplayHistory(
             end=as_of.date(),
             accounts=accounts,

@@ -20,7 +20,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import DealFacts
@@ -205,7 +205,6 @@ def observe_chunk(ledger: Ledger, crm: str, run_id: str, now: datetime, assessme
 def sync_now(settings: Any, crm: str, connector: Any = None, now: datetime | None = None) -> SyncResult:
     """The outcome loop on its own, outside a pass, so outcomes can be read back on days no pass
     runs (or while every account is unchanged). No schedule calls it yet: every pass syncs."""
-    from datetime import timezone
 
     from connectors.registry import build_connector
 
@@ -214,7 +213,7 @@ def sync_now(settings: Any, crm: str, connector: Any = None, now: datetime | Non
     owns = connector is None
     connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": False})
     try:
-        return sync_outcomes(ledger, crm, connector, list(connector.read_opportunities()), now or datetime.now(timezone.utc))
+        return sync_outcomes(ledger, crm, connector, list(connector.read_opportunities()), now or datetime.now(UTC))
     finally:
         if owns:
             connector.close()

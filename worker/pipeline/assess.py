@@ -18,9 +18,10 @@ from domain import Account, FollowUpTask, Opportunity, Owner
 from playbooks.affinity import AffinityModel
 from playbooks.assess import Assessor
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
+from playbooks.intent_signals import HeardIntent
 from playbooks.model import Playbook
 from worker.outcomes.sync import observe_chunk
-from worker.pipeline.listening import ConversationReader, build_listener
+from worker.pipeline.listening import ConversationReader, build_listener, from_stored, to_stored
 from worker.pipeline.report import RunReport, tally
 from worker.pipeline.settings import Settings
 from worker.pipeline.snapshots import series_from_snapshots
@@ -44,6 +45,9 @@ class PassContext:
     # then reads its own accounts' deals (`chunk_history`) instead of the pass reading every deal.
     scoped: bool = False
     conversations: ConversationReader | None = None  # chunk's account ids -> their notes/emails/calls
+    # True when `conversations` reads only what is new since the last pass: the stored mentions
+    # of the window are merged in (worker/store/mentions.py).
+    recall_mentions: bool = False
 
 
 def chunked(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountRecord]]:
@@ -88,13 +92,16 @@ def with_owner(account: Account, owners: dict[str, Owner], report: ReadReport) -
     return account
 
 
-def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, affinity: AffinityModel) -> Assessor:
+def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, affinity: AffinityModel,
+                   holdout_ids: dict[str, str] | None = None) -> Assessor:
+    """`holdout_ids`: accounts migrated from another CRM -> the id their control groups were drawn with."""
     return Assessor(
         playbooks,
         catalog,
         affinity,
         guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
         listener=build_listener(catalog),
+        holdout_ids=holdout_ids,
     )
 
 
@@ -115,6 +122,7 @@ def assess_chunk(
     snapshot_ids = [r.account.id for r in chunk if r.usage_is_snapshot]
     stored = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
     said = context.conversations([r.account.id for r in chunk]) if context.conversations else None
+    known = recall_heard(context, ledger, crm, [r.account.id for r in chunk]) if said is not None else {}
     assessments = []
     new: list[tuple[Opportunity, FollowUpTask]] = []
     for record in chunk:
@@ -123,7 +131,8 @@ def assess_chunk(
         series = usage_series(record, stored, now)
         history = context.histories.get(account.id, AccountHistory())
         assessment = context.assessor.assess(
-            account, series, history, now, context.last_run_at, None if said is None else said.get(account.id, [])
+            account, series, history, now, context.last_run_at, None if said is None else said.get(account.id, []),
+            known.get(account.id, ()),
         )
         tally(report, assessment)
         assessments.append(assessment)
@@ -138,6 +147,17 @@ def assess_chunk(
             ((p.account_id, p.metric, p.value) for r in chunk if r.usage_is_snapshot for p in r.usage),
         )
         ledger.store_baskets(crm, ((r.account.id, r.account.products) for r in chunk))
+        if said is not None:
+            ledger.mentions.remember(crm, (m for a in assessments if a.heard for m in to_stored(a.account.id, a.heard.mentions)))
     return new
+
+
+def recall_heard(context: PassContext, ledger: Ledger, crm: str, account_ids: list[str]) -> dict[str, list[HeardIntent]]:
+    """On a pass that reads only new conversations, what these accounts said before, in the window."""
+    listener = context.assessor.listener
+    if not context.recall_mentions or listener is None:
+        return {}
+    since = listener.since(context.now).date()
+    return {a: from_stored(rows) for a, rows in ledger.mentions.recall(crm, account_ids, since).items()}
 
 

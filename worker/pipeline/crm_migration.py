@@ -50,7 +50,7 @@ class Matching:
     missing: list[str] = field(default_factory=list)  # source ids with no candidate at all
 
     def counts(self) -> dict[str, int]:
-        by_how = defaultdict(int)
+        by_how: defaultdict[str, int] = defaultdict(int)
         for how in self.how.values():
             by_how[how] += 1
         return {"by_carried_id": by_how["carried_id"], "by_name": by_how["name"],

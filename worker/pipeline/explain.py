@@ -5,7 +5,7 @@ Uses the same `Assessor` and history as a pass, so what it shows is what a pass 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import ReadReport
@@ -31,7 +31,7 @@ def explain_account(
     ledger = Ledger(settings.ledger_url)
     connector = build_connector(crm, {**settings.connector_options(crm), "dry_run": True})
     try:
-        now = now or connector.data_as_of() or datetime.now(timezone.utc)
+        now = now or connector.data_as_of() or datetime.now(UTC)
         report = ReadReport()
         context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, report, now, dry_run=True)
         for record in connector.read_accounts(None, report):

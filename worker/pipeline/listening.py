@@ -1,21 +1,26 @@
 """Feeding conversations to the assessor: which connector can read them, and from when.
 
-A pass reads, for each chunk of accounts, their conversations of the listening window (not only
-those since the last pass: a request for seats heard three weeks ago still counts today, and
-`intent.*` signals carry its age). Connectors without the capability are simply not listened to.
+A full pass reads, for each chunk of accounts, their conversations of the listening window (a
+request for seats heard three weeks ago still counts today, and `intent.*` signals carry its age).
+Every pass stores what it heard in the ledger (`heard_mentions`), so an incremental pass reads only
+the conversations since the last pass started (`heard_since`, worker/pipeline/revisits.py) and
+merges them with the stored mentions of the window. Until a CRM has stored mentions (its first
+pass with listening), incremental passes read the whole window too. Connectors without the
+capability are simply not listened to.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from connectors.capabilities import ReadsConversations
 from domain import Conversation
-from playbooks.intent_signals import Listener
+from playbooks.intent_signals import HeardIntent, Listener
 from playbooks.intents import build_detector
+from worker.store.mentions import StoredMention
 
 ConversationReader = Callable[[list[str]], dict[str, list[Conversation]]]
 
@@ -25,12 +30,17 @@ def build_listener(catalog: Any) -> Listener:
     return Listener(build_detector(catalog))
 
 
-def conversation_reader(connector: object, listener: Listener | None, now: datetime) -> ConversationReader | None:
-    """account ids -> their conversations in the window, or None when nothing can be heard."""
+def conversation_reader(
+    connector: object, listener: Listener | None, now: datetime, heard_since: datetime | None = None
+) -> ConversationReader | None:
+    """account ids -> their conversations in the window (or since `heard_since` when later), or
+    None when nothing can be heard."""
     if listener is None or not isinstance(connector, ReadsConversations):
         return None
     read = connector.read_conversations
     since = listener.since(now)
+    if heard_since is not None and heard_since > since:
+        since = heard_since
 
     def for_accounts(account_ids: list[str]) -> dict[str, list[Conversation]]:
         found: dict[str, list[Conversation]] = defaultdict(list)
@@ -59,3 +69,18 @@ def from_stash(items: list[dict[str, str]]) -> ConversationReader:
                          source=item["source"], text=item["text"])  # type: ignore[arg-type]
         )
     return lambda account_ids: found
+
+
+def to_stored(account_id: str, mentions: Iterable[HeardIntent]) -> list[StoredMention]:
+    return [
+        StoredMention(account_id, m.conversation_id, m.intent, m.evidence, m.language, m.confidence, m.said_on,
+                      m.source, m.product)
+        for m in mentions
+    ]
+
+
+def from_stored(rows: Iterable[StoredMention]) -> list[HeardIntent]:
+    return [
+        HeardIntent(r.intent, r.evidence, r.confidence, r.said_at, r.source, r.conversation_id, r.language, r.product)
+        for r in rows
+    ]

@@ -19,8 +19,10 @@ from worker.outcomes.sync import sync_outcomes
 from worker.pipeline.assess import PassContext, build_assessor
 from worker.pipeline.history import build_history
 from worker.pipeline.listening import conversation_reader
+from worker.pipeline.revisits import heard_watermark
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
+from worker.store.migration import MigrationStore
 
 
 def load_definitions(settings: Settings) -> list[Playbook]:
@@ -77,14 +79,19 @@ def prepare_pass(
         sync_outcomes(ledger, crm, connector, existing, now)
     affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
     context = PassContext(
-        assessor=build_assessor(settings, playbooks, catalog, affinity),
+        assessor=build_assessor(settings, playbooks, catalog, affinity, MigrationStore(ledger.engine).holdout_ids(crm)),
         histories=histories,
         owners=owners,
         now=now,
         last_run_at=ledger.last_successful_run(crm),
         scoped=scoped,
     )
-    context.conversations = conversation_reader(connector, context.assessor.listener, now)
+    # An incremental pass hears only what is new, once the ledger holds what earlier passes heard.
+    heard_since = None
+    if incremental and ledger.mentions.any(crm):
+        heard_since = heard_watermark(ledger.last_successful_start(crm))
+    context.conversations = conversation_reader(connector, context.assessor.listener, now, heard_since)
+    context.recall_mentions = heard_since is not None and context.conversations is not None
     return context, affinity
 
 

@@ -8,7 +8,7 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, HOLDOUT, NEW, SUPPRESSED, AccountAssessment
@@ -56,6 +56,10 @@ class RunReport:
     resumed: int = 0
     write_errors: Counter[str] = field(default_factory=Counter)
     cursor: str | None = None
+    # Keys left unfinished (held by another writer's lease, e.g. a crashed pass's) and when the last
+    # such lease expires: the next pass after that finishes them.
+    unfinished: int = 0
+    unfinished_until: datetime | None = None
     ranked: list[RankedOpportunity] = field(default_factory=list)
     dry_run_payloads: list[dict[str, Any]] = field(default_factory=list)
 
@@ -70,6 +74,7 @@ class RunReport:
         data.pop("dry_run_payloads")
         data["ranked"] = [asdict(r) for r in self.ranked[:RANKED_KEPT]]
         data["now"] = self.now.isoformat()
+        data["unfinished_until"] = self.unfinished_until.isoformat() if self.unfinished_until else None
         return data
 
 
@@ -132,7 +137,7 @@ def cursor_to_store(cursor: str | None, write_errors: Counter[str], unfinished: 
 # Which RunReport fields add up across chunks: every int and Counter the scoring step fills.
 # Derived from the dataclass, so a field the report gains is merged too.
 _WRITE_FIELDS = {"deals_created", "deals_existing", "tasks_created", "tasks_existing", "resumed", "write_errors"}
-_PROBE = RunReport("probe", "probe", "probe", datetime.now(timezone.utc))
+_PROBE = RunReport("probe", "probe", "probe", datetime.now(UTC))
 SUMMED = tuple(f.name for f in fields(RunReport) if isinstance(getattr(_PROBE, f.name), int) and f.name not in _WRITE_FIELDS)
 COUNTED = tuple(f.name for f in fields(RunReport) if isinstance(getattr(_PROBE, f.name), Counter) and f.name not in _WRITE_FIELDS)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Connector, ReadReport
@@ -19,8 +19,10 @@ from playbooks.loader import load_catalog
 from playbooks.model import Playbook
 from worker.pipeline.assess import CHUNK, assess_chunk, chunked
 from worker.pipeline.dedupe import first_listings, seen_in_memory
+from worker.pipeline.pass_lock import hold_pass_lock
 from worker.pipeline.prepare import chunk_history, load_definitions, merge_history, prepare_pass
 from worker.pipeline.report import RunReport, cursor_to_store, rank_key
+from worker.pipeline.revisits import accounts_to_revisit, heard_watermark, read_with_revisits
 from worker.pipeline.settings import Settings
 from worker.pipeline.writeback import WriteBack
 from worker.store.ledger import Ledger
@@ -45,14 +47,15 @@ def run_pass(
     catalog = load_catalog(settings.catalog)
     require_priced_offers(playbooks, catalog, str(settings.catalog or "the bundled catalog"))
     settings.output_dir.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(settings.ledger_url)
-    owns_connector = connector is None
-    connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": dry_run})
-    try:
-        return _run(settings, crm, ledger, connector, playbooks, catalog, full, dry_run, now, progress, run_id)
-    finally:
-        if owns_connector:
-            connector.close()
+    with hold_pass_lock(settings.output_dir):
+        ledger = Ledger(settings.ledger_url)
+        owns_connector = connector is None
+        connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": dry_run})
+        try:
+            return _run(settings, crm, ledger, connector, playbooks, catalog, full, dry_run, now, progress, run_id)
+        finally:
+            if owns_connector:
+                connector.close()
 
 
 def _run(
@@ -69,18 +72,20 @@ def _run(
     run_id: str | None,
 ) -> RunReport:
     as_of = connector.data_as_of()
-    now = now or as_of or datetime.now(timezone.utc)
+    now = now or as_of or datetime.now(UTC)
     cursor = None if full else ledger.cursor(crm)
     mode = "dry-run" if dry_run else ("incremental" if cursor else "full")
     report = RunReport(run_id or uuid.uuid4().hex, crm, mode, now)
-    ledger.start_run(report.run_id, crm, mode, datetime.now(timezone.utc), now)
+    ledger.start_run(report.run_id, crm, mode, datetime.now(UTC), now)
     log.info("pass %s started", report.run_id, extra={"run_id": report.run_id, "crm": crm, "mode": mode})
     try:
         _pass(settings, crm, ledger, connector, report, playbooks, catalog, cursor, dry_run, now, progress)
     except BaseException as exc:
         ledger.finish_run(report.run_id, "failed", report.summary(), error=str(exc) or type(exc).__name__)
         raise
-    ledger.finish_run(report.run_id, "succeeded", report.summary())
+    # Keys a writer still holds (a crashed pass's lease, until it expires) are not lost, but this pass
+    # could not finish them: it says so and when, and stores no cursor (`cursor_to_store`).
+    ledger.finish_run(report.run_id, "incomplete" if report.unfinished else "succeeded", report.summary())
     return report
 
 
@@ -106,7 +111,8 @@ def _pass(
     read = ReadReport()
     mark_seen = seen_in_memory()
     context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run, cursor is not None)
-    for listed in chunked(connector.read_accounts(cursor, read), CHUNK):
+    revisit = [] if cursor is None else accounts_to_revisit(connector, heard_watermark(ledger.last_successful_start(crm)))
+    for listed in chunked(read_with_revisits(connector, cursor, read, revisit), CHUNK):
         chunk = first_listings(listed, read, mark_seen)
         if context.scoped:
             ids = [r.account.id for r in chunk]
@@ -121,7 +127,10 @@ def _pass(
     report.skipped_records = list(read.skipped_records)
     tally_writes(report, writer)
     if not dry_run:
-        report.cursor = cursor_to_store(connector.next_cursor(), report.write_errors, ledger.count_unfinished(crm))
+        report.unfinished = ledger.count_unfinished(crm)
+        if report.unfinished:
+            report.unfinished_until = ledger.lease_until(crm)
+        report.cursor = cursor_to_store(connector.next_cursor(), report.write_errors, report.unfinished)
         if report.cursor:
             ledger.store_cursor(crm, report.cursor, report.run_id)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connectors.capabilities import CallsHttpApi
+from connectors.capabilities import CallsHttpApi, SharesDailyBudget
 from connectors.ratelimit import RateBudget
 from connectors.registry import build_connector
 from worker.pipeline.settings import Settings
 from worker.service.limiter import RedisSlidingWindowLimiter
 from worker.service.observability import register_secret
+from worker.service.pipedrive_budget import attach_budget, shared_daily_budget
 from worker.service.resources import redis_client
 from worker.service.settings import ServiceSettings, service_settings
 
@@ -42,4 +43,7 @@ def open_connector(settings: Settings, crm: str) -> Any:
     limiter = shared_limiter(cfg, crm, connector.rate_key(), connector.rate_budget())
     if limiter is not None:
         connector.add_limiter(limiter)
+    if isinstance(connector, SharesDailyBudget):  # one day's count across every worker process
+        key = cfg.key("daily-budget", crm, connector.rate_key())
+        attach_budget(connector, shared_daily_budget(redis_client(), key, connector))
     return connector

@@ -46,7 +46,9 @@ def stash_context(run_id: str, crm: str, mode: str, context: PassContext, affini
             "owners": [o.model_dump(mode="json") for o in context.owners.values()],
             "existing": [o.model_dump(mode="json") for h in context.histories.values() for o in h.opportunities],
             "scoped": context.scoped,
+            "holdout_ids": context.assessor.holdout_ids,  # migrated accounts keep their control groups
             "listening": context.conversations is not None,  # chunks carry their conversations
+            "recall_mentions": context.recall_mentions,  # chunks carry only new ones: merge stored
             # the model's rules after its lift filter, in its own order (ties keep the first)
             "rules": [_rule_json(r) for rules in affinity._by_antecedent.values() for r in rules],
         },
@@ -63,7 +65,8 @@ def pass_context(settings: Settings, run_id: str) -> tuple[dict[str, Any], PassC
     ctx = get(stash_key(run_id, "ctx"))
     affinity = AffinityModel([_rule_from(r) for r in ctx["rules"]], min_lift=0.0)  # already filtered
     context = PassContext(
-        assessor=build_assessor(settings, load_definitions(settings), load_catalog(settings.catalog), affinity),
+        assessor=build_assessor(settings, load_definitions(settings), load_catalog(settings.catalog), affinity,
+                                ctx.get("holdout_ids")),
         histories=build_history((ExistingOpportunity.model_validate(x) for x in ctx["existing"]), ()),
         owners={o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])},
         now=datetime.fromisoformat(ctx["now"]),

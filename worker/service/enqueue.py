@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from worker.pipeline.settings import Settings
@@ -18,7 +18,7 @@ def enqueue_pass(settings: Settings | None, crm: str, full: bool = False, *, cou
     """Queue a pass of `crm` and return its run id (visible at once in `oppworker runs` as queued)."""
     run_id = uuid.uuid4().hex
     ledger = ledger_for(settings or pass_settings())
-    ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(timezone.utc), None)
+    ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(UTC), None)
     ledger.mark_run(run_id, status="queued")
     send("start_pass", run_id, crm, full, countdown=countdown)
     return run_id

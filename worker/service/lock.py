@@ -26,7 +26,7 @@ def acquire_pass_lock(crm: str, run_id: str) -> str | None:
     if r.set(_lock_key(crm), run_id, nx=True, ex=service_settings().pass_lock_seconds):
         return None
     holder = r.get(_lock_key(crm))
-    holder_id = holder.decode() if holder else None
+    holder_id = (holder.decode() if isinstance(holder, bytes) else holder) or None
     if holder_id == run_id:  # our own start_pass, delivered again
         return None
     if holder_id is None:

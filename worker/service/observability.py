@@ -15,16 +15,19 @@ import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from prometheus_client import Counter, Histogram
 
 from connectors.capabilities import CallsHttpApi
 
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("oppworker_log_context", default={})
+_context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "oppworker_log_context", default=MappingProxyType({})
+)
 _secrets: set[str] = set()
 
 PASSES = Counter("oppworker_passes_total", "Passes finished, by CRM and outcome", ["crm", "outcome"])
@@ -71,7 +74,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": _mask(record.getMessage()),

@@ -4,8 +4,8 @@ The connector counts the tokens it spends in-process (`connectors.pipedrive.limi
 with several Celery workers each would believe it had the whole day's share. This counter is one
 Redis key per UTC day (`<prefix>:pipedrive-tokens:<account>:<YYYY-MM-DD>`), charged atomically: a
 charge that would pass the allowance is undone and raises `BudgetExhausted`, so the pass stops
-cleanly and the next one resumes. Wire it where the worker opens a connector:
-`attach_budget(connector, RedisTokenBudget(redis, key, allowed))`.
+cleanly and the next one resumes. `worker.service.connections.open_connector` attaches it to every
+connector that `SharesDailyBudget` (connectors/capabilities.py); Pipedrive is the one that does.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors.capabilities import SharesDailyBudget
 from connectors.pipedrive.limits import BudgetExhausted
 
 _CHARGE = """
@@ -53,9 +54,14 @@ class RedisTokenBudget:
 
 
 def attach_budget(connector: object, budget: RedisTokenBudget) -> bool:
-    """Swap the connector's in-process budget for the shared one; False if it has none."""
-    client = getattr(connector, "client", None)
-    if client is None or not hasattr(client, "budget"):
+    """Swap the connector's in-process budget for the shared one; False if it counts no daily budget."""
+    if not isinstance(connector, SharesDailyBudget):
         return False
-    client.budget = budget
+    connector.share_daily_budget(budget)
     return True
+
+
+def shared_daily_budget(redis_client: Any, key_prefix: str, connector: SharesDailyBudget) -> RedisTokenBudget:
+    """The Redis count for `connector`'s CRM account; `key_prefix` already names the CRM and the
+    account (`rate_key()`, never the token)."""
+    return RedisTokenBudget(redis_client, key_prefix, connector.daily_allowance())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import ReadReport
@@ -17,6 +17,7 @@ from worker.pipeline import listening
 from worker.pipeline.assess import CHUNK, chunked
 from worker.pipeline.dedupe import MarkSeen, first_listings
 from worker.pipeline.prepare import chunk_history, load_definitions, prepare_pass
+from worker.pipeline.revisits import accounts_to_revisit, heard_watermark, read_with_revisits
 from worker.service import chunk_codec
 from worker.service.barrier import maybe_plan
 from worker.service.connections import open_connector
@@ -46,7 +47,7 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
     holder = acquire_pass_lock(crm, run_id)
     if holder is not None:
         if row is None:
-            ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(timezone.utc), None)
+            ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(UTC), None)
         ledger.finish_run(run_id, "skipped", {"run_id": run_id, "crm": crm}, error=f"pass {holder} of {crm} is still running")
         PASSES.labels(crm, "skipped").inc()
         log.info("pass %s skipped: %s is running", run_id, holder)
@@ -56,14 +57,15 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
     require_priced_offers(playbooks, catalog, str(settings.catalog or "the bundled catalog"))
     connector = open_connector(settings, crm)
     try:
-        now = connector.data_as_of() or datetime.now(timezone.utc)
+        now = connector.data_as_of() or datetime.now(UTC)
         cursor = None if full else ledger.cursor(crm)
         mode = "incremental" if cursor else "full"
         if row is None:
-            ledger.start_run(run_id, crm, mode, datetime.now(timezone.utc), now)
-        ledger.mark_run(run_id, status="running", mode=mode, data_as_of=now, started_at=datetime.now(timezone.utc))
-        requested = take_flagged(crm)
-        log.info("pass %s started (%s, %d playbooks, %d accounts flagged by webhooks)", run_id, mode, len(playbooks), requested)
+            ledger.start_run(run_id, crm, mode, datetime.now(UTC), now)
+        ledger.mark_run(run_id, status="running", mode=mode, data_as_of=now, started_at=datetime.now(UTC))
+        flagged = take_flagged(crm)
+        log.info("pass %s started (%s, %d playbooks, %d accounts and %d deals flagged by webhooks)",
+                 run_id, mode, len(playbooks), len(flagged.accounts), len(flagged.deals))
         send("watch_pass", run_id, crm, countdown=cfg.max_countdown)
         read = ReadReport()
         context, affinity = prepare_pass(
@@ -75,7 +77,11 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         redis_client().delete(stash_key(run_id, "seen"))  # a redelivered start_pass reads from the start
         mark_seen = _seen_in_redis(run_id)
         pacing = True
-        for number, listed in enumerate(chunked(connector.read_accounts(cursor, read), CHUNK)):
+        revisit = [] if cursor is None else accounts_to_revisit(
+            connector, heard_watermark(ledger.last_successful_start(crm)), flagged.accounts, flagged.deals
+        )
+        listing = read_with_revisits(connector, cursor, read, revisit)
+        for number, listed in enumerate(chunked(listing, CHUNK)):
             if pacing and not _wait_for_scorers(run_id, number):
                 pacing = False
                 log.warning("no scorer took a chunk for %d s; reading on without waiting for them", READER_PATIENCE)

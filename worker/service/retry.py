@@ -8,7 +8,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import redis
@@ -34,7 +34,7 @@ def fail_run(run_id: str, crm: str, message: str) -> None:
         ledger = ledger_for(pass_settings())
         row = ledger.run(run_id)
         if row is None:
-            ledger.start_run(run_id, crm, "unknown", datetime.now(timezone.utc), None)
+            ledger.start_run(run_id, crm, "unknown", datetime.now(UTC), None)
         if row is None or row["status"] not in ENDED:
             ledger.finish_run(run_id, "failed", {"run_id": run_id, "crm": crm}, error=message)
             PASSES.labels(crm, "failed").inc()

@@ -39,7 +39,8 @@ def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
         existing = [ExistingOpportunity.model_validate(x) for x in stashed["existing"]]
         merge_history(context, ledger, crm, stashed["ids"], existing)
     if ctx.get("listening"):
-        context = replace(context, conversations=listening.from_stash(get(stash_key(run_id, "said", str(number)))))
+        context = replace(context, conversations=listening.from_stash(get(stash_key(run_id, "said", str(number)))),
+                          recall_mentions=bool(ctx.get("recall_mentions")))
     now = context.now
     report = RunReport(run_id, crm, ctx["mode"], now)
     read = ReadReport()

@@ -46,7 +46,7 @@ def watch_pass(run_id: str, crm: str, seen: int, stalls: int) -> tuple[int, int]
     return progress, stalls
 
 
-def _requeue_lost(run_id: str, crm: str, parts: int, planned: bytes | None) -> None:
+def _requeue_lost(run_id: str, crm: str, parts: int, planned: bytes | str | None) -> None:
     r = redis_client()
     read = r.get(stash_key(run_id, "read"))
     if read is None:

@@ -123,6 +123,6 @@ def count_writes(run_id: str, counts: dict[str, int]) -> None:
 
 def written_counts(run_id: str) -> dict[str, Any]:
     """What the pass wrote, as `count_writes` kept it: the four counts and the errors by kind."""
-    stored = {k.decode(): int(v) for k, v in redis_client().hgetall(stash_key(run_id, "writes")).items()}
+    stored = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in redis_client().hgetall(stash_key(run_id, "writes")).items()}
     errors = {k.removeprefix("error:"): v for k, v in stored.items() if k.startswith("error:")}
     return {**{k: v for k, v in stored.items() if not k.startswith("error:")}, "write_errors": errors}

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
+from worker.store.mentions import MentionStore
 from worker.store.schema import (
     DEAL_WRITTEN,
     DONE,
@@ -38,6 +39,7 @@ class Ledger:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.engine = engine or make_engine(url)
         metadata.create_all(self.engine)
+        self.mentions = MentionStore(self.engine)  # what customers said (worker/store/mentions.py)
 
     # --- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, crm: str, mode: str, now: datetime, data_as_of: datetime | None) -> None:
@@ -55,7 +57,7 @@ class Ledger:
                 .where(runs.c.id == run_id)
                 .values(
                     status=status,
-                    finished_at=datetime.now(timezone.utc),
+                    finished_at=datetime.now(UTC),
                     report=json.dumps(report, default=str),
                     error=error,
                 )
@@ -73,6 +75,18 @@ class Ledger:
         if row is None:
             return None
         return utc(row.data_as_of or row.started_at)
+
+    def last_successful_start(self, crm: str) -> datetime | None:
+        """Wall-clock start of the last completed, non-dry pass of this CRM: the watermark from
+        which conversations are new to the next pass (worker/pipeline/revisits.py)."""
+        with self.engine.connect() as db:
+            started = db.execute(
+                select(runs.c.started_at)
+                .where(runs.c.crm == crm, runs.c.status == "succeeded", runs.c.mode != "dry-run")
+                .order_by(runs.c.started_at.desc())
+                .limit(1)
+            ).scalar()
+        return None if started is None else utc(started)
 
     def mark_run(self, run_id: str, **values: Any) -> None:
         """Set some columns of a run's row (queued -> running, its mode and data date)."""
@@ -96,7 +110,7 @@ class Ledger:
             return db.execute(select(cursors.c.value).where(cursors.c.crm == crm)).scalar_one_or_none()
 
     def store_cursor(self, crm: str, value: str, run_id: str) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.engine.begin() as db:
             done = db.execute(
                 update(cursors).where(cursors.c.crm == crm).values(value=value, run_id=run_id, updated_at=now)
@@ -132,7 +146,7 @@ class Ledger:
         writer that dies leaves its lease to expire; the next pass resumes the key."""
         if not keys:
             return set()
-        now = datetime.now(timezone.utc)  # leases are wall-clock time, whatever the pass's `now`
+        now = datetime.now(UTC)  # leases are wall-clock time, whatever the pass's `now`
         with self.engine.begin() as db:
             db.execute(
                 update(opportunities)
@@ -212,8 +226,7 @@ class Ledger:
                 .where(opportunities.c.crm == crm, opportunities.c.state != DONE)
                 .order_by(opportunities.c.created_at, opportunities.c.key)
             )
-            for key, run_id in result:
-                yield key, run_id
+            yield from ((key, run_id) for key, run_id in result)  # Row -> plain tuple
 
     def written(self, crm: str) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as db:
@@ -239,6 +252,15 @@ class Ledger:
             query = query.where(opportunities.c.state == state)
         with self.engine.connect() as db:
             return int(db.execute(query).scalar_one())
+
+    def lease_until(self, crm: str) -> datetime | None:
+        """When the last lease on this CRM's unfinished keys expires (None: none is held)."""
+        query = select(func.max(opportunities.c.claimed_until)).where(
+            opportunities.c.crm == crm, opportunities.c.state != DONE, opportunities.c.claimed_until > datetime.now(UTC)
+        )
+        with self.engine.connect() as db:
+            value = db.execute(query).scalar_one()
+        return utc(value) if value is not None else None
 
     def count_unfinished(self, crm: str) -> int:
         """Keys of this CRM whose deal or task is still to be written: a clean pass leaves none."""

@@ -5,7 +5,7 @@ insert-or-replace). Only worker/store/ imports this module: the rest of the code
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -89,13 +89,30 @@ baskets = Table(
     Column("products", Text, nullable=False),
 )
 
+# What customers said (issue #13): one row per intent heard in one conversation, so an incremental
+# pass reads only new conversations and still knows the older mentions and their age.
+heard_mentions = Table(
+    "ow_heard_mentions",
+    metadata,
+    Column("crm", String(40), primary_key=True),
+    Column("account_id", String(120), primary_key=True),
+    Column("conversation_id", String(200), primary_key=True),
+    Column("intent", String(40), primary_key=True),
+    Column("evidence", Text, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("said_at", Date, nullable=False, index=True),
+    Column("source", String(20), nullable=False),
+    Column("product", String(120)),
+)
+
 PENDING, DEAL_WRITTEN, DONE = "pending", "deal_written", "done"
 
 
 def utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything in the ledger is UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

@@ -4,7 +4,8 @@ calls a CRM, so it answers well inside HubSpot's 5-second window.
 - `POST /webhooks/hubspot`: HubSpot's batched JSON array of events, signed with v3
   (`X-HubSpot-Signature-v3` over method + full URI + raw body + timestamp, timestamp in ms, at most
   5 minutes old). Each event id is remembered in Redis (SET NX with a TTL longer than HubSpot's
-  24 h of retries); only companies from events not seen before trigger a re-score.
+  24 h of retries); only companies from events not seen before trigger a re-score. A deal-stage
+  change enqueues the deal id; the pass looks up its company (worker/pipeline/revisits.py).
 - `POST /webhooks/events`: product-usage events `{"events": [{"account_id", "metric", "value",
   "time"}]}` (or the bare list), signed Zendesk-style (`X-Zendesk-Webhook-Signature` = base64
   HMAC-SHA256 of timestamp + body, timestamp in `X-Zendesk-Webhook-Signature-Timestamp`). Values
@@ -21,14 +22,14 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -36,6 +37,7 @@ from worker.service.observability import WEBHOOK_EVENTS, register_secret
 from worker.service.settings import ServiceSettings, service_settings
 from worker.store.ledger import Ledger
 from worker.webhooks.models import HubSpotEvent, UsageEvent
+from worker.webhooks.pipedrive import PipedriveWebhookSettings, pipedrive_route
 from worker.webhooks.signatures import fresh, hubspot_uri_forms, hubspot_v3, matches, zendesk_style
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,10 @@ log = logging.getLogger(__name__)
 
 class TooLarge(Exception):
     pass
+
+
+class Aborted(Exception):
+    """The sender hung up mid-upload: nothing to answer, one log line, no traceback."""
 
 
 def _bad(reason: str, status: int = 400) -> JSONResponse:
@@ -63,11 +69,14 @@ async def _body(request: Request, limit: int) -> bytes:
         raise TooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Aborted from None
     return b"".join(chunks)
 
 
@@ -80,7 +89,7 @@ def _timestamp_seconds(value: str) -> float | None:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
     return number / 1000 if number > 1e11 else number
 
 
@@ -96,14 +105,18 @@ def create_app(
     cfg: ServiceSettings | None = None,
     *,
     rescore: Callable[[str, list[str], str], int] | None = None,
+    rescore_deals: Callable[[str, list[str], str], int] | None = None,
     redis_client: Any = None,
     ledger: Ledger | None = None,
+    pipedrive: PipedriveWebhookSettings | None = None,
 ) -> Starlette:
-    """Build the app. Collaborators are injectable for tests; by default they are the worker's."""
+    """Build the app. Collaborators are injectable for tests; by default they are the worker's.
+    `pipedrive` is the Basic credentials Pipedrive webhooks carry (PIPEDRIVE_WEBHOOK_* by default)."""
     cfg = cfg or service_settings()
-    for secret in (cfg.hubspot_app_secret, cfg.events_secret):
+    pipedrive = pipedrive or PipedriveWebhookSettings()
+    for secret in (cfg.hubspot_app_secret, cfg.events_secret, pipedrive.password):
         register_secret(secret.get_secret_value() if secret else None)
-    state: dict[str, Any] = {"redis": redis_client, "ledger": ledger, "rescore": rescore}
+    state: dict[str, Any] = {"redis": redis_client, "ledger": ledger, "rescore": rescore, "rescore_deals": rescore_deals}
 
     def get_redis() -> Any:
         if state["redis"] is None:
@@ -126,6 +139,21 @@ def create_app(
             state["rescore"] = request_rescore
         return state["rescore"](crm, ids, reason)
 
+    # An event is marked seen only AFTER its work (store, enqueue) succeeded: marked first, a failed
+    # store would answer the sender's retry as a replay and the event would be lost. Doing the work
+    # twice for two copies racing in is harmless (snapshots are upserts, re-scores are flags);
+    # `first_time`'s SET NX still lets only one of them count as accepted.
+    def seen(source: str, event_id: str) -> bool:
+        return bool(get_redis().exists(cfg.key("seen", source, event_id)))
+
+    def do_rescore_deals(crm: str, deal_ids: list[str], reason: str) -> int:
+        """Deals are enqueued as deals: their company is looked up by the pass, not here."""
+        if state["rescore_deals"] is None:
+            from worker.service.rescore import request_deal_rescore
+
+            state["rescore_deals"] = request_deal_rescore
+        return state["rescore_deals"](crm, deal_ids, reason)
+
     def first_time(source: str, event_id: str) -> bool:
         return bool(get_redis().set(cfg.key("seen", source, event_id), 1, nx=True, ex=cfg.dedupe_ttl_seconds))
 
@@ -137,6 +165,10 @@ def create_app(
         except TooLarge:
             WEBHOOK_EVENTS.labels(source, "too_large").inc()
             return _bad(f"body larger than {cfg.webhook_max_body_bytes} bytes", 413)
+        except Aborted:
+            WEBHOOK_EVENTS.labels(source, "aborted").inc()
+            log.info("%s webhook: the sender closed the connection mid-upload", source)
+            return _bad("upload aborted by the sender")
         timestamp = request.headers.get(header.lower(), "")
         usable = timestamp.isdigit() if digits_only else bool(timestamp)
         seconds = _timestamp_seconds(timestamp) if usable else None
@@ -165,7 +197,7 @@ def create_app(
             if not isinstance(raw, list):
                 raise ValueError("expected a JSON array of events")
             events = [HubSpotEvent.model_validate(item) for item in raw]
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, RecursionError) as exc:  # a 100,000-deep body is malformed too
             WEBHOOK_EVENTS.labels("hubspot", "malformed").inc()
             return _bad(f"malformed body: {_reason(exc)}")
         replayed, queued = await run_in_threadpool(accept_hubspot, events)  # Redis I/O off the event loop
@@ -173,17 +205,17 @@ def create_app(
 
     def accept_hubspot(events: list[HubSpotEvent]) -> tuple[int, int]:
         # De-duplicate on eventId + subscriptionId (HubSpot retries a failed delivery up to 10 times).
-        companies: list[str] = []
-        replayed = 0
-        for event in events:
-            if not first_time("hubspot", f"{event.eventId}:{event.subscriptionId or ''}"):
-                replayed += 1
-                continue
-            if event.object_type == "company":
-                companies.append(str(event.objectId))
-        WEBHOOK_EVENTS.labels("hubspot", "accepted").inc(len(events) - replayed)
+        ids = [f"{event.eventId}:{event.subscriptionId or ''}" for event in events]
+        new = [(event_id, event) for event_id, event in zip(ids, events) if not seen("hubspot", event_id)]
+        companies = sorted({str(e.objectId) for _, e in new if e.object_type == "company"})
+        deals = sorted({str(e.objectId) for _, e in new if e.object_type != "company" and e.deal_stage_change})
+        queued = do_rescore("hubspot", companies, "hubspot webhook") if companies else 0
+        if deals:
+            queued += do_rescore_deals("hubspot", deals, "hubspot deal stage webhook")
+        accepted = sum(first_time("hubspot", event_id) for event_id, _ in new)  # after the enqueue
+        replayed = len(events) - accepted
+        WEBHOOK_EVENTS.labels("hubspot", "accepted").inc(accepted)
         WEBHOOK_EVENTS.labels("hubspot", "replayed").inc(replayed)
-        queued = do_rescore("hubspot", sorted(set(companies)), "hubspot webhook") if companies else 0
         return replayed, queued
 
     async def events(request: Request) -> Response:
@@ -203,7 +235,7 @@ def create_app(
             if not isinstance(items, list):
                 raise ValueError('expected {"events": [...]} or a JSON array')
             parsed = [UsageEvent.model_validate(item) for item in items]
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, RecursionError) as exc:  # a 100,000-deep body is malformed too
             WEBHOOK_EVENTS.labels("events", "malformed").inc()
             return _bad(f"malformed body: {_reason(exc)}")
         signature = request.headers.get("x-zendesk-webhook-signature", "")
@@ -212,13 +244,17 @@ def create_app(
 
     def accept_events(signature: str, parsed: list[UsageEvent]) -> tuple[int, int]:
         # A delivery retried by the sender carries the same signature: that is its identity.
-        if not first_time("events", signature):
+        if seen("events", signature):
             WEBHOOK_EVENTS.labels("events", "replayed").inc(len(parsed))
             return len(parsed), 0
-        store_usage(get_ledger(), cfg.events_crm, parsed)
-        WEBHOOK_EVENTS.labels("events", "accepted").inc(len(parsed))
+        store_usage(get_ledger(), cfg.events_crm, parsed)  # a failure here leaves it unseen: the retry stores it
         ids = sorted({e.account_id for e in parsed})
-        return 0, do_rescore(cfg.events_crm, ids, "product events") if ids else 0
+        queued = do_rescore(cfg.events_crm, ids, "product events") if ids else 0
+        if not first_time("events", signature):  # a copy racing in did the same upserts: one counts
+            WEBHOOK_EVENTS.labels("events", "replayed").inc(len(parsed))
+            return len(parsed), queued
+        WEBHOOK_EVENTS.labels("events", "accepted").inc(len(parsed))
+        return 0, queued
 
     async def healthz(request: Request) -> Response:
         return await run_in_threadpool(health)
@@ -233,12 +269,12 @@ def create_app(
                 with Connection(cfg.broker, connect_timeout=2) as connection:
                     connection.ensure_connection(max_retries=1)
             checks["broker"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - report any failure as unreachable
+        except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         try:
             get_ledger().ping()
             checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         healthy = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
@@ -250,6 +286,7 @@ def create_app(
         routes=[
             Route("/webhooks/hubspot", hubspot, methods=["POST"]),
             Route("/webhooks/events", events, methods=["POST"]),
+            pipedrive_route(first_time=first_time, rescore=do_rescore, settings=pipedrive),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ]

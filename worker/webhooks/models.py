@@ -3,7 +3,7 @@ event. Anything scoring would read as garbage is refused here with the field nam
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator
 
@@ -19,20 +19,21 @@ class HubSpotEvent(BaseModel):
     objectTypeId: str | None = None  # generic `object.*` events of 2026.03 project apps: "0-2" company
     objectId: StrictInt | StrictStr
     occurredAt: int | None = None
+    propertyName: str | None = None  # on propertyChange events
 
     @field_validator("eventId")
     @classmethod
     def _event_id(cls, value: int | str) -> int | str:
         """HubSpot's event ids are positive integers (sent as numbers); a blank, a negative or a
         boolean one means the batch is not HubSpot's, signed or not."""
-        if isinstance(value, int) and value <= 0 or isinstance(value, str) and not value.strip().isdigit():
+        if (isinstance(value, int) and value <= 0) or (isinstance(value, str) and not value.strip().isdigit()):
             raise ValueError("must be a positive integer")
         return value
 
     @field_validator("objectId")
     @classmethod
     def _object_id(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value <= 0 or isinstance(value, str) and not value.strip().isdigit():
+        if (isinstance(value, int) and value <= 0) or (isinstance(value, str) and not value.strip().isdigit()):
             raise ValueError("must be a positive integer (a HubSpot record id)")
         return value
 
@@ -42,6 +43,13 @@ class HubSpotEvent(BaseModel):
         if prefix == "object":  # connectors/hubspot/project subscribes with `crmObjects` (object.*)
             return {"0-2": "company", "0-3": "deal"}.get(str(self.objectTypeId or ""), "object")
         return prefix
+
+    @property
+    def deal_stage_change(self) -> bool:
+        """A deal moved stage (connectors/hubspot/project subscribes to `dealstage` changes). Deal
+        creations are not: the worker creates deals itself and must not re-score on its own echo."""
+        change = (self.subscriptionType or self.eventType or "").endswith(".propertyChange")
+        return self.object_type == "deal" and change and self.propertyName == "dealstage"
 
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew between the sender and us
@@ -66,7 +74,7 @@ class UsageEvent(BaseModel):
     @field_validator("time")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        if value > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if value > datetime.now(UTC) + FUTURE_TOLERANCE:
             raise ValueError("is in the future")
         return value

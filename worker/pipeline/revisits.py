@@ -1,0 +1,65 @@
+"""Accounts an incremental pass must look at although their CRM record did not change.
+
+A cursor sees records that changed; it does not see a note logged on a company, a deal moved to
+another stage, or an account a webhook named. Those accounts are re-read by id (capability
+`ReadsAccountsById`) after the changed ones, so one pass scores both, each account once:
+- accounts with a conversation logged since the last successful pass started (capability
+  `ListsAccountsHeardSince`; the watermark is wall-clock time, minus an overlap for the CRM's
+  search index lag), so what a customer said yesterday is heard today (issue #13);
+- companies of deals named by deal webhooks (capability `ResolvesDealAccounts`: the deal ->
+  company lookup is done here, on the worker, never in the webhook receiver; issue #11);
+- accounts named by company webhooks.
+Connectors without `ReadsAccountsById` keep the cursor-only behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+
+from connectors.base import AccountRecord, Connector, ReadReport
+from connectors.capabilities import ListsAccountsHeardSince, ReadsAccountsById, ResolvesDealAccounts
+
+log = logging.getLogger(__name__)
+
+HEARD_OVERLAP = timedelta(minutes=10)  # engagements reach HubSpot's search index moments after they are logged
+
+
+def heard_watermark(last_pass_started: datetime | None) -> datetime | None:
+    """Conversations logged from this moment on are new to this pass."""
+    return None if last_pass_started is None else last_pass_started - HEARD_OVERLAP
+
+
+def accounts_to_revisit(
+    connector: object,
+    heard_since: datetime | None,
+    flagged_accounts: Iterable[str] = (),
+    flagged_deals: Iterable[str] = (),
+) -> list[str]:
+    """Account ids to re-read by id on an incremental pass (sorted, each once)."""
+    ids = {str(a) for a in flagged_accounts if a}
+    deals = [str(d) for d in flagged_deals if d]
+    if deals and isinstance(connector, ResolvesDealAccounts):
+        ids.update(connector.accounts_of_deals(deals))
+    if heard_since is not None and isinstance(connector, ListsAccountsHeardSince):
+        heard = connector.accounts_heard_since(heard_since)
+        log.info("%d accounts said something since %s", len(heard), heard_since.isoformat())
+        ids.update(heard)
+    return sorted(ids)
+
+
+def read_with_revisits(
+    connector: Connector, cursor: str | None, read: ReadReport, revisit: list[str]
+) -> Iterator[AccountRecord]:
+    """The accounts changed since `cursor`, then the `revisit` ones not among them. A full pass
+    (no cursor) reads everything anyway, so it revisits nothing."""
+    listed: set[str] = set()
+    for record in connector.read_accounts(cursor, read):
+        listed.add(record.account.id)
+        yield record
+    if cursor is None or not revisit or not isinstance(connector, ReadsAccountsById):
+        return
+    rest = [a for a in revisit if a not in listed]
+    if rest:
+        yield from connector.read_accounts_by_id(rest, read)
