@@ -105,9 +105,18 @@ class ReadReport:
     skipped: Counter[str] = field(default_factory=Counter)
     defaulted: Counter[str] = field(default_factory=Counter)
 
+    # Each skipped record once, in words ("acc-7: invalid_account accounts row 602: ..."), for the
+    # pass summary: a first run prints the sample's bad rows there, once, not as WARNING lines
+    # repeated by every read of the table. Bounded: a broken export must not fill memory.
+    skipped_records: dict[str, None] = field(default_factory=dict)
+    MAX_SKIPPED_RECORDS = 50
+
     def skip(self, reason: str, record_id: str | None, detail: str = "") -> None:
         self.skipped[reason] += 1
-        log.warning("skipped record %s: %s %s", record_id or "?", reason, detail)
+        line = f"{record_id or '?'}: {reason} {detail}".strip()
+        if len(self.skipped_records) < self.MAX_SKIPPED_RECORDS:
+            self.skipped_records.setdefault(line, None)
+        log.info("skipped record %s", line)
 
     def default(self, reason: str, record_id: str | None, detail: str = "") -> None:
         self.defaulted[reason] += 1

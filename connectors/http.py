@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from connectors.connect_errors import connect_cause
 from connectors.error_table import DEFAULT_TABLE, ErrorResolution, ErrorTable, ResponseAction
 from connectors.ratelimit import ChainedLimiter, NoLimit, RateBudget, RateLimiter
 from connectors.redact import mask_secrets
@@ -151,6 +153,7 @@ class ApiClient:
             {"Accept": "application/json", "User-Agent": USER_AGENT, **(extra_headers or {})}
         )
         self._sleep = sleep
+        self._reached = False  # has the host ever answered? (see _connect_failure)
 
     # -- what a connector may hand the worker (connectors.capabilities.CallsHttpApi) --------------
     def secrets(self) -> list[str]:
@@ -254,12 +257,11 @@ class ApiClient:
             response = self.session.request(
                 method, self.base_url + path, params=params, json=body, headers=headers, timeout=self.timeout
             )
+        except (requests.ConnectTimeout, requests.ConnectionError) as exc:
+            raise self._connect_failure(exc, method, path) from None
         except requests.Timeout:
             raise ConnectorError(f"timeout calling {method} {path}", FailureKind.TRANSIENT) from None
-        except requests.ConnectionError as exc:
-            raise ConnectorError(
-                f"connection error calling {method} {path}: {type(exc).__name__}", FailureKind.TRANSIENT
-            ) from None
+        self._reached = True
         self.stats.by_status[response.status_code] += 1
         if response.status_code == 429:
             self.stats.rate_limited += 1
@@ -277,6 +279,20 @@ class ApiClient:
             raise ConnectorError(
                 f"non-JSON body from {method} {path} (HTTP {response.status_code})", FailureKind.TRANSIENT
             ) from None
+
+    def _connect_failure(self, exc: requests.RequestException, method: str, path: str) -> ConnectorError:
+        """A host that has never answered this client (DNS, refused, connect timeout) is a wrong
+        base URL, not a blip: CONFIG, so nobody retries it for minutes. Once it has answered, the
+        same failure is TRANSIENT (a restart, a network hiccup) and is retried as before."""
+        cause = connect_cause(exc)
+        host = urlsplit(self.base_url).netloc or self.base_url
+        if not self._reached and cause is not None:
+            return ConnectorError(
+                f"cannot reach {host} ({cause}): check the base URL in the configuration", FailureKind.CONFIG
+            )
+        return ConnectorError(
+            f"connection error calling {method} {path} on {host}: {cause or type(exc).__name__}", FailureKind.TRANSIENT
+        )
 
     def close(self) -> None:
         self.session.close()

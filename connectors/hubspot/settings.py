@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.hubspot.paths import ApiVersion
 from connectors.ratelimit import RateBudget
+from domain.settings_values import token_or_empty
 
 # The one place HubSpot's request budget is stated. Private apps: 100 requests per rolling 10 s on
 # Free and Starter, 190 on Professional and Enterprise, per app
@@ -112,6 +113,11 @@ class HubSpotSettings(BaseSettings):
     track_task_states: bool = True
 
     dry_run: bool = False
+
+    @field_validator("access_token", mode="before")
+    @classmethod
+    def _blank_token(cls, value: object) -> object:
+        return token_or_empty(value)  # whitespace-only is "not set", never a token
 
     @field_validator("fields")
     @classmethod

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.ratelimit import RateBudget
 from domain import ConnectorError, FailureKind
+from domain.settings_values import token_or_empty
 
 # Account fields the connector maps (domain.Account). `name` and `owner_id` are the organization's own
 # attributes; every other one is an organization custom field, found by its *name* (keys are random
@@ -79,6 +80,11 @@ class PipedriveSettings(BaseSettings):
     backoff_base: float = Field(default=1.0, gt=0)
     backoff_max: float = Field(default=60.0, gt=0)
     dry_run: bool = False
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _blank_token(cls, value: object) -> object:
+        return token_or_empty(value)  # whitespace-only is "not set", never a token
 
     @field_validator("base_url")
     @classmethod

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.ratelimit import RateBudget
+from domain.settings_values import token_or_empty
 
 # The one place Sell's request budget is stated: "36,000 requests per hour per token, i.e. 10 per
 # second" (https://developer.zendesk.com/api-reference/sales-crm/rate-limits). Sell sends no
@@ -96,6 +97,11 @@ class ZendeskSellSettings(BaseSettings):
     backoff_base: float = Field(default=1.0, gt=0)
     backoff_max: float = Field(default=60.0, gt=0)
     dry_run: bool = False
+
+    @field_validator("access_token", mode="before")
+    @classmethod
+    def _blank_token(cls, value: object) -> object:
+        return token_or_empty(value)  # whitespace-only is "not set", never a token
 
     @field_validator("base_url")
     @classmethod

@@ -11,22 +11,23 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.registry import available, cli_groups
 from domain import ConnectorError
 from playbooks.loader import PlaybookError, load_playbooks
 from playbooks.render import render_explanation
-from worker.cli import intents, migrate, outcomes, service, sources
-from worker.cli.console import console, err_console
+from worker.cli import config_cmd, intents, migrate, outcomes, service, sources
+from worker.cli.console import console, err_console, require_ledger
 from worker.cli.console import settings_from as _settings
+from worker.cli.failures import FriendlyGroup
+from worker.cli.progress import progress
 from worker.pipeline.pass_lock import PassRunning
 from worker.pipeline.settings import Settings
 
 
-@click.group()
-@click.version_option(package_name="opportunity-worker", prog_name="oppworker")
+@click.group(cls=FriendlyGroup)
+@click.version_option(package_name="opportunity-worker", prog_name="oppworker", message="%(prog)s %(version)s")
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="YAML settings file.")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.pass_context
@@ -36,12 +37,17 @@ def cli(ctx: click.Context, config: Path | None, verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
+    ctx.obj["verbose"] = verbose  # -vv shows the traceback behind any failure (worker/cli/failures.py)
 
 
 def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
-    moment = datetime.fromisoformat(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date or moment ({exc}); write e.g. 2026-03-01 or "
+                                 "2026-03-01T09:00", param_hint="--as-of") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -49,7 +55,7 @@ def _as_of(value: str | None) -> datetime | None:
 @click.option("--crm", type=click.Choice(available()), default="files", show_default=True)
 @click.option("--dry-run", is_flag=True, help="Make no write call; print the exact payloads instead.")
 @click.option("--full", is_flag=True, help="Ignore the stored cursor and read every account.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="File connector input folder.")
+@click.option("--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="File connector input folder.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Outbox and ledger folder.")
 @click.option("--as-of", help="Score as of this moment (ISO 8601); default: the data's own date or now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
@@ -65,17 +71,17 @@ def run(ctx: click.Context, crm: str, dry_run: bool, full: bool, data_dir: Path 
     if enqueue:
         if dry_run or as_of:
             raise click.UsageError("--enqueue cannot be combined with --dry-run or --as-of (run those in-process)")
-        from worker.service.enqueue import enqueue_pass
+        from worker.service.enqueue import enqueue_pass, require_redis
 
+        require_redis()  # fail in seconds with a clear message, not after 21 s of broker retries
         run_id = enqueue_pass(settings, crm, full=full)
         click.echo(json.dumps({"run_id": run_id, "status": "queued"}) if as_json else run_id)
         return
     try:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} accounts"),
-                      TimeElapsedColumn(), console=err_console, transient=True, disable=as_json) as progress:
-            bar = progress.add_task(f"{crm} pass", total=None)
+        with progress(f"{crm} pass: reading, scoring and writing", "accounts", err_console,
+                      enabled=not as_json) as update:
             report = run_pass(settings, crm, full=full, dry_run=dry_run, now=_as_of(as_of),
-                              progress=lambda n: progress.update(bar, completed=n))
+                              progress=lambda n: update(n, None))
     except PlaybookError as exc:
         raise click.ClickException(f"playbook: {exc}") from None
     except ConnectorError as exc:
@@ -105,11 +111,18 @@ def print_ranked(report: Any, limit: int) -> None:
         console.print(f"... and {report.new - limit} more (see the outbox or --json)")
 
 
+SKIPPED_SHOWN = 10  # skipped records listed under the summary; all of them (up to 50) are in --json
+
+
 def print_summary(report: Any, settings: Settings) -> None:
     console.print(f"[bold]Pass {report.run_id}[/bold] ({report.crm}, {report.mode}, as of {report.now:%Y-%m-%d %H:%M} UTC)")
     skipped = sum(report.skipped.values())
     console.print(f"  accounts read {report.accounts_read}, scored {report.scored}, skipped {skipped}"
                   + (f" ({_counts(report.skipped)})" if skipped else ""))
+    for line in report.skipped_records[:SKIPPED_SHOWN]:
+        console.print(f"    skipped {line}", markup=False, highlight=False)
+    if len(report.skipped_records) > SKIPPED_SHOWN:
+        console.print(f"    ... and more (the run's JSON report lists up to {len(report.skipped_records)})")
     if report.defaulted:
         console.print(f"  defaulted: {_counts(report.defaulted)}")
     console.print(f"  stages: {_counts(report.stages)}")
@@ -219,7 +232,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     from worker.store.ledger import Ledger
 
     settings = _settings(ctx)
-    rows = Ledger(settings.ledger_url).recent_runs(limit)
+    rows = Ledger(require_ledger(settings)).recent_runs(limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -238,7 +251,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 # connectors/, found through the registry; the service and outcome commands are ours.
 for _group in cli_groups():
     cli.add_command(_group)
-for _group in (sources.group, intents.group):
+for _group in (sources.group, intents.group, config_cmd.group):
     cli.add_command(_group)
 for _command in (*service.commands, *outcomes.commands, *migrate.commands):
     cli.add_command(_command)

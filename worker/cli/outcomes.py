@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from worker.cli.console import console
+from worker.cli.console import console, err_console, require_ledger
 from worker.cli.console import settings_from as _settings
+from worker.cli.progress import progress
 from worker.pipeline.settings import Settings
 
 
@@ -63,7 +64,7 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
         kinds = {p.id: p.kind.value for p in load_definitions(settings)}
     except Exception:  # a broken playbook file must not hide the figures: kinds stay as stored
         kinds = {}
-    report = build_report(store_for(Ledger(settings.ledger_url)), datetime.now(UTC), _day(since), crm, kinds)
+    report = build_report(store_for(Ledger(require_ledger(settings))), datetime.now(UTC), _day(since), crm, kinds)
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, default=str)
         if output:
@@ -149,7 +150,8 @@ def backtest_cmd(ctx: click.Context, playbook_or_dir: str, start: str, end: str,
         raise click.BadParameter("--to is before --from")
     playbooks = _playbooks(settings, playbook_or_dir)
     history = load_history(settings, crm)
-    result = run_backtest(playbooks, load_catalog(settings.catalog), history, first, last, every)
+    with progress("backtest: replaying accounts", "accounts", err_console, enabled=fmt != "json") as update:
+        result = run_backtest(playbooks, load_catalog(settings.catalog), history, first, last, every, progress=update)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
         return

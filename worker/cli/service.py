@@ -34,8 +34,10 @@ def worker_cmd(ctx: click.Context, queues: str, concurrency: int, pool: str, log
     """Run a Celery worker: passes, scoring and write batches."""
     _export_config(ctx)
     from worker.service.app import get_app
+    from worker.service.enqueue import require_redis
 
     app = get_app()
+    require_redis()  # a clear one-line error when Redis is down, not Celery's logged traceback
 
     argv = ["worker", "-Q", queues, "-c", str(concurrency), "-P", pool, "-l", loglevel, "--without-gossip", "--without-mingle"]
     if hostname:
@@ -50,8 +52,10 @@ def beat_cmd(ctx: click.Context, loglevel: str) -> None:
     """Run the scheduler (celery beat with a Redis lock: a second beat waits instead of firing twice)."""
     _export_config(ctx)
     from worker.service.app import get_app
+    from worker.service.enqueue import require_redis
 
     app = get_app()
+    require_redis()  # a clear one-line error when Redis is down, not Celery's logged traceback
 
     app.start(argv=["beat", "-l", loglevel])
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -163,7 +163,8 @@ def _fired(outcome: Any) -> bool:
 
 
 def run_backtest(playbooks: Sequence[Playbook], catalog: Catalog, history: ReplayHistory, start: date, end: date,
-                 every: int = 1, affinity: AffinityModel | None = None) -> BacktestResult:
+                 every: int = 1, affinity: AffinityModel | None = None,
+                 progress: Callable[[int, int | None], None] | None = None) -> BacktestResult:
     if end < start:
         raise ValueError("--to is before --from")
     if affinity is None:
@@ -180,7 +181,9 @@ def run_backtest(playbooks: Sequence[Playbook], catalog: Catalog, history: Repla
         for metric, points in series.items():
             if metric not in periods and len(points) > 1:
                 periods[metric] = _period(points)
-    for account in history.accounts:
+    for done, account in enumerate(history.accounts):
+        if progress:
+            progress(done, len(history.accounts))
         states = history.states.get(account.id, [])
         for day in days:
             as_of = account_as_of(account, states, day)

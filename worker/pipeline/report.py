@@ -39,6 +39,7 @@ class RunReport:
     accounts_read: int = 0
     scored: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    skipped_records: list[str] = field(default_factory=list)  # each once, for the summary (ReadReport)
     defaulted: Counter[str] = field(default_factory=Counter)
     stages: Counter[str] = field(default_factory=Counter)
     new: int = 0

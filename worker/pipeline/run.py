@@ -14,6 +14,7 @@ from typing import Any
 
 from connectors.base import Connector, ReadReport
 from connectors.registry import build_connector
+from playbooks.catalog_check import require_priced_offers
 from playbooks.loader import load_catalog
 from playbooks.model import Playbook
 from domain import FollowUpTask, Opportunity
@@ -46,6 +47,7 @@ def run_pass(
     # Definitions first: a malformed playbook stops everything before any folder, ledger or CRM call.
     playbooks = load_definitions(settings)
     catalog = load_catalog(settings.catalog)
+    require_priced_offers(playbooks, catalog, str(settings.catalog or "the bundled catalog"))
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     with hold_pass_lock(settings.output_dir):
         ledger = Ledger(settings.ledger_url)
@@ -137,6 +139,7 @@ def _pass(
     tally_plan(report, plan)
     report.ranked.sort(key=rank_key)
     report.skipped, report.defaulted = read.skipped, read.defaulted
+    report.skipped_records = list(read.skipped_records)
     tally_writes(report, writer)
     if not dry_run:
         report.unfinished = ledger.count_unfinished(crm)

@@ -1,4 +1,5 @@
-"""Configuration: a YAML file plus `OPPWORKER_`-prefixed environment variables (env wins).
+"""Configuration: a YAML file, `OPPWORKER_`-prefixed environment variables and command-line flags;
+flags over environment over file, everywhere (docs/configuration.md).
 
 Everything a pass needs is here, typed, so a typo in a config file fails at start with the field
 named, not halfway through a pass. CRM sections (`crm: {hubspot: {...}}`) are passed through to the
@@ -13,9 +14,18 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
-from connectors.redact import plain_validation_error
 from connectors.sql.settings import UsageSourceSettings, parse_sources
+from domain.settings_values import list_setting
+from worker.pipeline.settings_check import (
+    ConfigurationError,
+    check_crm_sections,
+    env_over_file,
+    plain_settings_error,
+    plain_validation_error,
+    register_model,
+)
 
 DEFAULT_OUTPUT_DIR = Path("oppworker-out")
 
@@ -35,7 +45,7 @@ class Settings(BaseSettings):
     output_dir: Path = DEFAULT_OUTPUT_DIR
     database_url: str | None = None  # default: SQLite in output_dir
     data_dir: Path | None = None  # file connector input; default: the bundled sample
-    # NoDecode: the env value is a plain comma-separated list, not JSON.
+    # NoDecode: a JSON list or a comma list, the one rule for list settings (domain.settings_values).
     playbook_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     include_builtin_playbooks: bool = True
     catalog: Path | None = None  # default: the bundled catalog
@@ -83,9 +93,7 @@ class Settings(BaseSettings):
     @field_validator("playbook_dirs", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part for part in value.split(",") if part.strip()]
-        return value
+        return list_setting(value)
 
     @property
     def ledger_url(self) -> str:
@@ -94,7 +102,7 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.output_dir / 'ledger.sqlite3').resolve()}"
 
     def connector_options(self, crm: str) -> dict[str, Any]:
-        options = dict(self.crm.get(crm, {}))
+        options = env_over_file(crm, self.crm.get(crm, {}))  # the environment wins over the file
         if crm == "files":
             options.setdefault("data_dir", self.data_dir)
             options.setdefault("output_dir", self.output_dir)
@@ -117,8 +125,12 @@ class Settings(BaseSettings):
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Flags (`overrides`) over environment over file, validated strictly: an unknown key, a
+    misspelt CRM section or a bad value is a `ConfigurationError` naming each one (settings_check)."""
     values: dict[str, Any] = {}
+    where = ""
     if config_file is not None:
+        where = f"{config_file}: "
         try:
             loaded = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
@@ -126,13 +138,33 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if not isinstance(loaded, dict):
             raise ValueError(f"{config_file}: expected a mapping of settings")
         values.update(loaded)
+    problems: list[str] = []
+    sections = values.get("crm")
+    if isinstance(sections, dict):
+        try:
+            check_crm_sections(sections)
+        except ConfigurationError as exc:
+            problems += exc.problems
     try:
         settings = Settings(**values)
-    except ValidationError as exc:  # stated without pydantic's input_value: it may be a token
-        raise ValueError(plain_validation_error(exc, str(config_file or "settings"))) from None
+    except ValidationError as exc:
+        problems = plain_validation_error(exc).problems + problems
+    except SettingsError as exc:
+        raise plain_settings_error(exc) from None
+    if problems:
+        raise ConfigurationError(f"{where}{problem}" for problem in problems)
     cli = {k: v for k, v in overrides.items() if v is not None}
     if not cli:
         return settings
-    # Command-line flags beat the environment and the file: validate them on their own, then apply.
-    checked = Settings.model_validate({**settings.model_dump(), **cli}).model_dump()
-    return settings.model_copy(update={k: checked[k] for k in cli})
+    # Command-line flags beat the environment and the file: each is validated as an assignment to
+    # this copy (validating a whole new Settings would read the environment again, and it would win).
+    updated = settings.model_copy()
+    for name, value in cli.items():
+        try:
+            Settings.__pydantic_validator__.validate_assignment(updated, name, value)
+        except ValidationError as exc:
+            raise plain_validation_error(exc, "option ") from None
+    return updated
+
+
+register_model(Settings)

@@ -24,6 +24,22 @@ def enqueue_pass(settings: Settings | None, crm: str, full: bool = False, *, cou
     return run_id
 
 
+def require_redis(timeout_seconds: float = 2.0) -> None:
+    """Raise redis' ConnectionError within `timeout_seconds` when Redis is down: the queue, the
+    locks and the results all live there, and the broker's own retries take 20 s and end in a
+    result-store error that names nothing."""
+    import redis
+
+    from worker.service.settings import service_settings
+
+    client = redis.Redis.from_url(service_settings().redis_url, socket_connect_timeout=timeout_seconds,
+                                  socket_timeout=timeout_seconds)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
 def scheduled_pass_due(crm: str) -> bool:
     """Beat's passes are not even queued while one of the CRM's passes holds its lock."""
     return not pass_running(crm)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import ReadReport
+from playbooks.catalog_check import require_priced_offers
 from playbooks.loader import load_catalog
 from worker.pipeline import listening
 from worker.pipeline.assess import CHUNK, chunked
@@ -53,6 +54,7 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         return {"run_id": run_id, "status": "skipped", "running": holder}
     playbooks = load_definitions(settings)  # malformed definitions stop the pass before any I/O
     catalog = load_catalog(settings.catalog)
+    require_priced_offers(playbooks, catalog, str(settings.catalog or "the bundled catalog"))
     connector = open_connector(settings, crm)
     try:
         now = connector.data_as_of() or datetime.now(UTC)

@@ -13,16 +13,27 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
+from domain.settings_values import configured_secret, list_setting
 from worker.pipeline.settings import Settings, load_settings
+from worker.pipeline.settings_check import (
+    check_environment,
+    env_names,
+    plain_settings_error,
+    plain_validation_error,
+    register_model,
+)
 
 
 class Schedule(BaseModel):
     """When beat starts passes of one CRM. Minutes of 0 switch a kind of pass off."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is refused, not ignored
 
     incremental_minutes: float = Field(default=15, ge=0)
     full_cron: str | None = "0 2 * * *"  # minute hour day-of-month month day-of-week, UTC
@@ -39,6 +50,8 @@ DEFAULT_SCHEDULES: dict[str, Schedule] = {
 class Budget(BaseModel):
     """A CRM request budget shared by every worker process, set here only to override the one the
     connector states from its CRM's docs (`rate_budget()`, e.g. connectors/hubspot/settings.py)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     max_calls: int = Field(ge=1)
     window_seconds: float = Field(gt=0)
@@ -66,7 +79,7 @@ class ServiceSettings(BaseSettings):
     task_time_limit: int = Field(default=1900, ge=2)
     max_retries: int = Field(default=8, ge=0)
     pass_lock_seconds: int = Field(default=3600, ge=10)  # refreshed by every step; a dead pass frees it after this
-    crms: list[str] = Field(default_factory=lambda: ["files"])  # CRMs beat schedules
+    crms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["files"])  # CRMs beat schedules: JSON or comma list
     schedules: dict[str, Schedule] = Field(default_factory=dict)
     budgets: dict[str, Budget] = Field(default_factory=dict)
     metrics_port: int = Field(default=9808, ge=0)  # worker's exporter; 0 = off
@@ -80,6 +93,16 @@ class ServiceSettings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=1_000_000, ge=1)
     dedupe_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)  # HubSpot retries for up to 24 h
     rescore_debounce_seconds: float = Field(default=5, ge=0)
+
+    @field_validator("crms", mode="before")
+    @classmethod
+    def _list(cls, value: object) -> object:
+        return list_setting(value)
+
+    @field_validator("hubspot_app_secret", "events_secret", mode="before")
+    @classmethod
+    def _secret(cls, value: object) -> object:
+        return configured_secret(value)
 
     @property
     def broker(self) -> str:
@@ -110,10 +133,26 @@ class ServiceSettings(BaseSettings):
 
 
 def load_service_settings(**values: Any) -> ServiceSettings:
+    """The service settings, strictly: an unknown OPPWORKER_* variable or a bad value is a
+    `ConfigurationError` in plain words (no pydantic dump, no secret's value)."""
+    check_environment(known_environment())
     secrets_dir = os.environ.get("OPPWORKER_SECRETS_DIR", "/run/secrets")
     if Path(secrets_dir).is_dir():
-        return ServiceSettings(_secrets_dir=secrets_dir, **values)  # type: ignore[call-arg]
-    return ServiceSettings(**values)
+        values = {"_secrets_dir": secrets_dir, **values}
+    try:
+        return ServiceSettings(**values)
+    except ValidationError as exc:
+        raise plain_validation_error(exc, "service setting ") from None
+    except SettingsError as exc:  # a value the environment source could not even parse
+        raise plain_settings_error(exc) from None
+
+
+def known_environment() -> set[str]:
+    """Every OPPWORKER_* name some setting reads (the pass's and the services')."""
+    return env_names(Settings, ServiceSettings)
+
+
+register_model(ServiceSettings)
 
 
 @lru_cache(maxsize=1)

@@ -21,8 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, StrictInt, StrictStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.settings_values import configured_secret
 
 SOURCE = "pipedrive"
 
@@ -33,6 +35,11 @@ class PipedriveWebhookSettings(BaseSettings):
     user: str | None = None
     password: SecretStr | None = None
     max_body_bytes: int = 1_000_000
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _secret(cls, value: object) -> object:
+        return configured_secret(value)  # empty = not configured, never an accepted password
 
 
 def basic_credentials_match(header: str | None, user: str, password: SecretStr) -> bool:
