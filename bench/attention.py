@@ -22,13 +22,13 @@ import tempfile
 import time
 import tracemalloc
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from worker.pipeline.capacity import CapacityPolicy, plan
 from worker.store.candidates import WaitingCandidate
 
-NOW = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 
 
 def synthetic(n: int, seed: int = 7) -> list[WaitingCandidate]:

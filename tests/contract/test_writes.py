@@ -13,9 +13,9 @@ import pytest
 from connectors.base import Connector
 from domain import FollowUpTask, Opportunity, WriteResult
 from tests.contract.harnesses import Harness, opportunity, task_for
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 
 def write_pass(connector: Connector, opportunities: Sequence[Opportunity]) -> tuple[list[WriteResult], list[WriteResult]]:

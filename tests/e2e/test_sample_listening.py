@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from playbooks.loader import load_playbooks
+from tests.uncapped import UNCAPPED
 from worker.cli import cli
 from worker.pipeline.explain import explain_account
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 
 def lines(path: Path) -> list[dict]:

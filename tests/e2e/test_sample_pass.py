@@ -11,11 +11,11 @@ import pytest
 
 from connectors.files.connector import FileConnector
 from playbooks.loader import load_playbooks
+from tests.uncapped import UNCAPPED
 from worker.pipeline.explain import explain_account
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
-from tests.uncapped import UNCAPPED
 
 
 def lines(path: Path) -> list[dict]:

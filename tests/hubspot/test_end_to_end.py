@@ -16,11 +16,11 @@ from domain import FollowUpTask, Opportunity, WriteResult
 from tests.hubspot.conftest import connector_for, install, settings_for
 from tests.hubspot.seed import sample_as_of, seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
+from tests.uncapped import UNCAPPED
 from worker.outcomes.sync import store_for
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
-from tests.uncapped import UNCAPPED
 
 N = 150
 DAY_MS = 86_400_000

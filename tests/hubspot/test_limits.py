@@ -17,9 +17,9 @@ from tests.hubspot.conftest import TOKEN, connector_for, settings_for
 from tests.hubspot.seed import sample_as_of, seed_sample
 from tests.hubspot.test_end_to_end import assert_one_task_per_deal
 from tests.sandboxes.hubspot import HubSpotSandbox
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 
 @pytest.mark.parametrize("version", ["2026-03", "v3"])

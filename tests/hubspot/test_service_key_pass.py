@@ -20,9 +20,9 @@ from tests.hubspot.spec_2026_03 import violations
 from tests.hubspot.test_end_to_end import assert_one_task_per_deal
 from tests.sandboxes.hubspot import HubSpotSandbox
 from tests.sandboxes.server import Request
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
 

@@ -13,13 +13,13 @@ import pytest
 
 from playbooks.holdout import holdout_bucket, in_control_group
 from playbooks.loader import PlaybookError, load_playbook_text, load_playbooks
+from tests.uncapped import UNCAPPED
 from worker.outcomes.sync import store_for
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
 
 from .conftest import playbooks_with_holdout
-from tests.uncapped import UNCAPPED
 
 ACCOUNTS = [f"acc-{i:05d}" for i in range(10_000)]
 

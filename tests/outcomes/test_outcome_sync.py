@@ -13,11 +13,11 @@ import pytest
 
 from connectors.files.connector import FileConnector
 from domain import ExistingOpportunity, OpportunityStatus
+from tests.uncapped import UNCAPPED
 from worker.outcomes.sync import store_for, sync_outcomes
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
-from tests.uncapped import UNCAPPED
 
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 

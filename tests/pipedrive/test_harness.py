@@ -6,9 +6,9 @@ from pathlib import Path
 
 from connectors.base import ReadReport
 from tests.pipedrive.harness import PipedriveContract
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 
 def test_harness_seeds_reads_writes_and_counts(tmp_path: Path) -> None:

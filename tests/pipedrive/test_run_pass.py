@@ -14,9 +14,9 @@ from connectors.pipedrive.connector import PipedriveConnector
 from domain import FollowUpTask, Opportunity, WriteResult
 from tests.pipedrive.conftest import ConnectorFactory
 from tests.sandboxes.pipedrive import PipedriveSandbox
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 N = 200

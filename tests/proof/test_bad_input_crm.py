@@ -26,9 +26,9 @@ from connectors.base import AccountRecord, ReadReport
 from tests.hubspot.conftest import connector_for, install
 from tests.hubspot.seed import sample_as_of, sample_companies, seed_sample
 from tests.sandboxes.hubspot import HubSpotSandbox
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 NOW = sample_as_of()
 DAY_MS = 86_400_000

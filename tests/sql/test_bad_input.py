@@ -15,10 +15,10 @@ from connectors.registry import build_connector
 from connectors.sql import SourceError
 from domain import FailureKind
 from tests.sql.conftest import USAGE_QUERY, make_duckdb, source
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
-from tests.uncapped import UNCAPPED
 
 pytestmark = pytest.mark.services
 PASSWORD = "s3cr3t-Pa55word"

@@ -19,9 +19,9 @@ from tests.hubspot.conftest import TOKEN, install, settings_for
 from tests.hubspot.seed import sample_as_of
 from tests.sandboxes.hubspot import HubSpotSandbox
 from tests.sql.conftest import USAGE_QUERY, sample_rows
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 NOW = sample_as_of()
@@ -68,7 +68,7 @@ def test_hubspot_accounts_with_postgres_usage_match_the_file_connector(
         hubspot = settings_for(box).model_dump(mode="json", include={
             "base_url", "burst_limit", "burst_window_seconds", "burst_margin_seconds", "search_per_second",
             "search_margin_seconds", "backoff_base_seconds", "max_attempts", "timeout_seconds"})
-        settings = Settings(**UNCAPPED, 
+        settings = Settings(**UNCAPPED,
             output_dir=tmp_path / "hs-out", database_url=f"sqlite:///{tmp_path / 'hs.db'}",
             crm={"hubspot": {**hubspot, "access_token": TOKEN, "usage": {m: "" for m in
                              ("active_users", "words_translated", "api_calls", "premium_feature_attempts")}}},

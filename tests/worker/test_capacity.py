@@ -4,12 +4,12 @@ fallback owner, due dates, and the uncapped mode."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from worker.pipeline.capacity import CapacityPolicy, plan, week_of, working_days_after
 from worker.store.candidates import OwnerLoad, WaitingCandidate
 
-MONDAY = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+MONDAY = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 
 
 def policy(per_week=10, open_tasks=25, overrides=None, fallback=None) -> CapacityPolicy:
@@ -56,6 +56,6 @@ def test_uncapped_writes_every_owned_candidate_with_its_drafted_due_date():
 
 
 def test_weeks_start_on_monday_and_working_days_skip_the_weekend():
-    start, end = week_of(datetime(2026, 11, 8, 23, 0, tzinfo=timezone.utc))  # a Sunday
+    start, end = week_of(datetime(2026, 11, 8, 23, 0, tzinfo=UTC))  # a Sunday
     assert (start.date(), end.date()) == (date(2026, 11, 2), date(2026, 11, 9))
     assert working_days_after(date(2026, 11, 6), (0, 1, 2, 3, 4), 3) == [date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 11)]

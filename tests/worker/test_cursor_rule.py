@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
-from tests.uncapped import UNCAPPED
 
 from .conftest import WorkerProcs, wait_for
 from .stalling import RefusingConnector

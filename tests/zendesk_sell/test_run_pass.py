@@ -13,10 +13,10 @@ import pytest
 from connectors.zendesk_sell.connector import ZendeskSellConnector
 from domain import FollowUpTask, Opportunity, WriteResult
 from tests.sandboxes.zendesk_sell import SellSandbox
+from tests.uncapped import UNCAPPED
 from tests.zendesk_sell.conftest import ConnectorFactory
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
-from tests.uncapped import UNCAPPED
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 N = 200

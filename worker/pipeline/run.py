@@ -14,10 +14,10 @@ from typing import Any
 
 from connectors.base import Connector, ReadReport
 from connectors.registry import build_connector
+from domain import FollowUpTask, Opportunity
 from playbooks.catalog_check import require_priced_offers
 from playbooks.loader import load_catalog
 from playbooks.model import Playbook
-from domain import FollowUpTask, Opportunity
 from worker.pipeline.assess import CHUNK, assess_chunk, chunked
 from worker.pipeline.capacity import Plan, plan_in_memory, plan_pass, record_candidates
 from worker.pipeline.dedupe import first_listings, seen_in_memory

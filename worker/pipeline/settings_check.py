@@ -36,6 +36,8 @@ EXTRA_ENVIRONMENT = frozenset({
     "OPPWORKER_CONNECTOR_PLUGINS",  # worker/service/app.py
     "OPPWORKER_BEAT_LOCK_SECONDS",  # worker/service/app.py
     "OPPWORKER_REQUIRE_SERVICES",  # the test suite: fail instead of skip without Redis/PostgreSQL
+    "OPPWORKER_CONFIG_DIR",  # docker-compose.yml: the host folder mounted at /etc/oppworker
+    "OPPWORKER_WEBHOOKS_BIND",  # docker-compose.yml: the host address the webhook port binds to
 })
 # Prefixes owned by the test suite and bench/ scripts, never read by the service.
 FOREIGN_PREFIXES = ("OPPWORKER_TEST_", "OPPWORKER_BENCH_")

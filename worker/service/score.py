@@ -12,9 +12,9 @@ from connectors.base import ReadReport
 from domain import ExistingOpportunity
 from worker.pipeline import listening
 from worker.pipeline.assess import assess_chunk
+from worker.pipeline.capacity import record_candidates
 from worker.pipeline.prepare import merge_history
 from worker.pipeline.report import RunReport, keep_best
-from worker.pipeline.capacity import record_candidates
 from worker.service import chunk_codec
 from worker.service.barrier import maybe_plan
 from worker.service.context import pass_context
