@@ -74,7 +74,7 @@ def test_hubspot_error_body_echoing_the_token_never_reaches_logs_output_or_ledge
         seed_sample(box, 20, modified_ms=int(time.time() * 1000) - 86_400_000)
         env = hubspot_env(box, out)
         assert transcript.invoke(env, "hubspot", "setup").exit_code == 0
-        box.server.before.insert(0, echo_headers("/crm/v3/objects/companies", 400, "hubspot"))
+        box.server.before.insert(0, echo_headers("/crm/objects/2026-03/companies", 400, "hubspot"))
         result = transcript.invoke(env, "run", "--crm", "hubspot", "--as-of", "2026-11-20T00:00:00+00:00")
         runs = transcript.invoke(env, "runs", "--json")
     transcript.add_files(out)
