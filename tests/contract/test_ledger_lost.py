@@ -13,6 +13,7 @@ from connectors.base import ReadReport
 from playbooks.guardrails import AccountHistory
 from playbooks.loader import load_catalog
 from tests.contract.harnesses import Harness
+from tests.uncapped import UNCAPPED
 from worker.pipeline.prepare import load_definitions, prepare_pass
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
@@ -42,7 +43,8 @@ def test_a_lost_ledger_writes_nothing_new_and_decides_the_same(harness: Harness,
     harness.seed_for_pass(60)
 
     def settings(ledger: str) -> Settings:
-        return Settings(database_url=f"sqlite:///{tmp_path / ledger}", output_dir=tmp_path / "pass")
+        # Caps lifted (issue #15): the account at the offer cap is the case a lost ledger used to break.
+        return Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / ledger}", output_dir=tmp_path / "pass")
 
     first = run_pass(settings("ledger.db"), crm=harness.name, connector=harness.build(), now=harness.now)
     assert first.deals_created > 0 and first.tasks_created > 0, "the first pass wrote offers"

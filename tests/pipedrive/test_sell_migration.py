@@ -27,6 +27,7 @@ from playbooks.holdout import in_control_group
 from playbooks.loader import builtin_playbook_dir
 from tests.sandboxes.pipedrive import PipedriveSandbox
 from tests.sandboxes.zendesk_sell import SellSandbox
+from tests.uncapped import UNCAPPED
 from worker.cli import cli
 from worker.outcomes.report import build_report
 from worker.pipeline.run import run_pass
@@ -132,7 +133,7 @@ def test_a_sell_customer_moves_to_pipedrive_without_a_second_offer(sandboxes, tm
         (playbooks / path.name).write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({
-        "playbook_dirs": [str(playbooks)], "include_builtin_playbooks": False,
+        "playbook_dirs": [str(playbooks)], "include_builtin_playbooks": False, **UNCAPPED,
         "database_url": f"sqlite:///{tmp_path}/ledger.db", "output_dir": str(tmp_path / "out"),
         "crm": {"zendesk-sell": {"access_token": sell.token, "base_url": sell.url, **FAST},
                 "pipedrive": {"api_token": box.token, "base_url": box.url, **FAST}},

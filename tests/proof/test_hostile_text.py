@@ -108,7 +108,9 @@ def test_hubspot_task_bodies_escape_account_names_and_playbook_text(tmp_path):
     name = f"{SCRIPT} & <img src=x onerror=alert(1)> Ltd"
     edit_csv(data / "accounts.csv", ACCOUNT, "name", name)
     run(data, tmp_path / "out", env={"OPPWORKER_PLAYBOOK_DIRS": str(hostile_playbooks(tmp_path)),
-                                     "OPPWORKER_INCLUDE_BUILTIN_PLAYBOOKS": "false"})
+                                     "OPPWORKER_INCLUDE_BUILTIN_PLAYBOOKS": "false",
+                                     # both offers of the account written (issue #15 caps lifted)
+                                     "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none", "OPPWORKER_OPEN_TASKS_PER_OWNER": "none"})
     tasks = [t for t in jsonl(tmp_path / "out" / "outbox" / "tasks.jsonl") if t["account_id"] == ACCOUNT]
     assert {t["opportunity_key"].split(":")[1] for t in tasks} >= {"premium_support", "seat_expansion"}
     for record in tasks:
