@@ -66,7 +66,10 @@ class GeneratedConnector(FileConnector):
         return [WriteResult(key=o.key, crm_id=record_id("deal", o.key), created=True) for o in opportunities]
 
     def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
-        return [WriteResult(key=t.opportunity_key, crm_id=record_id("task", t.opportunity_key), created=True) for t in tasks]
+        return [
+            WriteResult(key=t.opportunity_key, crm_id=record_id("task", t.opportunity_key), created=True)
+            for t in tasks
+        ]
 
 
 def from_options(options: Mapping[str, Any]) -> GeneratedConnector:

@@ -69,12 +69,15 @@ def state(box: HubSpotSandbox) -> dict[str, Any]:
         "tasks": len(box.records("tasks")),
         "owners": len(box.owners),
         "duplicate_keys": sum(1 for c in keys.values() if c > 1),
-        "deals_without_one_task": sum(1 for d in deals if len(box.associated("deals", d["id"], "tasks")) != 1),
+        "deals_without_one_task": sum(
+            1 for d in deals if len(box.associated("deals", d["id"], "tasks")) != 1
+        ),
         "rate_limited": box.rate_limited,
         "rate_limited_by": dict(box.rate_limited_by),
         # Requests not on a 2026-03 path (the legacy token-info endpoint has no dated form).
-        "undated_requests": sum(1 for _, path in box.server.requests
-                                if "/2026-03" not in path and not path.startswith("/oauth/")),
+        "undated_requests": sum(
+            1 for _, path in box.server.requests if "/2026-03" not in path and not path.startswith("/oauth/")
+        ),
         "requests": len(box.server.requests),
     }
 
@@ -85,13 +88,24 @@ def dump(box: HubSpotSandbox) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     tasks = {t["id"]: t["properties"] for t in box.records("tasks")}
     for deal in box.records("deals"):
-        props = {k: v for k, v in deal["properties"].items()
-                 if k not in ("hs_object_id", "hs_lastmodifieddate", "createdate", "hs_createdate")}
+        props = {
+            k: v
+            for k, v in deal["properties"].items()
+            if k not in ("hs_object_id", "hs_lastmodifieddate", "createdate", "hs_createdate")
+        }
         for company in box.associated("deals", deal["id"], "companies"):
-            out.setdefault(company, []).append({
-                "deal": props,
-                "tasks": [{k: v for k, v in tasks[t].items()
-                           if k not in ("hs_object_id", "hs_lastmodifieddate", "createdate", "hs_createdate")}
-                          for t in box.associated("deals", deal["id"], "tasks") if t in tasks],
-            })
+            out.setdefault(company, []).append(
+                {
+                    "deal": props,
+                    "tasks": [
+                        {
+                            k: v
+                            for k, v in tasks[t].items()
+                            if k not in ("hs_object_id", "hs_lastmodifieddate", "createdate", "hs_createdate")
+                        }
+                        for t in box.associated("deals", deal["id"], "tasks")
+                        if t in tasks
+                    ],
+                }
+            )
     return out

@@ -39,7 +39,11 @@ def synthetic(n: int, seed: int = 7) -> list[WaitingCandidate]:
         owner = None if rng.random() < 0.01 else rng.choice(owners)
         for offer in range(rng.choice((1, 1, 2))):
             score = rng.randint(40, 100)
-            out.append(WaitingCandidate(f"acc-{i}:p{offer}:o", f"acc-{i}", owner, score / 100 * rng.uniform(500, 20000), score))
+            out.append(
+                WaitingCandidate(
+                    f"acc-{i}:p{offer}:o", f"acc-{i}", owner, score / 100 * rng.uniform(500, 20000), score
+                )
+            )
     return out
 
 
@@ -53,8 +57,10 @@ def time_plan(n: int) -> None:
     plan(candidates, {}, policy, NOW)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"plan: {n:,} accounts, {len(candidates):,} candidates, {len(result.per_owner)} owners -> "
-          f"{len(result.chosen):,} chosen, {result.waiting:,} waiting ({result.no_owner:,} without owner)")
+    print(
+        f"plan: {n:,} accounts, {len(candidates):,} candidates, {len(result.per_owner)} owners -> "
+        f"{len(result.chosen):,} chosen, {result.waiting:,} waiting ({result.no_owner:,} without owner)"
+    )
     print(f"plan: {elapsed * 1000:.1f} ms, peak {peak / 1e6:.1f} MB above the candidate list")
 
 
@@ -86,7 +92,9 @@ def compare_on_sample(k: int = 10) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()

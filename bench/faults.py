@@ -84,9 +84,24 @@ class OwnRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.folder),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         from redis import Redis
 
         def up() -> bool:
@@ -94,6 +109,7 @@ class OwnRedis:
                 return bool(Redis(port=self.port, socket_timeout=0.5).ping())
             except Exception:
                 return False
+
         wait(up, 15, f"redis-server on {self.port}")
 
     def kill(self) -> None:
@@ -129,8 +145,17 @@ class OwnPostgres:
         self.start()
 
     def start(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
@@ -152,8 +177,14 @@ def check(box: HubSpotSandbox, expected: set[str]) -> Check:
     tasks = box.records("tasks")
     orphan_deals = sum(1 for d in deals if len(box.associated("deals", d["id"], "tasks")) != 1)
     orphan_tasks = sum(1 for t in tasks if len(box.associated("tasks", t["id"], "deals")) != 1)
-    return Check(len(deals), len(tasks), sum(1 for c in keys.values() if c > 1), len(expected - set(keys)),
-                 len(set(keys) - expected), orphan_deals + orphan_tasks)
+    return Check(
+        len(deals),
+        len(tasks),
+        sum(1 for c in keys.values() if c > 1),
+        len(expected - set(keys)),
+        len(set(keys) - expected),
+        orphan_deals + orphan_tasks,
+    )
 
 
 def expected_keys(n: int, modified_ms: int, tmp: Path) -> set[str]:
@@ -162,12 +193,24 @@ def expected_keys(n: int, modified_ms: int, tmp: Path) -> set[str]:
         install_with(clean)
         seed_sample(clean, n, modified_ms=modified_ms)
         # Exactly-once under faults, for every candidate: the per-owner caps of #15 are lifted.
-        settings = Settings(database_url=f"sqlite:///{tmp / 'expected.db'}", output_dir=tmp / "expected",
-                            tasks_per_owner_per_week=None, open_tasks_per_owner=None)
-        report = run_pass(settings, crm="hubspot", dry_run=True, connector=connector_for(clean, dry_run=True,
-                                                                                         access_token=TOKEN))
-    return {i["properties"]["oppworker_key"] for p in report.dry_run_payloads
-            if p["path"].endswith(("deals/batch/create", "0-3/batch/create")) for i in p["json"]["inputs"]}
+        settings = Settings(
+            database_url=f"sqlite:///{tmp / 'expected.db'}",
+            output_dir=tmp / "expected",
+            tasks_per_owner_per_week=None,
+            open_tasks_per_owner=None,
+        )
+        report = run_pass(
+            settings,
+            crm="hubspot",
+            dry_run=True,
+            connector=connector_for(clean, dry_run=True, access_token=TOKEN),
+        )
+    return {
+        i["properties"]["oppworker_key"]
+        for p in report.dry_run_payloads
+        if p["path"].endswith(("deals/batch/create", "0-3/batch/create"))
+        for i in p["json"]["inputs"]
+    }
 
 
 def install_with(box: HubSpotSandbox) -> None:
@@ -195,10 +238,19 @@ class Outcome:
     expected: int = 0
 
 
-def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float = 4.0, seed: int = 7,
-        batch_size: int = 100, visibility: int = 60, lease: int | None = None, folder: Path | None = None,
-        keep: bool = False,
-        log: Callable[[str], None] = print) -> Outcome:
+def run(
+    n: int = 2000,
+    rate: float = 0.12,
+    latency: float = 1.0,
+    pg_down: float = 4.0,
+    seed: int = 7,
+    batch_size: int = 100,
+    visibility: int = 60,
+    lease: int | None = None,
+    folder: Path | None = None,
+    keep: bool = False,
+    log: Callable[[str], None] = print,
+) -> Outcome:
     """The whole scenario; returns what the table prints. Raises if a service cannot be started."""
     from tests.worker.conftest import WorkerProcs, _reset_process_state
 
@@ -227,13 +279,22 @@ def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float 
         plan = FaultPlan(seed=seed, rate=rate, slow_seconds=timeout + 1.5, write_latency=latency).install(box)
         env = {
             **service_env(redis.url, postgres.url, tmp / "out", "owfault"),
-            "OPPWORKER_VISIBILITY_TIMEOUT": str(visibility), "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
-            "OPPWORKER_CRMS": '["hubspot"]', "OPPWORKER_MAX_RETRIES": "30",
-            "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none", "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
-            "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_BASE_URL": box.url, "HUBSPOT_BURST_LIMIT": "100000",
-            "HUBSPOT_BURST_WINDOW_SECONDS": "1", "HUBSPOT_SEARCH_PER_SECOND": "100000",
-            "HUBSPOT_TIMEOUT_SECONDS": str(timeout), "HUBSPOT_MAX_ATTEMPTS": "8", "HUBSPOT_BACKOFF_BASE_SECONDS": "0.05",
-            "HUBSPOT_ROLLING_WAIT_SECONDS": "0.5", "HUBSPOT_SECONDLY_WAIT_SECONDS": "0.2",
+            "OPPWORKER_VISIBILITY_TIMEOUT": str(visibility),
+            "OPPWORKER_UNACKED_RESTORE_INTERVAL": "1",
+            "OPPWORKER_CRMS": '["hubspot"]',
+            "OPPWORKER_MAX_RETRIES": "30",
+            "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none",
+            "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
+            "HUBSPOT_ACCESS_TOKEN": TOKEN,
+            "HUBSPOT_BASE_URL": box.url,
+            "HUBSPOT_BURST_LIMIT": "100000",
+            "HUBSPOT_BURST_WINDOW_SECONDS": "1",
+            "HUBSPOT_SEARCH_PER_SECOND": "100000",
+            "HUBSPOT_TIMEOUT_SECONDS": str(timeout),
+            "HUBSPOT_MAX_ATTEMPTS": "8",
+            "HUBSPOT_BACKOFF_BASE_SECONDS": "0.05",
+            "HUBSPOT_ROLLING_WAIT_SECONDS": "0.5",
+            "HUBSPOT_SECONDLY_WAIT_SECONDS": "0.2",
             "HUBSPOT_BATCH_SIZE": str(batch_size),
         }
         if lease is not None:  # how long a killed writer's keys stay leased (worker default: 120 s)
@@ -263,7 +324,9 @@ def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float 
         steps = [(0.15, "worker SIGKILL"), (0.40, "Redis restart"), (0.65, "PostgreSQL stop")]
         row = None
         for threshold, name in steps:
-            reached = wait(lambda t=threshold: progress() >= t or finished(run_id), 900, f"{threshold:.0%} of the writes")
+            reached = wait(
+                lambda t=threshold: progress() >= t or finished(run_id), 900, f"{threshold:.0%} of the writes"
+            )
             if isinstance(reached, dict):
                 log(f"  the pass ended before {name} could be injected")
                 row = reached
@@ -319,14 +382,30 @@ def run(n: int = 2000, rate: float = 0.12, latency: float = 1.0, pg_down: float 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
     report = row.get("report") or {}
-    return {"status": row["status"], "error": row.get("error"), **{k: report.get(k, 0) for k in (
-        "accounts_read", "new", "deals_created", "deals_existing", "tasks_created", "tasks_existing", "resumed")},
-        "write_errors": sum((report.get("write_errors") or {}).values())}
+    return {
+        "status": row["status"],
+        "error": row.get("error"),
+        **{
+            k: report.get(k, 0)
+            for k in (
+                "accounts_read",
+                "new",
+                "deals_created",
+                "deals_existing",
+                "tasks_created",
+                "tasks_existing",
+                "resumed",
+            )
+        },
+        "write_errors": sum((report.get("write_errors") or {}).values()),
+    }
 
 
 def print_table(outcome: Outcome) -> None:
-    print(f"\nN={outcome.n:,} accounts, {outcome.expected:,} expected deals (each with one task), "
-          f"{outcome.workers_started} worker processes started (2 at a time)\n")
+    print(
+        f"\nN={outcome.n:,} accounts, {outcome.expected:,} expected deals (each with one task), "
+        f"{outcome.workers_started} worker processes started (2 at a time)\n"
+    )
     print(f"| {'fault injected':<28} | {'count':>5} |")
     print(f"|{'-' * 30}|{'-' * 7}|")
     for kind, count in sorted(outcome.faults.items()):
@@ -337,14 +416,18 @@ def print_table(outcome: Outcome) -> None:
     print(f"| {'Celery task retries':<28} | {outcome.task_retries:>5} |")
     print(f"| {'workers restarted (exited)':<28} | {outcome.worker_restarts:>5} |")
     print()
-    head = (f"| {'pass':<8} | {'status':<9} | {'deals new':>9} | {'found':>5} | {'tasks new':>9} | {'found':>5} | "
-            f"{'resumed':>7} | {'write err':>9} | {'dup':>3} | {'missing':>7} | {'unexpected':>10} | {'orphans':>7} |")
+    head = (
+        f"| {'pass':<8} | {'status':<9} | {'deals new':>9} | {'found':>5} | {'tasks new':>9} | {'found':>5} | "
+        f"{'resumed':>7} | {'write err':>9} | {'dup':>3} | {'missing':>7} | {'unexpected':>10} | {'orphans':>7} |"
+    )
     print(head)
     print("|" + "|".join("-" * len(c) for c in head.split("|")[1:-1]) + "|")
     for name, s, c in outcome.passes:
-        print(f"| {name:<8} | {s['status']:<9} | {s['deals_created']:>9} | {s['deals_existing']:>5} | "
-              f"{s['tasks_created']:>9} | {s['tasks_existing']:>5} | {s['resumed']:>7} | {s['write_errors']:>9} | "
-              f"{c.duplicates:>3} | {c.missing:>7} | {c.unexpected:>10} | {c.orphans:>7} |")
+        print(
+            f"| {name:<8} | {s['status']:<9} | {s['deals_created']:>9} | {s['deals_existing']:>5} | "
+            f"{s['tasks_created']:>9} | {s['tasks_existing']:>5} | {s['resumed']:>7} | {s['write_errors']:>9} | "
+            f"{c.duplicates:>3} | {c.missing:>7} | {c.unexpected:>10} | {c.orphans:>7} |"
+        )
 
 
 def main() -> None:
@@ -354,23 +437,57 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="seconds added to each batch create")
     parser.add_argument("--pg-down", type=float, default=4.0, help="seconds PostgreSQL stays stopped")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--batch-size", type=int, default=100, help="records per batch create (HubSpot: <= 100)")
-    parser.add_argument("--visibility", type=int, default=60, help="OPPWORKER_VISIBILITY_TIMEOUT seconds (Redis "
-                        "redelivers a task unacknowledged that long: a killed worker's chunk comes back after it)")
-    parser.add_argument("--lease", type=int, default=None, help="OPPWORKER_WRITE_LEASE_SECONDS (default: the "
-                        "worker's): a killed worker's keys wait that long before another worker writes them")
+    parser.add_argument(
+        "--batch-size", type=int, default=100, help="records per batch create (HubSpot: <= 100)"
+    )
+    parser.add_argument(
+        "--visibility",
+        type=int,
+        default=60,
+        help="OPPWORKER_VISIBILITY_TIMEOUT seconds (Redis "
+        "redelivers a task unacknowledged that long: a killed worker's chunk comes back after it)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=int,
+        default=None,
+        help="OPPWORKER_WRITE_LEASE_SECONDS (default: the "
+        "worker's): a killed worker's keys wait that long before another worker writes them",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (worker logs)")
-    parser.add_argument("--json", action="store_true", help="print the outcome as one JSON line (for the tests)")
+    parser.add_argument(
+        "--json", action="store_true", help="print the outcome as one JSON line (for the tests)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    outcome = run(args.n, args.rate, args.latency, args.pg_down, args.seed, args.batch_size, args.visibility,
-                  args.lease, keep=args.keep, log=(lambda _: None) if args.json else print)
+    outcome = run(
+        args.n,
+        args.rate,
+        args.latency,
+        args.pg_down,
+        args.seed,
+        args.batch_size,
+        args.visibility,
+        args.lease,
+        keep=args.keep,
+        log=(lambda _: None) if args.json else print,
+    )
     if args.json:
-        print(json.dumps({  # by hand: dataclasses.asdict turns a Counter into counts of its item tuples
-            "n": outcome.n, "expected": outcome.expected, "disruptions": dict(outcome.disruptions),
-            "faults": dict(outcome.faults), "http_retries": outcome.http_retries, "task_retries": outcome.task_retries,
-            "worker_restarts": outcome.worker_restarts,
-            "passes": [(name, summary, dataclasses.asdict(c)) for name, summary, c in outcome.passes]}, default=str))
+        print(
+            json.dumps(
+                {  # by hand: dataclasses.asdict turns a Counter into counts of its item tuples
+                    "n": outcome.n,
+                    "expected": outcome.expected,
+                    "disruptions": dict(outcome.disruptions),
+                    "faults": dict(outcome.faults),
+                    "http_retries": outcome.http_retries,
+                    "task_retries": outcome.task_retries,
+                    "worker_restarts": outcome.worker_restarts,
+                    "passes": [(name, summary, dataclasses.asdict(c)) for name, summary, c in outcome.passes],
+                },
+                default=str,
+            )
+        )
     else:
         print_table(outcome)
 

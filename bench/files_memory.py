@@ -52,18 +52,30 @@ def generated(n: int) -> Path:
     folder = Path(tempfile.gettempdir()) / f"oppworker-bench-files-{n}"
     if not (folder / "manifest.json").is_file():
         print(f"generating {n} accounts into {folder} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "connectors.files.sample", "--n", str(n), "--out", str(folder)],
-                       cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "connectors.files.sample", "--n", str(n), "--out", str(folder)],
+            cwd=ROOT,
+            check=True,
+        )
     return folder
 
 
 def measure(mode: str, folder: Path, code: Path) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.TemporaryDirectory(prefix="oppworker-bench-out-") as out:
-        done = subprocess.run([sys.executable, "-c", CHILD, mode, str(folder), out], cwd=out, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, mode, str(folder), out],
+            cwd=out,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
     if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+        return {
+            "error": done.stderr.strip().splitlines()[-1]
+            if done.stderr.strip()
+            else f"exit {done.returncode}"
+        }
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

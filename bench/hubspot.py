@@ -39,7 +39,16 @@ from worker.pipeline.report import RunReport
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 
-KINDS = ("companies", "owners", "existing opportunities", "deals", "tasks", "deal facts", "task states", "other")
+KINDS = (
+    "companies",
+    "owners",
+    "existing opportunities",
+    "deals",
+    "tasks",
+    "deal facts",
+    "task states",
+    "other",
+)
 
 
 def kind_of(endpoint: str) -> str:
@@ -99,7 +108,9 @@ def one_pass(
         "companies": max(1, math.ceil(report.accounts_read / read_pages)),
         "owners": max(1, math.ceil(before["owners"] / 100)),
         "existing opportunities": (
-            max(1, math.ceil(report.accounts_read / 100)) if incremental else max(1, math.ceil(before["deals"] / 200))
+            max(1, math.ceil(report.accounts_read / 100))
+            if incremental
+            else max(1, math.ceil(before["deals"] / 200))
         ),
         "deals": math.ceil((report.deals_created + report.deals_existing) / 100),
         "tasks": math.ceil((report.tasks_created + report.tasks_existing) / 100),
@@ -114,8 +125,16 @@ def one_pass(
     exempt_calls = search_calls + sum(n for e, n in by_endpoint.items() if ".associations." in e)
     connector.close()
     after = box.call("state")
-    return PassResult(name, report, calls, bound, wall, after["rate_limited"] - before["rate_limited"], search_calls,
-                      exempt_calls if hs.exempt_search_from_burst else 0)
+    return PassResult(
+        name,
+        report,
+        calls,
+        bound,
+        wall,
+        after["rate_limited"] - before["rate_limited"],
+        search_calls,
+        exempt_calls if hs.exempt_search_from_burst else 0,
+    )
 
 
 def print_table(results: list[PassResult], rate: float, search_rate: float) -> None:
@@ -123,28 +142,41 @@ def print_table(results: list[PassResult], rate: float, search_rate: float) -> N
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for r in results:
-        records = {"companies": r.report.accounts_read, "deals": r.report.deals_created + r.report.deals_existing,
-                   "tasks": r.report.tasks_created + r.report.tasks_existing}
+        records = {
+            "companies": r.report.accounts_read,
+            "deals": r.report.deals_created + r.report.deals_existing,
+            "tasks": r.report.tasks_created + r.report.tasks_existing,
+        }
         for kind in KINDS:
             if not r.calls[kind] and not r.bound[kind]:
                 continue
             ratio = f"{r.calls[kind] / r.bound[kind]:.2f}" if r.bound[kind] else "-"
-            print(f"| {r.name:<11} | {kind:<22} | {records.get(kind, ''):>7} | {r.calls[kind]:>5} | "
-                  f"{r.bound[kind]:>5} | {ratio:>5} |")
-        print(f"| {r.name:<11} | {'TOTAL':<22} | {'':>7} | {r.total:>5} | {r.total_bound:>5} | "
-              f"{r.total / r.total_bound:>5.2f} |")
+            print(
+                f"| {r.name:<11} | {kind:<22} | {records.get(kind, ''):>7} | {r.calls[kind]:>5} | "
+                f"{r.bound[kind]:>5} | {ratio:>5} |"
+            )
+        print(
+            f"| {r.name:<11} | {'TOTAL':<22} | {'':>7} | {r.total:>5} | {r.total_bound:>5} | "
+            f"{r.total / r.total_bound:>5.2f} |"
+        )
     print()
     # Rate bound: the calls the burst budget counts at the burst rate, or the searches at the search
     # rate, whichever is longer. With the exemption, searches and association batches are not counted.
-    print(f"| {'pass':<11} | {'wall s':>7} | {'calls/rate s':>12} | {'ratio':>5} | {'429s':>4} | {'new opps':>8} |")
+    print(
+        f"| {'pass':<11} | {'wall s':>7} | {'calls/rate s':>12} | {'ratio':>5} | {'429s':>4} | {'new opps':>8} |"
+    )
     print(f"|{'-' * 13}|{'-' * 9}|{'-' * 14}|{'-' * 7}|{'-' * 6}|{'-' * 10}|")
     for r in results:
         rate_bound = max((r.total - r.exempt_calls) / rate, r.search_calls / search_rate)
-        print(f"| {r.name:<11} | {r.wall:>7.1f} | {rate_bound:>12.1f} | {r.wall / rate_bound:>5.2f} | "
-              f"{r.rate_limited:>4} | {r.report.new:>8} |")
+        print(
+            f"| {r.name:<11} | {r.wall:>7.1f} | {rate_bound:>12.1f} | {r.wall / rate_bound:>5.2f} | "
+            f"{r.rate_limited:>4} | {r.report.new:>8} |"
+        )
     if len(results) >= 2:
-        print(f"\nincremental calls / full calls = {results[-1].total}/{results[0].total} = "
-              f"{results[-1].total / results[0].total:.1%}")
+        print(
+            f"\nincremental calls / full calls = {results[-1].total}/{results[0].total} = "
+            f"{results[-1].total / results[0].total:.1%}"
+        )
 
 
 @dataclass
@@ -160,8 +192,13 @@ class ModeResult:
 def run_mode(args: argparse.Namespace, exempt: bool) -> ModeResult:
     """Seed a fresh sandbox, set up, run a full and an incremental pass with the exemption on or off."""
     box = RemoteSandbox(token=TOKEN, burst_limit=args.burst, burst_window=args.window, search_limit=5)
-    hs = HubSpotSettings(access_token=TOKEN, base_url=box.url, burst_limit=args.burst,
-                         burst_window_seconds=args.window, exempt_search_from_burst=exempt)
+    hs = HubSpotSettings(
+        access_token=TOKEN,
+        base_url=box.url,
+        burst_limit=args.burst,
+        burst_window_seconds=args.window,
+        exempt_search_from_burst=exempt,
+    )
     label = "after" if exempt else "before"
     try:
         print(f"[{label}] seeding {args.n:,} companies ...", flush=True)
@@ -172,7 +209,9 @@ def run_mode(args: argparse.Namespace, exempt: bool) -> ModeResult:
         time.sleep(args.window)  # let setup's calls leave the window: the passes start with a full budget
 
         with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'ledger.db'}", output_dir=Path(tmp) / "out")
+            settings = Settings(
+                database_url=f"sqlite:///{Path(tmp) / 'ledger.db'}", output_dir=Path(tmp) / "out"
+            )
             now = sample_as_of()
             print(f"[{label}] full pass ...", flush=True)
             full = one_pass(box, settings, hs, f"{label} full", now=now)
@@ -190,7 +229,9 @@ def run_mode(args: argparse.Namespace, exempt: bool) -> ModeResult:
             changed_deals = sum(1 for _ in probe.read_opportunities_for(changed))
             probe.close()
             time.sleep(1.5)  # the probe's searches age out of the search window before the pass
-            incremental = one_pass(box, settings, hs, f"{label} incr", changed_deals, now=now + timedelta(days=1))
+            incremental = one_pass(
+                box, settings, hs, f"{label} incr", changed_deals, now=now + timedelta(days=1)
+            )
         state = box.call("state")
     finally:
         box.stop()
@@ -200,7 +241,9 @@ def run_mode(args: argparse.Namespace, exempt: bool) -> ModeResult:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=20_000, help="companies (default 20,000)")
-    parser.add_argument("--changed", type=float, default=1.0, help="percent changed before the incremental pass")
+    parser.add_argument(
+        "--changed", type=float, default=1.0, help="percent changed before the incremental pass"
+    )
     parser.add_argument("--burst", type=int, default=100, help="requests per window (Free tier: 100)")
     parser.add_argument("--window", type=float, default=10.0, help="window seconds (HubSpot: 10)")
     args = parser.parse_args()
@@ -210,24 +253,34 @@ def main() -> None:
     rate = args.burst / args.window
     for label, mode in modes.items():
         state = mode.state
-        print(f"\n== {label}: search/association calls {'outside' if label == 'after' else 'inside'} the burst budget")
-        print(f"N={args.n:,} companies, {mode.changed:,} changed before the incremental pass, "
-              f"limit {args.burst}/{args.window:g} s, search 5/s")
-        print(f"HubSpot afterwards: {state['deals']:,} deals, {state['tasks']:,} tasks, "
-              f"{state['duplicate_keys']} duplicate keys, {state['deals_without_one_task']} deals without exactly one "
-              f"task; 429s by policy: {state['rate_limited_by'] or 'none'}; requests not on 2026-03 paths: "
-              f"{state['undated_requests']} of {state['requests']:,}\n")
+        print(
+            f"\n== {label}: search/association calls {'outside' if label == 'after' else 'inside'} the burst budget"
+        )
+        print(
+            f"N={args.n:,} companies, {mode.changed:,} changed before the incremental pass, "
+            f"limit {args.burst}/{args.window:g} s, search 5/s"
+        )
+        print(
+            f"HubSpot afterwards: {state['deals']:,} deals, {state['tasks']:,} tasks, "
+            f"{state['duplicate_keys']} duplicate keys, {state['deals_without_one_task']} deals without exactly one "
+            f"task; 429s by policy: {state['rate_limited_by'] or 'none'}; requests not on 2026-03 paths: "
+            f"{state['undated_requests']} of {state['requests']:,}\n"
+        )
         print_table([mode.full, mode.rerun, mode.incremental], rate, 5.0)
         print(f"({mode.changed_deals:,} of our deals are on the changed accounts)")
     before, after = modes["before"], modes["after"]
     print("\n== the ten-secondly exemption, same run")
-    print(f"| {'pass':<11} | {'wall before s':>13} | {'wall after s':>12} | {'after/before':>12} | "
-          f"{'calls/bound after':>17} | {'429s after':>10} |")
+    print(
+        f"| {'pass':<11} | {'wall before s':>13} | {'wall after s':>12} | {'after/before':>12} | "
+        f"{'calls/bound after':>17} | {'429s after':>10} |"
+    )
     print(f"|{'-' * 13}|{'-' * 15}|{'-' * 14}|{'-' * 14}|{'-' * 19}|{'-' * 12}|")
     for name in ("full", "rerun", "incremental"):
         b, a = getattr(before, name), getattr(after, name)
-        print(f"| {name:<11} | {b.wall:>13.1f} | {a.wall:>12.1f} | {a.wall / b.wall:>12.2f} | "
-              f"{a.total / a.total_bound:>17.2f} | {a.rate_limited:>10} |")
+        print(
+            f"| {name:<11} | {b.wall:>13.1f} | {a.wall:>12.1f} | {a.wall / b.wall:>12.2f} | "
+            f"{a.total / a.total_bound:>17.2f} | {a.rate_limited:>10} |"
+        )
 
 
 if __name__ == "__main__":

@@ -31,18 +31,31 @@ def seed(box: HubSpotSandbox, n: int, e: int, now: datetime) -> list[str]:
         kind = types[i % 3]
         said = now - timedelta(days=(i * 7) % 180, hours=1)
         logged_ms = int(said.timestamp() * 1000)
-        engagement = box.add_record(kind, {"hs_timestamp": said.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                           TEXT[kind]: f"<p>Note {i}: the team is growing, we need 5 more seats.</p>"},
-                                    modified_ms=logged_ms)
+        engagement = box.add_record(
+            kind,
+            {
+                "hs_timestamp": said.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                TEXT[kind]: f"<p>Note {i}: the team is growing, we need 5 more seats.</p>",
+            },
+            modified_ms=logged_ms,
+        )
         box.associate(kind, engagement, companies[i % n], TYPE_ID[kind])
     return companies
 
 
 def route_name(pattern: str) -> str:
-    return "search" if pattern.endswith("/search") else "association batch read" if "associations" in pattern else pattern
+    return (
+        "search"
+        if pattern.endswith("/search")
+        else "association batch read"
+        if "associations" in pattern
+        else pattern
+    )
 
 
-def measure(box: HubSpotSandbox, label: str, companies: list[str], since: datetime, heard_since: datetime | None) -> None:
+def measure(
+    box: HubSpotSandbox, label: str, companies: list[str], since: datetime, heard_since: datetime | None
+) -> None:
     box.calls_by_route.clear()
     burst_before = box.burst_counted
     connector = HubSpotConnector(settings_for(box))
@@ -52,8 +65,10 @@ def measure(box: HubSpotSandbox, label: str, companies: list[str], since: dateti
     seconds = time.perf_counter() - started
     calls = sum(box.calls_by_route.values())
     routes = ", ".join(f"{route_name(k)}={v}" for k, v in sorted(box.calls_by_route.items()))
-    print(f"{label}: {read} conversations on {len(heard)} companies, {calls} calls ({routes}), "
-          f"{box.burst_counted - burst_before} counted against the ten-secondly budget, {seconds:.2f} s")
+    print(
+        f"{label}: {read} conversations on {len(heard)} companies, {calls} calls ({routes}), "
+        f"{box.burst_counted - burst_before} counted against the ten-secondly budget, {seconds:.2f} s"
+    )
     connector.close()
 
 
@@ -67,17 +82,27 @@ def main() -> None:
         companies = seed(box, args.n, args.e, now)
         per_type = -(-args.e // 3)
         bound = 3 * (-(-per_type // 200) + -(-per_type // 100))
-        print(f"N={args.n} companies, E={args.e} engagements; full-window lower bound {bound} calls "
-              f"(per type: ceil({per_type}/200) searches + ceil({per_type}/100) association batches)")
+        print(
+            f"N={args.n} companies, E={args.e} engagements; full-window lower bound {bound} calls "
+            f"(per type: ceil({per_type}/200) searches + ceil({per_type}/100) association batches)"
+        )
         measure(box, "full window (180 days)", companies, now - timedelta(days=180), None)
         recent = max(1, args.e // 100)
         for i in range(recent):  # 1% new since the watermark
             kind = list(TYPE_ID)[i % 3]
-            engagement = box.add_record(kind, {"hs_timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                               TEXT[kind]: "We are evaluating DeepL."})
+            engagement = box.add_record(
+                kind,
+                {"hs_timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"), TEXT[kind]: "We are evaluating DeepL."},
+            )
             box.associate(kind, engagement, companies[(i * 37) % args.n], TYPE_ID[kind])
         watermark = datetime.now(UTC) - timedelta(seconds=30)
-        measure(box, f"incremental ({recent} new since the watermark)", companies, now - timedelta(days=180), watermark)
+        measure(
+            box,
+            f"incremental ({recent} new since the watermark)",
+            companies,
+            now - timedelta(days=180),
+            watermark,
+        )
 
 
 if __name__ == "__main__":

@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     path = HOLDOUT if args.holdout else LABELLED
     notes = load_labelled(path)
     result = evaluate(detector, notes)
-    print(f"{path.name}: {result.notes} labelled notes, language identified correctly: {result.language_correct}/{result.notes}")
+    print(
+        f"{path.name}: {result.notes} labelled notes, language identified correctly: {result.language_correct}/{result.notes}"
+    )
     print(f"{'':<18}{'precision':>10}{'recall':>8}{'tp':>5}{'fp':>5}{'fn':>5}")
     for title, table in (("language", result.by_language), ("intent", result.by_intent)):
         for key in sorted(table):
@@ -114,8 +116,10 @@ def main(argv: list[str] | None = None) -> None:
     total = Tally(*(sum(getattr(t, f) for t in result.by_language.values()) for f in ("tp", "fp", "fn")))
     print(f"{'all':<18}{total.precision:>10.3f}{total.recall:>8.3f}{total.tp:>5}{total.fp:>5}{total.fn:>5}")
     cpu_rate, wall_rate = notes_per_second(detector, [n["text"] for n in notes], args.repeat)
-    print(f"speed: {cpu_rate:,.0f} notes per CPU second on one core, {wall_rate:,.0f} per wall-clock second "
-          f"({len(notes) * args.repeat:,} detections)")
+    print(
+        f"speed: {cpu_rate:,.0f} notes per CPU second on one core, {wall_rate:,.0f} per wall-clock second "
+        f"({len(notes) * args.repeat:,} detections)"
+    )
     if args.mistakes:
         print("\n".join(result.mistakes))
 

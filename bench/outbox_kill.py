@@ -31,8 +31,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def oppworker(data: Path, out: Path, lease: float) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OPPWORKER_WRITE_LEASE_SECONDS": str(lease)}
-    return subprocess.Popen([sys.executable, "-m", "worker.cli", "run", "--data-dir", str(data), "--output-dir", str(out),
-                             "--json"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "worker.cli",
+            "run",
+            "--data-dir",
+            str(data),
+            "--output-dir",
+            str(out),
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def count_lines(path: Path) -> int:
@@ -58,14 +73,22 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", type=Path)
-    parser.add_argument("--lease", type=float, default=2.0,
-                        help="write_lease_seconds for every run; the final run starts after it expired, so a "
-                             "batch leased by a killed run is not held back (issue #17's lease finding)")
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=2.0,
+        help="write_lease_seconds for every run; the final run starts after it expired, so a "
+        "batch leased by a killed run is not held back (issue #17's lease finding)",
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="outbox-kill-"))
     data, out = work / "data", work / "out"
-    subprocess.run([sys.executable, "-m", "connectors.files.sample", "--n", str(args.n), "--out", str(data)],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "connectors.files.sample", "--n", str(args.n), "--out", str(data)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     started = time.monotonic()
     clean = oppworker(data, work / "timing", args.lease)
     clean.wait()

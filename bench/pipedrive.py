@@ -65,15 +65,24 @@ def main() -> None:
         for i in range(3):
             sandbox.add_user(f"CSM {i}", f"csm{i}@example.com")
         ids = sandbox.generate_accounts(args.n, seed=args.seed)
-        pd_settings = PipedriveSettings(api_token=sandbox.token, base_url=sandbox.url, plan=args.plan, seats=args.seats,
-                                        search_before_create=args.search)
+        pd_settings = PipedriveSettings(
+            api_token=sandbox.token,
+            base_url=sandbox.url,
+            plan=args.plan,
+            seats=args.seats,
+            search_before_create=args.search,
+        )
         budget = DailyTokenBudget(int(pd_settings.token_budget * pd_settings.budget_share))
         sandbox.daily_budget = pd_settings.token_budget
 
         def one_pass(label: str, when: datetime, changed: int) -> None:
             deals_before = list(sandbox.deals.values())
             won_before = sum(1 for d in deals_before if d["status"] == "won")
-            calls_before, tokens_before, limited_before = len(sandbox.calls), sandbox.tokens_used, sandbox.rate_limited
+            calls_before, tokens_before, limited_before = (
+                len(sandbox.calls),
+                sandbox.tokens_used,
+                sandbox.rate_limited,
+            )
             connector = PipedriveConnector(pd_settings, budget=budget)
             started = time.perf_counter()
             report = run_pass(settings, crm="pipedrive", connector=connector, now=when)
@@ -81,34 +90,79 @@ def main() -> None:
             connector.close()
             made = sandbox.calls[calls_before:]
             by_endpoint = Counter(f"{m} {p}" for m, p in made)
-            needed = [("GET", "/v1/users"), ("GET", "/api/v2/organizationFields"), ("GET", "/api/v2/dealFields")]
-            needed += [("GET", "/api/v2/deals")] * pages(len(deals_before)) + [("GET", "/api/v2/deals/archived")]
+            needed = [
+                ("GET", "/v1/users"),
+                ("GET", "/api/v2/organizationFields"),
+                ("GET", "/api/v2/dealFields"),
+            ]
+            needed += [("GET", "/api/v2/deals")] * pages(len(deals_before)) + [
+                ("GET", "/api/v2/deals/archived")
+            ]
             needed += [("GET", "/api/v2/deals")] * pages(won_before) + [("GET", "/api/v2/deals/archived")]
             needed += [("GET", "/api/v2/deals/products")] * pages(won_before, 100)
             needed += [("GET", "/api/v2/organizations")] * pages(args.n if report.mode == "full" else changed)
             needed += [("GET", "/v1/notes")] * pages(len(sandbox.notes))  # listening: one scan per pass
-            needed += [("POST", "/api/v2/deals")] * report.deals_created + [("POST", "/api/v2/activities")] * report.tasks_created
+            needed += [("POST", "/api/v2/deals")] * report.deals_created + [
+                ("POST", "/api/v2/activities")
+            ] * report.tasks_created
             safety = len(made) - len(needed)
             searches = by_endpoint["GET /api/v2/deals/search"]
             calls, tokens = len(made), sandbox.tokens_used - tokens_before
             bound_tokens = sum(token_cost(m, p) for m, p in needed)
             wall_bound = max(calls / (burst / 2.0), searches / (10 / 2.0))
-            rows.append((label, report.mode, report.accounts_read, report.deals_created, report.tasks_created,
-                         calls, len(needed), safety, f"{calls / len(needed):.3f}", tokens, bound_tokens,
-                         f"{tokens / bound_tokens:.3f}", f"{wall:.1f}", f"{wall_bound:.1f}", f"{wall / wall_bound:.3f}",
-                         sandbox.rate_limited - limited_before, dict(by_endpoint)))
+            rows.append(
+                (
+                    label,
+                    report.mode,
+                    report.accounts_read,
+                    report.deals_created,
+                    report.tasks_created,
+                    calls,
+                    len(needed),
+                    safety,
+                    f"{calls / len(needed):.3f}",
+                    tokens,
+                    bound_tokens,
+                    f"{tokens / bound_tokens:.3f}",
+                    f"{wall:.1f}",
+                    f"{wall_bound:.1f}",
+                    f"{wall / wall_bound:.3f}",
+                    sandbox.rate_limited - limited_before,
+                    dict(by_endpoint),
+                )
+            )
 
         one_pass("pass 1", now, 0)
         changed = ids[:: max(1, round(1 / args.changed))] if args.changed > 0 else []
         for org_id in changed:  # every seat taken and usage grew: some become opportunities
-            sandbox.update_org(org_id, {"seats_purchased": 40, "seats_used": 40, "active_users": 40, "nps": 9})
+            sandbox.update_org(
+                org_id, {"seats_purchased": 40, "seats_used": 40, "active_users": 40, "nps": 9}
+            )
         one_pass("pass 2", now + timedelta(days=1), len(changed))
 
-    print(f"\nPipedrive bench: N={args.n}, plan {args.plan} (burst {burst} per 2 s, search 10 per 2 s), "
-          f"{args.seats} seats (daily budget {pd_settings.token_budget:,} tokens, {budget.spent:,} spent), "
-          f"search before create: {args.search}, {len(changed)} accounts changed before pass 2\n")
-    header = ("pass", "mode", "accounts", "deals", "activities", "calls", "call bound", "above bound",
-              "calls/bound", "tokens", "token bound", "tokens/bound", "wall s", "wall bound s", "wall/bound", "429s")
+    print(
+        f"\nPipedrive bench: N={args.n}, plan {args.plan} (burst {burst} per 2 s, search 10 per 2 s), "
+        f"{args.seats} seats (daily budget {pd_settings.token_budget:,} tokens, {budget.spent:,} spent), "
+        f"search before create: {args.search}, {len(changed)} accounts changed before pass 2\n"
+    )
+    header = (
+        "pass",
+        "mode",
+        "accounts",
+        "deals",
+        "activities",
+        "calls",
+        "call bound",
+        "above bound",
+        "calls/bound",
+        "tokens",
+        "token bound",
+        "tokens/bound",
+        "wall s",
+        "wall bound s",
+        "wall/bound",
+        "429s",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:

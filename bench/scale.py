@@ -53,7 +53,13 @@ class Sampler(threading.Thread):
 
     def __init__(self, redis: Redis, parts_key: str, planned_key: str, chunks: int, pids: list[int]) -> None:
         super().__init__(daemon=True)
-        self.redis, self.parts_key, self.planned_key, self.chunks, self.pids = redis, parts_key, planned_key, chunks, pids
+        self.redis, self.parts_key, self.planned_key, self.chunks, self.pids = (
+            redis,
+            parts_key,
+            planned_key,
+            chunks,
+            pids,
+        )
         self.at_mark: dict[float, list[float]] = {}
         self.scored_at: float | None = None
         self.redis_peak_mb = 0.0
@@ -84,8 +90,10 @@ def one_run(n: int, k: int, redis_url: str, pg_base: str, work: Path) -> dict[st
         **service_env(redis_url, database_url, work / f"out-{k}", "owscale"),
         "OPPWORKER_CONNECTOR_PLUGINS": "generated=bench._generated:from_options",
         # Throughput of writing every candidate: the per-owner caps of issue #15 are lifted.
-        "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none", "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
-        "OPPWORKER_BENCH_ACCOUNTS": str(n), "OPPWORKER_CRMS": '["generated"]',
+        "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none",
+        "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
+        "OPPWORKER_BENCH_ACCOUNTS": str(n),
+        "OPPWORKER_CRMS": '["generated"]',
     }
     saved = dict(os.environ)
     os.environ.update(env)
@@ -101,8 +109,13 @@ def one_run(n: int, k: int, redis_url: str, pg_base: str, work: Path) -> dict[st
 
         run_id = enqueue_pass(None, "generated", full=True)
         started = time.perf_counter()
-        sampler = Sampler(Redis.from_url(redis_url), _stash_key(run_id, "parts"), _stash_key(run_id, "planned"),
-                          math.ceil(n / CHUNK), [p.pid for p in procs.procs])
+        sampler = Sampler(
+            Redis.from_url(redis_url),
+            _stash_key(run_id, "parts"),
+            _stash_key(run_id, "planned"),
+            math.ceil(n / CHUNK),
+            [p.pid for p in procs.procs],
+        )
         sampler.start()
         while True:
             row = pass_report(run_id)
@@ -125,9 +138,16 @@ def one_run(n: int, k: int, redis_url: str, pg_base: str, work: Path) -> dict[st
     report = row["report"]
     scored = (sampler.scored_at or finished) - started
     return {
-        "workers": k, "accounts": report["accounts_read"], "new": report["new"], "deals": report["deals_created"],
-        "scoring_s": scored, "pass_s": finished - started, "marks": sampler.at_mark, "peaks": peaks,
-        "redis_peak_mb": sampler.redis_peak_mb, "restarts": restarts,
+        "workers": k,
+        "accounts": report["accounts_read"],
+        "new": report["new"],
+        "deals": report["deals_created"],
+        "scoring_s": scored,
+        "pass_s": finished - started,
+        "marks": sampler.at_mark,
+        "peaks": peaks,
+        "redis_peak_mb": sampler.redis_peak_mb,
+        "restarts": restarts,
     }
 
 
@@ -145,21 +165,32 @@ def run(n: int, workers: list[int], redis_db: int = 6, log=print) -> list[dict[s
 
 
 def print_table(n: int, results: list[dict[str, Any]]) -> None:
-    print(f"\nN={n:,} generated accounts through the Celery task graph (7 playbooks, PostgreSQL ledger, "
-          f"writes to a sink), {os.cpu_count()} cores")
-    print("| workers | scoring s | scoring accounts/s | pass s | pass accounts/s | new (pending -> done) "
-          "| RSS MB per worker at 10% / 50% / 100% scored | peak RSS MB | Redis peak MB |")
+    print(
+        f"\nN={n:,} generated accounts through the Celery task graph (7 playbooks, PostgreSQL ledger, "
+        f"writes to a sink), {os.cpu_count()} cores"
+    )
+    print(
+        "| workers | scoring s | scoring accounts/s | pass s | pass accounts/s | new (pending -> done) "
+        "| RSS MB per worker at 10% / 50% / 100% scored | peak RSS MB | Redis peak MB |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---|---|---:|")
     for r in results:
-        marks = " ; ".join("/".join(f"{mb:.0f}" for mb in col) for col in zip(*(r["marks"].get(m, [0] * r["workers"]) for m in MARKS)))
-        print(f"| {r['workers']} | {r['scoring_s']:.0f} | {r['accounts'] / r['scoring_s']:,.0f} | {r['pass_s']:.0f} | "
-              f"{r['accounts'] / r['pass_s']:,.0f} | {r['new']:,} | {marks} | "
-              f"{' ; '.join(f'{p:.0f}' for p in r['peaks'])} | {r['redis_peak_mb']:.0f} |")
+        marks = " ; ".join(
+            "/".join(f"{mb:.0f}" for mb in col)
+            for col in zip(*(r["marks"].get(m, [0] * r["workers"]) for m in MARKS))
+        )
+        print(
+            f"| {r['workers']} | {r['scoring_s']:.0f} | {r['accounts'] / r['scoring_s']:,.0f} | {r['pass_s']:.0f} | "
+            f"{r['accounts'] / r['pass_s']:,.0f} | {r['new']:,} | {marks} | "
+            f"{' ; '.join(f'{p:.0f}' for p in r['peaks'])} | {r['redis_peak_mb']:.0f} |"
+        )
     if len(results) > 1:
         base = results[0]
         for r in results[1:]:
-            print(f"scaling {base['workers']} -> {r['workers']} workers: scoring x{base['scoring_s'] / r['scoring_s']:.2f}, "
-                  f"whole pass x{base['pass_s'] / r['pass_s']:.2f}")
+            print(
+                f"scaling {base['workers']} -> {r['workers']} workers: scoring x{base['scoring_s'] / r['scoring_s']:.2f}, "
+                f"whole pass x{base['pass_s'] / r['pass_s']:.2f}"
+            )
     restarts = [x for r in results for x in r["restarts"]]
     if restarts:
         print(f"workers restarted after exiting: {restarts}")
@@ -172,7 +203,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--redis-db", type=int, default=6)
     args = parser.parse_args()
-    results = run(args.n, [int(x) for x in args.workers.split(",")], args.redis_db, log=lambda m: print(m, flush=True))
+    results = run(
+        args.n, [int(x) for x in args.workers.split(",")], args.redis_db, log=lambda m: print(m, flush=True)
+    )
     print_table(args.n, results)
 
 

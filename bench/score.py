@@ -47,7 +47,9 @@ def main() -> None:
     args = parser.parse_args()
 
     playbooks = load_playbooks([])
-    baskets = (frozenset(a["products"].split(";")) for _, a, _ in iter_accounts(5000, args.seed + 1, showcase=False))
+    baskets = (
+        frozenset(a["products"].split(";")) for _, a, _ in iter_accounts(5000, args.seed + 1, showcase=False)
+    )
     assessor = Assessor(playbooks, load_catalog(), AffinityModel.from_baskets(baskets))
     empty = AccountHistory()
     checkpoints = {args.n // 10, args.n // 2, args.n}
@@ -72,11 +74,20 @@ def main() -> None:
         first_cpu += time.process_time() - start_cpu
         fired += sum(len(h) for h in histories)
         opened = [
-            AccountHistory([
-                ExistingOpportunity(key=o.key, account_id=o.account_id, playbook=o.playbook, offer=o.offer,
-                                    status=OpportunityStatus.OPEN, created_at=AS_OF - timedelta(days=40))
-                for o in offers if o is not None
-            ])
+            AccountHistory(
+                [
+                    ExistingOpportunity(
+                        key=o.key,
+                        account_id=o.account_id,
+                        playbook=o.playbook,
+                        offer=o.offer,
+                        status=OpportunityStatus.OPEN,
+                        created_at=AS_OF - timedelta(days=40),
+                    )
+                    for o in offers
+                    if o is not None
+                ]
+            )
             for offers in histories
         ]
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -89,18 +100,30 @@ def main() -> None:
         for mark in sorted(checkpoints):
             if before < mark <= assessed:
                 evaluations = assessed * len(playbooks)
-                rows.append((assessed, evaluations / first_time, evaluations / first_cpu,
-                             evaluations / steady_time, evaluations / steady_cpu, peak_rss_mb()))
+                rows.append(
+                    (
+                        assessed,
+                        evaluations / first_time,
+                        evaluations / first_cpu,
+                        evaluations / steady_time,
+                        evaluations / steady_cpu,
+                        peak_rss_mb(),
+                    )
+                )
         del chunk, histories, opened
 
-    print(f"scoring benchmark: {len(playbooks)} playbooks, one process (one core), Python {sys.version.split()[0]}")
+    print(
+        f"scoring benchmark: {len(playbooks)} playbooks, one process (one core), Python {sys.version.split()[0]}"
+    )
     print(f"{'':>10} {'first pass eval/s':^25} {'steady state eval/s':^25}")
     print(f"{'accounts':>10} {'wall':>12} {'CPU':>12} {'wall':>12} {'CPU':>12} {'peak RSS MB':>12}")
     for n, first, first_c, steady, steady_c, rss in rows:
         print(f"{n:>10,} {first:>12,.0f} {first_c:>12,.0f} {steady:>12,.0f} {steady_c:>12,.0f} {rss:>12,.1f}")
-    print(f"first pass: {assessed / first_time:,.0f} accounts/s ({assessed / first_cpu:,.0f} per CPU second), "
-          f"{fired:,} offers built ({fired / assessed:.2f} per account); steady state: "
-          f"{assessed / steady_time:,.0f} accounts/s ({assessed / steady_cpu:,.0f} per CPU second)")
+    print(
+        f"first pass: {assessed / first_time:,.0f} accounts/s ({assessed / first_cpu:,.0f} per CPU second), "
+        f"{fired:,} offers built ({fired / assessed:.2f} per account); steady state: "
+        f"{assessed / steady_time:,.0f} accounts/s ({assessed / steady_cpu:,.0f} per CPU second)"
+    )
     print("target: >= 200,000 evaluations/s per core; peak RSS flat in N")
 
 

@@ -42,10 +42,12 @@ from domain import Account
 AS_OF = datetime(2026, 11, 2, tzinfo=UTC)
 QUERY = "SELECT account_key, metric, period_start, value FROM usage WHERE period_start >= :since"
 # Table body shared by both engines: account i has rows-per-account rows, alternating two metrics.
-SELECT_ROWS = ("SELECT 'acc-' || lpad(CAST(i AS VARCHAR), 7, '0') AS account_key, "
-               "CASE WHEN j % 2 = 0 THEN 'active_users' ELSE 'api_calls' END AS metric, "
-               "CAST(DATE '2026-01-05' + CAST(7 * (j / 2) AS INTEGER) AS DATE) AS period_start, "
-               "CAST((i * 31 + j * 7) % 1000 AS DOUBLE PRECISION) AS value")
+SELECT_ROWS = (
+    "SELECT 'acc-' || lpad(CAST(i AS VARCHAR), 7, '0') AS account_key, "
+    "CASE WHEN j % 2 = 0 THEN 'active_users' ELSE 'api_calls' END AS metric, "
+    "CAST(DATE '2026-01-05' + CAST(7 * (j / 2) AS INTEGER) AS DATE) AS period_start, "
+    "CAST((i * 31 + j * 7) % 1000 AS DOUBLE PRECISION) AS value"
+)
 
 
 def cpu_seconds() -> float:
@@ -91,8 +93,12 @@ def build_postgres(base_url: str, n: int, per: int) -> str:
     url = base.set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
     with engine.begin() as db:
-        db.execute(text(f"CREATE TABLE usage AS {SELECT_ROWS} FROM generate_series(0, {n - 1}) AS i, "
-                        f"generate_series(0, {per - 1}) AS j"))
+        db.execute(
+            text(
+                f"CREATE TABLE usage AS {SELECT_ROWS} FROM generate_series(0, {n - 1}) AS i, "
+                f"generate_series(0, {per - 1}) AS j"
+            )
+        )
         db.execute(text("CREATE INDEX ON usage (account_key)"))
         db.execute(text("ANALYZE usage"))
     engine.dispose()
@@ -111,7 +117,9 @@ def build_duckdb(folder: Path, n: int, per: int) -> str:
 
     path = folder / "usage.duckdb"
     with duckdb.connect(str(path)) as db:
-        db.execute(f"CREATE TABLE usage AS {SELECT_ROWS} FROM range({n}) AS a(i), range({per}) AS b(j) ORDER BY 1, 3, 2")
+        db.execute(
+            f"CREATE TABLE usage AS {SELECT_ROWS} FROM range({n}) AS a(i), range({per}) AS b(j) ORDER BY 1, 3, 2"
+        )
     return f"duckdb:///{path}"
 
 
@@ -121,7 +129,9 @@ def measure(url: str, n: int, chunk: int) -> dict[str, Any]:
     for _ in AccountStream(n).read_accounts(None, ReadReport()):
         pass
     stream_seconds = time.perf_counter() - stream_started  # the stand-in CRM's own cost
-    connector = enrich(AccountStream(n), [{"name": "bench", "url": url, "usage_query": QUERY, "chunk_size": chunk}])
+    connector = enrich(
+        AccountStream(n), [{"name": "bench", "url": url, "usage_query": QUERY, "chunk_size": chunk}]
+    )
     report = ReadReport()
     start_rss, tenth_rss, accounts, points = rss_mb(), 0.0, 0, 0
     started, cpu_started = time.perf_counter(), cpu_seconds()
@@ -132,16 +142,38 @@ def measure(url: str, n: int, chunk: int) -> dict[str, Any]:
             tenth_rss = rss_mb()
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     connector.close()
-    return {"accounts": accounts, "rows": points, "seconds": seconds, "rows_per_s": points / seconds,
-            "join_rows_per_s": points / max(seconds - stream_seconds, 1e-9), "cpu_seconds": cpu,
-            "rows_per_cpu_s": points / max(cpu, 1e-9),
-            "rss_start_mb": start_rss, "rss_10pct_mb": tenth_rss, "rss_end_mb": rss_mb(),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "accounts": accounts,
+        "rows": points,
+        "seconds": seconds,
+        "rows_per_s": points / seconds,
+        "join_rows_per_s": points / max(seconds - stream_seconds, 1e-9),
+        "cpu_seconds": cpu,
+        "rows_per_cpu_s": points / max(cpu, 1e-9),
+        "rss_start_mb": start_rss,
+        "rss_10pct_mb": tenth_rss,
+        "rss_end_mb": rss_mb(),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run_child(url: str, n: int, chunk: int) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "bench.sql_source", "--measure", url, "--accounts", str(n),
-                          "--chunk", str(chunk)], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.sql_source",
+            "--measure",
+            url,
+            "--accounts",
+            str(n),
+            "--chunk",
+            str(chunk),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -158,14 +190,18 @@ def main() -> None:
         return
     n, per = args.accounts, args.rows_per_account
     print(f"{n:,} accounts x {per} rows = {n * per:,} usage rows; chunks of {args.chunk} accounts")
-    print(f"{'engine':<11} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'join rows/s':>12} {'rows/CPU-s':>11} {'RSS@10% MB':>11} "
-          f"{'RSS@end MB':>11} {'peak MB':>8}")
+    print(
+        f"{'engine':<11} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'join rows/s':>12} {'rows/CPU-s':>11} {'RSS@10% MB':>11} "
+        f"{'RSS@end MB':>11} {'peak MB':>8}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         engines = ["postgresql", "duckdb"] if args.engine == "both" else [args.engine]
         for engine in engines:
             base = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
             built = time.perf_counter()
-            url = build_postgres(base, n, per) if engine == "postgresql" else build_duckdb(Path(folder), n, per)
+            url = (
+                build_postgres(base, n, per) if engine == "postgresql" else build_duckdb(Path(folder), n, per)
+            )
             build_seconds = time.perf_counter() - built
             try:
                 r = run_child(url, n, args.chunk)
@@ -173,9 +209,11 @@ def main() -> None:
                 if engine == "postgresql":
                     drop_postgres(base, url)
             assert r["rows"] == n * per, f"{engine}: joined {r['rows']} rows of {n * per}"
-            print(f"{engine:<11} {r['rows']:>10,} {r['seconds']:>8.2f} {r['rows_per_s']:>10,.0f} {r['join_rows_per_s']:>12,.0f} {r['rows_per_cpu_s']:>11,.0f} "
-                  f"{r['rss_10pct_mb']:>11.1f} {r['rss_end_mb']:>11.1f} {r['peak_rss_mb']:>8.1f}"
-                  f"   (table built in {build_seconds:.1f} s)")
+            print(
+                f"{engine:<11} {r['rows']:>10,} {r['seconds']:>8.2f} {r['rows_per_s']:>10,.0f} {r['join_rows_per_s']:>12,.0f} {r['rows_per_cpu_s']:>11,.0f} "
+                f"{r['rss_10pct_mb']:>11.1f} {r['rss_end_mb']:>11.1f} {r['peak_rss_mb']:>8.1f}"
+                f"   (table built in {build_seconds:.1f} s)"
+            )
 
 
 if __name__ == "__main__":

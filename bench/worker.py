@@ -76,10 +76,15 @@ def service_env(redis_url: str, database_url: str, output: Path, prefix: str) ->
     }
 
 
-def through_workers(k: int, data: Path, database_url: str, redis_url: str, work: Path) -> tuple[float, dict[str, Any]]:
+def through_workers(
+    k: int, data: Path, database_url: str, redis_url: str, work: Path
+) -> tuple[float, dict[str, Any]]:
     from tests.worker.conftest import WorkerProcs, _reset_process_state
 
-    env = {**service_env(redis_url, database_url, work / f"workers-{k}", "owbench"), "OPPWORKER_DATA_DIR": str(data)}
+    env = {
+        **service_env(redis_url, database_url, work / f"workers-{k}", "owbench"),
+        "OPPWORKER_DATA_DIR": str(data),
+    }
     os.environ.update(env)
     _reset_process_state()
     logs = work / f"logs-{k}"
@@ -121,7 +126,10 @@ def limiter(url: str, procs: int, max_calls: int, window: float, seconds: float)
     key = f"owbench:limit:{uuid.uuid4().hex}"
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    workers = [context.Process(target=_hammer, args=(url, key, max_calls, window, seconds, queue)) for _ in range(procs)]
+    workers = [
+        context.Process(target=_hammer, args=(url, key, max_calls, window, seconds, queue))
+        for _ in range(procs)
+    ]
     for w in workers:
         w.start()
     results = [queue.get(timeout=seconds + 60) for _ in workers]
@@ -137,8 +145,13 @@ def limiter(url: str, procs: int, max_calls: int, window: float, seconds: float)
         while grants[j] <= g - window_us:
             j += 1
         most = max(most, i - j + 1)
-    return {"calls": len(grants), "rate": (len(grants) - 1) / span if span else 0.0,
-            "budget_rate": max_calls / window, "max_in_window": most, "mean_wait": waited / len(grants)}
+    return {
+        "calls": len(grants),
+        "rate": (len(grants) - 1) / span if span else 0.0,
+        "budget_rate": max_calls / window,
+        "max_in_window": most,
+        "mean_wait": waited / len(grants),
+    }
 
 
 def main() -> None:
@@ -170,21 +183,39 @@ def main() -> None:
             url, drop = _database(pg_base)
             try:
                 seconds, rep = through_workers(k, data, url, redis_url, work)
-                rows.append((f"{k} worker(s) x 2 threads", seconds, rep["accounts_read"], rep["new"], rep["deals_created"]))
+                rows.append(
+                    (
+                        f"{k} worker(s) x 2 threads",
+                        seconds,
+                        rep["accounts_read"],
+                        rep["new"],
+                        rep["deals_created"],
+                    )
+                )
             finally:
                 drop()
                 Redis.from_url(redis_url).flushdb()
-    print(f"\nFull pass, N={args.n} generated accounts, file connector, PostgreSQL ledger, {os.cpu_count()} cores")
+    print(
+        f"\nFull pass, N={args.n} generated accounts, file connector, PostgreSQL ledger, {os.cpu_count()} cores"
+    )
     print("| how | wall s | accounts/s | read | new | deals written |\n|---|---:|---:|---:|---:|---:|")
     for how, seconds, read, new, deals in rows:
         print(f"| {how} | {seconds:.2f} | {read / seconds:,.0f} | {read} | {new} | {deals} |")
 
-    result = limiter(redis_base, args.limiter_procs, args.limiter_calls, args.limiter_window, args.limiter_seconds)
-    print(f"\nShared limiter: {args.limiter_procs} processes, budget {args.limiter_calls} per {args.limiter_window:g} s, "
-          f"{args.limiter_seconds:g} s")
-    print("| calls | achieved/s | budget/s | most in any window | mean wait per call s |\n|---:|---:|---:|---:|---:|")
-    print(f"| {result['calls']} | {result['rate']:.1f} | {result['budget_rate']:.1f} | {result['max_in_window']} "
-          f"(limit {args.limiter_calls}) | {result['mean_wait']:.3f} |")
+    result = limiter(
+        redis_base, args.limiter_procs, args.limiter_calls, args.limiter_window, args.limiter_seconds
+    )
+    print(
+        f"\nShared limiter: {args.limiter_procs} processes, budget {args.limiter_calls} per {args.limiter_window:g} s, "
+        f"{args.limiter_seconds:g} s"
+    )
+    print(
+        "| calls | achieved/s | budget/s | most in any window | mean wait per call s |\n|---:|---:|---:|---:|---:|"
+    )
+    print(
+        f"| {result['calls']} | {result['rate']:.1f} | {result['budget_rate']:.1f} | {result['max_in_window']} "
+        f"(limit {args.limiter_calls}) | {result['mean_wait']:.3f} |"
+    )
 
 
 if __name__ == "__main__":

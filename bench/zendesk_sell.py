@@ -43,8 +43,12 @@ def pages(count: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=5000, help="organisations in the sandbox")
-    parser.add_argument("--rate", type=float, default=10.0,
-                        help="allowed requests per second (Sell's real limit is 10: 36,000/h)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=10.0,
+        help="allowed requests per second (Sell's real limit is 10: 36,000/h)",
+    )
     parser.add_argument("--changed", type=float, default=0.1, help="share of accounts changed before pass 2")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -77,32 +81,69 @@ def main() -> None:
                 reads = pages(args.n) + 1  # contacts once + the Firehose position taken before the scan
             else:
                 reads = pages(changed_events)
-            writes = report.deals_created + report.tasks_created + report.deals_existing + report.tasks_existing
+            writes = (
+                report.deals_created + report.tasks_created + report.deals_existing + report.tasks_existing
+            )
             bound = listing + reads + writes
             rows.append(
-                (label, report.mode, report.accounts_read, report.deals_created, report.tasks_created, calls,
-                 bound, calls / bound, wall, calls / args.rate, wall / (calls / args.rate),
-                 sell.rate_limited - limited_before, dict(by_endpoint))
+                (
+                    label,
+                    report.mode,
+                    report.accounts_read,
+                    report.deals_created,
+                    report.tasks_created,
+                    calls,
+                    bound,
+                    calls / bound,
+                    wall,
+                    calls / args.rate,
+                    wall / (calls / args.rate),
+                    sell.rate_limited - limited_before,
+                    dict(by_endpoint),
+                )
             )
 
         one_pass("pass 1", now, 0)
         rng_changed = ids[:: max(1, round(1 / args.changed))] if args.changed > 0 else []
         events_before = len(sell.events)
         for account_id in rng_changed:  # usage grew and every seat is taken: some become opportunities
-            sell.update_contact(account_id, custom_fields={"seats_purchased": "40", "seats_used": "40",
-                                                           "active_users": "40", "nps": "9"})
+            sell.update_contact(
+                account_id,
+                custom_fields={"seats_purchased": "40", "seats_used": "40", "active_users": "40", "nps": "9"},
+            )
         contact_events = sum(1 for e in sell.events[events_before:] if e.resource == "contact")
         one_pass("pass 2", now + timedelta(days=1), contact_events)
 
-    print(f"\nZendesk Sell bench: N={args.n}, allowed rate {args.rate:g} req/s "
-          f"(sandbox rolling 1 s window), client budget share {sell_settings.budget_share:g}, "
-          f"{len(rng_changed)} accounts changed before pass 2\n")
-    header = ("pass", "mode", "accounts", "deals", "tasks", "calls", "lower bound", "calls/bound",
-              "wall s", "calls/rate s", "wall/rate bound", "429s")
+    print(
+        f"\nZendesk Sell bench: N={args.n}, allowed rate {args.rate:g} req/s "
+        f"(sandbox rolling 1 s window), client budget share {sell_settings.budget_share:g}, "
+        f"{len(rng_changed)} accounts changed before pass 2\n"
+    )
+    header = (
+        "pass",
+        "mode",
+        "accounts",
+        "deals",
+        "tasks",
+        "calls",
+        "lower bound",
+        "calls/bound",
+        "wall s",
+        "calls/rate s",
+        "wall/rate bound",
+        "429s",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:
-        cells = list(row[:6]) + [row[6], f"{row[7]:.3f}", f"{row[8]:.1f}", f"{row[9]:.1f}", f"{row[10]:.3f}", row[11]]
+        cells = list(row[:6]) + [
+            row[6],
+            f"{row[7]:.3f}",
+            f"{row[8]:.1f}",
+            f"{row[9]:.1f}",
+            f"{row[10]:.3f}",
+            row[11],
+        ]
         print("| " + " | ".join(str(c) for c in cells) + " |")
     print()
     for row in rows:

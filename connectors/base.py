@@ -169,9 +169,7 @@ class Connector(Protocol):
         """Create or find one deal per opportunity key (at most 100 per call)."""
         ...
 
-    def write_tasks(
-        self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]
-    ) -> list[WriteResult]:
+    def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
         """Create or find one follow-up task per opportunity key, attached to its deal."""
         ...
 

@@ -59,7 +59,9 @@ class ReadsConversations(Protocol):
     """Notes, emails and calls logged on these accounts since `since` (all when None): the input
     of text signals (issue #13)."""
 
-    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]: ...
+    def read_conversations(
+        self, account_ids: Sequence[str], since: datetime | None
+    ) -> Iterator[Conversation]: ...
 
 
 @runtime_checkable
@@ -68,7 +70,9 @@ class ReadsAccountsById(Protocol):
     pass adds accounts a cursor cannot see change (a new conversation, a deal that moved, a
     webhook). Ids the CRM does not know are left out. HubSpot has it."""
 
-    def read_accounts_by_id(self, account_ids: Sequence[str], report: ReadReport) -> Iterator[AccountRecord]: ...
+    def read_accounts_by_id(
+        self, account_ids: Sequence[str], report: ReadReport
+    ) -> Iterator[AccountRecord]: ...
 
 
 @runtime_checkable

@@ -14,8 +14,13 @@ def connect_cause(exc: BaseException) -> str | None:
     if isinstance(exc, requests.ConnectTimeout):
         return "connect timeout"
     text = repr(exc)
-    if "NameResolutionError" in text or "Name or service not known" in text or "getaddrinfo" in text \
-            or "nodename nor servname" in text or "Temporary failure in name resolution" in text:
+    if (
+        "NameResolutionError" in text
+        or "Name or service not known" in text
+        or "getaddrinfo" in text
+        or "nodename nor servname" in text
+        or "Temporary failure in name resolution" in text
+    ):
         return "DNS: host name not found"
     if "Connection refused" in text or "ConnectionRefusedError" in text or "Errno 111" in text:
         return "connection refused"

@@ -55,7 +55,9 @@ class ErrorResolution:
 
 RETRY_LATER = ErrorResolution(ResponseAction.RETRY, FailureType.TRANSIENT, FailureKind.TRANSIENT)
 SLOW_DOWN = ErrorResolution(ResponseAction.RATE_LIMITED, FailureType.TRANSIENT, FailureKind.RATE_LIMITED)
-BAD_TOKEN = ErrorResolution(ResponseAction.FAIL, FailureType.CONFIG, FailureKind.AUTH, "check the token and its scopes")
+BAD_TOKEN = ErrorResolution(
+    ResponseAction.FAIL, FailureType.CONFIG, FailureKind.AUTH, "check the token and its scopes"
+)
 REFUSED = ErrorResolution(ResponseAction.FAIL, FailureType.SYSTEM, FailureKind.PERMANENT)
 NOT_AN_ERROR = ErrorResolution(ResponseAction.IGNORE, FailureType.SYSTEM, FailureKind.PERMANENT)
 
@@ -79,7 +81,9 @@ class ErrorTable:
 
     def but(self, status: int, resolution: ErrorResolution) -> ErrorTable:
         """This table with one status answered differently: for one call whose 404 means "absent"."""
-        return ErrorTable(self.crm, {**self.by_status, status: resolution}, self.client_error, self.server_error)
+        return ErrorTable(
+            self.crm, {**self.by_status, status: resolution}, self.client_error, self.server_error
+        )
 
 
 # Any HTTP API: the statuses whose meaning RFC 9110 fixes (401/403 credentials, 429 slow down,

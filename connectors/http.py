@@ -291,7 +291,8 @@ class ApiClient:
                 f"cannot reach {host} ({cause}): check the base URL in the configuration", FailureKind.CONFIG
             )
         return ConnectorError(
-            f"connection error calling {method} {path} on {host}: {cause or type(exc).__name__}", FailureKind.TRANSIENT
+            f"connection error calling {method} {path} on {host}: {cause or type(exc).__name__}",
+            FailureKind.TRANSIENT,
         )
 
     def close(self) -> None:

@@ -28,7 +28,9 @@ MASK = "***"
 _ECHOES = [
     re.compile(r"""(?i)(authorization["']?\s*[:=]\s*["']?)(?:bearer\s+|basic\s+)?[^\s"',;}]+"""),
     re.compile(r"""(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*"""),
-    re.compile(r"""(?i)\b((?:access_?token|token_?key|token|api_?key|secret)["']?\s*[:=]\s*["']?)[^\s"',;}&]+"""),
+    re.compile(
+        r"""(?i)\b((?:access_?token|token_?key|token|api_?key|secret)["']?\s*[:=]\s*["']?)[^\s"',;}&]+"""
+    ),
 ]
 
 
@@ -49,8 +51,13 @@ def masked_error(error: ConnectorError, secrets: Iterable[str | SecretStr | None
     clean = mask_secrets(text, secrets)
     if clean == text:
         return error
-    masked = ConnectorError(clean, error.kind, status=error.status, retry_after=error.retry_after,
-                            correlation_id=error.correlation_id)
+    masked = ConnectorError(
+        clean,
+        error.kind,
+        status=error.status,
+        retry_after=error.retry_after,
+        correlation_id=error.correlation_id,
+    )
     return masked
 
 

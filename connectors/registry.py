@@ -82,4 +82,6 @@ def _build(name: str, factory: Factory, options: Mapping[str, Any]) -> Connector
     try:
         return factory(options)
     except ValidationError as exc:  # pydantic would quote the input: a misplaced token, verbatim
-        raise ConnectorError(plain_validation_error(exc, f"crm.{name} settings"), FailureKind.CONFIG) from None
+        raise ConnectorError(
+            plain_validation_error(exc, f"crm.{name} settings"), FailureKind.CONFIG
+        ) from None

@@ -48,8 +48,20 @@ class Account(BaseModel):
     open_escalations: int = Field(default=0, ge=0, le=MAX_COUNT)
 
     @field_validator(
-        "owner_id", "owner_email", "plan", "plan_rank", "products", "seats_purchased", "seats_used", "mrr",
-        "customer_since", "contract_end_date", "journey_stage", "nps", "csat", "open_escalations",
+        "owner_id",
+        "owner_email",
+        "plan",
+        "plan_rank",
+        "products",
+        "seats_purchased",
+        "seats_used",
+        "mrr",
+        "customer_since",
+        "contract_end_date",
+        "journey_stage",
+        "nps",
+        "csat",
+        "open_escalations",
         mode="before",
     )
     @classmethod

@@ -42,7 +42,9 @@ def list_setting(value: Any) -> Any:
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError:
-            raise ValueError("looks like a JSON list but is not valid JSON; or give a comma list: a,b") from None
+            raise ValueError(
+                "looks like a JSON list but is not valid JSON; or give a comma list: a,b"
+            ) from None
         if not isinstance(parsed, list):
             raise ValueError("expected a list")
         return parsed

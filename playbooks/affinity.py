@@ -55,9 +55,7 @@ class BasketCounter:
             for combo in combinations(items, size):
                 self.counts[frozenset(combo)] += 1
 
-    def rules(
-        self, min_support: float = 0.02, min_confidence: float = 0.3, min_count: int = 5
-    ) -> list[Rule]:
+    def rules(self, min_support: float = 0.02, min_confidence: float = 0.3, min_count: int = 5) -> list[Rule]:
         """Every rule passing the thresholds, strongest first (confidence, then lift)."""
         n = self.baskets
         if n == 0:

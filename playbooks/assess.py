@@ -89,7 +89,8 @@ class Assessor:
                 wanted[check.key] = (check.condition.signal, check.condition.metric)
         # (key, function, metric or None), resolved once: signals_for runs per account.
         self._signal_plan = tuple(
-            (key, SIGNALS[name].fn, metric if SIGNALS[name].per_metric else None) for key, (name, metric) in wanted.items()
+            (key, SIGNALS[name].fn, metric if SIGNALS[name].per_metric else None)
+            for key, (name, metric) in wanted.items()
         )
         # Parse each amount formula once, not once per opportunity.
         self._amounts = {p.id: AmountFormula(p.amount) for p in playbooks}
@@ -127,7 +128,9 @@ class Assessor:
             except (ArithmeticError, ValueError) as exc:
                 value = None
                 if unusable is not None:
-                    unusable[key] = f"{type(exc).__name__}: {exc}" if isinstance(exc, ArithmeticError) else str(exc)
+                    unusable[key] = (
+                        f"{type(exc).__name__}: {exc}" if isinstance(exc, ArithmeticError) else str(exc)
+                    )
             values[key] = value
         if ctx.affinity is not None:
             values["co_purchase_product"] = ctx.affinity.product
@@ -151,7 +154,9 @@ class Assessor:
             heard = self.listener.hear(conversations, today, known_mentions)
         signals = self.signals_for(account, summaries, today, unusable, heard)
         stage, stage_reason = derive_stage(account, signals, self.journey_policy)
-        result = AccountAssessment(account, stage, stage_reason, signals, unusable_signals=unusable, heard=heard)
+        result = AccountAssessment(
+            account, stage, stage_reason, signals, unusable_signals=unusable, heard=heard
+        )
         budget = self.guardrails.max_new_offers_per_30_days
         if history.opportunities:
             budget -= history.created_since(now - timedelta(days=30))
@@ -173,7 +178,9 @@ class Assessor:
                 note = f"amount formula {score.playbook.amount!r}: {exc}"
                 outcome = PlaybookOutcome(score, SUPPRESSED, AMOUNT_INVALID, note=note)
             except ArithmeticError as exc:  # a value too large to price (overflow, decimal range)
-                outcome = PlaybookOutcome(score, SUPPRESSED, VALUE_OUT_OF_RANGE, note=f"{type(exc).__name__}: {exc}")
+                outcome = PlaybookOutcome(
+                    score, SUPPRESSED, VALUE_OUT_OF_RANGE, note=f"{type(exc).__name__}: {exc}"
+                )
             # A control account takes its slot as a treated one would, so the rest of the account's
             # offers are the same in both groups.
             if outcome.status in (NEW, HOLDOUT):
@@ -227,7 +234,9 @@ class Assessor:
         task = self._task(opportunity, score, account, offer, now, heard)
         return PlaybookOutcome(score, NEW, None, opportunity, task)
 
-    def estimate_amount(self, playbook: Playbook, account: Account, offer: ResolvedOffer, score: int) -> Decimal:
+    def estimate_amount(
+        self, playbook: Playbook, account: Account, offer: ResolvedOffer, score: int
+    ) -> Decimal:
         """The deal's amount from the playbook's formula. Raises `AmountError` when the formula
         gives no finite amount for this account (e.g. a division by its zero seats)."""
         mrr = float(account.mrr or 0)

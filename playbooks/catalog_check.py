@@ -13,25 +13,47 @@ from playbooks.model import OfferType, Playbook
 from playbooks.yaml_source import PlaybookError, Problem
 
 
-def unpriced_offers(playbooks: Iterable[Playbook], catalog: Catalog, catalog_name: str = "the catalog") -> list[Problem]:
+def unpriced_offers(
+    playbooks: Iterable[Playbook], catalog: Catalog, catalog_name: str = "the catalog"
+) -> list[Problem]:
     problems = []
     for playbook in playbooks:
         offer = playbook.offer
         if offer.type is OfferType.PRODUCT and catalog.product(offer.code or "") is None:
             known = ", ".join(p.code for p in catalog.products) or "none"
-            problems.append(Problem(f"playbook {playbook.id}", None, "offer.code",
-                                    f"product {offer.code!r} has no price in {catalog_name} (its products: {known})"))
+            problems.append(
+                Problem(
+                    f"playbook {playbook.id}",
+                    None,
+                    "offer.code",
+                    f"product {offer.code!r} has no price in {catalog_name} (its products: {known})",
+                )
+            )
         elif offer.type is OfferType.TERM and offer.code not in catalog.terms:
             known = ", ".join(catalog.terms) or "none"
-            problems.append(Problem(f"playbook {playbook.id}", None, "offer.code",
-                                    f"term {offer.code!r} is not in {catalog_name}'s terms (its terms: {known})"))
+            problems.append(
+                Problem(
+                    f"playbook {playbook.id}",
+                    None,
+                    "offer.code",
+                    f"term {offer.code!r} is not in {catalog_name}'s terms (its terms: {known})",
+                )
+            )
         elif offer.type is OfferType.NEXT_PLAN and len(catalog.plans) < 2:
-            problems.append(Problem(f"playbook {playbook.id}", None, "offer.type",
-                                    f"next_plan needs at least two plans in {catalog_name}"))
+            problems.append(
+                Problem(
+                    f"playbook {playbook.id}",
+                    None,
+                    "offer.type",
+                    f"next_plan needs at least two plans in {catalog_name}",
+                )
+            )
     return problems
 
 
-def require_priced_offers(playbooks: Iterable[Playbook], catalog: Catalog, catalog_name: str = "the catalog") -> None:
+def require_priced_offers(
+    playbooks: Iterable[Playbook], catalog: Catalog, catalog_name: str = "the catalog"
+) -> None:
     """Raise `PlaybookError` listing every offer without a price."""
     problems = unpriced_offers(playbooks, catalog, catalog_name)
     if problems:

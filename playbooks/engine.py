@@ -150,7 +150,9 @@ class PlaybookScore:
                 signal=check.key,
                 observed=observed,
                 operator=check.condition.operator,
-                threshold=_threshold_text(check.condition.value) if not isinstance(check.value, tuple) else ", ".join(check.value),
+                threshold=_threshold_text(check.condition.value)
+                if not isinstance(check.value, tuple)
+                else ", ".join(check.value),
                 points=points,
                 reason=check.reason.replace("$observed", format_value(check.condition.signal, observed)),
             )

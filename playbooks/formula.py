@@ -148,12 +148,24 @@ def problem_in(text: str) -> str | None:
 
 def _node_problem(node: ast.AST) -> str | None:
     allowed = "only arithmetic on the allowed variables is permitted"
-    if isinstance(node, (ast.Expression, ast.Load, ast.Name)) or type(node) in _BINARY or type(node) in _UNARY:
+    if (
+        isinstance(node, (ast.Expression, ast.Load, ast.Name))
+        or type(node) in _BINARY
+        or type(node) in _UNARY
+    ):
         return None
     if isinstance(node, ast.BinOp):
-        return None if type(node.op) in _BINARY else f"{allowed} (not '{_FORBIDDEN_WORDS.get(type(node.op), '?')}')"
+        return (
+            None
+            if type(node.op) in _BINARY
+            else f"{allowed} (not '{_FORBIDDEN_WORDS.get(type(node.op), '?')}')"
+        )
     if isinstance(node, ast.UnaryOp):
-        return None if type(node.op) in _UNARY else f"{allowed} (not '{_FORBIDDEN_WORDS.get(type(node.op), '?')}')"
+        return (
+            None
+            if type(node.op) in _UNARY
+            else f"{allowed} (not '{_FORBIDDEN_WORDS.get(type(node.op), '?')}')"
+        )
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             return f"{allowed} (not the {type(node.value).__name__} {node.value!r})"
@@ -197,7 +209,14 @@ class AmountFormula:
             value = self._evaluator.eval(self.text, previously_parsed=self._parsed)
         except AmountError:
             raise
-        except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError, InvalidExpression) as exc:
+        except (
+            ArithmeticError,
+            ValueError,
+            TypeError,
+            RecursionError,
+            MemoryError,
+            InvalidExpression,
+        ) as exc:
             raise AmountError(f"{type(exc).__name__}: {exc}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise AmountError(f"gives {type(value).__name__}, not a number")
@@ -221,5 +240,7 @@ def check_formula(text: str) -> str:
             formula.evaluate(sample)
         except AmountError as exc:
             shown = ", ".join(f"{k}={v:g}" for k, v in sample.items() if k in text)
-            raise ValueError(f"gives no finite amount for a sample account ({shown or 'any values'}): {exc}") from None
+            raise ValueError(
+                f"gives no finite amount for a sample account ({shown or 'any values'}): {exc}"
+            ) from None
     return text

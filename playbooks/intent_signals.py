@@ -67,7 +67,9 @@ class Heard:
 
     def latest(self, intent: str, exclude_products: frozenset[str] = frozenset()) -> HeardIntent | None:
         for mention in self.mentions:
-            if mention.intent == intent and (mention.product is None or mention.product not in exclude_products):
+            if mention.intent == intent and (
+                mention.product is None or mention.product not in exclude_products
+            ):
                 return mention
         return None
 
@@ -86,7 +88,9 @@ class Listener:
         """The earliest conversation worth reading on a pass at `now`."""
         return now - timedelta(days=self.policy.lookback_days)
 
-    def hear(self, conversations: Iterable[Conversation], today: date, known: Iterable[HeardIntent] = ()) -> Heard:
+    def hear(
+        self, conversations: Iterable[Conversation], today: date, known: Iterable[HeardIntent] = ()
+    ) -> Heard:
         """Intents in `conversations`, merged with `known` mentions heard on earlier passes (an
         incremental pass reads only new conversations). A conversation read again replaces what
         was known of it."""
@@ -94,7 +98,10 @@ class Listener:
         conversations = list(conversations)
         reread = {c.id for c in conversations}
         for mention in known:
-            if mention.conversation_id not in reread and 0 <= (today - mention.said_on).days <= self.policy.lookback_days:
+            if (
+                mention.conversation_id not in reread
+                and 0 <= (today - mention.said_on).days <= self.policy.lookback_days
+            ):
                 mentions.append(mention)
         for conversation in conversations:
             said_on = conversation.created_at.date()
@@ -104,8 +111,16 @@ class Listener:
             for hit in detection.intents:
                 if hit.confidence >= self.policy.min_confidence:
                     mentions.append(
-                        HeardIntent(hit.intent, hit.evidence, hit.confidence, said_on, conversation.source,
-                                    conversation.id, detection.language, hit.product)
+                        HeardIntent(
+                            hit.intent,
+                            hit.evidence,
+                            hit.confidence,
+                            said_on,
+                            conversation.source,
+                            conversation.id,
+                            detection.language,
+                            hit.product,
+                        )
                     )
         mentions.sort(key=lambda m: (m.said_on, m.confidence), reverse=True)
         return Heard(tuple(mentions), today, self.policy)
@@ -121,8 +136,9 @@ def churn_block(heard: Heard | None, today: date, policy: ListeningPolicy) -> He
     return None
 
 
-def quotes(contributions: Sequence[Contribution], heard: Heard | None, account: Account,
-           recommended: str | None) -> list[HeardIntent]:
+def quotes(
+    contributions: Sequence[Contribution], heard: Heard | None, account: Account, recommended: str | None
+) -> list[HeardIntent]:
     """The mentions behind this score's matched intent signals, for the task body and `explain`."""
     if heard is None or not heard.mentions:
         return []
@@ -132,7 +148,7 @@ def quotes(contributions: Sequence[Contribution], heard: Heard | None, account: 
             continue
         mention = None
         if contribution.signal.startswith("intent."):
-            mention = heard.latest(contribution.signal[len("intent."):], account.products)
+            mention = heard.latest(contribution.signal[len("intent.") :], account.products)
         elif contribution.signal == "asked_for_recommended" and recommended:
             mention = heard.latest_for_product(recommended)
         if mention is not None and mention not in found:
@@ -157,8 +173,10 @@ def render_heard(heard: Heard | None) -> str:
         lines.append(f"  {m.intent}{product} ({m.language}, confidence {m.confidence:.2f}) {m.quote()}")
     blocker = churn_block(heard, today, policy)
     if blocker is not None:
-        lines.append(f"  -> churn_risk said {blocker.age(today):.0f} days ago: no offer while it is under "
-                     f"{policy.churn_days} days old. They said: {blocker.quote()}")
+        lines.append(
+            f"  -> churn_risk said {blocker.age(today):.0f} days ago: no offer while it is under "
+            f"{policy.churn_days} days old. They said: {blocker.quote()}"
+        )
     return "\n".join(lines)
 
 

@@ -52,7 +52,9 @@ def _problems(exc: ValidationError, file: str, lines: dict[Path_, int]) -> list[
     for error in exc.errors():
         # Union members and validator names creep into pydantic's loc; keep the data path only.
         loc = tuple(
-            p for p in error["loc"] if isinstance(p, int) or not str(p).startswith(("function-", "float", "str", "list["))
+            p
+            for p in error["loc"]
+            if isinstance(p, int) or not str(p).startswith(("function-", "float", "str", "list["))
         )
         where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
         problem = Problem(file, _line_for(loc, lines), where, error["msg"].removeprefix("Value error, "))
@@ -98,7 +100,10 @@ class PlaybookCheck:
 
 
 def check_playbooks(
-    paths: Iterable[Path], include_builtin: bool = False, empty_is_error: bool = True, accept_files: bool = True
+    paths: Iterable[Path],
+    include_builtin: bool = False,
+    empty_is_error: bool = True,
+    accept_files: bool = True,
 ) -> PlaybookCheck:
     """Load every playbook file under `paths` (folders, or single files) and collect every problem
     instead of stopping at the first: a missing folder, a folder without playbooks (when
@@ -111,7 +116,9 @@ def check_playbooks(
         elif folder.is_dir():
             files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
             if not files and empty_is_error:
-                check.problems.append(Problem(str(folder), None, "", "no playbook files (*.yaml, *.yml) in this folder"))
+                check.problems.append(
+                    Problem(str(folder), None, "", "no playbook files (*.yaml, *.yml) in this folder")
+                )
         else:
             check.problems.append(Problem(str(folder), None, "", "playbook folder not found"))
             continue
@@ -124,7 +131,12 @@ def check_playbooks(
                 continue
             if playbook.id in seen_here:
                 check.problems.append(
-                    Problem(str(path), 1, "id", f"duplicate playbook id {playbook.id!r} (also in {seen_here[playbook.id]})")
+                    Problem(
+                        str(path),
+                        1,
+                        "id",
+                        f"duplicate playbook id {playbook.id!r} (also in {seen_here[playbook.id]})",
+                    )
                 )
                 continue
             seen_here[playbook.id] = str(path)

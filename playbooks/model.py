@@ -64,9 +64,7 @@ def _template_names(text: str) -> set[str]:
 def _check_template(text: str, allowed: frozenset[str]) -> str:
     unknown = _template_names(text) - allowed
     if unknown:
-        raise ValueError(
-            f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
-        )
+        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     return text
 
 
@@ -193,9 +191,7 @@ class Playbook(BaseModel):
     def _no_overlap(cls, value: list[JourneyStage], info: ValidationInfo) -> list[JourneyStage]:
         overlap = set(info.data.get("eligible_stages") or []) & set(value)
         if overlap:
-            raise ValueError(
-                f"stages {sorted(s.value for s in overlap)} are both eligible and suppressed"
-            )
+            raise ValueError(f"stages {sorted(s.value for s in overlap)} are both eligible and suppressed")
         return value
 
     @field_validator("threshold")

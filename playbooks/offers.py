@@ -43,7 +43,9 @@ def resolve_offer(
             return "no_higher_plan"
         seats = account.seats_purchased or 0
         delta = (nxt.seat_price - seat_price) * seats
-        return ResolvedOffer(f"plan:{nxt.name}", offer.title or f"Upgrade to {nxt.name}", max(delta, Decimal(0)))
+        return ResolvedOffer(
+            f"plan:{nxt.name}", offer.title or f"Upgrade to {nxt.name}", max(delta, Decimal(0))
+        )
     if offer.type is OfferType.PRODUCT:
         assert offer.code is not None  # guaranteed by the model
         product = catalog.product(offer.code)

@@ -45,7 +45,7 @@ def _parts(text: str) -> tuple[tuple[str, str | None], ...]:
     position = 0
     for match in Template.pattern.finditer(text):
         if match.start() > position:
-            parts.append((text[position:match.start()], None))
+            parts.append((text[position : match.start()], None))
         name = match.group("named") or match.group("braced")
         if name is not None:
             parts.append((match.group(0), name))

@@ -41,7 +41,9 @@ class PlaybookError(ValueError):
     """A playbook or catalog file is malformed. `str()` reads `file:line: field: problem`, one line
     per problem; `problems` holds them all and `file`, `line`, `field`, `problem` the first."""
 
-    def __init__(self, file: str, line: int | None, field: str, problem: str, more: Sequence[Problem] = ()) -> None:
+    def __init__(
+        self, file: str, line: int | None, field: str, problem: str, more: Sequence[Problem] = ()
+    ) -> None:
         self.problems: tuple[Problem, ...] = (Problem(file, line, field, problem), *more)
         self.file, self.line, self.field, self.problem = file, line, field, problem
         super().__init__("\n".join(str(p) for p in self.problems))
@@ -67,7 +69,10 @@ class _BoundedLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise _Refused(event.start_mark, f"YAML aliases (*{event.anchor}) are not allowed in playbook files; write the value out")
+            raise _Refused(
+                event.start_mark,
+                f"YAML aliases (*{event.anchor}) are not allowed in playbook files; write the value out",
+            )
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -86,10 +91,14 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> 
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise PlaybookError(file, key_node.start_mark.line + 1, ".".join(map(str, path)), "a key must be plain text")
+                raise PlaybookError(
+                    file, key_node.start_mark.line + 1, ".".join(map(str, path)), "a key must be plain text"
+                )
             key = key_node.value
             if key in result:
-                raise PlaybookError(file, key_node.start_mark.line + 1, ".".join(map(str, path + (key,))), "duplicate key")
+                raise PlaybookError(
+                    file, key_node.start_mark.line + 1, ".".join(map(str, path + (key,))), "duplicate key"
+                )
             lines[path + (key,)] = key_node.start_mark.line + 1
             result[key] = _build(value_node, path + (key,), lines, file)
         return result
@@ -99,20 +108,26 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> 
         return _SCALARS.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PlaybookError(file, node.start_mark.line + 1, ".".join(map(str, path)), f"invalid value: {problem}") from None
+        raise PlaybookError(
+            file, node.start_mark.line + 1, ".".join(map(str, path)), f"invalid value: {problem}"
+        ) from None
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, dict[Path_, int]]:
     """The file's data and a map from field path to line. Raises `PlaybookError`."""
     if len(text) > MAX_FILE_BYTES:
-        raise PlaybookError(file, 1, "", f"the file is {len(text):,} characters long; the limit is {MAX_FILE_BYTES:,}")
+        raise PlaybookError(
+            file, 1, "", f"the file is {len(text):,} characters long; the limit is {MAX_FILE_BYTES:,}"
+        )
     try:
         node = yaml.compose(text, Loader=_BoundedLoader)
     except _Refused as refused:
         raise PlaybookError(file, refused.line, "", refused.problem) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not accept; it knows only the offset
         line = text[: exc.position].count("\n") + 1
-        raise PlaybookError(file, line, "", f"invalid YAML: unacceptable character #x{exc.character:04x}") from None
+        raise PlaybookError(
+            file, line, "", f"invalid YAML: unacceptable character #x{exc.character:04x}"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -132,12 +147,17 @@ def read_text(path: Path) -> str:
     except OSError as exc:
         raise PlaybookError(file, None, "", f"cannot be read: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise PlaybookError(file, 1, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes; a playbook is a few kB")
+        raise PlaybookError(
+            file, 1, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes; a playbook is a few kB"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise PlaybookError(
-            file, line, "", f"not UTF-8 text: byte 0x{data[exc.start]:02x} at column {column}; save the file as UTF-8"
+            file,
+            line,
+            "",
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at column {column}; save the file as UTF-8",
         ) from None

@@ -35,8 +35,13 @@ def _postgres_answers(url: str) -> bool:
         from sqlalchemy.engine import make_url
 
         target = make_url(url)
-        with psycopg.connect(host=target.host, port=target.port, user=target.username,
-                             dbname=target.database, connect_timeout=1):
+        with psycopg.connect(
+            host=target.host,
+            port=target.port,
+            user=target.username,
+            dbname=target.database,
+            connect_timeout=1,
+        ):
             return True
     except Exception:
         return False

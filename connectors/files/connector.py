@@ -93,7 +93,9 @@ class FileConnector:
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise InputFileError(
-                manifest, "as_of", f"{value[:60]!r} is not an ISO 8601 date-time (e.g. 2026-11-02T06:00:00+00:00)"
+                manifest,
+                "as_of",
+                f"{value[:60]!r} is not an ISO 8601 date-time (e.g. 2026-11-02T06:00:00+00:00)",
             ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -187,7 +189,10 @@ class FileConnector:
         for number, row in self._rows("opportunities"):
             try:
                 known = found.get(str(row.get("key")))
-                merged = {**(known.model_dump() if known else {}), **{k: v for k, v in row.items() if v not in ("", None)}}
+                merged = {
+                    **(known.model_dump() if known else {}),
+                    **{k: v for k, v in row.items() if v not in ("", None)},
+                }
                 found[merged["key"]] = ExistingOpportunity.model_validate(merged)
             except (KeyError, ValidationError) as exc:
                 log.warning("opportunities row %d skipped: %s", number, exc)
@@ -228,19 +233,23 @@ class FileConnector:
             if account_id is None or valid_from is None:
                 log.warning("account_history row %d skipped: needs account_id and valid_from", number)
                 continue
-            states.append(AccountState(
-                account_id=account_id,
-                valid_from=valid_from,
-                plan=_text(row.get("plan")),
-                plan_rank=_number(row.get("plan_rank"), int),
-                seats_purchased=_number(row.get("seats_purchased"), int),
-                seats_used=_number(row.get("seats_used"), int),
-                mrr=_number(row.get("mrr"), Decimal),
-            ))
+            states.append(
+                AccountState(
+                    account_id=account_id,
+                    valid_from=valid_from,
+                    plan=_text(row.get("plan")),
+                    plan_rank=_number(row.get("plan_rank"), int),
+                    seats_purchased=_number(row.get("seats_purchased"), int),
+                    seats_used=_number(row.get("seats_used"), int),
+                    mrr=_number(row.get("mrr"), Decimal),
+                )
+            )
         states.sort(key=lambda s: (s.account_id, s.valid_from))
         yield from states
 
-    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+    def read_conversations(
+        self, account_ids: Sequence[str], since: datetime | None
+    ) -> Iterator[Conversation]:
         """Optional capability (ReadsConversations): the `notes` table (connectors/files/notes.py)."""
         yield from read_notes(self.data_dir, account_ids, since)
 

@@ -50,7 +50,9 @@ def conversation_from_row(number: int, row: dict[str, Any]) -> Conversation | st
     return Conversation(id=ident, account_id=account_id, created_at=created_at, source=source, text=text)  # type: ignore[arg-type]
 
 
-def read_notes(folder: Path, account_ids: Sequence[str] | None, since: datetime | None) -> Iterator[Conversation]:
+def read_notes(
+    folder: Path, account_ids: Sequence[str] | None, since: datetime | None
+) -> Iterator[Conversation]:
     """Notes on these accounts (all when None) created at or after `since`, in file order."""
     path = find_table(folder, "notes")
     if path is None:

@@ -28,10 +28,35 @@ from typing import Any
 from connectors.files.outbox_csv import CsvView
 from domain import FollowUpTask, Opportunity, WriteResult
 
-DEAL_FIELDS = ["id", "key", "account_id", "account_name", "owner_id", "kind", "playbook", "title", "offer",
-               "estimated_amount", "currency", "score", "journey_stage", "close_date", "explanation", "created_at"]
-TASK_FIELDS = ["id", "opportunity_key", "deal_id", "account_id", "owner_id", "subject", "due_date",
-               "priority", "body"]
+DEAL_FIELDS = [
+    "id",
+    "key",
+    "account_id",
+    "account_name",
+    "owner_id",
+    "kind",
+    "playbook",
+    "title",
+    "offer",
+    "estimated_amount",
+    "currency",
+    "score",
+    "journey_stage",
+    "close_date",
+    "explanation",
+    "created_at",
+]
+TASK_FIELDS = [
+    "id",
+    "opportunity_key",
+    "deal_id",
+    "account_id",
+    "owner_id",
+    "subject",
+    "due_date",
+    "priority",
+    "body",
+]
 
 
 def record_id(prefix: str, key: str) -> str:
@@ -65,8 +90,11 @@ def wall_clock() -> datetime:
 
 def task_record(task: FollowUpTask, deal_id: str) -> dict[str, Any]:
     data = task.model_dump(mode="json")
-    return {"id": record_id("task", task.opportunity_key), "deal_id": deal_id,
-            **{k: data[k] for k in TASK_FIELDS if k not in ("id", "deal_id")}}
+    return {
+        "id": record_id("task", task.opportunity_key),
+        "deal_id": deal_id,
+        **{k: data[k] for k in TASK_FIELDS if k not in ("id", "deal_id")},
+    }
 
 
 def cut_torn_tail(path: Path) -> None:
@@ -113,8 +141,10 @@ class Outbox:
         self.deals_path = folder / "deals.jsonl"
         self.tasks_path = folder / "tasks.jsonl"
         self._lock_path = folder / ".outbox.lock"
-        self._views = {self.deals_path: CsvView(folder / "deals.csv", DEAL_FIELDS),
-                       self.tasks_path: CsvView(folder / "tasks.csv", TASK_FIELDS)}
+        self._views = {
+            self.deals_path: CsvView(folder / "deals.csv", DEAL_FIELDS),
+            self.tasks_path: CsvView(folder / "tasks.csv", TASK_FIELDS),
+        }
         with self._locked():
             loaded = {}
             for path, key_field in ((self.deals_path, "key"), (self.tasks_path, "opportunity_key")):

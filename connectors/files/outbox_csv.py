@@ -40,7 +40,9 @@ def csv_row(record: dict[str, Any]) -> dict[str, Any]:
     row = dict(record)
     if isinstance(row.get("explanation"), list):
         row["explanation"] = "; ".join(
-            f"{c.get('signal')} +{c.get('points')}" for c in row["explanation"] if isinstance(c, dict) and c.get("points")
+            f"{c.get('signal')} +{c.get('points')}"
+            for c in row["explanation"]
+            if isinstance(c, dict) and c.get("points")
         )
     return {key: neutralise(value) for key, value in row.items()}
 

@@ -48,7 +48,8 @@ def decoded_lines(path: Path) -> Iterator[str]:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise InputFileError(
-                    path, f"line {number}, column {exc.start + 1}",
+                    path,
+                    f"line {number}, column {exc.start + 1}",
                     f"byte 0x{raw[exc.start]:02x} is not UTF-8 text; save the file as UTF-8",
                 ) from None
             yield text[1:] if number == 1 and text.startswith("\ufeff") else text
@@ -93,7 +94,9 @@ def json_document(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputFileError(path, f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+        raise InputFileError(
+            path, f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}"
+        ) from None
     except RecursionError:
         raise InputFileError(path, "", "JSON nested too deeply to read (thousands of levels)") from None
 
@@ -123,7 +126,9 @@ def check_utf8(path: Path) -> None:
     except UnicodeDecodeError:
         for _ in decoded_lines(path):  # the slow path, only to name the line and column
             pass
-        raise InputFileError(path, "", "a byte sequence is cut short at the end of the file; save it as UTF-8") from None
+        raise InputFileError(
+            path, "", "a byte sequence is cut short at the end of the file; save it as UTF-8"
+        ) from None
 
 
 def manifest_as_of(path: Path) -> str | None:

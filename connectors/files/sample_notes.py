@@ -22,14 +22,40 @@ from typing import Any
 FIELDS = ["id", "account_id", "created_at", "source", "text"]
 
 SHOWCASE_NOTES: list[tuple[str, int, str, str]] = [  # account, days before as_of, source, text
-    ("acc-0014", 12, "call", ("Gesprek met Sanne over de jaarplanning. Ze vroeg wat het Business-abonnement "
-                              "extra biedt, want ze willen meer talen en hogere limieten.")),
-    ("acc-0058", 8, "email", ("Dzień dobry, od stycznia nasz zespół rośnie o sześć osób i potrzebujemy "
-                              "dodatkowych licencji. Proszę o ofertę.")),
-    ("acc-0019", 5, "email", ("Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden und testen "
-                              "gerade DeepL als Alternative. Bitte melden Sie sich vor der Verlängerung.")),
+    (
+        "acc-0014",
+        12,
+        "call",
+        (
+            "Gesprek met Sanne over de jaarplanning. Ze vroeg wat het Business-abonnement "
+            "extra biedt, want ze willen meer talen en hogere limieten."
+        ),
+    ),
+    (
+        "acc-0058",
+        8,
+        "email",
+        (
+            "Dzień dobry, od stycznia nasz zespół rośnie o sześć osób i potrzebujemy "
+            "dodatkowych licencji. Proszę o ofertę."
+        ),
+    ),
+    (
+        "acc-0019",
+        5,
+        "email",
+        (
+            "Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden und testen "
+            "gerade DeepL als Alternative. Bitte melden Sie sich vor der Verlängerung."
+        ),
+    ),
     ("acc-0019", 40, "note", "Quarterly check-in went fine, they like the editor."),
-    ("acc-0005", 6, "note", "They asked whether there are quality reports to compare their translation vendors."),
+    (
+        "acc-0005",
+        6,
+        "note",
+        "They asked whether there are quality reports to compare their translation vendors.",
+    ),
 ]
 
 EVERYDAY = [
@@ -69,8 +95,20 @@ def sample_notes(accounts: list[dict[str, Any]], as_of: datetime, seed: int) -> 
             continue
         source, text = rng.choice(EVERYDAY)
         number += 1
-        yield _row(number, account_id, as_of - timedelta(days=rng.randint(1, 170), hours=rng.randint(0, 9)), source, text)
+        yield _row(
+            number,
+            account_id,
+            as_of - timedelta(days=rng.randint(1, 170), hours=rng.randint(0, 9)),
+            source,
+            text,
+        )
 
 
 def _row(number: int, account_id: str, when: datetime, source: str, text: str) -> dict[str, Any]:
-    return {"id": f"note-{number:04d}", "account_id": account_id, "created_at": when.isoformat(), "source": source, "text": text}
+    return {
+        "id": f"note-{number:04d}",
+        "account_id": account_id,
+        "created_at": when.isoformat(),
+        "source": source,
+        "text": text,
+    }

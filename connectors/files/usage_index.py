@@ -32,8 +32,12 @@ class UsageIndex:
     """Points by account id, from a usage table read once. Close it (or use it as a context
     manager) to delete the temporary file."""
 
-    def __init__(self, rows: Iterator[tuple[int, dict[str, Any]]], report: ReadReport,
-                 describe: Callable[[ValidationError], str]) -> None:
+    def __init__(
+        self,
+        rows: Iterator[tuple[int, dict[str, Any]]],
+        report: ReadReport,
+        describe: Callable[[ValidationError], str],
+    ) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="oppworker-usage-")
         self._db = sqlite3.connect(Path(self._folder.name) / "usage.sqlite3")
         # A scratch file rebuilt on every read: durability would only cost time.
@@ -47,7 +51,9 @@ class UsageIndex:
             try:
                 point = UsagePoint.model_validate(row)
             except ValidationError as exc:
-                report.skip("invalid_usage_row", row.get("account_id"), f"usage row {number}: {describe(exc)}")
+                report.skip(
+                    "invalid_usage_row", row.get("account_id"), f"usage row {number}: {describe(exc)}"
+                )
                 continue
             batch.append((point.account_id, point.metric, point.period_start.isoformat(), point.value))
             if len(batch) >= BATCH:
@@ -68,8 +74,9 @@ class UsageIndex:
             "SELECT metric, period_start, value FROM usage WHERE account_id = ? ORDER BY rowid", (account_id,)
         )
         return [
-            UsagePoint.model_construct(account_id=account_id, metric=metric,
-                                       period_start=date.fromisoformat(day), value=value)
+            UsagePoint.model_construct(
+                account_id=account_id, metric=metric, period_start=date.fromisoformat(day), value=value
+            )
             for metric, day, value in rows
         ]
 

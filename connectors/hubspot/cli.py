@@ -15,7 +15,10 @@ def group() -> None:
     pass
 
 
-@group.command("setup", help="Check the token's scopes by probing (Service Key, project app or legacy private app token) and create the custom deal properties the connector needs (idempotent).")
+@group.command(
+    "setup",
+    help="Check the token's scopes by probing (Service Key, project app or legacy private app token) and create the custom deal properties the connector needs (idempotent).",
+)
 @click.option("--base-url", default=None, help="Override HUBSPOT_BASE_URL.")
 def setup(base_url: str | None) -> None:
     try:
@@ -33,7 +36,9 @@ def setup(base_url: str | None) -> None:
     for name in report.found:
         click.echo(f"found    deal property {name}")
     for scope in report.missing_scopes:
-        click.echo(f"MISSING  scope {scope} (add it to the Service Key, or to the app's requiredScopes and reinstall)")
+        click.echo(
+            f"MISSING  scope {scope} (add it to the Service Key, or to the app's requiredScopes and reinstall)"
+        )
     for problem in report.problems:
         click.echo(f"PROBLEM  {problem}")
     if not report.ok:

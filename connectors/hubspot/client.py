@@ -51,7 +51,9 @@ def describe_error(response: requests.Response) -> tuple[str, str | None]:
     if not isinstance(body, dict):
         return str(body)[:300], None
     parts = [str(body.get("category") or body.get("errorType") or "").strip(), str(body.get("message") or "")]
-    details = [str(e.get("message")) for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")]
+    details = [
+        str(e.get("message")) for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")
+    ]
     scopes = missing_scopes(body)
     if scopes:
         details.append("missing scope(s): " + ", ".join(scopes))
@@ -158,7 +160,9 @@ class HubSpotClient:
         # ["ten-secondly"]` in the 2026-03 and v3/v4 spec files): they go through a client of their
         # own so they neither wait for nor spend the burst budget. Same session, same stats.
         exempt_limiter = NoLimit() if settings.exempt_search_from_burst else self.burst
-        self.exempt_api = ApiClient(settings.base_url, settings.access_token, limiter=exempt_limiter, **common)
+        self.exempt_api = ApiClient(
+            settings.base_url, settings.access_token, limiter=exempt_limiter, **common
+        )
         self.exempt_api.stats = self.api.stats
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -185,8 +189,11 @@ class HubSpotClient:
     def history_page(self, object_type: str, properties: Sequence[str], after: str | None) -> dict[str, Any]:
         """GET list with `propertiesWithHistory`: every version of those properties, newest first;
         HubSpot caps such pages at 50 records."""
-        params: dict[str, Any] = {"limit": 50, "properties": ",".join(properties),
-                                  "propertiesWithHistory": ",".join(properties)}
+        params: dict[str, Any] = {
+            "limit": 50,
+            "properties": ",".join(properties),
+            "propertiesWithHistory": ",".join(properties),
+        }
         if after:
             params["after"] = after
         return self._request(
@@ -281,11 +288,13 @@ class HubSpotClient:
         url = self.api.base_url + path
         headers = {"Authorization": f"Bearer {self.settings.access_token.get_secret_value()}"}
         try:
-            response = self.api.session.request(method, url, headers=headers, timeout=(5.0, self.settings.timeout_seconds),
-                                                **kwargs)
+            response = self.api.session.request(
+                method, url, headers=headers, timeout=(5.0, self.settings.timeout_seconds), **kwargs
+            )
         except requests.RequestException as exc:
-            raise ConnectorError(f"cannot reach HubSpot at {self.api.base_url}: {type(exc).__name__}",
-                                 FailureKind.TRANSIENT) from None
+            raise ConnectorError(
+                f"cannot reach HubSpot at {self.api.base_url}: {type(exc).__name__}", FailureKind.TRANSIENT
+            ) from None
         self.api.stats.calls += 1
         self.api.stats.by_status[response.status_code] += 1
         try:

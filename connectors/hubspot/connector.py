@@ -111,9 +111,16 @@ class HubSpotConnector(ApiBacked):
         missing = [k for k in dict.fromkeys(keys) if k not in facts]
         for start in range(0, len(missing), self.settings.batch_size):
             chunk = missing[start : start + self.settings.batch_size]
-            body = self.client.batch_read(
-                "deals", chunk, mapping.DEAL_READ_PROPERTIES, id_property=mapping.KEY_PROPERTY, endpoint="deals.facts"
-            ) or {}
+            body = (
+                self.client.batch_read(
+                    "deals",
+                    chunk,
+                    mapping.DEAL_READ_PROPERTIES,
+                    id_property=mapping.KEY_PROPERTY,
+                    endpoint="deals.facts",
+                )
+                or {}
+            )
             for deal in body.get("results") or []:
                 key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY)
                 if key:
@@ -147,7 +154,9 @@ class HubSpotConnector(ApiBacked):
         """
         ids = list(dict.fromkeys(str(a) for a in account_ids))
         for start in range(0, len(ids), 100):
-            filters = [{"propertyName": "oppworker_account_id", "operator": "IN", "values": ids[start : start + 100]}]
+            filters = [
+                {"propertyName": "oppworker_account_id", "operator": "IN", "values": ids[start : start + 100]}
+            ]
             for page in paging.iter_search(self.client, "deals", filters, mapping.DEAL_READ_PROPERTIES):
                 for deal in page:
                     existing = mapping.deal_to_existing(deal)
@@ -167,7 +176,9 @@ class HubSpotConnector(ApiBacked):
             for company in page:
                 yield from mapping.company_history(company, field_map)
 
-    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+    def read_conversations(
+        self, account_ids: Sequence[str], since: datetime | None
+    ) -> Iterator[Conversation]:
         """Capability `ReadsConversations`: notes, emails and calls on these companies logged since
         `since` (connectors/hubspot/conversations.py: one search scan per pass, not per company)."""
         return self._conversations.read(account_ids, since)
@@ -208,7 +219,10 @@ class HubSpotConnector(ApiBacked):
         def pages() -> Iterator[list[dict]]:
             for start in range(0, len(ids), size):
                 body = self.client.batch_read(
-                    "companies", ids[start : start + size], self.settings.company_properties, endpoint="companies.by_id"
+                    "companies",
+                    ids[start : start + size],
+                    self.settings.company_properties,
+                    endpoint="companies.by_id",
                 )
                 yield list((body or {}).get("results") or [])
 
@@ -226,10 +240,14 @@ class HubSpotConnector(ApiBacked):
                 companies.update(str(t["toObjectId"]) for t in row.get("to") or [])
         return sorted(companies)
 
-    def _records(self, pages: Iterable[list[dict]], today: Any, report: ReadReport) -> Iterator[AccountRecord]:
+    def _records(
+        self, pages: Iterable[list[dict]], today: Any, report: ReadReport
+    ) -> Iterator[AccountRecord]:
         s = self.settings
         owned = self._owned_products()
-        field_map = s.field_map if owned is None else {k: v for k, v in s.field_map.items() if k != "products"}
+        field_map = (
+            s.field_map if owned is None else {k: v for k, v in s.field_map.items() if k != "products"}
+        )
         for page in pages:
             for company in page:
                 record = mapping.company_to_record(company, field_map, s.usage_map, today, report)
@@ -238,7 +256,9 @@ class HubSpotConnector(ApiBacked):
                     continue
                 if s.account_key_properties:
                     props = company.get("properties") or {}
-                    record.join_keys = {p: str(props[p]).strip() for p in s.account_key_properties if props.get(p)}
+                    record.join_keys = {
+                        p: str(props[p]).strip() for p in s.account_key_properties if props.get(p)
+                    }
                 if owned is not None:
                     products = owned.get(record.account.id, frozenset())
                     record.account = record.account.model_copy(update={"products": products})
@@ -257,7 +277,9 @@ class HubSpotConnector(ApiBacked):
 
             return replay(), _format_cursor(spool_started)
         self._drop_spool()
-        return paging.iter_list(self.client, "companies", self.settings.company_properties), _format_cursor(started)
+        return paging.iter_list(self.client, "companies", self.settings.company_properties), _format_cursor(
+            started
+        )
 
     def _changed_pages(self, cursor: str, started: datetime) -> Iterator[list[dict]]:
         """Companies with hs_lastmodifieddate in [cursor - overlap, run start), windowed past the cap."""

@@ -90,6 +90,7 @@ def strip_html(value: str) -> str:
 
 def engagement_text(object_type: str, properties: Mapping[str, Any]) -> str:
     """The words of one engagement, or "" when it has none."""
+
     def prop(name: str) -> str:
         value = properties.get(name)
         return strip_html(value) if isinstance(value, str) else ""
@@ -140,7 +141,15 @@ class HubSpotConversations:
         else:
             groups = [[{"propertyName": field, "operator": "GTE", "value": mapping.to_epoch_ms(since)}]]
             if field == "hs_timestamp":  # or logged since then, about something earlier (backdated)
-                groups.append([{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": mapping.to_epoch_ms(since)}])
+                groups.append(
+                    [
+                        {
+                            "propertyName": "hs_lastmodifieddate",
+                            "operator": "GTE",
+                            "value": mapping.to_epoch_ms(since),
+                        }
+                    ]
+                )
         for page in paging.iter_search_any(self.client, object_type, groups, properties):
             for start in range(0, len(page), ASSOCIATION_BATCH):
                 batch = page[start : start + ASSOCIATION_BATCH]
@@ -163,8 +172,13 @@ class HubSpotConversations:
             log.info("HubSpot %s %s skipped: no hs_timestamp or no text", object_type, engagement_id)
             return
         for company_id in companies.get(engagement_id, ()):
-            yield Conversation(id=f"{source}:{engagement_id}", account_id=company_id, created_at=said_at,
-                               source=source, text=text)
+            yield Conversation(
+                id=f"{source}:{engagement_id}",
+                account_id=company_id,
+                created_at=said_at,
+                source=source,
+                text=text,
+            )
 
     def _companies_of(self, object_type: str, ids: list[str]) -> dict[str, list[str]]:
         """engagement id -> associated company ids. Engagements with no company come back as

@@ -40,8 +40,16 @@ DEAL_PROPERTIES = [
     "oppworker_kind",
     "oppworker_score",
 ]
-DEAL_READ_PROPERTIES = [*DEAL_PROPERTIES, "dealstage", "hs_is_closed", "hs_is_closed_won", "createdate", "closedate",
-                        "amount", "closed_lost_reason"]
+DEAL_READ_PROPERTIES = [
+    *DEAL_PROPERTIES,
+    "dealstage",
+    "hs_is_closed",
+    "hs_is_closed_won",
+    "createdate",
+    "closedate",
+    "amount",
+    "closed_lost_reason",
+]
 
 # HUBSPOT_DEFINED association type ids (https://developers.hubspot.com/docs/api/crm/associations,
 # "Association type ID values"); verified against GET /crm/v4/associations/{from}/{to}/labels.
@@ -193,7 +201,10 @@ def company_history(company: Mapping[str, Any], field_map: Mapping[str, str]) ->
     for when, canonical, value in changes:
         current[canonical] = value
         by_day[when.date()] = dict(current)
-    return [AccountState(account_id=company_id, valid_from=day, **values) for day, values in sorted(by_day.items())]
+    return [
+        AccountState(account_id=company_id, valid_from=day, **values)
+        for day, values in sorted(by_day.items())
+    ]
 
 
 def _history_value(canonical: str, value: Any) -> Any:
@@ -312,7 +323,7 @@ def marker_key(body: str | None) -> str | None:
     text = html.unescape(re.sub(r"<[^>]*>", "\n", body))
     for line in reversed([line.strip() for line in text.splitlines() if line.strip()]):
         if line.startswith(TASK_MARKER):
-            return line[len(TASK_MARKER):].strip() or None
+            return line[len(TASK_MARKER) :].strip() or None
     return None
 
 

@@ -86,7 +86,9 @@ def iter_search_any(
         for filters in groups:
             window_filters = list(filters)
             if last_id is not None:
-                window_filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)})
+                window_filters.append(
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)}
+                )
             window_groups.append({"filters": window_filters})
         body = {
             "filterGroups": window_groups,

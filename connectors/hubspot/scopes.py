@@ -52,14 +52,23 @@ PROBES: list[Probe] = [
     # Tasks are guarded by the contacts scopes (spec: CRM/Tasks/Rollouts/424/2026-03/tasks.json).
     Probe("crm.objects.contacts.read", "read follow-up tasks", _empty_batch("tasks", "read")),
     Probe("crm.objects.contacts.write", "create follow-up tasks", _empty_batch("tasks", "update")),
-    Probe("crm.objects.owners.read", "read owners",
-          lambda c: c.probe("GET", c.paths.owners(), params={"limit": 1})),
-    Probe("crm.schemas.deals.read", "read deal properties",
-          lambda c: c.probe("GET", c.paths.properties("deals", KEY_PROPERTY))),
+    Probe(
+        "crm.objects.owners.read",
+        "read owners",
+        lambda c: c.probe("GET", c.paths.owners(), params={"limit": 1}),
+    ),
+    Probe(
+        "crm.schemas.deals.read",
+        "read deal properties",
+        lambda c: c.probe("GET", c.paths.properties("deals", KEY_PROPERTY)),
+    ),
     # An update with no fields (PropertyUpdate requires none): 404 when the property does not exist
     # yet, 200 and nothing changed when it does; either way past the scope check.
-    Probe("crm.schemas.deals.write", "create deal properties",
-          lambda c: c.probe("PATCH", c.paths.properties("deals", KEY_PROPERTY), json={})),
+    Probe(
+        "crm.schemas.deals.write",
+        "create deal properties",
+        lambda c: c.probe("PATCH", c.paths.properties("deals", KEY_PROPERTY), json={}),
+    ),
 ]
 LINE_ITEMS_PROBE = Probe("crm.objects.line_items.read", "read line items", _first_record("line_items"))
 
@@ -93,15 +102,21 @@ def check_scopes(client: HubSpotClient) -> ScopeCheck:
     for probe in probes_for(client):
         status, body = probe.call(client)
         if status == 401:
-            raise ConnectorError("HubSpot refused the token (HTTP 401): check HUBSPOT_ACCESS_TOKEN", FailureKind.AUTH,
-                                 status=401)
+            raise ConnectorError(
+                "HubSpot refused the token (HTTP 401): check HUBSPOT_ACCESS_TOKEN",
+                FailureKind.AUTH,
+                status=401,
+            )
         if status == 403:
             for scope in missing_scopes(body) or [probe.scope]:
                 if scope not in check.missing:
                     check.missing.append(scope)
             continue
         if status == 429 or status >= 500:
-            raise ConnectorError(f"HubSpot answered HTTP {status} while checking scopes; run setup again",
-                                 FailureKind.TRANSIENT, status=status)
+            raise ConnectorError(
+                f"HubSpot answered HTTP {status} while checking scopes; run setup again",
+                FailureKind.TRANSIENT,
+                status=status,
+            )
         check.granted.append(probe.scope)
     return check

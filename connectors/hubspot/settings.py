@@ -147,8 +147,13 @@ class HubSpotSettings(BaseSettings):
     @property
     def company_properties(self) -> list[str]:
         """Every company property a read asks for, in a stable order, without duplicates."""
-        names = ["hs_object_id", "hs_lastmodifieddate", *self.field_map.values(), *self.usage_map.values(),
-                 *self.account_key_properties]
+        names = [
+            "hs_object_id",
+            "hs_lastmodifieddate",
+            *self.field_map.values(),
+            *self.usage_map.values(),
+            *self.account_key_properties,
+        ]
         return list(dict.fromkeys(names))
 
 

@@ -19,22 +19,60 @@ from domain import ConnectorError, FailureKind
 GROUP = "dealinformation"
 
 DEAL_PROPERTY_DEFINITIONS: list[dict[str, Any]] = [
-    {"name": KEY_PROPERTY, "label": "Opportunity key (oppworker)", "type": "string", "fieldType": "text",
-     "groupName": GROUP, "hasUniqueValue": True,
-     "description": "Idempotency key of the opportunity-worker opportunity this deal was created for."},
-    {"name": "oppworker_account_id", "label": "Account id (oppworker)", "type": "string", "fieldType": "text",
-     "groupName": GROUP, "description": "HubSpot company id the opportunity was found on."},
-    {"name": "oppworker_playbook", "label": "Playbook (oppworker)", "type": "string", "fieldType": "text",
-     "groupName": GROUP, "description": "Playbook that found this opportunity."},
-    {"name": "oppworker_offer", "label": "Offer (oppworker)", "type": "string", "fieldType": "text",
-     "groupName": GROUP, "description": "Product or plan offered."},
-    {"name": "oppworker_kind", "label": "Opportunity kind (oppworker)", "type": "enumeration", "fieldType": "select",
-     "groupName": GROUP, "options": [
-         {"label": "Upsell", "value": "upsell", "displayOrder": 0},
-         {"label": "Cross-sell", "value": "cross_sell", "displayOrder": 1}]},
-    {"name": "oppworker_score", "label": "Opportunity score (oppworker)", "type": "number", "fieldType": "number",
-     "groupName": GROUP, "description": "Score 0-100 when the deal was created."},
+    {
+        "name": KEY_PROPERTY,
+        "label": "Opportunity key (oppworker)",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": GROUP,
+        "hasUniqueValue": True,
+        "description": "Idempotency key of the opportunity-worker opportunity this deal was created for.",
+    },
+    {
+        "name": "oppworker_account_id",
+        "label": "Account id (oppworker)",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": GROUP,
+        "description": "HubSpot company id the opportunity was found on.",
+    },
+    {
+        "name": "oppworker_playbook",
+        "label": "Playbook (oppworker)",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": GROUP,
+        "description": "Playbook that found this opportunity.",
+    },
+    {
+        "name": "oppworker_offer",
+        "label": "Offer (oppworker)",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": GROUP,
+        "description": "Product or plan offered.",
+    },
+    {
+        "name": "oppworker_kind",
+        "label": "Opportunity kind (oppworker)",
+        "type": "enumeration",
+        "fieldType": "select",
+        "groupName": GROUP,
+        "options": [
+            {"label": "Upsell", "value": "upsell", "displayOrder": 0},
+            {"label": "Cross-sell", "value": "cross_sell", "displayOrder": 1},
+        ],
+    },
+    {
+        "name": "oppworker_score",
+        "label": "Opportunity score (oppworker)",
+        "type": "number",
+        "fieldType": "number",
+        "groupName": GROUP,
+        "description": "Score 0-100 when the deal was created.",
+    },
 ]
+
 
 @dataclass
 class SetupReport:

@@ -42,6 +42,7 @@ from domain import ConnectorError, FailureKind, FollowUpTask, Opportunity, Write
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -61,8 +62,16 @@ def _error_text(error: Mapping[str, Any]) -> str:
 # Per-item error categories that will not change on a resend: anything else in a 207 (HubSpot's
 # INTERNAL_ERROR, RATE_LIMITS, a missing item) is resent within the call, after a lookup, up to
 # max_attempts. https://developers.hubspot.com/docs/api-reference/error-handling lists the categories.
-PERMANENT = {"VALIDATION_ERROR", "OBJECT_ALREADY_EXISTS", "CONFLICT", "INVALID_AUTHENTICATION", "MISSING_SCOPES",
-             "OBJECT_NOT_FOUND", "PROPERTY_DOESNT_EXIST", "INVALID_EMAIL"}
+PERMANENT = {
+    "VALIDATION_ERROR",
+    "OBJECT_ALREADY_EXISTS",
+    "CONFLICT",
+    "INVALID_AUTHENTICATION",
+    "MISSING_SCOPES",
+    "OBJECT_NOT_FOUND",
+    "PROPERTY_DOESNT_EXIST",
+    "INVALID_EMAIL",
+}
 
 
 def _transient(error: Mapping[str, Any]) -> bool:
@@ -80,17 +89,30 @@ class Writer:
     def deal_requests(self, opportunities: Sequence[Opportunity]) -> list[dict[str, Any]]:
         s = self.settings
         return [
-            {"method": "POST", "path": self.client.paths.batch("deals", "create"),
-             "json": {"inputs": [mapping.deal_create_input(o, s.deal_pipeline, s.deal_stage) for o in chunk]}}
+            {
+                "method": "POST",
+                "path": self.client.paths.batch("deals", "create"),
+                "json": {
+                    "inputs": [mapping.deal_create_input(o, s.deal_pipeline, s.deal_stage) for o in chunk]
+                },
+            }
             for chunk in chunks(opportunities, s.batch_size)
         ]
 
-    def task_requests(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[dict[str, Any]]:
+    def task_requests(
+        self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
         s = self.settings
         return [
-            {"method": "POST", "path": self.client.paths.batch("tasks", "create"),
-             "json": {"inputs": [mapping.task_create_input(t, deal_ids[t.opportunity_key], s.task_type)
-                                 for t in chunk]}}
+            {
+                "method": "POST",
+                "path": self.client.paths.batch("tasks", "create"),
+                "json": {
+                    "inputs": [
+                        mapping.task_create_input(t, deal_ids[t.opportunity_key], s.task_type) for t in chunk
+                    ]
+                },
+            }
             for chunk in chunks(tasks, s.batch_size)
         ]
 
@@ -113,7 +135,9 @@ class Writer:
                     continue
                 refused: dict[str, tuple[str, bool]] = {}  # key -> (reason, worth resending)
                 for deal in body.get("results") or []:
-                    key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY) or deal.get("objectWriteTraceId")
+                    key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY) or deal.get(
+                        "objectWriteTraceId"
+                    )
                     if key:
                         results[key] = WriteResult(key=key, crm_id=str(deal["id"]), created=True)
                         self.fresh_deals.add(key)
@@ -163,8 +187,12 @@ class Writer:
         found = self._deals_by_key(keys)
         if not found:
             raise exc
-        log.info("batch create refused whole (HTTP %s); %d of %d key(s) exist, resending the rest",
-                 exc.status, len(found), len(keys))
+        log.info(
+            "batch create refused whole (HTTP %s); %d of %d key(s) exist, resending the rest",
+            exc.status,
+            len(found),
+            len(keys),
+        )
         for key, deal_id in found.items():
             results[key] = WriteResult(key=key, crm_id=deal_id, created=False)
         return [i for i in inputs if i["properties"][mapping.KEY_PROPERTY] not in found]
@@ -202,10 +230,16 @@ class Writer:
         pending: list[FollowUpTask] = []
         for task in {t.opportunity_key: t for t in tasks}.values():
             if not deal_ids.get(task.opportunity_key):
-                results[task.opportunity_key] = WriteResult(key=task.opportunity_key, error="no deal id for this key")
+                results[task.opportunity_key] = WriteResult(
+                    key=task.opportunity_key, error="no deal id for this key"
+                )
             else:
                 pending.append(task)
-        must_look = [t for t in pending if t.opportunity_key not in self.fresh_deals or t.opportunity_key in self.task_sent]
+        must_look = [
+            t
+            for t in pending
+            if t.opportunity_key not in self.fresh_deals or t.opportunity_key in self.task_sent
+        ]
         if must_look:
             existing = self._tasks_by_key({t.opportunity_key: deal_ids[t.opportunity_key] for t in must_look})
             for key, task_id in existing.items():
@@ -215,7 +249,9 @@ class Writer:
             results.update(self._create_tasks(chunk, deal_ids))
         return [results[t.opportunity_key] for t in tasks]
 
-    def _create_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> dict[str, WriteResult]:
+    def _create_tasks(
+        self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]
+    ) -> dict[str, WriteResult]:
         results: dict[str, WriteResult] = {}
         remaining = list(tasks)
         attempts = self.settings.max_attempts
@@ -230,8 +266,12 @@ class Writer:
                 # The create may have happened: back off, then look before sending it again.
                 log.info("task create failed (%s); checking what exists before retrying", exc)
                 ceiling = self.settings.backoff_base_seconds * 2 ** (attempt - 1)
-                time.sleep(exc.retry_after if exc.retry_after is not None else random.uniform(ceiling / 2, ceiling))
-                existing = self._tasks_by_key({t.opportunity_key: deal_ids[t.opportunity_key] for t in remaining})
+                time.sleep(
+                    exc.retry_after if exc.retry_after is not None else random.uniform(ceiling / 2, ceiling)
+                )
+                existing = self._tasks_by_key(
+                    {t.opportunity_key: deal_ids[t.opportunity_key] for t in remaining}
+                )
                 for key, task_id in existing.items():
                     results[key] = WriteResult(key=key, crm_id=task_id, created=True)
                 remaining = [t for t in remaining if t.opportunity_key not in existing]
@@ -252,13 +292,18 @@ class Writer:
                         transient.add(key)
             for task in remaining:
                 if task.opportunity_key not in results:
-                    results[task.opportunity_key] = WriteResult(key=task.opportunity_key, error="not in the create response")
+                    results[task.opportunity_key] = WriteResult(
+                        key=task.opportunity_key, error="not in the create response"
+                    )
                     transient.add(task.opportunity_key)
             if not transient or attempt == attempts:
                 return results
             # A 207's transient per-item failure: look (the item may exist after all), then resend
             # only what is missing, in this pass rather than the next.
-            log.info("task create refused %d item(s) for a transient reason; checking before resending", len(transient))
+            log.info(
+                "task create refused %d item(s) for a transient reason; checking before resending",
+                len(transient),
+            )
             self._pause(attempt)
             remaining = [t for t in remaining if t.opportunity_key in transient]
             existing = self._tasks_by_key({t.opportunity_key: deal_ids[t.opportunity_key] for t in remaining})

@@ -16,26 +16,55 @@ def group() -> None:
     pass
 
 
-@group.command("setup", help="Check the token, create the deal key field, report organization fields, "
-                             "optionally register webhooks.")
+@group.command(
+    "setup",
+    help="Check the token, create the deal key field, report organization fields, "
+    "optionally register webhooks.",
+)
 @click.option("--base-url", default=None, help="Override PIPEDRIVE_BASE_URL.")
 @click.option("--company-domain", default=None, help="Override PIPEDRIVE_COMPANY_DOMAIN.")
 @click.option("--key-field", default=None, help="Name of the deal field holding the opportunity key.")
-@click.option("--webhook-url", default=None, help="Register webhooks for organization and deal changes to this URL "
-                                                  "(ending in /webhooks/pipedrive).")
+@click.option(
+    "--webhook-url",
+    default=None,
+    help="Register webhooks for organization and deal changes to this URL (ending in /webhooks/pipedrive).",
+)
 @click.option("--webhook-user", default=None, help="HTTP Basic user Pipedrive sends with each webhook.")
-@click.option("--webhook-password", default=None, envvar="PIPEDRIVE_WEBHOOK_PASSWORD", show_envvar=True,
-              help="HTTP Basic password (prefer the environment variable).")
-def setup(base_url: str | None, company_domain: str | None, key_field: str | None, webhook_url: str | None,
-          webhook_user: str | None, webhook_password: str | None) -> None:
-    overrides = {k: v for k, v in {"base_url": base_url, "company_domain": company_domain,
-                                   "opportunity_key_field": key_field}.items() if v}
+@click.option(
+    "--webhook-password",
+    default=None,
+    envvar="PIPEDRIVE_WEBHOOK_PASSWORD",
+    show_envvar=True,
+    help="HTTP Basic password (prefer the environment variable).",
+)
+def setup(
+    base_url: str | None,
+    company_domain: str | None,
+    key_field: str | None,
+    webhook_url: str | None,
+    webhook_user: str | None,
+    webhook_password: str | None,
+) -> None:
+    overrides = {
+        k: v
+        for k, v in {
+            "base_url": base_url,
+            "company_domain": company_domain,
+            "opportunity_key_field": key_field,
+        }.items()
+        if v
+    }
     try:
         settings = PipedriveSettings(**overrides)  # type: ignore[arg-type]  # pydantic parses the flags
         client = PipedriveClient(settings)
         try:
-            report = run_setup(client, settings, webhook_url=webhook_url, webhook_user=webhook_user,
-                               webhook_password=SecretStr(webhook_password) if webhook_password else None)
+            report = run_setup(
+                client,
+                settings,
+                webhook_url=webhook_url,
+                webhook_user=webhook_user,
+                webhook_password=SecretStr(webhook_password) if webhook_password else None,
+            )
         finally:
             client.close()
     except ConnectorError as exc:
@@ -60,4 +89,7 @@ def setup(base_url: str | None, company_domain: str | None, key_field: str | Non
         click.echo(f"migrate   {line}")
     if not report.ok:
         raise SystemExit(1)
-    click.echo("Pipedrive setup complete." + (" Missing organization fields read as empty." if report.missing else ""))
+    click.echo(
+        "Pipedrive setup complete."
+        + (" Missing organization fields read as empty." if report.missing else "")
+    )

@@ -78,7 +78,9 @@ def make_describe(token: SecretStr) -> DescribeError:
     def describe(response: requests.Response) -> tuple[str, str | None]:
         body = error_body(response)
         if body is None:
-            message = (response.text or "")[:200] if "json" in response.headers.get("Content-Type", "") else ""
+            message = (
+                (response.text or "")[:200] if "json" in response.headers.get("Content-Type", "") else ""
+            )
             message = message or response.reason or "no body"
         else:
             parts = [str(body.get("error") or "").strip(), str(body.get("error_info") or "").strip()]
@@ -93,10 +95,20 @@ def make_describe(token: SecretStr) -> DescribeError:
     return describe
 
 
-def _with(error: ConnectorError, kind: FailureKind, meaning: str, retry_after: float | None,
-          error_type: type[ConnectorError] = ConnectorError) -> ConnectorError:
-    return error_type(f"{error} ({meaning})", kind, status=error.status, retry_after=retry_after,
-                      correlation_id=error.correlation_id)
+def _with(
+    error: ConnectorError,
+    kind: FailureKind,
+    meaning: str,
+    retry_after: float | None,
+    error_type: type[ConnectorError] = ConnectorError,
+) -> ConnectorError:
+    return error_type(
+        f"{error} ({meaning})",
+        kind,
+        status=error.status,
+        retry_after=retry_after,
+        correlation_id=error.correlation_id,
+    )
 
 
 def refine(response: requests.Response, error: ConnectorError) -> ConnectorError:
@@ -109,14 +121,27 @@ def refine(response: requests.Response, error: ConnectorError) -> ConnectorError
       `x-ratelimit-reset` seconds (pipedrive-api.md section 4 [RL])."""
     status, body = response.status_code, error_body(response)
     if status == 403 and body is None:
-        return _with(error, FailureKind.RATE_LIMITED, "blocked by Cloudflare after repeated 429s", CLOUDFLARE_BLOCK_WAIT)
+        return _with(
+            error,
+            FailureKind.RATE_LIMITED,
+            "blocked by Cloudflare after repeated 429s",
+            CLOUDFLARE_BLOCK_WAIT,
+        )
     if status == 403 and body is not None and body.get("code"):
         return _with(error, FailureKind.PERMANENT, "a plan limit (cap) was reached", None)
     if status == 429:
-        remaining, reset = response.headers.get("x-ratelimit-remaining"), response.headers.get("x-ratelimit-reset")
+        remaining, reset = (
+            response.headers.get("x-ratelimit-remaining"),
+            response.headers.get("x-ratelimit-reset"),
+        )
         if remaining is not None and remaining.isdigit() and int(remaining) > 0:
-            return _with(error, FailureKind.PERMANENT,
-                         "daily token budget exhausted (it resets at midnight); stopping", None, DailyLimitReached)
+            return _with(
+                error,
+                FailureKind.PERMANENT,
+                "daily token budget exhausted (it resets at midnight); stopping",
+                None,
+                DailyLimitReached,
+            )
         try:
             wait = float(reset) if reset is not None else error.retry_after
         except ValueError:
@@ -159,12 +184,16 @@ class PipedriveClient:
     ) -> None:
         token = settings.api_token
         if not token.get_secret_value():
-            raise ConnectorError("PIPEDRIVE_API_TOKEN is not set (Personal preferences > API)", FailureKind.CONFIG)
+            raise ConnectorError(
+                "PIPEDRIVE_API_TOKEN is not set (Personal preferences > API)", FailureKind.CONFIG
+            )
         self.settings = settings
         burst = settings.rate_budget()
         window = burst.window_seconds
         secret, base = token.get_secret_value(), settings.api_base
-        self.search_limiter = search_limiter or window_for("search", base, secret, settings.search_per_window, window)
+        self.search_limiter = search_limiter or window_for(
+            "search", base, secret, settings.search_per_window, window
+        )
         self.budget = budget or budget_for(
             settings.api_base, token.get_secret_value(), int(settings.token_budget * settings.budget_share)
         )
@@ -172,7 +201,9 @@ class PipedriveClient:
         self.tokens_spent = 0
         session = session or requests.Session()
         session.auth = _ApiTokenAuth(token)
-        session.hooks["response"].append(lambda response, *a, **k: self.server_window.observe(response.headers))
+        session.hooks["response"].append(
+            lambda response, *a, **k: self.server_window.observe(response.headers)
+        )
         self.api = ApiClient(
             settings.api_base,
             SecretStr(""),
@@ -198,7 +229,10 @@ class PipedriveClient:
     def _gate(self, method: str, path: str) -> CallGate:
         search = path.endswith("/search") or "/itemSearch" in path
         return CallGate(
-            token_cost(method, path), self.budget, self.server_window, self.search_limiter if search else None,
+            token_cost(method, path),
+            self.budget,
+            self.server_window,
+            self.search_limiter if search else None,
             self._tally,
         )
 
@@ -213,8 +247,13 @@ class PipedriveClient:
         retry_if: Callable[[ConnectorError], bool] | None = None,
     ) -> Any:
         return self.api.request(
-            method, path, params=params, json=json, limiter=self._gate(method, path),
-            endpoint=endpoint or path, retry_if=retry_if,
+            method,
+            path,
+            params=params,
+            json=json,
+            limiter=self._gate(method, path),
+            endpoint=endpoint or path,
+            retry_if=retry_if,
         )
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, endpoint: str | None = None) -> Any:
@@ -224,11 +263,19 @@ class PipedriveClient:
         """The `data` of a one-record GET."""
         return (self.get(path, params, endpoint) or {}).get("data")
 
-    def post(self, path: str, body: Mapping[str, Any], *, endpoint: str | None = None,
-             retry_if: Callable[[ConnectorError], bool] | None = None) -> Any:
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        endpoint: str | None = None,
+        retry_if: Callable[[ConnectorError], bool] | None = None,
+    ) -> Any:
         return self.call("POST", path, json=dict(body), endpoint=endpoint, retry_if=retry_if)
 
-    def pages(self, path: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> Iterator[Any]:
+    def pages(
+        self, path: str, params: Mapping[str, Any] | None = None, limit: int | None = None
+    ) -> Iterator[Any]:
         """Every item of a v2 list: `cursor` + `limit` (max 500), until `additional_data.next_cursor`
         is null (pipedrive-api.md section 3 "Pagination" [PAG])."""
         base = {**(params or {}), "limit": limit or self.settings.page_limit}
@@ -239,7 +286,9 @@ class PipedriveClient:
             if items is None:
                 items = []
             if not isinstance(items, list):
-                raise ConnectorError(f"unexpected body from GET {path}: data is not a list", FailureKind.TRANSIENT)
+                raise ConnectorError(
+                    f"unexpected body from GET {path}: data is not a list", FailureKind.TRANSIENT
+                )
             yield from items
             previous, cursor = cursor, (envelope.get("additional_data") or {}).get("next_cursor")
             if not cursor or not items:
@@ -255,14 +304,18 @@ class PipedriveClient:
             envelope = self.get(path, {**(params or {}), "start": start, "limit": 500}, endpoint=path) or {}
             items = envelope.get("data") or []
             if not isinstance(items, list):
-                raise ConnectorError(f"unexpected body from GET {path}: data is not a list", FailureKind.TRANSIENT)
+                raise ConnectorError(
+                    f"unexpected body from GET {path}: data is not a list", FailureKind.TRANSIENT
+                )
             yield from items
             paging = (envelope.get("additional_data") or {}).get("pagination") or {}
             if not paging.get("more_items_in_collection") or not items:
                 return
             next_start = int(paging.get("next_start") or start + len(items))
             if next_start <= start:
-                raise ConnectorError(f"GET {path} did not advance next_start past {start}", FailureKind.TRANSIENT)
+                raise ConnectorError(
+                    f"GET {path} did not advance next_start past {start}", FailureKind.TRANSIENT
+                )
             start = next_start
 
     def close(self) -> None:

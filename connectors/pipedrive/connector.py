@@ -45,13 +45,16 @@ from domain.account import utcnow
 log = logging.getLogger(__name__)
 CURSOR_PREFIX = "pipedrive:orgs:updated_since:"
 
+
 def encode_cursor(when: datetime) -> str:
     return CURSOR_PREFIX + when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+
 def decode_cursor(cursor: str | None) -> str | None:
     if cursor and cursor.startswith(CURSOR_PREFIX) and len(cursor) > len(CURSOR_PREFIX):
-        return cursor[len(CURSOR_PREFIX):]
+        return cursor[len(CURSOR_PREFIX) :]
     return None
+
 
 class PipedriveConnector(ApiBacked):
     name = "pipedrive"
@@ -69,10 +72,14 @@ class PipedriveConnector(ApiBacked):
     ) -> None:
         self.settings = settings
         self.dry_run = settings.dry_run
-        self.client = PipedriveClient(settings, limiter=limiter, search_limiter=search_limiter, budget=budget, sleep=sleep)
+        self.client = PipedriveClient(
+            settings, limiter=limiter, search_limiter=search_limiter, budget=budget, sleep=sleep
+        )
         self.reader = PipedriveReader(self.client)
         self.conversations = PipedriveConversations(self.client)
-        self.writer = PipedriveWriter(self.client, self.reader, settings, self.key_code, **({"sleep": sleep} if sleep else {}))
+        self.writer = PipedriveWriter(
+            self.client, self.reader, settings, self.key_code, **({"sleep": sleep} if sleep else {})
+        )
         self._now = now or utcnow
         self._today = today or (lambda: self._now().date())
         self._org_fields: FieldCatalog | None = None
@@ -119,7 +126,8 @@ class PipedriveConnector(ApiBacked):
             if code is None:
                 raise ConnectorError(
                     f"Pipedrive has no deal field named {self.settings.opportunity_key_field!r}: run "
-                    "`oppworker pipedrive setup` to create it", FailureKind.CONFIG,
+                    "`oppworker pipedrive setup` to create it",
+                    FailureKind.CONFIG,
                 )
             self._key_code = code
         return self._key_code
@@ -168,7 +176,9 @@ class PipedriveConnector(ApiBacked):
             facts[key] = DealFacts(amount=amount, lost_reason=reason)
         return facts
 
-    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+    def read_conversations(
+        self, account_ids: Sequence[str], since: datetime | None
+    ) -> Iterator[Conversation]:
         """capability: ReadsConversations. Notes on these organizations (connectors/pipedrive/conversations.py)."""
         return self.conversations.read(account_ids, since)
 
@@ -251,11 +261,14 @@ class PipedriveConnector(ApiBacked):
     def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
         return self.writer.write_tasks(tasks, deal_ids)
 
-    def preview_writes(self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]) -> list[dict[str, Any]]:
+    def preview_writes(
+        self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]
+    ) -> list[dict[str, Any]]:
         return self.writer.preview(opportunities, tasks)
 
     def close(self) -> None:
         self.client.close()
+
 
 def from_options(options: Mapping[str, Any]) -> PipedriveConnector:
     """Build from the `crm: {pipedrive: {...}}` config section plus CLI keys (`dry_run`); options

@@ -87,6 +87,13 @@ class PipedriveConversations:
                 continue  # edited since, written before: already heard
             text = note_text(content)
             if text:
-                found[org].append(Conversation(id=f"note:{note.get('id')}", account_id=org, created_at=added,
-                                               source="note", text=text))
+                found[org].append(
+                    Conversation(
+                        id=f"note:{note.get('id')}",
+                        account_id=org,
+                        created_at=added,
+                        source="note",
+                        text=text,
+                    )
+                )
         return found

@@ -40,9 +40,15 @@ class FieldCatalog:
             name, code = raw.get("field_name", raw.get("name")), raw.get("field_code", raw.get("key"))
             if not isinstance(name, str) or not isinstance(code, str):
                 continue
-            options = {str(o.get("id")): str(o.get("label")) for o in raw.get("options") or [] if isinstance(o, Mapping)}
+            options = {
+                str(o.get("id")): str(o.get("label"))
+                for o in raw.get("options") or []
+                if isinstance(o, Mapping)
+            }
             custom = bool(raw.get("is_custom_field", raw.get("edit_flag", True)))
-            self.by_name.setdefault(name, FieldDef(name, code, str(raw.get("field_type") or ""), options, custom))
+            self.by_name.setdefault(
+                name, FieldDef(name, code, str(raw.get("field_type") or ""), options, custom)
+            )
 
     def get(self, name: str) -> FieldDef | None:
         return self.by_name.get(name)
@@ -119,7 +125,11 @@ def field_value(record: Mapping[str, Any], name: str, catalog: FieldCatalog) -> 
     definition = catalog.get(name)
     if definition is None:
         raise KeyError(name)
-    raw = (record.get("custom_fields") or {}).get(definition.code) if definition.custom else record.get(definition.code)
+    raw = (
+        (record.get("custom_fields") or {}).get(definition.code)
+        if definition.custom
+        else record.get(definition.code)
+    )
     if raw is None or not definition.options:
         return raw
     if isinstance(raw, list):

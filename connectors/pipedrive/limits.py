@@ -116,7 +116,9 @@ def window_for(kind: str, base_url: str, token: str, max_calls: int, seconds: fl
 class ServerWindow:
     """What the last response's `x-ratelimit-*` headers said; a gate waits when none are left."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ):
         self._clock, self._sleep = clock, sleep
         self._blocked_until = 0.0
         self.limit: int | None = None
@@ -125,7 +127,11 @@ class ServerWindow:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         get = headers.get
-        remaining, reset, limit = get("x-ratelimit-remaining"), get("x-ratelimit-reset"), get("x-ratelimit-limit")
+        remaining, reset, limit = (
+            get("x-ratelimit-remaining"),
+            get("x-ratelimit-reset"),
+            get("x-ratelimit-limit"),
+        )
         with self._lock:
             try:
                 self.limit = int(limit) if limit is not None else self.limit

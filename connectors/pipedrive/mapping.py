@@ -47,9 +47,15 @@ from domain.opportunity import task_marker
 # ---------------------------------------------------------------- organizations -> accounts
 
 _PARSERS = {
-    "plan_rank": parse_number, "seats_purchased": parse_number, "seats_used": parse_number,
-    "open_escalations": parse_number, "nps": parse_number, "csat": parse_number, "mrr": parse_money,
-    "customer_since": parse_date, "contract_end_date": parse_date,
+    "plan_rank": parse_number,
+    "seats_purchased": parse_number,
+    "seats_used": parse_number,
+    "open_escalations": parse_number,
+    "nps": parse_number,
+    "csat": parse_number,
+    "mrr": parse_money,
+    "customer_since": parse_date,
+    "contract_end_date": parse_date,
 }
 _INTEGERS = frozenset({"plan_rank", "seats_purchased", "seats_used", "open_escalations"})
 
@@ -130,7 +136,9 @@ def to_account_record(
         except (ValueError, TypeError) as exc:
             report.default(f"unreadable_usage_{metric}", account_id, str(exc)[:120])
             continue
-        usage.append(UsagePoint(account_id=account_id, metric=metric, period_start=period_start, value=number))
+        usage.append(
+            UsagePoint(account_id=account_id, metric=metric, period_start=period_start, value=number)
+        )
     return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
 
 
@@ -186,20 +194,31 @@ def to_existing(deal: Any, key_code: str) -> ExistingOpportunity | None:
     if key is None or parsed is None:
         return None
     account_id, playbook, offer = parsed
-    status = {"won": OpportunityStatus.WON, "lost": OpportunityStatus.LOST}.get(str(deal.get("status")), OpportunityStatus.OPEN)
+    status = {"won": OpportunityStatus.WON, "lost": OpportunityStatus.LOST}.get(
+        str(deal.get("status")), OpportunityStatus.OPEN
+    )
     try:
         created_at = parse_datetime(deal.get("add_time"))
-        closed_at = parse_datetime(deal.get("close_time") or deal.get("won_time") or deal.get("lost_time") or deal.get("update_time"))
+        closed_at = parse_datetime(
+            deal.get("close_time") or deal.get("won_time") or deal.get("lost_time") or deal.get("update_time")
+        )
     except ValueError:
         created_at = closed_at = None
     return ExistingOpportunity(
-        key=key, account_id=as_id(deal.get("org_id")) or account_id, playbook=playbook, offer=offer, status=status,
-        created_at=created_at, closed_at=closed_at if status is not OpportunityStatus.OPEN else None,
+        key=key,
+        account_id=as_id(deal.get("org_id")) or account_id,
+        playbook=playbook,
+        offer=offer,
+        status=status,
+        created_at=created_at,
+        closed_at=closed_at if status is not OpportunityStatus.OPEN else None,
         crm_id=as_id(deal.get("id")),
     )
 
 
-def deal_body(opportunity: Opportunity, *, key_code: str, pipeline_id: int | None, stage_id: int | None) -> dict[str, Any]:
+def deal_body(
+    opportunity: Opportunity, *, key_code: str, pipeline_id: int | None, stage_id: int | None
+) -> dict[str, Any]:
     """The body of `POST /api/v2/deals` (pipedrive-api.md section 3 "Deals" [NODE]); v2 wants ids as
     integers and JSON numbers for `value` (strict types [MIG])."""
     org_id = int_id(opportunity.account_id)

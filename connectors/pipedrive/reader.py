@@ -65,7 +65,7 @@ class PipedriveReader:
         owned: dict[str, set[str]] = defaultdict(set)
         deal_ids = sorted(deal_org, key=lambda d: (len(d), d))
         for start in range(0, len(deal_ids), DEAL_PRODUCTS_BATCH):
-            batch = deal_ids[start:start + DEAL_PRODUCTS_BATCH]
+            batch = deal_ids[start : start + DEAL_PRODUCTS_BATCH]
             for line in self.client.pages("/api/v2/deals/products", {"deal_ids": ",".join(batch)}):
                 if not isinstance(line, Mapping) or line.get("is_enabled") is False:
                     continue
@@ -90,12 +90,15 @@ class PipedriveReader:
         """Ids of deals whose custom field equals `key`: `GET /api/v2/deals/search` with
         `fields=custom_fields&exact_match=true` (case-insensitive, so matches are compared exactly
         here when the item lists its matched values) [NODE][SPEC]."""
-        envelope = self.client.get(
-            "/api/v2/deals/search",
-            {"term": key, "fields": "custom_fields", "exact_match": "true", "limit": 100},
-        ) or {}
+        envelope = (
+            self.client.get(
+                "/api/v2/deals/search",
+                {"term": key, "fields": "custom_fields", "exact_match": "true", "limit": 100},
+            )
+            or {}
+        )
         found: list[str] = []
-        for entry in ((envelope.get("data") or {}).get("items") or []):
+        for entry in (envelope.get("data") or {}).get("items") or []:
             item = entry.get("item") if isinstance(entry, Mapping) else None
             if not isinstance(item, Mapping) or as_id(item.get("id")) is None:
                 continue

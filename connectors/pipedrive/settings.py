@@ -20,10 +20,28 @@ from domain.settings_values import token_or_empty
 # attributes; every other one is an organization custom field, found by its *name* (keys are random
 # 40-character hashes that differ per company: pipedrive-api.md section 3 "Fields" [CF]).
 CANONICAL_FIELDS: tuple[str, ...] = (
-    "name", "owner_id", "plan", "plan_rank", "products", "seats_purchased", "seats_used", "mrr",
-    "currency", "customer_since", "contract_end_date", "journey_stage", "nps", "csat", "open_escalations",
+    "name",
+    "owner_id",
+    "plan",
+    "plan_rank",
+    "products",
+    "seats_purchased",
+    "seats_used",
+    "mrr",
+    "currency",
+    "customer_since",
+    "contract_end_date",
+    "journey_stage",
+    "nps",
+    "csat",
+    "open_escalations",
 )
-DEFAULT_USAGE_METRICS: tuple[str, ...] = ("active_users", "words_translated", "api_calls", "premium_feature_attempts")
+DEFAULT_USAGE_METRICS: tuple[str, ...] = (
+    "active_users",
+    "words_translated",
+    "api_calls",
+    "premium_feature_attempts",
+)
 ORGANIZATION_ATTRIBUTES: frozenset[str] = frozenset(
     {"id", "name", "owner_id", "add_time", "update_time", "visible_to", "address", "label_ids"}
 )
@@ -36,7 +54,9 @@ PLAN_BURST = {"lite": 20, "growth": 40, "premium": 100, "ultimate": 120}
 # (Growth) plan's 40 (https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting;
 # pipedrive-api.md section 4 [RL]). Other plans scale `max_calls` by PLAN_BURST; both the
 # connector's own window and the worker's cross-process one are built from `rate_budget()`.
-RATE_BUDGET = RateBudget(PLAN_BURST["growth"], 2.0, "https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting")
+RATE_BUDGET = RateBudget(
+    PLAN_BURST["growth"], 2.0, "https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting"
+)
 
 
 class PipedriveSettings(BaseSettings):
@@ -97,7 +117,8 @@ class PipedriveSettings(BaseSettings):
         the token included."""
         if not self.base_url and not self.company_domain:
             raise ConnectorError(
-                "set PIPEDRIVE_COMPANY_DOMAIN (acme for acme.pipedrive.com) or PIPEDRIVE_BASE_URL", FailureKind.CONFIG
+                "set PIPEDRIVE_COMPANY_DOMAIN (acme for acme.pipedrive.com) or PIPEDRIVE_BASE_URL",
+                FailureKind.CONFIG,
             )
         return self.base_url or f"https://{self.company_domain}.pipedrive.com"
 
@@ -120,7 +141,9 @@ class PipedriveSettings(BaseSettings):
     def rate_budget(self) -> RateBudget:
         """The burst budget as configured (plan or override), its window widened by the margin, as
         the connector's own limiter uses it."""
-        return RateBudget(self.burst, self.burst_window_seconds + self.burst_margin_seconds, RATE_BUDGET.source)
+        return RateBudget(
+            self.burst, self.burst_window_seconds + self.burst_margin_seconds, RATE_BUDGET.source
+        )
 
     def field_map(self) -> dict[str, str]:
         mapping = {name: name for name in CANONICAL_FIELDS}

@@ -31,7 +31,9 @@ class SetupReport:
     user: str | None = None
     created: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # organization fields the mapping names but Pipedrive lacks
+    missing: list[str] = field(
+        default_factory=list
+    )  # organization fields the mapping names but Pipedrive lacks
     warnings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     migration: list[str] = field(default_factory=list)  # how to import a Sell export for `oppworker migrate`
@@ -66,7 +68,9 @@ def _ensure_key_field(client: PipedriveClient, settings: PipedriveSettings, repo
             )
         return
     try:
-        created = (client.post("/api/v2/dealFields", {"field_name": name, "field_type": "varchar"}) or {}).get("data") or {}
+        created = (
+            client.post("/api/v2/dealFields", {"field_name": name, "field_type": "varchar"}) or {}
+        ).get("data") or {}
     except ConnectorError as exc:
         if exc.status == 403 and exc.kind is FailureKind.PERMANENT:
             report.problems.append(
@@ -76,7 +80,9 @@ def _ensure_key_field(client: PipedriveClient, settings: PipedriveSettings, repo
             )
             return
         if exc.kind is FailureKind.AUTH:
-            report.problems.append(f"could not create the deal field {name!r}: an admin token is needed ({exc})")
+            report.problems.append(
+                f"could not create the deal field {name!r}: an admin token is needed ({exc})"
+            )
             return
         raise
     report.created.append(f"deal field {name!r} (type varchar, key {created.get('field_code', '?')})")
@@ -85,10 +91,12 @@ def _ensure_key_field(client: PipedriveClient, settings: PipedriveSettings, repo
 def migration_steps(settings: PipedriveSettings, has_source_field: bool) -> list[str]:
     """What a Zendesk Sell customer does before importing its export, so `oppworker migrate` can
     carry offers, cooldowns and holdouts across (Sell retires 2027-08-31: zendesk-sell-api.md)."""
-    field_step = (f"organization field {settings.source_id_field!r} exists: map the Sell export's company id column to it"
-                  if has_source_field else
-                  f"create an organization field {settings.source_id_field!r} (type text) and map the Sell export's "
-                  "company id column to it")
+    field_step = (
+        f"organization field {settings.source_id_field!r} exists: map the Sell export's company id column to it"
+        if has_source_field
+        else f"create an organization field {settings.source_id_field!r} (type text) and map the Sell export's "
+        "company id column to it"
+    )
     return [
         "From Zendesk Sell (retires 2027-08-31)? Before importing the Sell export into Pipedrive:",
         f"  1. {field_step};",
@@ -124,24 +132,36 @@ def run_setup(
     for name, feeds in sorted(organization_fields_needed(settings).items()):
         definition = catalog.get(name)
         if definition is None:
-            report.missing.append(f"organization field {name!r} (feeds {feeds}): create it, or map {feeds} to an existing field")
+            report.missing.append(
+                f"organization field {name!r} (feeds {feeds}): create it, or map {feeds} to an existing field"
+            )
         else:
             report.found.append(f"organization field {name!r} (feeds {feeds}, type {definition.field_type})")
 
     report.migration.extend(migration_steps(settings, catalog.get(settings.source_id_field) is not None))
 
     types = [t for t in client.pages_v1("/v1/activityTypes") if isinstance(t, Mapping)]
-    if not any(t.get("key_string") == settings.activity_type and t.get("active_flag") is not False for t in types):
-        report.problems.append(f"activity type {settings.activity_type!r} is missing or inactive (Company settings > Activities)")
+    if not any(
+        t.get("key_string") == settings.activity_type and t.get("active_flag") is not False for t in types
+    ):
+        report.problems.append(
+            f"activity type {settings.activity_type!r} is missing or inactive (Company settings > Activities)"
+        )
 
     if webhook_url:
         if not webhook_user or webhook_password is None or not webhook_password.get_secret_value():
-            report.problems.append("a webhook needs --webhook-user and PIPEDRIVE_WEBHOOK_PASSWORD (HTTP Basic)")
+            report.problems.append(
+                "a webhook needs --webhook-user and PIPEDRIVE_WEBHOOK_PASSWORD (HTTP Basic)"
+            )
             return report
         for entity in WEBHOOK_OBJECTS:
             body = {
-                "subscription_url": webhook_url, "event_action": "*", "event_object": entity, "version": "2.0",
-                "name": f"oppworker {entity} changes", "http_auth_user": webhook_user,
+                "subscription_url": webhook_url,
+                "event_action": "*",
+                "event_object": entity,
+                "version": "2.0",
+                "name": f"oppworker {entity} changes",
+                "http_auth_user": webhook_user,
                 "http_auth_password": webhook_password.get_secret_value(),
             }
             try:

@@ -52,7 +52,10 @@ class PipedriveWriter:
 
     def deal_body(self, opportunity: Opportunity) -> dict[str, Any]:
         return mapping.deal_body(
-            opportunity, key_code=self._key_code(), pipeline_id=self.settings.pipeline_id, stage_id=self.settings.stage_id
+            opportunity,
+            key_code=self._key_code(),
+            pipeline_id=self.settings.pipeline_id,
+            stage_id=self.settings.stage_id,
         )
 
     # ------------------------------------------------------------------ deals
@@ -161,19 +164,31 @@ class PipedriveWriter:
 
     # ------------------------------------------------------------------ dry run
 
-    def preview(self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]) -> list[dict[str, Any]]:
+    def preview(
+        self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]
+    ) -> list[dict[str, Any]]:
         """The creates a real write would send for keys not already known. Makes no call."""
         out: list[dict[str, Any]] = []
         for opportunity in opportunities:
             if opportunity.key in self.known_deals:
                 continue
             try:
-                out.append({"method": "POST", "path": "/api/v2/deals", "json": self.deal_body(opportunity),
-                            "key": opportunity.key})
+                out.append(
+                    {
+                        "method": "POST",
+                        "path": "/api/v2/deals",
+                        "json": self.deal_body(opportunity),
+                        "key": opportunity.key,
+                    }
+                )
             except ValueError as exc:
-                out.append({"method": None, "path": None, "json": None, "key": opportunity.key, "error": str(exc)})
+                out.append(
+                    {"method": None, "path": None, "json": None, "key": opportunity.key, "error": str(exc)}
+                )
         for task in tasks:
             deal_id = self.known_deals.get(task.opportunity_key) or f"<deal id of {task.opportunity_key}>"
             body = mapping.activity_body(task, deal_id, task.account_id, self.settings.activity_type)
-            out.append({"method": "POST", "path": "/api/v2/activities", "json": body, "key": task.opportunity_key})
+            out.append(
+                {"method": "POST", "path": "/api/v2/activities", "json": body, "key": task.opportunity_key}
+            )
         return out

@@ -53,7 +53,8 @@ def _join_counts(source: SqlSource, which: str, since: Any, keys: set[str], chec
     statement = text(f"SELECT q.account_key, count(*) FROM ({query}) AS q GROUP BY q.account_key")
     with source.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=source.settings.fetch_size).execute(
-            statement, {"since": since})
+            statement, {"since": since}
+        )
         for key, count in result:
             if key is not None and str(key).strip() in keys:
                 check.rows_joined += count
@@ -88,6 +89,14 @@ def check_sources(connector: EnrichedConnector, limit: int = 5) -> list[SourceCh
             check = QueryCheck(which, columns, _types(columns, sample), sample)
             _join_counts(source, which, since, keys, check)
             queries.append(check)
-        checks.append(SourceCheck(source.name, source.settings.masked_url, source.settings.account_key,
-                                  accounts, without_key, queries))
+        checks.append(
+            SourceCheck(
+                source.name,
+                source.settings.masked_url,
+                source.settings.account_key,
+                accounts,
+                without_key,
+                queries,
+            )
+        )
     return checks

@@ -124,8 +124,13 @@ class EnrichedConnector:
                 if unknown:
                     self.unknown[f"{source.name}.{kind}"] = unknown
                     report.skipped[f"{kind}_rows_of_unknown_accounts ({source.name})"] += unknown
-                    log.warning("usage source %s: %d %s rows match no account read from %s",
-                                source.name, unknown, kind, self.inner.name)
+                    log.warning(
+                        "usage source %s: %d %s rows match no account read from %s",
+                        source.name,
+                        unknown,
+                        kind,
+                        self.inner.name,
+                    )
 
     def close(self) -> None:
         try:

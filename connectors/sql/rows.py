@@ -34,7 +34,9 @@ def check_fields_columns(source: str, columns: Sequence[str]) -> list[str]:
     """The canonical fields a fields_query overrides (its columns but account_key)."""
     got = [c.lower() for c in columns]
     if "account_key" not in got:
-        raise SourceError(f"usage source {source!r}: fields_query has no account_key column", FailureKind.CONFIG)
+        raise SourceError(
+            f"usage source {source!r}: fields_query has no account_key column", FailureKind.CONFIG
+        )
     fields = [c for c in got if c != "account_key"]
     unknown = sorted(set(fields) - OVERRIDABLE_FIELDS)
     if unknown or not fields:

@@ -127,7 +127,10 @@ def _scrub(message: str, url: SecretStr) -> str:
 
 def parse_sources(values: Any) -> list[UsageSourceSettings]:
     """The validated list; names must be unique (they are what explain and errors print)."""
-    sources = [v if isinstance(v, UsageSourceSettings) else UsageSourceSettings.model_validate(v) for v in values or []]
+    sources = [
+        v if isinstance(v, UsageSourceSettings) else UsageSourceSettings.model_validate(v)
+        for v in values or []
+    ]
     names = [s.name for s in sources]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

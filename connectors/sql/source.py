@@ -102,7 +102,9 @@ class SqlSource:
         down, a query is wrong or its columns are not the ones the join needs."""
         with self.connect() as conn:
             if self.settings.usage_query:
-                result = conn.execute(text(f"SELECT * FROM ({self.settings.usage_query}) AS q WHERE 1 = 0"), {"since": since})
+                result = conn.execute(
+                    text(f"SELECT * FROM ({self.settings.usage_query}) AS q WHERE 1 = 0"), {"since": since}
+                )
                 rows.check_usage_columns(self.name, list(result.keys()))
                 result.close()
             if self.settings.fields_query:
@@ -117,7 +119,9 @@ class SqlSource:
         count = 0
         if not self.settings.usage_query or not keys:
             return found, count
-        statement = self._joined(self.settings.usage_query, "q.account_key, q.metric, q.period_start, q.value")
+        statement = self._joined(
+            self.settings.usage_query, "q.account_key, q.metric, q.period_start, q.value"
+        )
         name = self.name
         with self.connect() as conn:
             streaming = conn.execution_options(stream_results=True, yield_per=self.settings.fetch_size)
@@ -153,7 +157,9 @@ class SqlSource:
                 points.sort()  # (day, value) tuples: by day (C comparisons, no key function)
         return found, count
 
-    def _batches(self, conn: Connection, streaming: Connection, statement: Any, params: dict[str, Any]) -> Iterator[Sequence[Any]]:
+    def _batches(
+        self, conn: Connection, streaming: Connection, statement: Any, params: dict[str, Any]
+    ) -> Iterator[Sequence[Any]]:
         """Batches of row tuples. DuckDB is embedded: its own cursor hands tuples straight over,
         where SQLAlchemy would wrap each in a Row first (a quarter of the read's CPU,
         bench/sql_source.py). Other drivers go through SQLAlchemy's streamed result: reading
@@ -180,7 +186,9 @@ class SqlSource:
         columns = ", ".join(f"q.{c}" for c in ["account_key", *self.field_columns])
         with self.connect() as conn:
             try:
-                for row in conn.execute(self._joined(self.settings.fields_query, columns), {"keys": list(keys)}):
+                for row in conn.execute(
+                    self._joined(self.settings.fields_query, columns), {"keys": list(keys)}
+                ):
                     key = rows.as_key(self.name, row[0])
                     found[key] = {f: v for f, v in zip(self.field_columns, row[1:]) if v is not None}
                     count += 1
@@ -194,9 +202,13 @@ class SqlSource:
         usage = fields = 0
         with self.connect() as conn:
             if self.settings.usage_query:
-                usage = conn.execute(text(f"SELECT count(*) FROM ({self.settings.usage_query}) AS q"), {"since": since}).scalar_one()
+                usage = conn.execute(
+                    text(f"SELECT count(*) FROM ({self.settings.usage_query}) AS q"), {"since": since}
+                ).scalar_one()
             if self.settings.fields_query:
-                fields = conn.execute(text(f"SELECT count(*) FROM ({self.settings.fields_query}) AS q")).scalar_one()
+                fields = conn.execute(
+                    text(f"SELECT count(*) FROM ({self.settings.fields_query}) AS q")
+                ).scalar_one()
         return int(usage), int(fields)
 
     def sample(self, which: str, since: date, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -213,13 +225,26 @@ class SqlSource:
         assert query is not None
         with self.connect() as conn:
             streaming = conn.execution_options(stream_results=True, yield_per=self.settings.fetch_size)
-            for (key,) in streaming.execute(text(f"SELECT DISTINCT q.account_key FROM ({query}) AS q"), {"since": since}):
+            for (key,) in streaming.execute(
+                text(f"SELECT DISTINCT q.account_key FROM ({query}) AS q"), {"since": since}
+            ):
                 if key is not None:
                     yield str(key).strip()
 
 
 def _looks_down(exc: Exception) -> bool:
     text_of = str(getattr(exc, "orig", exc)).lower()
-    return any(s in text_of for s in ("connection refused", "could not connect", "connection failed",
-                                      "timeout expired", "could not translate host", "no such host",
-                                      "could not set lock", "cannot open file", "no such file"))
+    return any(
+        s in text_of
+        for s in (
+            "connection refused",
+            "could not connect",
+            "connection failed",
+            "timeout expired",
+            "could not translate host",
+            "no such host",
+            "could not set lock",
+            "cannot open file",
+            "no such file",
+        )
+    )

@@ -61,7 +61,9 @@ class ZendeskSellConnector(ApiBacked):
         self._spool_position: str | None = None
         self.spool_replays = 0
         self._purchases: dict[str, frozenset[str]] | None = None  # per pass, when products_source=orders
-        self._listed_deals: dict[str, tuple[OpportunityStatus, Any, Any]] = {}  # key -> (status, value, loss reason)
+        self._listed_deals: dict[
+            str, tuple[OpportunityStatus, Any, Any]
+        ] = {}  # key -> (status, value, loss reason)
         self._loss_reasons: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ reading
@@ -95,7 +97,11 @@ class ZendeskSellConnector(ApiBacked):
             if existing is None:
                 continue  # not ours (no key), or a key we cannot parse
             self.writer.remember(existing)
-            self._listed_deals[existing.key] = (existing.status, deal.get("value"), deal.get("loss_reason_id"))
+            self._listed_deals[existing.key] = (
+                existing.status,
+                deal.get("value"),
+                deal.get("loss_reason_id"),
+            )
             yield existing
         self.writer.listing_complete = True
 
@@ -223,7 +229,9 @@ class ZendeskSellConnector(ApiBacked):
         contacts, start = self._organizations_for_full_pass()
         for contact in contacts:
             report.read += 1
-            record = self._with_purchases(mapping.to_account_record(contact, field_map, usage_map, today, report))
+            record = self._with_purchases(
+                mapping.to_account_record(contact, field_map, usage_map, today, report)
+            )
             if record is not None:
                 yield record
         self._next_cursor = encode_cursor(start)
@@ -233,7 +241,9 @@ class ZendeskSellConnector(ApiBacked):
 
     # ------------------------------------------------------------------ writing
 
-    def read_conversations(self, account_ids: Sequence[str], since: datetime | None) -> Iterator[Conversation]:
+    def read_conversations(
+        self, account_ids: Sequence[str], since: datetime | None
+    ) -> Iterator[Conversation]:
         """Optional capability (ReadsConversations): notes and call summaries on the accounts'
         contacts since `since` (connectors/zendesk_sell/conversations.py)."""
         return self.conversations.read(account_ids, since)

@@ -62,7 +62,9 @@ class SellConversations:
         return found
 
     def _notes(self, since: datetime | None) -> Iterator[Conversation]:
-        notes = self.client.collection("/v2/notes", {"resource_type": "contact", "sort_by": "created_at:desc"})
+        notes = self.client.collection(
+            "/v2/notes", {"resource_type": "contact", "sort_by": "created_at:desc"}
+        )
         for note in notes:
             if not isinstance(note, Mapping):
                 continue
@@ -73,8 +75,13 @@ class SellConversations:
             if account_id is None or created is None or not isinstance(text, str) or not text.strip():
                 log.warning("Sell note %s skipped: needs a contact, created_at and content", note.get("id"))
                 continue
-            yield Conversation(id=f"note:{note.get('id')}", account_id=account_id, created_at=created,
-                               source="note", text=text)
+            yield Conversation(
+                id=f"note:{note.get('id')}",
+                account_id=account_id,
+                created_at=created,
+                source="note",
+                text=text,
+            )
 
     def _calls(self, since: datetime | None) -> Iterator[Conversation]:
         for call in self.client.collection("/v2/calls", {"resource_type": "contact"}):
@@ -86,5 +93,6 @@ class SellConversations:
                 continue  # a call nobody summarised, or one not on a contact
             if since is not None and made < since:
                 continue
-            yield Conversation(id=f"call:{call.get('id')}", account_id=account_id, created_at=made,
-                               source="call", text=text)
+            yield Conversation(
+                id=f"call:{call.get('id')}", account_id=account_id, created_at=made, source="call", text=text
+            )

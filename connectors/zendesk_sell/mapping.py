@@ -65,7 +65,7 @@ def custom_fields_of(record: Mapping[str, Any]) -> dict[str, Any]:
 def field_value(record: Mapping[str, Any], sell_field: str, custom: Mapping[str, Any]) -> Any:
     """The value a mapping entry points at: a contact attribute, or a custom field by name."""
     if sell_field.startswith(CUSTOM_PREFIX):
-        return plain(custom.get(sell_field[len(CUSTOM_PREFIX):]))
+        return plain(custom.get(sell_field[len(CUSTOM_PREFIX) :]))
     if sell_field in CONTACT_ATTRIBUTES:
         return plain(record.get(sell_field))
     return plain(custom.get(sell_field))
@@ -298,7 +298,9 @@ def to_existing(deal: Any, key_field: str, stage_categories: Mapping[str, str]) 
     )
     try:
         created_at = parse_datetime(deal.get("created_at"))
-        changed_at = parse_datetime(deal.get("last_stage_change_at")) or parse_datetime(deal.get("updated_at"))
+        changed_at = parse_datetime(deal.get("last_stage_change_at")) or parse_datetime(
+            deal.get("updated_at")
+        )
     except ValueError:
         created_at = changed_at = None
     return ExistingOpportunity(

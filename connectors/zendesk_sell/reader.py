@@ -34,7 +34,7 @@ def encode_cursor(position: str | None) -> str | None:
 
 def decode_cursor(cursor: str | None) -> str | None:
     if cursor and cursor.startswith(CURSOR_PREFIX) and len(cursor) > len(CURSOR_PREFIX):
-        return cursor[len(CURSOR_PREFIX):]
+        return cursor[len(CURSOR_PREFIX) :]
     return None
 
 
@@ -137,7 +137,9 @@ class SellReader:
         while True:
             try:
                 envelope = self.client.get(
-                    "/v3/contacts/stream", {"position": position, "limit": limit}, endpoint="/v3/contacts/stream"
+                    "/v3/contacts/stream",
+                    {"position": position, "limit": limit},
+                    endpoint="/v3/contacts/stream",
                 )
             except ConnectorError as exc:
                 if exc.status == 410:
@@ -155,7 +157,8 @@ class SellReader:
                 empty_polls += 1
                 if empty_polls >= max_empty_polls:
                     raise ConnectorError(
-                        f"Firehose returned {empty_polls} empty pages without reaching top", FailureKind.TRANSIENT
+                        f"Firehose returned {empty_polls} empty pages without reaching top",
+                        FailureKind.TRANSIENT,
                     )
             else:
                 empty_polls = 0

@@ -52,9 +52,26 @@ DEFAULT_USAGE_METRICS: tuple[str, ...] = (
 # one of these reads that attribute; any other value names a custom field.
 CONTACT_ATTRIBUTES: frozenset[str] = frozenset(
     {
-        "id", "name", "owner_id", "customer_status", "prospect_status", "description", "email",
-        "industry", "website", "phone", "mobile", "title", "first_name", "last_name", "created_at",
-        "updated_at", "creator_id", "tags", "contact_id", "parent_organization_id",
+        "id",
+        "name",
+        "owner_id",
+        "customer_status",
+        "prospect_status",
+        "description",
+        "email",
+        "industry",
+        "website",
+        "phone",
+        "mobile",
+        "title",
+        "first_name",
+        "last_name",
+        "created_at",
+        "updated_at",
+        "creator_id",
+        "tags",
+        "contact_id",
+        "parent_organization_id",
     }
 )
 

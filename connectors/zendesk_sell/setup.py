@@ -60,11 +60,11 @@ def contact_fields_needed(settings: ZendeskSellSettings) -> dict[str, str]:
         if canonical == "products" and settings.products_source == "orders":
             continue  # read from purchase history instead
         if sell_field.startswith(CUSTOM_PREFIX):
-            needed[sell_field[len(CUSTOM_PREFIX):]] = canonical
+            needed[sell_field[len(CUSTOM_PREFIX) :]] = canonical
         elif sell_field not in CONTACT_ATTRIBUTES:
             needed[sell_field] = canonical
     for metric, sell_field in settings.usage_map().items():
-        name = sell_field[len(CUSTOM_PREFIX):] if sell_field.startswith(CUSTOM_PREFIX) else sell_field
+        name = sell_field[len(CUSTOM_PREFIX) :] if sell_field.startswith(CUSTOM_PREFIX) else sell_field
         needed[name] = f"usage:{metric}"
     return needed
 
@@ -118,7 +118,11 @@ def run_setup(client: SellClient, settings: ZendeskSellSettings) -> SetupReport:
         if definition is None:
             canonical = holds.removeprefix("usage:")
             kind = "Number" if holds.startswith("usage:") else SUGGESTED_TYPES.get(canonical, "Number")
-            what = f"usage metric {canonical} (value for the last 30 days)" if holds.startswith("usage:") else holds
+            what = (
+                f"usage metric {canonical} (value for the last 30 days)"
+                if holds.startswith("usage:")
+                else holds
+            )
             report.to_create.append(
                 f"create a contact custom field named {name!r}, type {kind}, shown for companies "
                 f"({ADMIN_PATH.format(where='Contacts')}): it holds {what}; or map {holds} to an existing field"

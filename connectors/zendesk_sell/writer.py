@@ -121,7 +121,9 @@ class SellWriter:
                 return self._done(key, found, created=False)
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
-                envelope = self.client.post("/v2/tasks", data, endpoint="/v2/tasks", retry_if=only_rate_limited)
+                envelope = self.client.post(
+                    "/v2/tasks", data, endpoint="/v2/tasks", retry_if=only_rate_limited
+                )
             except ConnectorError as exc:
                 if exc.kind is FailureKind.PERMANENT:
                     log.warning("task for %s refused: %s", key, exc)
@@ -150,7 +152,9 @@ class SellWriter:
         Task list filters `resource_type`/`resource_id` (https://developer.zendesk.com/api-reference/
         sales-crm/resources/tasks/; confirmed in zendesk/basecrm-ruby services/tasks_service.rb)."""
         assert self.client is not None
-        for existing in self.client.collection("/v2/tasks", {"resource_type": "deal", "resource_id": deal_id}):
+        for existing in self.client.collection(
+            "/v2/tasks", {"resource_type": "deal", "resource_id": deal_id}
+        ):
             if isinstance(existing, Mapping) and mapping.has_marker(existing.get("content"), key):
                 return mapping.as_id(existing.get("id"))
         return None
@@ -161,7 +165,9 @@ class SellWriter:
 
     # ------------------------------------------------------------------ dry run
 
-    def preview(self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]) -> list[dict[str, Any]]:
+    def preview(
+        self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]
+    ) -> list[dict[str, Any]]:
         """The requests a real write would send. A task's `resource_id` is the deal's id when the deal
         already exists; for a deal not yet created it reads `<deal id of KEY>`, the one value only
         the real upsert can tell."""

@@ -22,4 +22,13 @@ def build_detector(catalog: Catalog | None = None, lexicon_dirs: Iterable[Path] 
     return IntentDetector(load_lexicons(lexicon_dirs), plans, products)
 
 
-__all__ = ["INTENTS", "Detection", "IntentDetector", "IntentHit", "Lexicon", "build_detector", "load_lexicons", "shorten"]
+__all__ = [
+    "INTENTS",
+    "Detection",
+    "IntentDetector",
+    "IntentHit",
+    "Lexicon",
+    "build_detector",
+    "load_lexicons",
+    "shorten",
+]

@@ -30,7 +30,11 @@ class IntentHit:
     product: str | None = None  # catalog code, for product_interest when a product is named
 
     def as_dict(self) -> dict[str, object]:
-        data: dict[str, object] = {"intent": self.intent, "evidence": self.evidence, "confidence": self.confidence}
+        data: dict[str, object] = {
+            "intent": self.intent,
+            "evidence": self.evidence,
+            "confidence": self.confidence,
+        }
         if self.product is not None:
             data["product"] = self.product
         return data
@@ -68,11 +72,18 @@ class _CompiledLexicon:
     product_after_cue: bool
 
 
-def _compile(lexicon: Lexicon, plans: Iterable[str], product_names: Mapping[str, list[str]]) -> _CompiledLexicon:
+def _compile(
+    lexicon: Lexicon, plans: Iterable[str], product_names: Mapping[str, list[str]]
+) -> _CompiledLexicon:
     bounded = lexicon.script is None  # Han text has no spaces: cues match anywhere
     plan_alt = "|".join(re.escape(p) for p in sorted(plans, key=len, reverse=True)) or "(?!x)x"
     patterns = tuple(
-        (intent, re.compile(p.pattern.replace("{plans}", f"(?:{plan_alt})"), re.IGNORECASE), p.confidence, p.needs_product)
+        (
+            intent,
+            re.compile(p.pattern.replace("{plans}", f"(?:{plan_alt})"), re.IGNORECASE),
+            p.confidence,
+            p.needs_product,
+        )
         for intent, items in lexicon.intents.items()
         for p in items
     )
@@ -82,7 +93,9 @@ def _compile(lexicon: Lexicon, plans: Iterable[str], product_names: Mapping[str,
     for code, names in lexicon.products.items():
         aliases.setdefault(code, list(names))
     products = tuple(
-        (code, rx) for code, names in aliases.items() if (rx := _alternation(names, True, inflected=True)) is not None
+        (code, rx)
+        for code, names in aliases.items()
+        if (rx := _alternation(names, True, inflected=True)) is not None
     )
     return _CompiledLexicon(
         patterns,
@@ -129,10 +142,16 @@ class IntentDetector:
                 if seen is None:
                     best[key] = hit
                 elif hit.confidence > seen.confidence:
-                    best[key] = IntentHit(hit.intent, hit.evidence, round(min(0.99, hit.confidence + 0.05), 2), hit.product)
+                    best[key] = IntentHit(
+                        hit.intent, hit.evidence, round(min(0.99, hit.confidence + 0.05), 2), hit.product
+                    )
                 else:  # a second sentence saying the same thing makes us surer
-                    best[key] = IntentHit(seen.intent, seen.evidence, round(min(0.99, seen.confidence + 0.05), 2), seen.product)
-        return Detection(language if language != UNDETERMINED or not best else UNDETERMINED, tuple(best.values()))
+                    best[key] = IntentHit(
+                        seen.intent, seen.evidence, round(min(0.99, seen.confidence + 0.05), 2), seen.product
+                    )
+        return Detection(
+            language if language != UNDETERMINED or not best else UNDETERMINED, tuple(best.values())
+        )
 
     def _hits(self, text: str, lexicon: _CompiledLexicon) -> Iterable[IntentHit]:
         sentences = [s.strip() for s in _SENTENCES.split(text) if s and not s.isspace()]
@@ -152,7 +171,9 @@ class IntentDetector:
                 product = None
                 if intent == "product_interest":
                     after = match.end() if needs_product and lexicon.product_after_cue else 0
-                    product = next((code for code, prx in lexicon.products if prx.search(sentence, after)), None)
+                    product = next(
+                        (code for code, prx in lexicon.products if prx.search(sentence, after)), None
+                    )
                     if product is None and needs_product:
                         continue
                 yield IntentHit(intent, shorten(sentence), round(confidence, 2), product)

@@ -105,13 +105,21 @@ def load_lexicons(dirs: Iterable[Path] = (), include_builtin: bool = True) -> di
             raise PlaybookError(str(folder), None, "", "lexicon folder not found")
         for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
             lexicon = load_lexicon_text(path.read_text(encoding="utf-8"), str(path))
-            found[lexicon.language] = _merge(found[lexicon.language], lexicon) if lexicon.language in found else lexicon
+            found[lexicon.language] = (
+                _merge(found[lexicon.language], lexicon) if lexicon.language in found else lexicon
+            )
     return found
 
 
 def _merge(base: Lexicon, extra: Lexicon) -> Lexicon:
-    intents = {k: list(base.intents.get(k, [])) + list(extra.intents.get(k, [])) for k in {*base.intents, *extra.intents}}
-    products = {k: list(base.products.get(k, [])) + list(extra.products.get(k, [])) for k in {*base.products, *extra.products}}
+    intents = {
+        k: list(base.intents.get(k, [])) + list(extra.intents.get(k, []))
+        for k in {*base.intents, *extra.intents}
+    }
+    products = {
+        k: list(base.products.get(k, [])) + list(extra.products.get(k, []))
+        for k in {*base.products, *extra.products}
+    }
     return base.model_copy(
         update={
             "stopwords": base.stopwords + extra.stopwords,

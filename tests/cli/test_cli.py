@@ -61,7 +61,11 @@ def test_playbooks_check_names_file_line_and_field(tmp_path):
     ok = invoke("playbooks", "check", str(builtin_playbook_dir()))
     assert ok.exit_code == 0 and ok.output.count("ok  ") == len(list(builtin_playbook_dir().glob("*.yaml")))
     bad = tmp_path / "bad.yaml"
-    bad.write_text((builtin_playbook_dir() / "seat_expansion.yaml").read_text().replace("operator: \">=\"", "operator: \"=>\"", 1))
+    bad.write_text(
+        (builtin_playbook_dir() / "seat_expansion.yaml")
+        .read_text()
+        .replace('operator: ">="', 'operator: "=>"', 1)
+    )
     result = CliRunner().invoke(cli, ["playbooks", "check", str(bad)], obj={})
     assert result.exit_code == 1
     assert f"invalid: {bad}:9: signals[0].operator: unknown operator '=>'" in result.output
@@ -71,7 +75,9 @@ def test_a_malformed_playbook_stops_the_run_before_it_starts(tmp_path):
     folder = tmp_path / "playbooks"
     folder.mkdir()
     (folder / "broken.yaml").write_text("id: broken\nkind: upsell\n")
-    result = invoke("run", "--output-dir", str(tmp_path / "out"), env={"OPPWORKER_PLAYBOOK_DIRS": str(folder)})
+    result = invoke(
+        "run", "--output-dir", str(tmp_path / "out"), env={"OPPWORKER_PLAYBOOK_DIRS": str(folder)}
+    )
     assert result.exit_code == 1
     assert "broken.yaml:1" in result.output and "title: Field required" in result.output
     assert not Path(tmp_path / "out" / "outbox").exists()

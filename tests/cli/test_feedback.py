@@ -40,9 +40,14 @@ def test_disabled_progress_prints_nothing() -> None:
 
 
 def test_first_run_lists_the_samples_skipped_rows_once_in_the_summary(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["run", "--output-dir", str(tmp_path / "out")], obj={}, catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["run", "--output-dir", str(tmp_path / "out")], obj={}, catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "WARNING" not in result.output
-    for row in ("acc-bad-seats: invalid_account accounts row 602", "acc-bad-neg: invalid_account accounts row 603",
-                "acc-0051: duplicate_account_id accounts row 604"):
+    for row in (
+        "acc-bad-seats: invalid_account accounts row 602",
+        "acc-bad-neg: invalid_account accounts row 603",
+        "acc-0051: duplicate_account_id accounts row 604",
+    ):
         assert result.output.count(f"skipped {row}") == 1, result.output

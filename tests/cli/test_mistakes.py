@@ -16,11 +16,20 @@ from sqlalchemy.engine import make_url
 FOREIGN = ("OPPWORKER_", "HUBSPOT_", "ZENDESK_SELL_", "PIPEDRIVE_", "REDIS_URL", "CELERY_")
 
 
-def oppworker(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def oppworker(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN)}
     clean["OPPWORKER_SECRETS_DIR"] = str(cwd / "no-secrets")  # never the machine's /run/secrets
-    return subprocess.run([sys.executable, "-m", "worker.cli.main", *args], cwd=cwd, env={**clean, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli.main", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def refused(result: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -41,8 +50,12 @@ def closed_port() -> int:
 
 def test_database_url_with_a_closed_port(tmp_path: Path) -> None:
     url = f"postgresql+psycopg://postgres:pw-SECRET@127.0.0.1:{closed_port()}/oppworker"
-    output = refused(oppworker("runs", cwd=tmp_path, env={"OPPWORKER_DATABASE_URL": url}),
-                     "cannot use the database", "Connection refused", "OPPWORKER_DATABASE_URL")
+    output = refused(
+        oppworker("runs", cwd=tmp_path, env={"OPPWORKER_DATABASE_URL": url}),
+        "cannot use the database",
+        "Connection refused",
+        "OPPWORKER_DATABASE_URL",
+    )
     assert "pw-SECRET" not in output
 
 
@@ -51,18 +64,27 @@ def test_database_url_naming_an_unknown_database(tmp_path: Path) -> None:
     if not base:
         pytest.skip("DATABASE_URL (a reachable PostgreSQL) is not set")
     url = make_url(base).set(database="oppworker_no_such_database").render_as_string(hide_password=False)
-    refused(oppworker("runs", cwd=tmp_path, env={"OPPWORKER_DATABASE_URL": url}),
-            'database "oppworker_no_such_database" does not exist', "OPPWORKER_DATABASE_URL")
+    refused(
+        oppworker("runs", cwd=tmp_path, env={"OPPWORKER_DATABASE_URL": url}),
+        'database "oppworker_no_such_database" does not exist',
+        "OPPWORKER_DATABASE_URL",
+    )
 
 
 def test_database_url_with_the_postgres_scheme(tmp_path: Path) -> None:
-    refused(oppworker("runs", cwd=tmp_path, env={"OPPWORKER_DATABASE_URL": "postgres://u@127.0.0.1/db"}),
-            "`postgres://` is not supported", "postgresql+psycopg://")
+    refused(
+        oppworker("runs", cwd=tmp_path, env={"OPPWORKER_DATABASE_URL": "postgres://u@127.0.0.1/db"}),
+        "`postgres://` is not supported",
+        "postgresql+psycopg://",
+    )
 
 
 def test_database_url_that_is_not_a_url(tmp_path: Path) -> None:
-    refused(oppworker("runs", cwd=tmp_path, env={"OPPWORKER_DATABASE_URL": "not a url"}),
-            "is not a URL", "OPPWORKER_DATABASE_URL")
+    refused(
+        oppworker("runs", cwd=tmp_path, env={"OPPWORKER_DATABASE_URL": "not a url"}),
+        "is not a URL",
+        "OPPWORKER_DATABASE_URL",
+    )
 
 
 @pytest.mark.parametrize("command", [["runs"], ["report"], ["report", "--output-dir", "no/such/folder"]])
@@ -81,18 +103,27 @@ def test_data_dir_without_accounts(tmp_path: Path) -> None:
 
 
 def test_explain_on_hubspot_without_a_token(tmp_path: Path) -> None:
-    refused(oppworker("explain", "ACC-1", "--crm", "hubspot", cwd=tmp_path),
-            "configuration problem", "HUBSPOT_ACCESS_TOKEN is not set")
+    refused(
+        oppworker("explain", "ACC-1", "--crm", "hubspot", cwd=tmp_path),
+        "configuration problem",
+        "HUBSPOT_ACCESS_TOKEN is not set",
+    )
 
 
 def test_whitespace_token_counts_as_no_token(tmp_path: Path) -> None:
-    refused(oppworker("explain", "ACC-1", "--crm", "hubspot", cwd=tmp_path, env={"HUBSPOT_ACCESS_TOKEN": "   "}),
-            "HUBSPOT_ACCESS_TOKEN is not set")
+    refused(
+        oppworker("explain", "ACC-1", "--crm", "hubspot", cwd=tmp_path, env={"HUBSPOT_ACCESS_TOKEN": "   "}),
+        "HUBSPOT_ACCESS_TOKEN is not set",
+    )
 
 
 def test_run_as_of_an_impossible_date(tmp_path: Path) -> None:
-    refused(oppworker("run", "--as-of", "2026-13-01", cwd=tmp_path), "--as-of", "'2026-13-01' is not a date",
-            "month must be in 1..12")
+    refused(
+        oppworker("run", "--as-of", "2026-13-01", cwd=tmp_path),
+        "--as-of",
+        "'2026-13-01' is not a date",
+        "month must be in 1..12",
+    )
 
 
 def test_beat_with_a_comma_list_of_crms_and_redis_down(tmp_path: Path) -> None:
@@ -104,21 +135,32 @@ def test_beat_with_a_comma_list_of_crms_and_redis_down(tmp_path: Path) -> None:
 
 def test_run_enqueue_with_redis_down(tmp_path: Path) -> None:
     env = {"OPPWORKER_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"}
-    refused(oppworker("run", "--enqueue", cwd=tmp_path, env=env, timeout=20), "cannot reach Redis", "Connection refused")
+    refused(
+        oppworker("run", "--enqueue", cwd=tmp_path, env=env, timeout=20),
+        "cannot reach Redis",
+        "Connection refused",
+    )
 
 
 def test_unreachable_crm_host_is_a_configuration_problem(tmp_path: Path) -> None:
     port = closed_port()
     env = {"HUBSPOT_ACCESS_TOKEN": "tok-SECRET-1", "HUBSPOT_BASE_URL": f"http://127.0.0.1:{port}"}
-    output = refused(oppworker("run", "--crm", "hubspot", cwd=tmp_path, env=env, timeout=20),
-                     f"cannot reach 127.0.0.1:{port} (connection refused)", "check the base URL", "config")
+    output = refused(
+        oppworker("run", "--crm", "hubspot", cwd=tmp_path, env=env, timeout=20),
+        f"cannot reach 127.0.0.1:{port} (connection refused)",
+        "check the base URL",
+        "config",
+    )
     assert "transient" not in output and "tok-SECRET-1" not in output
 
 
 def test_crm_host_that_does_not_resolve(tmp_path: Path) -> None:
     env = {"HUBSPOT_ACCESS_TOKEN": "tok", "HUBSPOT_BASE_URL": "http://oppworker-no-such-host.invalid"}
-    refused(oppworker("run", "--crm", "hubspot", cwd=tmp_path, env=env, timeout=20),
-            "cannot reach oppworker-no-such-host.invalid (DNS", "check the base URL")
+    refused(
+        oppworker("run", "--crm", "hubspot", cwd=tmp_path, env=env, timeout=20),
+        "cannot reach oppworker-no-such-host.invalid (DNS",
+        "check the base URL",
+    )
 
 
 def test_misspelt_settings_are_refused_with_the_nearest_name(tmp_path: Path) -> None:
@@ -126,23 +168,33 @@ def test_misspelt_settings_are_refused_with_the_nearest_name(tmp_path: Path) -> 
         "max_new_offers_per_30_day: 3\n"
         "crm:\n  hubspt: {}\n  hubspot:\n    burst_limt: 5\n    deal_pipline: sales\n    access_token: tok-SECRET-2\n"
     )
-    output = refused(oppworker("--config", "settings.yaml", "runs", cwd=tmp_path),
-                     "max_new_offers_per_30_day: unknown setting (did you mean `max_new_offers_per_30_days`?)",
-                     "crm.hubspt: no such CRM (did you mean `hubspot`?)",
-                     "crm.hubspot.burst_limt: unknown setting (did you mean `burst_limit`?)",
-                     "crm.hubspot.deal_pipline: unknown setting (did you mean `deal_pipeline`?)")
+    output = refused(
+        oppworker("--config", "settings.yaml", "runs", cwd=tmp_path),
+        "max_new_offers_per_30_day: unknown setting (did you mean `max_new_offers_per_30_days`?)",
+        "crm.hubspt: no such CRM (did you mean `hubspot`?)",
+        "crm.hubspot.burst_limt: unknown setting (did you mean `burst_limit`?)",
+        "crm.hubspot.deal_pipline: unknown setting (did you mean `deal_pipeline`?)",
+    )
     assert "tok-SECRET-2" not in output
 
 
 def test_unknown_environment_variable_is_refused(tmp_path: Path) -> None:
-    refused(oppworker("runs", cwd=tmp_path, env={"OPPWORKER_OUTPUT_DIRS": "x"}),
-            "environment variable OPPWORKER_OUTPUT_DIRS: no such setting (did you mean `OPPWORKER_OUTPUT_DIR`?)")
+    refused(
+        oppworker("runs", cwd=tmp_path, env={"OPPWORKER_OUTPUT_DIRS": "x"}),
+        "environment variable OPPWORKER_OUTPUT_DIRS: no such setting (did you mean `OPPWORKER_OUTPUT_DIR`?)",
+    )
 
 
 def test_bad_value_in_a_crm_section_is_plain_and_masks_the_token(tmp_path: Path) -> None:
-    (tmp_path / "settings.yaml").write_text("crm:\n  hubspot:\n    burst_limit: lots\n    access_token: tok-SECRET-3\n")
-    output = refused(oppworker("--config", "settings.yaml", "run", "--crm", "hubspot", cwd=tmp_path),
-                     "config", "crm.hubspot", "burst_limit")
+    (tmp_path / "settings.yaml").write_text(
+        "crm:\n  hubspot:\n    burst_limit: lots\n    access_token: tok-SECRET-3\n"
+    )
+    output = refused(
+        oppworker("--config", "settings.yaml", "run", "--crm", "hubspot", cwd=tmp_path),
+        "config",
+        "crm.hubspot",
+        "burst_limit",
+    )
     assert "valid integer" in output.lower()
     assert "tok-SECRET-3" not in output and "input_value" not in output
 
@@ -159,8 +211,10 @@ def test_an_offer_without_a_price_in_the_catalog_is_refused_by_name(tmp_path: Pa
         "  - {code: api, name: API, monthly_price: 400}\n"
     )
     (tmp_path / "settings.yaml").write_text("catalog: catalog.yaml\n")
-    refused(oppworker("--config", "settings.yaml", "run", cwd=tmp_path),
-            "playbook premium_support: offer.code: product 'premium_support' has no price in catalog.yaml",
-            "playbook security_addon: offer.code: product 'security' has no price",
-            "term 'multi_year' is not in catalog.yaml's terms")
+    refused(
+        oppworker("--config", "settings.yaml", "run", cwd=tmp_path),
+        "playbook premium_support: offer.code: product 'premium_support' has no price in catalog.yaml",
+        "playbook security_addon: offer.code: product 'security' has no price",
+        "term 'multi_year' is not in catalog.yaml's terms",
+    )
     assert not (tmp_path / "oppworker-out").exists()  # refused before any write

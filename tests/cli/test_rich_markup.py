@@ -34,9 +34,13 @@ def _hostile_sample(tmp_path: Path) -> Path:
 def test_run_and_explain_print_markup_in_names_as_text(tmp_path: Path) -> None:
     folder = _hostile_sample(tmp_path)
     out = str(tmp_path / "out")
-    run = CliRunner().invoke(cli, ["run", "--data-dir", str(folder), "--output-dir", out, "--limit", "5"], obj={})
+    run = CliRunner().invoke(
+        cli, ["run", "--data-dir", str(folder), "--output-dir", out, "--limit", "5"], obj={}
+    )
     assert run.exit_code == 0, run.output
     assert f"{HOSTILE} acc-" in run.output  # the literal name, brackets and all
-    explain = CliRunner().invoke(cli, ["explain", "acc-0001", "--data-dir", str(folder), "--output-dir", out], obj={})
+    explain = CliRunner().invoke(
+        cli, ["explain", "acc-0001", "--data-dir", str(folder), "--output-dir", out], obj={}
+    )
     assert explain.exit_code == 0, explain.output
     assert f"{HOSTILE} acc-0001 (acc-0001)" in explain.output

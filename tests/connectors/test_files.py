@@ -29,7 +29,9 @@ def folder(tmp_path, accounts=ACCOUNTS, usage=USAGE):
     (data / "accounts.csv").write_text(accounts)
     (data / "usage.csv").write_text(usage)
     (data / "owners.csv").write_text("id,email,name\n70001,ana@example.com,Ana\n")
-    (data / "purchases.csv").write_text("account_id,product,purchased_at,amount\na1,glossary,2025-02-01,1800\n")
+    (data / "purchases.csv").write_text(
+        "account_id,product,purchased_at,amount\na1,glossary,2025-02-01,1800\n"
+    )
     return data
 
 
@@ -48,7 +50,9 @@ def test_malformed_rows_are_skipped_with_reasons(tmp_path):
 def test_json_tables_are_read_too(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    (data / "accounts.json").write_text(json.dumps([{"id": "j1", "name": "Json Co", "seats_purchased": 5}, "junk"]))
+    (data / "accounts.json").write_text(
+        json.dumps([{"id": "j1", "name": "Json Co", "seats_purchased": 5}, "junk"])
+    )
     report = ReadReport()
     records = list(FileConnector(data, tmp_path / "out").read_accounts(None, report))
     assert [r.account.id for r in records] == ["j1"]
@@ -67,14 +71,29 @@ def test_cursor_skips_unchanged_input(tmp_path):
 
 def opportunity(key="a1:p:x"):
     return Opportunity(
-        key=key, account_id="a1", kind=OpportunityKind.UPSELL, playbook="p", title="t", offer="x",
-        estimated_amount=Decimal("10"), score=80, explanation=(), journey_stage=JourneyStage.VALUE_REALISED,
+        key=key,
+        account_id="a1",
+        kind=OpportunityKind.UPSELL,
+        playbook="p",
+        title="t",
+        offer="x",
+        estimated_amount=Decimal("10"),
+        score=80,
+        explanation=(),
+        journey_stage=JourneyStage.VALUE_REALISED,
         close_date=date(2026, 12, 1),
     )
 
 
 def task(key="a1:p:x"):
-    return FollowUpTask(opportunity_key=key, account_id="a1", subject="s", body="b", due_date=date(2026, 11, 5), priority="LOW")
+    return FollowUpTask(
+        opportunity_key=key,
+        account_id="a1",
+        subject="s",
+        body="b",
+        due_date=date(2026, 11, 5),
+        priority="LOW",
+    )
 
 
 def test_outbox_writes_are_idempotent_across_instances(tmp_path):
@@ -86,7 +105,12 @@ def test_outbox_writes_are_idempotent_across_instances(tmp_path):
     again = FileConnector(data, tmp_path / "out")  # a new process after a crash
     (deal2,) = again.write_deals([opportunity()])
     (written2,) = again.write_tasks([task()], {deal.key: deal.crm_id})
-    assert (deal2.crm_id, deal2.created, written2.crm_id, written2.created) == (deal.crm_id, False, written.crm_id, False)
+    assert (deal2.crm_id, deal2.created, written2.crm_id, written2.created) == (
+        deal.crm_id,
+        False,
+        written.crm_id,
+        False,
+    )
     outbox = tmp_path / "out" / "outbox"
     assert len((outbox / "deals.jsonl").read_text().splitlines()) == 1
     assert len((outbox / "tasks.csv").read_text().splitlines()) == 2  # header + one task

@@ -31,7 +31,11 @@ def test_reads_conversations_of_the_asked_accounts_since_a_moment(tmp_path, capl
     files = connector(tmp_path)
     with caplog.at_level(logging.WARNING):
         everything = list(files.read_conversations(["a1", "a5"], None))
-    assert [(c.id, c.account_id, c.source) for c in everything] == [("n1", "a1", "call"), ("notes:3", "a1", "email"), ("n3", "a5", "note")]
+    assert [(c.id, c.account_id, c.source) for c in everything] == [
+        ("n1", "a1", "call"),
+        ("notes:3", "a1", "email"),
+        ("n3", "a5", "note"),
+    ]
     assert everything[0].created_at == datetime(2026, 10, 20, 9, 30, tzinfo=UTC)
     assert everything[1].created_at == datetime(2026, 9, 1, tzinfo=UTC)  # a date alone is midnight UTC
     assert everything[2].text == "他们对术语表很感兴趣。"

@@ -21,10 +21,14 @@ def folder_with_shuffled_usage(tmp_path: Path, accounts: int, weeks: int) -> tup
     data = tmp_path / "data"
     data.mkdir()
     ids = [f"acc-{i:03d}" for i in range(accounts)]
-    (data / "accounts.csv").write_text(ACCOUNTS + "".join(
-        f"{a},Company {a},1,Team,1,translate,10,9,1200,2025-01-01,9\n" for a in ids))
-    rows = [f"{a},active_users,{date(2026, 1, 5 + w).isoformat()},{i * 100 + w}\n"
-            for i, a in enumerate(ids) for w in range(weeks)]
+    (data / "accounts.csv").write_text(
+        ACCOUNTS + "".join(f"{a},Company {a},1,Team,1,translate,10,9,1200,2025-01-01,9\n" for a in ids)
+    )
+    rows = [
+        f"{a},active_users,{date(2026, 1, 5 + w).isoformat()},{i * 100 + w}\n"
+        for i, a in enumerate(ids)
+        for w in range(weeks)
+    ]
     random.Random(7).shuffle(rows)
     rows.insert(len(rows) // 2, "acc-001,active_users,not-a-date,3\n")
     rows.insert(len(rows) // 3, "acc-002,active_users,2026-01-20,nan\n")
@@ -45,7 +49,9 @@ def test_each_account_gets_exactly_its_points_from_a_shuffled_table(tmp_path: Pa
     assert report.skipped["invalid_usage_row"] == 2  # the bad date and the NaN, counted, not fatal
 
 
-def test_the_temporary_index_is_deleted_after_the_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_temporary_index_is_deleted_after_the_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data, _ = folder_with_shuffled_usage(tmp_path, accounts=3, weeks=2)
     scratch = tmp_path / "scratch"  # this test's own temporary folder: parallel runs cannot interfere
     scratch.mkdir()

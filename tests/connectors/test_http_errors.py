@@ -36,7 +36,9 @@ class Flaky:
         self.calls += 1
         if self.calls <= self.failures:
             # Echo the Authorization header back, as a careless proxy might: it must not reach a message.
-            return Response(self.status, {"message": f"nope ({request.headers.get('authorization')})"}, self.headers)
+            return Response(
+                self.status, {"message": f"nope ({request.headers.get('authorization')})"}, self.headers
+            )
         return Response(200, {"ok": True})
 
 
@@ -121,7 +123,9 @@ def test_429_waits_by_retry_after(server: SandboxServer) -> None:
     assert len(sleeps) == 1 and 3 <= sleeps[0] <= 3.25 and api.stats.rate_limited == 1
 
 
-def test_a_retry_after_too_long_to_sleep_through_goes_up_for_the_task_to_schedule(server: SandboxServer) -> None:
+def test_a_retry_after_too_long_to_sleep_through_goes_up_for_the_task_to_schedule(
+    server: SandboxServer,
+) -> None:
     flaky = Flaky(477, failures=100, headers={"Retry-After": "3600"})  # HubSpot: migration in progress
     server.route("GET", r"/migrating")(flaky)
     sleeps: list[float] = []
@@ -157,7 +161,10 @@ def test_ignore_makes_a_status_an_answer_for_one_call(server: SandboxServer) -> 
     assert api.request("GET", "/missing", errors=HUBSPOT.but(404, NOT_AN_ERROR)) is None
     with pytest.raises(ConnectorError) as caught:
         api.request("GET", "/missing")  # the client's own table: a refusal
-    assert caught.value.kind is FailureKind.PERMANENT and DEFAULT_TABLE.resolve(404).kind is FailureKind.PERMANENT
+    assert (
+        caught.value.kind is FailureKind.PERMANENT
+        and DEFAULT_TABLE.resolve(404).kind is FailureKind.PERMANENT
+    )
 
 
 def test_a_shared_limiter_is_chained_once(server: SandboxServer) -> None:

@@ -65,7 +65,7 @@ def marker(text: str | None) -> str | None:
     """The opportunity key on a plain-text task body's last line, if it is our marker."""
     lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
     if lines and lines[-1].startswith(TASK_MARKER):
-        return lines[-1][len(TASK_MARKER):].strip()
+        return lines[-1][len(TASK_MARKER) :].strip()
     return None
 
 
@@ -123,8 +123,9 @@ class Harness:
         """Opportunity keys on every follow-up task of ours the CRM holds."""
         raise NotImplementedError
 
-    def fail_next(self, operation: str, status: int, times: int, *, retry_after: str | None = None,
-                  after: bool = False) -> None:
+    def fail_next(
+        self, operation: str, status: int, times: int, *, retry_after: str | None = None, after: bool = False
+    ) -> None:
         """Answer the next `times` calls of `operation` ("read_accounts" or "create_deals") with
         `status`; with `after`, the call takes effect and only its answer is lost."""
         raise NotImplementedError
@@ -141,7 +142,9 @@ class FilesHarness(Harness):
     facts_of_written_deals: ClassVar[bool] = False  # outcomes come from the input's opportunities table
     refuses_unknown_accounts: ClassVar[bool] = False  # the outbox takes any deal
 
-    HEADER: ClassVar[str] = "id,name,owner_id,plan,plan_rank,products,seats_purchased,seats_used,mrr,customer_since,nps\n"
+    HEADER: ClassVar[str] = (
+        "id,name,owner_id,plan,plan_rank,products,seats_purchased,seats_used,mrr,customer_since,nps\n"
+    )
 
     def start(self) -> None:
         self.data = self.tmp / "data"
@@ -158,7 +161,9 @@ class FilesHarness(Harness):
         ids = [f"acc-{i:04d}" for i in range(n)]
         with (self.data / "accounts.csv").open("a") as handle:
             for account_id in ids:
-                handle.write(f"{account_id},Company {account_id},70001,Team,1,translate;api,10,9,1200,2025-01-01,9\n")
+                handle.write(
+                    f"{account_id},Company {account_id},70001,Team,1,translate;api,10,9,1200,2025-01-01,9\n"
+                )
         return ids
 
     def seed_for_pass(self, n: int) -> None:
@@ -172,8 +177,12 @@ class FilesHarness(Harness):
     def change_account(self, account_id: str) -> None:
         path = self.data / "accounts.csv"
         lines = path.read_text().splitlines(keepends=True)
-        path.write_text("".join(line.replace(",Team,", ",Business,") if line.startswith(account_id + ",") else line
-                                for line in lines))
+        path.write_text(
+            "".join(
+                line.replace(",Team,", ",Business,") if line.startswith(account_id + ",") else line
+                for line in lines
+            )
+        )
 
     def _outbox(self, name: str, field: str) -> list[str]:
         import json
@@ -189,8 +198,9 @@ class FilesHarness(Harness):
     def task_keys(self) -> list[str]:
         return self._outbox("tasks.jsonl", "opportunity_key")
 
-    def fail_next(self, operation: str, status: int, times: int, *, retry_after: str | None = None,
-                  after: bool = False) -> None:
+    def fail_next(
+        self, operation: str, status: int, times: int, *, retry_after: str | None = None, after: bool = False
+    ) -> None:
         pytest.skip("the file connector makes no HTTP call: nothing to fail")
 
     def sleeps(self, connector: Connector) -> list[float]:
@@ -244,7 +254,9 @@ class HubSpotHarness(Harness):
         seed_sample(self.box, n, modified_ms=self.long_ago)
 
     def plant_bad_record(self) -> None:
-        self.box.add_record("companies", {"name": "Bad", "seats_purchased": "twelve"}, modified_ms=self.long_ago)
+        self.box.add_record(
+            "companies", {"name": "Bad", "seats_purchased": "twelve"}, modified_ms=self.long_ago
+        )
 
     def change_account(self, account_id: str) -> None:
         self.box.touch("companies", account_id, at_ms=int(time.time() * 1000) - 5, plan="Business")
@@ -255,16 +267,26 @@ class HubSpotHarness(Harness):
     def task_keys(self) -> list[str]:
         from connectors.hubspot.mapping import marker_key
 
-        return [k for t in self.box.records("tasks") if (k := marker_key(t["properties"].get("hs_task_body")))]
+        return [
+            k for t in self.box.records("tasks") if (k := marker_key(t["properties"].get("hs_task_body")))
+        ]
 
-    def fail_next(self, operation: str, status: int, times: int, *, retry_after: str | None = None,
-                  after: bool = False) -> None:
+    def fail_next(
+        self, operation: str, status: int, times: int, *, retry_after: str | None = None, after: bool = False
+    ) -> None:
         method, path = self.OPERATIONS[operation]
         body = None
-        if status == 429:  # https://developers.hubspot.com/docs/api-reference/error-handling (hubspot-api.md s3)
-            body = {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-                    "errorType": "RATE_LIMIT", "correlationId": "c93e06a4-0000-4000-8000-000000000000",
-                    "policyName": "TEN_SECONDLY_ROLLING", "groupName": "publicapi:private-app:1"}
+        if (
+            status == 429
+        ):  # https://developers.hubspot.com/docs/api-reference/error-handling (hubspot-api.md s3)
+            body = {
+                "status": "error",
+                "message": "You have reached your ten_secondly_rolling limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": "c93e06a4-0000-4000-8000-000000000000",
+                "policyName": "TEN_SECONDLY_ROLLING",
+                "groupName": "publicapi:private-app:1",
+            }
         headers = {"Retry-After": retry_after} if retry_after is not None else None
         self.box.fault(method, path, status, body, times=times, after=after, headers=headers)
 
@@ -299,8 +321,14 @@ class ZendeskSellHarness(Harness):
         from connectors.zendesk_sell.connector import ZendeskSellConnector
         from connectors.zendesk_sell.settings import ZendeskSellSettings
 
-        values: dict[str, Any] = {"access_token": self.sell.token, "base_url": self.sell.url, "backoff_base": 0.01,
-                                  "backoff_max": 0.05, "max_attempts": MAX_ATTEMPTS, **overrides}
+        values: dict[str, Any] = {
+            "access_token": self.sell.token,
+            "base_url": self.sell.url,
+            "backoff_base": 0.01,
+            "backoff_max": 0.05,
+            "max_attempts": MAX_ATTEMPTS,
+            **overrides,
+        }
         assert self.now is not None
         today = self.now.date()
         return ZendeskSellConnector(ZendeskSellSettings(**values), limiter=NoLimit(), today=lambda: today)
@@ -311,9 +339,17 @@ class ZendeskSellHarness(Harness):
         return recorded
 
     def seed_accounts(self, n: int) -> list[str]:
-        custom = {"plan": "Team", "products": ["translate", "api"], "seats_purchased": "10", "seats_used": "9",
-                  "mrr": "1200", "active_users": "9"}
-        return [str(self.sell.add_organization(f"Org {i}", custom_fields=dict(custom))["id"]) for i in range(n)]
+        custom = {
+            "plan": "Team",
+            "products": ["translate", "api"],
+            "seats_purchased": "10",
+            "seats_used": "9",
+            "mrr": "1200",
+            "active_users": "9",
+        }
+        return [
+            str(self.sell.add_organization(f"Org {i}", custom_fields=dict(custom))["id"]) for i in range(n)
+        ]
 
     def seed_for_pass(self, n: int) -> None:
         self.sell.generate_accounts(n, seed=11)
@@ -325,14 +361,18 @@ class ZendeskSellHarness(Harness):
         self.sell.update_contact(int(account_id), custom_fields={"seats_used": "10"})
 
     def deals(self) -> list[tuple[str, str]]:
-        return [(str(d["id"]), d["custom_fields"]["opportunity_key"]) for d in self.sell.deals.values()
-                if (d.get("custom_fields") or {}).get("opportunity_key")]
+        return [
+            (str(d["id"]), d["custom_fields"]["opportunity_key"])
+            for d in self.sell.deals.values()
+            if (d.get("custom_fields") or {}).get("opportunity_key")
+        ]
 
     def task_keys(self) -> list[str]:
         return [k for t in self.sell.tasks.values() if (k := marker(t.get("content")))]
 
-    def fail_next(self, operation: str, status: int, times: int, *, retry_after: str | None = None,
-                  after: bool = False) -> None:
+    def fail_next(
+        self, operation: str, status: int, times: int, *, retry_after: str | None = None, after: bool = False
+    ) -> None:
         method, path = self.OPERATIONS[operation]
         self.sell.add_fault(method, path, status, times=times, after=after)  # Sell sends no Retry-After
 

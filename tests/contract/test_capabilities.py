@@ -83,7 +83,9 @@ def test_reads_conversations(harness: Harness) -> None:
 def test_http_connector_names_its_budget_key_and_secrets_without_leaking_them(harness: Harness) -> None:
     connector = harness.build()
     claims(connector, CallsHttpApi)
-    assert isinstance(connector.rate_budget(), RateBudget) and connector.rate_budget().source.startswith("https://")
+    assert isinstance(connector.rate_budget(), RateBudget) and connector.rate_budget().source.startswith(
+        "https://"
+    )
     secrets = connector.secrets()
     assert secrets and all(s not in connector.rate_key() for s in secrets)
     assert connector.rate_key() == harness.build().rate_key()  # stable: two workers share one window

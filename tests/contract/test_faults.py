@@ -35,11 +35,15 @@ def test_5xx_is_retried_and_the_read_completes(harness: Harness, status: int) ->
     connector = harness.build()
     harness.sleeps(connector)
     assert [r.account.id for r in connector.read_accounts(None, ReadReport())] == ids
-    assert isinstance(connector, CallsHttpApi) and connector.http_stats().by_status[status] == MAX_ATTEMPTS - 1
+    assert (
+        isinstance(connector, CallsHttpApi) and connector.http_stats().by_status[status] == MAX_ATTEMPTS - 1
+    )
 
 
 @pytest.mark.parametrize(("status", "kind"), [(503, FailureKind.TRANSIENT), (429, FailureKind.RATE_LIMITED)])
-def test_a_request_that_keeps_failing_spends_the_budget_once(harness: Harness, status: int, kind: FailureKind) -> None:
+def test_a_request_that_keeps_failing_spends_the_budget_once(
+    harness: Harness, status: int, kind: FailureKind
+) -> None:
     harness.seed_accounts(2)
     harness.fail_next("read_accounts", status, times=100, retry_after="0")
     connector = harness.build()

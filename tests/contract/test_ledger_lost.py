@@ -25,9 +25,17 @@ def what_guardrails_see(settings: Settings, harness: Harness, now: datetime) -> 
     and offer (one open offer per playbook and per need), and how many count against the offer cap."""
     connector = harness.build()
     try:
-        context, _ = prepare_pass(settings, Ledger(settings.ledger_url), connector, harness.name,
-                                  load_definitions(settings), load_catalog(settings.catalog), ReadReport(), now,
-                                  dry_run=True)
+        context, _ = prepare_pass(
+            settings,
+            Ledger(settings.ledger_url),
+            connector,
+            harness.name,
+            load_definitions(settings),
+            load_catalog(settings.catalog),
+            ReadReport(),
+            now,
+            dry_run=True,
+        )
     finally:
         connector.close()
     month_ago = now - timedelta(days=30)
@@ -44,7 +52,9 @@ def test_a_lost_ledger_writes_nothing_new_and_decides_the_same(harness: Harness,
 
     def settings(ledger: str) -> Settings:
         # Caps lifted (issue #15): the account at the offer cap is the case a lost ledger used to break.
-        return Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / ledger}", output_dir=tmp_path / "pass")
+        return Settings(
+            **UNCAPPED, database_url=f"sqlite:///{tmp_path / ledger}", output_dir=tmp_path / "pass"
+        )
 
     first = run_pass(settings("ledger.db"), crm=harness.name, connector=harness.build(), now=harness.now)
     assert first.deals_created > 0 and first.tasks_created > 0, "the first pass wrote offers"

@@ -10,7 +10,9 @@ from tests.contract.harnesses import HARNESSES, Harness
 
 def test_every_registered_connector_has_a_harness() -> None:
     # A CRM added to the registry without a harness would skip the whole contract: fail instead.
-    assert set(HARNESSES) >= SHIPPED, f"add a Harness to tests/contract/harnesses.py for {SHIPPED - set(HARNESSES)}"
+    assert set(HARNESSES) >= SHIPPED, (
+        f"add a Harness to tests/contract/harnesses.py for {SHIPPED - set(HARNESSES)}"
+    )
 
 
 def test_connector_implements_the_required_protocol(harness: Harness) -> None:

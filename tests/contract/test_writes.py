@@ -18,11 +18,15 @@ from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 
 
-def write_pass(connector: Connector, opportunities: Sequence[Opportunity]) -> tuple[list[WriteResult], list[WriteResult]]:
+def write_pass(
+    connector: Connector, opportunities: Sequence[Opportunity]
+) -> tuple[list[WriteResult], list[WriteResult]]:
     """What the worker sends in a pass, in its order: list our deals, write deals, write tasks."""
     list(connector.read_opportunities())
     deals = connector.write_deals(opportunities)
-    tasks = connector.write_tasks([task_for(o) for o in opportunities], {r.key: r.crm_id for r in deals if r.ok})
+    tasks = connector.write_tasks(
+        [task_for(o) for o in opportunities], {r.key: r.crm_id for r in deals if r.ok}
+    )
     return deals, tasks
 
 
@@ -52,7 +56,9 @@ def test_write_deals_and_tasks_then_rerun_writes_nothing(harness: Harness) -> No
         assert [(r.key, r.crm_id) for r in deals2] == [(r.key, r.crm_id) for r in deals]
         if listed_first or harness.unlisted_write_tells_found:
             assert not any(r.created for r in deals2)
-        assert [(r.key, r.crm_id, r.created, r.ok) for r in tasks2] == [(r.key, r.crm_id, False, True) for r in tasks]
+        assert [(r.key, r.crm_id, r.created, r.ok) for r in tasks2] == [
+            (r.key, r.crm_id, False, True) for r in tasks
+        ]
         again.close()
         once_each(harness, keys)
 
@@ -104,7 +110,9 @@ def test_a_pass_killed_mid_write_is_finished_exactly_once_by_the_next(
     harness: Harness, tmp_path: Path, crash: str
 ) -> None:
     harness.seed_for_pass(60)
-    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "pass")
+    settings = Settings(
+        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "pass"
+    )
     connector = harness.build()
     write_tasks = connector.write_tasks
 

@@ -32,9 +32,11 @@ def two_weeks(tmp_path_factory):
     settings = Settings(output_dir=out)
     first = run_pass(settings)
     week_one = tasks_in(out)
-    waiting_after_first = {c.key: c for c in CandidateStore(Ledger(settings.ledger_url).engine).waiting("files")}
+    waiting_after_first = {
+        c.key: c for c in CandidateStore(Ledger(settings.ledger_url).engine).waiting("files")
+    }
     second = run_pass(settings, full=True, now=first.now + timedelta(days=7))
-    return settings, first, week_one, waiting_after_first, second, tasks_in(out)[len(week_one):]
+    return settings, first, week_one, waiting_after_first, second, tasks_in(out)[len(week_one) :]
 
 
 def test_no_owner_gets_more_than_the_weekly_cap(two_weeks):
@@ -54,7 +56,9 @@ def test_due_dates_spread_over_the_working_week(two_weeks):
         by_owner[task["owner_id"]][task["due_date"]] += 1
     for owner, days in by_owner.items():
         assert max(days.values()) == 2 and len(days) == 5, (owner, days)
-        assert all(date.fromisoformat(d).weekday() < 5 and date.fromisoformat(d) > first.now.date() for d in days)
+        assert all(
+            date.fromisoformat(d).weekday() < 5 and date.fromisoformat(d) > first.now.date() for d in days
+        )
 
 
 def test_no_account_gets_two_tasks_in_a_pass(two_weeks):
@@ -87,7 +91,9 @@ def test_a_week_later_the_best_of_the_waiting_list_is_written(two_weeks):
 
 
 def test_the_unowned_account_goes_to_the_fallback_owner_and_overrides_apply(tmp_path):
-    settings = Settings(output_dir=tmp_path, fallback_owner_id="csm-queue", owner_capacity={"70001": {"tasks_per_week": 3}})
+    settings = Settings(
+        output_dir=tmp_path, fallback_owner_id="csm-queue", owner_capacity={"70001": {"tasks_per_week": 3}}
+    )
     report = run_pass(settings)
     per_owner = Counter(t["owner_id"] for t in tasks_in(tmp_path))
     assert per_owner["csm-queue"] == 1 and per_owner["70001"] == 3

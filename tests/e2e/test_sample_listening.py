@@ -33,10 +33,18 @@ def sample_pass(tmp_path_factory):
 @pytest.mark.parametrize(
     ("account_id", "playbook", "signal", "quote"),
     [
-        ("acc-0014", "plan_upgrade", "intent.plan_upgrade",
-         '2026-10-21, call: "Ze vroeg wat het Business-abonnement extra biedt'),
-        ("acc-0058", "seat_expansion", "intent.more_seats",
-         '2026-10-25, email: "Dzień dobry, od stycznia nasz zespół rośnie o sześć osób i potrzebujemy dodatkowych licencji."'),
+        (
+            "acc-0014",
+            "plan_upgrade",
+            "intent.plan_upgrade",
+            '2026-10-21, call: "Ze vroeg wat het Business-abonnement extra biedt',
+        ),
+        (
+            "acc-0058",
+            "seat_expansion",
+            "intent.more_seats",
+            '2026-10-25, email: "Dzień dobry, od stycznia nasz zespół rośnie o sześć osób i potrzebujemy dodatkowych licencji."',
+        ),
     ],
 )
 def test_an_account_gets_an_offer_because_of_what_it_said(sample_pass, account_id, playbook, signal, quote):
@@ -64,9 +72,14 @@ def test_an_account_is_protected_because_of_what_it_said(sample_pass):
 
 def test_the_complementary_task_quotes_the_question_about_the_recommended_product(sample_pass):
     _, _, deals, tasks = sample_pass
-    deal = next(d for d in deals if d["account_id"] == "acc-0005" and d["playbook"] == "complementary_product")
+    deal = next(
+        d for d in deals if d["account_id"] == "acc-0005" and d["playbook"] == "complementary_product"
+    )
     assert deal["offer"] == "analytics"
-    assert '"They asked whether there are quality reports to compare their translation vendors."' in tasks[deal["key"]]["body"]
+    assert (
+        '"They asked whether there are quality reports to compare their translation vendors."'
+        in tasks[deal["key"]]["body"]
+    )
 
 
 def test_explain_prints_the_quotes_and_why_no_offer(sample_pass):
@@ -75,7 +88,10 @@ def test_explain_prints_the_quotes_and_why_no_offer(sample_pass):
     protected = runner.invoke(cli, ["explain", "acc-0019", "--output-dir", str(settings.output_dir)], obj={})
     assert protected.exit_code == 0, protected.output
     text = " ".join(protected.output.split())
-    assert 'churn_risk (de, confidence 0.90) 2026-10-28, email: "Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden' in text
+    assert (
+        'churn_risk (de, confidence 0.90) 2026-10-28, email: "Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden'
+        in text
+    )
     assert "-> churn_risk said 5 days ago: no offer while it is under 90 days old." in text
     assert "suppressed (churn_risk)" in text
     offered = runner.invoke(cli, ["explain", "acc-0058", "--output-dir", str(settings.output_dir)], obj={})

@@ -87,8 +87,15 @@ def test_named_accounts_are_protected_by_guardrails(first_pass, account_id, play
 def test_every_playbook_fires_and_every_guardrail_blocks(first_pass):
     _, report = first_pass
     assert set(report.new_by_playbook) == {p.id for p in load_playbooks([])}
-    assert {"at_risk", "open_escalation", "onboarding", "stage_not_eligible", "already_owned", "cooldown",
-            "offer_cap"} <= set(report.suppressed)
+    assert {
+        "at_risk",
+        "open_escalation",
+        "onboarding",
+        "stage_not_eligible",
+        "already_owned",
+        "cooldown",
+        "offer_cap",
+    } <= set(report.suppressed)
     assert report.already_open > 0
     assert report.skipped == {"invalid_account": 3, "duplicate_account_id": 1}
     assert report.defaulted["unknown_owner"] == 4

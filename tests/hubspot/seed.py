@@ -17,8 +17,21 @@ from tests.sandboxes.hubspot import HubSpotSandbox
 
 SAMPLE = Path(__file__).resolve().parents[2] / "connectors" / "files" / "sample_data"
 GAUGES = {"active_users"}
-FIELDS = ["plan", "plan_rank", "products", "seats_purchased", "seats_used", "mrr", "currency", "customer_since",
-          "contract_end_date", "journey_stage", "nps", "csat", "open_escalations"]
+FIELDS = [
+    "plan",
+    "plan_rank",
+    "products",
+    "seats_purchased",
+    "seats_used",
+    "mrr",
+    "currency",
+    "customer_since",
+    "contract_end_date",
+    "journey_stage",
+    "nps",
+    "csat",
+    "open_escalations",
+]
 
 
 def sample_as_of() -> datetime:

@@ -30,13 +30,22 @@ LIST_QUERY = {"after", "archived", "associations", "limit", "properties", "prope
 OPERATIONS: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("GET", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})"): (set(), set()),
     ("POST", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})/batch/read"): (
-        {"inputs", "properties", "propertiesWithHistory"}, {"id"}),
-    ("POST", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})/batch/create"): ({"inputs"}, {"associations", "properties"}),
+        {"inputs", "properties", "propertiesWithHistory"},
+        {"id"},
+    ),
+    ("POST", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})/batch/create"): (
+        {"inputs"},
+        {"associations", "properties"},
+    ),
     ("POST", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})/batch/update"): ({"inputs"}, {"id", "properties"}),
     ("POST", rf"/crm/objects/2026-03/({OBJECT_PATH_TYPES})/search"): (
-        {"after", "filterGroups", "limit", "properties", "sorts"}, set()),
+        {"after", "filterGroups", "limit", "properties", "sorts"},
+        set(),
+    ),
     ("POST", r"/crm/objects/2026-03/(notes|emails|calls)/search"): (
-        {"after", "filterGroups", "limit", "properties", "sorts"}, set()),
+        {"after", "filterGroups", "limit", "properties", "sorts"},
+        set(),
+    ),
     ("POST", r"/crm/associations/2026-03/[^/]+/[^/]+/batch/read"): ({"inputs"}, {"id"}),
     ("GET", r"/crm/properties/2026-03/[^/]+/[^/]+"): (set(), set()),
     ("PATCH", r"/crm/properties/2026-03/[^/]+/[^/]+"): (set(), set()),
@@ -51,7 +60,9 @@ def violations(method: str, path: str, body: Any) -> list[str]:
         if op_method == method and re.fullmatch(pattern, path):
             problems = [f"{method} {path}: missing {name}" for name in sorted(required - set(body or {}))]
             for item in (body or {}).get("inputs") or []:
-                problems += [f"{method} {path}: an input lacks {name}" for name in sorted(per_input - set(item))]
+                problems += [
+                    f"{method} {path}: an input lacks {name}" for name in sorted(per_input - set(item))
+                ]
                 trace = item.get("objectWriteTraceId")
                 if trace is not None and not isinstance(trace, str):
                     problems.append(f"{method} {path}: objectWriteTraceId must be a string")

@@ -20,28 +20,41 @@ DEAL_CREATE = r"/crm/objects/2026-03/0-3/batch/create$"
 
 
 def deal_input(company_id: str, key: str, trace: bool) -> dict[str, Any]:
-    item = mapping.deal_create_input(opportunity(company_id).model_copy(update={"key": key}), "default",
-                                     "appointmentscheduled")
+    item = mapping.deal_create_input(
+        opportunity(company_id).model_copy(update={"key": key}), "default", "appointmentscheduled"
+    )
     if not trace:
         item.pop("objectWriteTraceId")
     return item
 
 
 def post(box: HubSpotSandbox, inputs: list[dict[str, Any]]) -> requests.Response:
-    return requests.post(f"{box.url}/crm/objects/2026-03/0-3/batch/create", json={"inputs": inputs},
-                         headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    return requests.post(
+        f"{box.url}/crm/objects/2026-03/0-3/batch/create",
+        json={"inputs": inputs},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
 
 
 def keys_of(box: HubSpotSandbox) -> Counter[str]:
     return Counter(d["properties"][mapping.KEY_PROPERTY] for d in box.records("deals"))
 
 
-def test_sandbox_refuses_a_batch_with_one_existing_key_whole_without_trace_ids(sandbox: HubSpotSandbox) -> None:
+def test_sandbox_refuses_a_batch_with_one_existing_key_whole_without_trace_ids(
+    sandbox: HubSpotSandbox,
+) -> None:
     install(sandbox)
     [a, b, c] = seed_companies(sandbox, 3)
     assert post(sandbox, [deal_input(a, "k-a", trace=False)]).status_code == 201
-    answer = post(sandbox, [deal_input(b, "k-b", trace=False), deal_input(a, "k-a", trace=False),
-                            deal_input(c, "k-c", trace=False)])
+    answer = post(
+        sandbox,
+        [
+            deal_input(b, "k-b", trace=False),
+            deal_input(a, "k-a", trace=False),
+            deal_input(c, "k-c", trace=False),
+        ],
+    )
     body = answer.json()
     assert answer.status_code == 409 and body["category"] == "CONFLICT" and "errors" not in body
     assert body["message"].endswith(f"Existing ID: {next(iter(sandbox.objects['deals']))}")
@@ -63,7 +76,9 @@ def test_every_input_carries_a_unique_trace_id(sandbox: HubSpotSandbox) -> None:
     install(sandbox)
     companies = seed_companies(sandbox, 5)
     seen: list[dict[str, Any]] = []
-    sandbox.server.before.insert(0, lambda r: seen.append(r.json()) if r.path.endswith("/batch/create") else None)
+    sandbox.server.before.insert(
+        0, lambda r: seen.append(r.json()) if r.path.endswith("/batch/create") else None
+    )
     connector_for(sandbox).write_deals([opportunity(c) for c in companies])
     traces = [i["objectWriteTraceId"] for body in seen for i in body["inputs"]]
     assert len(traces) == 5 and len(set(traces)) == 5 and all(isinstance(t, str) for t in traces)
@@ -90,10 +105,14 @@ def test_a_whole_batch_conflict_is_looked_up_and_only_the_rest_resent() -> None:
         companies = seed_companies(box, 20)
         opps = [opportunity(c) for c in companies]
         earlier = connector_for(box).write_deals(opps[5:8])  # three keys exist before the batch
-        creates_before = box.calls_by_route.get("/crm/(?:v3/objects|objects/2026-03)/(?P<type>[^/]+)/batch/create", 0)
+        creates_before = box.calls_by_route.get(
+            "/crm/(?:v3/objects|objects/2026-03)/(?P<type>[^/]+)/batch/create", 0
+        )
         results = connector_for(box).write_deals(opps)
         assert all(r.ok for r in results)
-        assert [r.created for r in results[5:8]] == [False] * 3 and all(r.created for r in results[:5] + results[8:])
+        assert [r.created for r in results[5:8]] == [False] * 3 and all(
+            r.created for r in results[:5] + results[8:]
+        )
         assert {r.key: r.crm_id for r in results[5:8]} == {r.key: r.crm_id for r in earlier}
         assert len(keys_of(box)) == 20 and max(keys_of(box).values()) == 1
         creates = box.calls_by_route["/crm/(?:v3/objects|objects/2026-03)/(?P<type>[^/]+)/batch/create"]
@@ -103,8 +122,17 @@ def test_a_whole_batch_conflict_is_looked_up_and_only_the_rest_resent() -> None:
 def test_a_whole_batch_refusal_for_another_reason_is_raised_not_retried(sandbox: HubSpotSandbox) -> None:
     install(sandbox)
     [company] = seed_companies(sandbox, 1)
-    sandbox.fault("POST", DEAL_CREATE, 400, body={"status": "error", "message": "Property values were not valid",
-                                                  "category": "VALIDATION_ERROR", "correlationId": "c-1"})
+    sandbox.fault(
+        "POST",
+        DEAL_CREATE,
+        400,
+        body={
+            "status": "error",
+            "message": "Property values were not valid",
+            "category": "VALIDATION_ERROR",
+            "correlationId": "c-1",
+        },
+    )
     try:
         connector_for(sandbox).write_deals([opportunity(company)])
     except Exception as exc:

@@ -23,11 +23,18 @@ SINCE = datetime(2026, 10, 1, tzinfo=UTC)
 COMPANY_TYPE_ID = {"notes": 190, "emails": 186, "calls": 182}  # engagement -> company, HUBSPOT_DEFINED
 
 
-def log_engagement(box: HubSpotSandbox, object_type: str, company_ids: list[str], logged_ms: int | None = None,
-                   **properties: str) -> str:
+def log_engagement(
+    box: HubSpotSandbox,
+    object_type: str,
+    company_ids: list[str],
+    logged_ms: int | None = None,
+    **properties: str,
+) -> str:
     """An engagement on companies, logged (hs_lastmodifieddate) when it happened unless told."""
     if logged_ms is None:
-        logged_ms = int(datetime.fromisoformat(properties["hs_timestamp"].replace("Z", "+00:00")).timestamp() * 1000)
+        logged_ms = int(
+            datetime.fromisoformat(properties["hs_timestamp"].replace("Z", "+00:00")).timestamp() * 1000
+        )
     engagement_id = box.add_record(object_type, properties, modified_ms=logged_ms)
     for company_id in company_ids:
         box.associate(object_type, engagement_id, company_id, COMPANY_TYPE_ID[object_type])
@@ -38,18 +45,43 @@ def seed(box: HubSpotSandbox) -> dict[str, str]:
     acme = box.add_record("companies", {"name": "Acme GmbH"})
     other = box.add_record("companies", {"name": "Other BV"})
     ids = {"acme": acme, "other": other}
-    ids["note"] = log_engagement(box, "notes", [acme], hs_timestamp="2026-10-20T09:00:00Z",
-                                 hs_note_body="<div><p>Sie brauchen f&uuml;nf weitere <b>Lizenzen</b>.</p></div>")
-    ids["old_note"] = log_engagement(box, "notes", [acme], hs_timestamp="2026-06-01T09:00:00Z",
-                                     hs_note_body="<p>Old note from the summer.</p>")
-    ids["email"] = log_engagement(box, "emails", [other], hs_timestamp="2026-10-25T09:00:00.000Z",
-                                  hs_email_subject="Renewal", hs_email_html="<html><body><p>We are evaluating "
-                                  "Lokalise.</p><style>p {color: red}</style></body></html>")
-    ids["call"] = log_engagement(box, "calls", [acme, other], hs_timestamp="2026-10-22T15:00:00Z",
-                                 hs_call_title="QBR", hs_call_body="Asked what the Business plan includes.")
-    ids["orphan"] = log_engagement(box, "notes", [], hs_timestamp="2026-10-23T15:00:00Z",
-                                   hs_note_body="A note on no company.")
-    ids["empty"] = log_engagement(box, "notes", [acme], hs_timestamp="2026-10-24T15:00:00Z", hs_note_body="<p> </p>")
+    ids["note"] = log_engagement(
+        box,
+        "notes",
+        [acme],
+        hs_timestamp="2026-10-20T09:00:00Z",
+        hs_note_body="<div><p>Sie brauchen f&uuml;nf weitere <b>Lizenzen</b>.</p></div>",
+    )
+    ids["old_note"] = log_engagement(
+        box,
+        "notes",
+        [acme],
+        hs_timestamp="2026-06-01T09:00:00Z",
+        hs_note_body="<p>Old note from the summer.</p>",
+    )
+    ids["email"] = log_engagement(
+        box,
+        "emails",
+        [other],
+        hs_timestamp="2026-10-25T09:00:00.000Z",
+        hs_email_subject="Renewal",
+        hs_email_html="<html><body><p>We are evaluating "
+        "Lokalise.</p><style>p {color: red}</style></body></html>",
+    )
+    ids["call"] = log_engagement(
+        box,
+        "calls",
+        [acme, other],
+        hs_timestamp="2026-10-22T15:00:00Z",
+        hs_call_title="QBR",
+        hs_call_body="Asked what the Business plan includes.",
+    )
+    ids["orphan"] = log_engagement(
+        box, "notes", [], hs_timestamp="2026-10-23T15:00:00Z", hs_note_body="A note on no company."
+    )
+    ids["empty"] = log_engagement(
+        box, "notes", [acme], hs_timestamp="2026-10-24T15:00:00Z", hs_note_body="<p> </p>"
+    )
     return ids
 
 
@@ -69,8 +101,12 @@ def test_notes_emails_and_calls_on_the_companies_since_a_moment(sandbox: HubSpot
         (f"email:{ids['email']}", ids["other"]),
     }
     assert by_key[(f"note:{ids['note']}", ids["acme"])] == Conversation(
-        id=f"note:{ids['note']}", account_id=ids["acme"], source="note",
-        created_at=datetime(2026, 10, 20, 9, tzinfo=UTC), text="Sie brauchen fünf weitere Lizenzen.")
+        id=f"note:{ids['note']}",
+        account_id=ids["acme"],
+        source="note",
+        created_at=datetime(2026, 10, 20, 9, tzinfo=UTC),
+        text="Sie brauchen fünf weitere Lizenzen.",
+    )
     assert by_key[(f"email:{ids['email']}", ids["other"])].text == "Renewal\nWe are evaluating Lokalise."
     assert by_key[(f"call:{ids['call']}", ids["other"])].text == "QBR\nAsked what the Business plan includes."
 
@@ -79,8 +115,11 @@ def test_only_the_asked_accounts_and_everything_without_since(sandbox: HubSpotSa
     ids = seed(sandbox)
     connector = connector_for(sandbox)
     texts = {c.text for c in connector.read_conversations([ids["acme"]], None)}
-    assert texts == {"Sie brauchen fünf weitere Lizenzen.", "Old note from the summer.",
-                     "QBR\nAsked what the Business plan includes."}
+    assert texts == {
+        "Sie brauchen fünf weitere Lizenzen.",
+        "Old note from the summer.",
+        "QBR\nAsked what the Business plan includes.",
+    }
     assert connector.accounts_heard_since(SINCE) == sorted([ids["acme"], ids["other"]])
     assert connector.accounts_heard_since(datetime(2026, 10, 24, tzinfo=UTC)) == [ids["other"]]
 
@@ -88,15 +127,23 @@ def test_only_the_asked_accounts_and_everything_without_since(sandbox: HubSpotSa
 def test_a_backdated_engagement_logged_since_the_moment_is_heard(sandbox: HubSpotSandbox) -> None:
     ids = seed(sandbox)
     now_ms = sandbox.clock_ms()
-    backdated = log_engagement(sandbox, "calls", [ids["other"]], logged_ms=now_ms, hs_timestamp="2026-09-02T10:00:00Z",
-                               hs_call_title="Call last month", hs_call_body="They want twenty more seats.")
+    backdated = log_engagement(
+        sandbox,
+        "calls",
+        [ids["other"]],
+        logged_ms=now_ms,
+        hs_timestamp="2026-09-02T10:00:00Z",
+        hs_call_title="Call last month",
+        hs_call_body="They want twenty more seats.",
+    )
     connector = connector_for(sandbox)
     just_now = datetime.fromtimestamp(now_ms / 1000 - 60, tz=UTC)
     # who was heard goes by when it was logged (hs_lastmodifieddate), not by hs_timestamp
     assert connector.accounts_heard_since(just_now) == [ids["other"]]
     found = list(connector.read_conversations([ids["other"]], just_now))
     assert [(c.id, c.created_at) for c in found] == [
-        (f"call:{backdated}", datetime(2026, 9, 2, 10, tzinfo=UTC))]
+        (f"call:{backdated}", datetime(2026, 9, 2, 10, tzinfo=UTC))
+    ]
 
 
 @pytest.mark.parametrize("api_version", ["2026-03", "v3"])
@@ -112,9 +159,12 @@ def test_one_scan_per_pass_on_search_and_association_batches_outside_the_burst_b
     objects = "/crm/objects/2026-03" if api_version == "2026-03" else "/crm/v3/objects"
     associations = "/crm/associations/2026-03" if api_version == "2026-03" else "/crm/v4/associations"
     assert paths == [
-        f"{objects}/notes/search", f"{associations}/notes/companies/batch/read",
-        f"{objects}/emails/search", f"{associations}/emails/companies/batch/read",
-        f"{objects}/calls/search", f"{associations}/calls/companies/batch/read",
+        f"{objects}/notes/search",
+        f"{associations}/notes/companies/batch/read",
+        f"{objects}/emails/search",
+        f"{associations}/emails/companies/batch/read",
+        f"{objects}/calls/search",
+        f"{associations}/calls/companies/batch/read",
     ]
     assert sandbox.burst_counted == counted_before, "search and association batches are exempt"
 
@@ -125,10 +175,12 @@ def test_search_asks_for_hs_timestamp_since_and_the_text_properties(sandbox: Hub
     sandbox.server.before.insert(0, lambda r: bodies.append(r.json()) if r.path.endswith("/search") else None)
     list(connector_for(sandbox).read_conversations(["1"], SINCE))
     since_ms = str(int(SINCE.timestamp() * 1000))
-    assert [b["filterGroups"] for b in bodies] == [[  # happened since, or logged since (backdated)
-        {"filters": [{"propertyName": "hs_timestamp", "operator": "GTE", "value": since_ms}]},
-        {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since_ms}]},
-    ]] * 3
+    assert [b["filterGroups"] for b in bodies] == [
+        [  # happened since, or logged since (backdated)
+            {"filters": [{"propertyName": "hs_timestamp", "operator": "GTE", "value": since_ms}]},
+            {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since_ms}]},
+        ]
+    ] * 3
     assert [b["properties"] for b in bodies] == [
         ["hs_timestamp", "hs_note_body"],
         ["hs_timestamp", "hs_email_subject", "hs_email_text", "hs_email_html"],
@@ -150,7 +202,10 @@ def test_reading_engagements_needs_the_contacts_read_scope(sandbox: HubSpotSandb
 @pytest.mark.parametrize(
     ("html", "text"),
     [
-        ("<p>Hello&nbsp;team,</p><p>we need <i>10</i> more seats.</p>", "Hello\xa0team,\nwe need 10 more seats."),
+        (
+            "<p>Hello&nbsp;team,</p><p>we need <i>10</i> more seats.</p>",
+            "Hello\xa0team,\nwe need 10 more seats.",
+        ),
         ("plain text stays", "plain text stays"),
         ("<script>alert(1)</script>Tom &amp; Jerry<br>next line", "Tom & Jerry\nnext line"),
         ("<ul><li>one</li><li>two</li></ul>", "one\ntwo"),
@@ -166,12 +221,24 @@ def test_a_pass_offers_because_of_a_note_and_holds_back_because_of_a_churn_email
     install(sandbox)
     ids = seed_sample(sandbox, 60, modified_ms=int(time.time() * 1000) - 86_400_000)
     upgrade, churn = ids[13], ids[18]  # the sample's acc-0014 and acc-0019
-    log_engagement(sandbox, "calls", [upgrade], hs_timestamp="2026-10-21T03:00:00Z", hs_call_title="Jaarplanning",
-                   hs_call_body="<p>Gesprek met Sanne over de jaarplanning. Ze vroeg wat het Business-abonnement "
-                                "extra biedt, want ze willen meer talen en hogere limieten.</p>")
-    log_engagement(sandbox, "emails", [churn], hs_timestamp="2026-10-28T03:00:00Z", hs_email_subject="Verlängerung",
-                   hs_email_text="Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden und testen gerade "
-                                 "DeepL als Alternative. Bitte melden Sie sich vor der Verlängerung.")
+    log_engagement(
+        sandbox,
+        "calls",
+        [upgrade],
+        hs_timestamp="2026-10-21T03:00:00Z",
+        hs_call_title="Jaarplanning",
+        hs_call_body="<p>Gesprek met Sanne over de jaarplanning. Ze vroeg wat het Business-abonnement "
+        "extra biedt, want ze willen meer talen en hogere limieten.</p>",
+    )
+    log_engagement(
+        sandbox,
+        "emails",
+        [churn],
+        hs_timestamp="2026-10-28T03:00:00Z",
+        hs_email_subject="Verlängerung",
+        hs_email_text="Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden und testen gerade "
+        "DeepL als Alternative. Bitte melden Sie sich vor der Verlängerung.",
+    )
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
 
     report = run_pass(settings, crm="hubspot", connector=connector_for(sandbox), now=sample_as_of())
@@ -182,4 +249,6 @@ def test_a_pass_offers_because_of_a_note_and_holds_back_because_of_a_churn_email
     assert not [k for k in deals if k.startswith(f"{churn}:")], "the churn email blocked every offer"
     assert report.suppressed["churn_risk"] >= 1
     bodies = [t["properties"].get("hs_task_body") or "" for t in sandbox.records("tasks")]
-    assert any("Ze vroeg wat het Business-abonnement extra biedt" in b and "2026-10-21, call" in b for b in bodies)
+    assert any(
+        "Ze vroeg wat het Business-abonnement extra biedt" in b and "2026-10-21, call" in b for b in bodies
+    )

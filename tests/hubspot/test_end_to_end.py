@@ -31,7 +31,9 @@ NOW = sample_as_of()
 def world(sandbox: HubSpotSandbox, tmp_path: Path) -> tuple[HubSpotSandbox, Settings, list[str]]:
     install(sandbox)
     ids = seed_sample(sandbox, N, modified_ms=int(time.time() * 1000) - 2 * DAY_MS)
-    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(
+        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out"
+    )
     return sandbox, settings, ids
 
 
@@ -64,12 +66,26 @@ def test_full_then_rerun_then_incremental(world: tuple[HubSpotSandbox, Settings,
     assert_one_task_per_deal(box)
 
 
-def test_dry_run_prints_payloads_and_writes_nothing(world: tuple[HubSpotSandbox, Settings, list[str]]) -> None:
+def test_dry_run_prints_payloads_and_writes_nothing(
+    world: tuple[HubSpotSandbox, Settings, list[str]],
+) -> None:
     box, settings, _ = world
-    report = run_pass(settings, crm="hubspot", dry_run=True, connector=connector_for(box, dry_run=True), now=NOW)
+    report = run_pass(
+        settings, crm="hubspot", dry_run=True, connector=connector_for(box, dry_run=True), now=NOW
+    )
     assert report.new > 0 and box.records("deals") == [] and box.records("tasks") == []
-    deal_inputs = [i for p in report.dry_run_payloads if p["path"].endswith(("deals/batch/create", "0-3/batch/create")) for i in p["json"]["inputs"]]
-    task_inputs = [i for p in report.dry_run_payloads if p["path"].endswith("tasks/batch/create") for i in p["json"]["inputs"]]
+    deal_inputs = [
+        i
+        for p in report.dry_run_payloads
+        if p["path"].endswith(("deals/batch/create", "0-3/batch/create"))
+        for i in p["json"]["inputs"]
+    ]
+    task_inputs = [
+        i
+        for p in report.dry_run_payloads
+        if p["path"].endswith("tasks/batch/create")
+        for i in p["json"]["inputs"]
+    ]
     assert len(deal_inputs) == len(task_inputs) == report.new
     assert {p["method"] for p in report.dry_run_payloads} == {"POST"}
     assert not any("batch/create" in path for _, path in box.server.requests)
@@ -105,7 +121,9 @@ def test_crash_between_calls_recovers_exactly_once(
 ) -> None:
     box, settings, _ = world
     with pytest.raises(Crash):
-        run_pass(settings, crm="hubspot", connector=CrashingConnector(settings_for(box), where=where), now=NOW)
+        run_pass(
+            settings, crm="hubspot", connector=CrashingConnector(settings_for(box), where=where), now=NOW
+        )
     deals_before = len(box.records("deals"))
     assert deals_before > 0 and box.records("tasks") == []  # the crash left deals without tasks
 
@@ -124,7 +142,9 @@ def test_crash_between_calls_recovers_exactly_once(
     assert_one_task_per_deal(box)
 
 
-def test_incremental_reads_only_the_changed_accounts_deals(world: tuple[HubSpotSandbox, Settings, list[str]]) -> None:
+def test_incremental_reads_only_the_changed_accounts_deals(
+    world: tuple[HubSpotSandbox, Settings, list[str]],
+) -> None:
     """An incremental pass asks HubSpot for the changed accounts' deals only, still sees a deal
     there as open (no duplicate) and still notices a deal there that a CSM closed."""
     box, settings, ids = world
@@ -147,7 +167,11 @@ def test_incremental_reads_only_the_changed_accounts_deals(world: tuple[HubSpotS
     assert report.mode == "incremental" and report.accounts_read == 1
     assert asked == [[account]] and full_reads == []
     playbook = deals[0]["properties"]["oppworker_playbook"]
-    same = [d for d in box.records("deals") if d["properties"]["oppworker_key"].startswith(f"{account}:{playbook}:")]
+    same = [
+        d
+        for d in box.records("deals")
+        if d["properties"]["oppworker_key"].startswith(f"{account}:{playbook}:")
+    ]
     assert len(same) == 1  # the lost offer is in its cooldown: not offered again
     assert_one_task_per_deal(box)
     outcomes = {r["key"]: r["status"] for r in store_for(Ledger(settings.ledger_url)).outcomes("hubspot")}

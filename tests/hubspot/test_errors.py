@@ -13,9 +13,14 @@ LIST = r"/crm/objects/2026-03/companies$"
 
 
 def rate_body(policy: str) -> dict:
-    return {"status": "error", "message": f"You have reached your {policy.lower()} limit.", "errorType": "RATE_LIMIT",
-            "correlationId": "c93e06a4-0000-4000-8000-000000000001", "policyName": policy,
-            "groupName": "publicapi:private-app-api-calls:1"}
+    return {
+        "status": "error",
+        "message": f"You have reached your {policy.lower()} limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": "c93e06a4-0000-4000-8000-000000000001",
+        "policyName": policy,
+        "groupName": "publicapi:private-app-api-calls:1",
+    }
 
 
 def recorded_sleeps(connector) -> list[float]:
@@ -36,7 +41,9 @@ def test_429_waits_by_retry_after_or_policy(
     sandbox: HubSpotSandbox, policy: str, retry_after: str | None, low: float, high: float
 ) -> None:
     seed_companies(sandbox, 3)
-    sandbox.fault("GET", LIST, 429, rate_body(policy), headers={"Retry-After": retry_after} if retry_after else {})
+    sandbox.fault(
+        "GET", LIST, 429, rate_body(policy), headers={"Retry-After": retry_after} if retry_after else {}
+    )
     connector = connector_for(sandbox, rolling_wait_seconds=10, secondly_wait_seconds=1)
     sleeps = recorded_sleeps(connector)
     assert len(list(connector.read_accounts(None, ReadReport()))) == 3
@@ -65,8 +72,9 @@ def test_rolling_limit_429s_from_the_sandbox_are_retried_until_done() -> None:
 def test_the_client_limiter_keeps_under_the_burst_limit() -> None:
     with HubSpotSandbox(token=TOKEN, burst_limit=4, burst_window=0.3) as box:
         seed_companies(box, 10)
-        connector = connector_for(box, page_size=1, burst_limit=4, burst_window_seconds=0.3,
-                                  burst_margin_seconds=0.05)
+        connector = connector_for(
+            box, page_size=1, burst_limit=4, burst_window_seconds=0.3, burst_margin_seconds=0.05
+        )
         assert len(list(connector.read_accounts(None, ReadReport()))) == 10
         assert box.rate_limited == 0
 
@@ -101,8 +109,12 @@ def test_server_errors_are_retried_and_client_errors_are_not(sandbox: HubSpotSan
     assert len(list(connector.read_accounts(None, ReadReport()))) == 2
     assert connector.client.stats.retries == 2
 
-    sandbox.fault("GET", LIST, 400, {"status": "error", "message": "bad", "category": "VALIDATION_ERROR",
-                                     "correlationId": "abc-123"})
+    sandbox.fault(
+        "GET",
+        LIST,
+        400,
+        {"status": "error", "message": "bad", "category": "VALIDATION_ERROR", "correlationId": "abc-123"},
+    )
     again = connector_for(sandbox)
     with pytest.raises(ConnectorError) as caught:
         list(again.read_accounts(None, ReadReport()))
@@ -113,8 +125,13 @@ def test_server_errors_are_retried_and_client_errors_are_not(sandbox: HubSpotSan
 def test_search_limit_is_kept_separately_from_the_burst_limit() -> None:
     with HubSpotSandbox(token=TOKEN, search_limit=3, search_window=0.2) as box:
         seed_companies(box, 20, modified_ms=1_700_000_000_000)
-        paced = connector_for(box, search_page_size=2, search_per_second=15, search_window_seconds=0.2,
-                              search_margin_seconds=0.02)
+        paced = connector_for(
+            box,
+            search_page_size=2,
+            search_per_second=15,
+            search_window_seconds=0.2,
+            search_margin_seconds=0.02,
+        )
         assert len(list(paced.read_accounts("2020-01-01T00:00:00Z", ReadReport()))) == 20
         assert box.rate_limited == 0  # ten searches, none refused
 

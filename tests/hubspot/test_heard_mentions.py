@@ -25,7 +25,9 @@ from worker.store.mentions import StoredMention
 DAY_MS = 86_400_000
 
 
-def mention(account: str, conversation: str, intent: str, said: date, evidence: str = "we need more seats") -> StoredMention:
+def mention(
+    account: str, conversation: str, intent: str, said: date, evidence: str = "we need more seats"
+) -> StoredMention:
     return StoredMention(account, conversation, intent, evidence, "en", 0.9, said, "note", None)
 
 
@@ -33,25 +35,40 @@ def mention(account: str, conversation: str, intent: str, said: date, evidence: 
 def test_mentions_are_remembered_refreshed_recalled_by_account_and_forgotten(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    url = (
+        f"sqlite:///{tmp_path / 'ledger.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     store = Ledger(url).mentions
     assert not store.any("hubspot")
-    store.remember("hubspot", [mention("a", "note:1", "more_seats", date(2026, 10, 1)),
-                               mention("a", "note:2", "churn_risk", date(2026, 5, 1), "looking at DeepL"),
-                               mention("b", "note:3", "more_seats", date(2026, 10, 2))])
-    store.remember("hubspot", [mention("a", "note:1", "more_seats", date(2026, 10, 1), "edited: 20 more seats")])
+    store.remember(
+        "hubspot",
+        [
+            mention("a", "note:1", "more_seats", date(2026, 10, 1)),
+            mention("a", "note:2", "churn_risk", date(2026, 5, 1), "looking at DeepL"),
+            mention("b", "note:3", "more_seats", date(2026, 10, 2)),
+        ],
+    )
+    store.remember(
+        "hubspot", [mention("a", "note:1", "more_seats", date(2026, 10, 1), "edited: 20 more seats")]
+    )
     store.remember("files", [mention("a", "note:9", "more_seats", date(2026, 10, 1))])
     recalled = store.recall("hubspot", ["a", "c"], since=date(2026, 6, 1))
-    assert recalled == {"a": [mention("a", "note:1", "more_seats", date(2026, 10, 1), "edited: 20 more seats")]}
+    assert recalled == {
+        "a": [mention("a", "note:1", "more_seats", date(2026, 10, 1), "edited: 20 more seats")]
+    }
     assert store.any("hubspot") and store.forget_before("hubspot", date(2026, 6, 1)) == 1
 
 
 def test_known_mentions_merge_with_new_conversations_and_a_reread_one_replaces_them() -> None:
     listener = Listener(build_detector(load_catalog(None)))
     today = date(2026, 11, 2)
-    known = [HeardIntent("churn_risk", "we are testing DeepL", 0.9, date(2026, 10, 1), "email", "email:1", "en"),
-             HeardIntent("more_seats", "old text", 0.9, date(2026, 10, 5), "note", "note:2", "en"),
-             HeardIntent("more_seats", "too old", 0.9, date(2026, 1, 5), "note", "note:3", "en")]
+    known = [
+        HeardIntent("churn_risk", "we are testing DeepL", 0.9, date(2026, 10, 1), "email", "email:1", "en"),
+        HeardIntent("more_seats", "old text", 0.9, date(2026, 10, 5), "note", "note:2", "en"),
+        HeardIntent("more_seats", "too old", 0.9, date(2026, 1, 5), "note", "note:3", "en"),
+    ]
     reread = Conversation("note:2", "a", datetime(2026, 10, 5, tzinfo=UTC), "note", "Lovely weather today.")
     heard = listener.hear([reread], today, known)
     assert [(m.conversation_id, m.intent) for m in heard.mentions] == [("email:1", "churn_risk")]
@@ -64,28 +81,46 @@ def test_a_churn_email_heard_once_keeps_blocking_on_incremental_passes_that_do_n
     two_days_ago = int(time.time() * 1000) - 2 * DAY_MS
     ids = seed_sample(sandbox, 40, modified_ms=two_days_ago)
     churn = ids[18]  # the sample's acc-0019: qualifies on numbers, protected by its words
-    email = sandbox.add_record("emails", {"hs_timestamp": "2026-10-28T03:00:00Z", "hs_email_subject": "Verlängerung",
-                                          "hs_email_text": "Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden "
-                                                           "und testen gerade DeepL als Alternative."},
-                               modified_ms=two_days_ago)
+    email = sandbox.add_record(
+        "emails",
+        {
+            "hs_timestamp": "2026-10-28T03:00:00Z",
+            "hs_email_subject": "Verlängerung",
+            "hs_email_text": "Hallo, ehrlich gesagt sind wir mit den Ladezeiten unzufrieden "
+            "und testen gerade DeepL als Alternative.",
+        },
+        modified_ms=two_days_ago,
+    )
     sandbox.associate("emails", email, churn, 186)
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
     now = sample_as_of()
 
     first = run_pass(settings, crm="hubspot", connector=connector_for(sandbox), now=now)
-    assert first.suppressed["churn_risk"] >= 1 and not [d for d in sandbox.records("deals")
-                                                         if d["properties"]["oppworker_key"].startswith(f"{churn}:")]
+    assert first.suppressed["churn_risk"] >= 1 and not [
+        d for d in sandbox.records("deals") if d["properties"]["oppworker_key"].startswith(f"{churn}:")
+    ]
     stored = Ledger(settings.ledger_url).mentions.recall("hubspot", [churn], since=date(2026, 5, 1))
-    assert [(m.conversation_id, m.intent, m.language) for m in stored[churn]] == [(f"email:{email}", "churn_risk", "de")]
+    assert [(m.conversation_id, m.intent, m.language) for m in stored[churn]] == [
+        (f"email:{email}", "churn_risk", "de")
+    ]
 
     searches: list[dict] = []
-    sandbox.server.before.insert(0, lambda r: searches.append(r.json()) if r.path.endswith("emails/search") else None)
+    sandbox.server.before.insert(
+        0, lambda r: searches.append(r.json()) if r.path.endswith("emails/search") else None
+    )
     sandbox.touch("companies", churn, name="Renamed GmbH")  # changed, so the incremental pass scores it
     second = run_pass(settings, crm="hubspot", connector=connector_for(sandbox), now=now + timedelta(hours=1))
 
     assert second.mode == "incremental" and second.accounts_read == 1
-    since_ms = {int(f["value"]) for body in searches for group in body["filterGroups"] for f in group["filters"]
-                if f["propertyName"] != "hs_object_id"}
+    since_ms = {
+        int(f["value"])
+        for body in searches
+        for group in body["filterGroups"]
+        for f in group["filters"]
+        if f["propertyName"] != "hs_object_id"
+    }
     assert since_ms and min(since_ms) > two_days_ago, "the second pass asks only for what is new"
     assert second.suppressed["churn_risk"] >= 1, "the stored mention still blocks"
-    assert not [d for d in sandbox.records("deals") if d["properties"]["oppworker_key"].startswith(f"{churn}:")]
+    assert not [
+        d for d in sandbox.records("deals") if d["properties"]["oppworker_key"].startswith(f"{churn}:")
+    ]

@@ -70,12 +70,18 @@ def test_a_pass_stops_before_the_daily_budget_runs_out_and_the_next_pass_resumes
 ) -> None:
     run_setup(HubSpotClient(settings_for(sandbox)))
     seed_sample(sandbox, 150, modified_ms=int(time.time() * 1000) - 86_400_000)
-    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(
+        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out"
+    )
     reserve = 20
     sandbox.daily_limit = sandbox._daily + reserve + 6  # room for a handful of calls above the reserve
     with pytest.raises(DailyBudgetExhausted) as stopped:
-        run_pass(settings, crm="hubspot", connector=connector_for(sandbox, daily_reserve_calls=reserve),
-                 now=sample_as_of())
+        run_pass(
+            settings,
+            crm="hubspot",
+            connector=connector_for(sandbox, daily_reserve_calls=reserve),
+            now=sample_as_of(),
+        )
     assert stopped.value.remaining <= reserve and not stopped.value.retryable
     assert "DAILY" not in sandbox.rate_limited_by  # stopped before HubSpot had to refuse anything
     assert sandbox.daily_limit - sandbox._daily >= reserve  # the reserve is left for other apps
@@ -92,5 +98,7 @@ def test_search_responses_without_daily_headers_do_not_reset_the_budget(sandbox:
     client = HubSpotClient(settings_for(sandbox, daily_reserve_calls=10))
     client.owners_page(None)
     before = client.daily.remaining
-    client.search_page("companies", {"filterGroups": [], "sorts": [], "properties": [], "limit": 1, "after": "0"})
+    client.search_page(
+        "companies", {"filterGroups": [], "sorts": [], "properties": [], "limit": 1, "after": "0"}
+    )
     assert client.daily.remaining == before - 1  # counted locally; search answers carry no headers

@@ -20,12 +20,31 @@ def company(props: dict, cid: str = "101") -> dict:
 def test_company_maps_every_default_field_and_usage_snapshot() -> None:
     report = ReadReport()
     record = mapping.company_to_record(
-        company({"name": "Acme", "hubspot_owner_id": "7", "plan": "Team", "plan_rank": "1",
-                 "products": "api;translate", "seats_purchased": "10", "seats_used": "12", "mrr": "990.50",
-                 "currency": "eur", "customer_since": "2024-01-15", "contract_end_date": "1798761600000",
-                 "journey_stage": "adopting", "nps": "9", "csat": "4.5", "open_escalations": "2",
-                 "active_users": "40", "api_calls": "1200.5"}),
-        DEFAULT_FIELD_MAP, DEFAULT_USAGE_MAP, TODAY, report,
+        company(
+            {
+                "name": "Acme",
+                "hubspot_owner_id": "7",
+                "plan": "Team",
+                "plan_rank": "1",
+                "products": "api;translate",
+                "seats_purchased": "10",
+                "seats_used": "12",
+                "mrr": "990.50",
+                "currency": "eur",
+                "customer_since": "2024-01-15",
+                "contract_end_date": "1798761600000",
+                "journey_stage": "adopting",
+                "nps": "9",
+                "csat": "4.5",
+                "open_escalations": "2",
+                "active_users": "40",
+                "api_calls": "1200.5",
+            }
+        ),
+        DEFAULT_FIELD_MAP,
+        DEFAULT_USAGE_MAP,
+        TODAY,
+        report,
     )
     assert record is not None and record.usage_is_snapshot
     a = record.account
@@ -42,16 +61,34 @@ def test_company_maps_every_default_field_and_usage_snapshot() -> None:
 def test_malformed_values_are_defaulted_and_counted_not_fatal() -> None:
     report = ReadReport()
     record = mapping.company_to_record(
-        company({"name": "Broken", "seats_purchased": "many", "seats_used": "-3", "mrr": "NaN",
-                 "customer_since": "last spring", "journey_stage": "sleeping", "active_users": "lots"}),
-        DEFAULT_FIELD_MAP, DEFAULT_USAGE_MAP, TODAY, report,
+        company(
+            {
+                "name": "Broken",
+                "seats_purchased": "many",
+                "seats_used": "-3",
+                "mrr": "NaN",
+                "customer_since": "last spring",
+                "journey_stage": "sleeping",
+                "active_users": "lots",
+            }
+        ),
+        DEFAULT_FIELD_MAP,
+        DEFAULT_USAGE_MAP,
+        TODAY,
+        report,
     )
     assert record is not None and record.account.name == "Broken"
     assert record.account.seats_purchased is None and record.account.seats_used is None
     assert record.account.mrr is None and record.account.journey_stage is None
     assert record.usage == []
-    assert set(report.defaulted) == {"invalid_seats_purchased", "invalid_seats_used", "invalid_mrr",
-                                     "invalid_customer_since", "invalid_journey_stage", "non_numeric_active_users"}
+    assert set(report.defaulted) == {
+        "invalid_seats_purchased",
+        "invalid_seats_used",
+        "invalid_mrr",
+        "invalid_customer_since",
+        "invalid_journey_stage",
+        "non_numeric_active_users",
+    }
 
 
 def test_company_without_id_is_skipped() -> None:
@@ -78,10 +115,19 @@ def test_task_marker_round_trip_even_through_html() -> None:
 
 
 def test_deal_to_existing_reads_status_and_dates() -> None:
-    deal = {"id": "9", "properties": {"oppworker_key": "101:p:o", "oppworker_account_id": "101",
-                                      "oppworker_playbook": "p", "oppworker_offer": "o", "hs_is_closed": "true",
-                                      "hs_is_closed_won": "false", "createdate": "2026-01-01T00:00:00Z",
-                                      "closedate": "2026-02-01T00:00:00.000Z"}}
+    deal = {
+        "id": "9",
+        "properties": {
+            "oppworker_key": "101:p:o",
+            "oppworker_account_id": "101",
+            "oppworker_playbook": "p",
+            "oppworker_offer": "o",
+            "hs_is_closed": "true",
+            "hs_is_closed_won": "false",
+            "createdate": "2026-01-01T00:00:00Z",
+            "closedate": "2026-02-01T00:00:00.000Z",
+        },
+    }
     existing = mapping.deal_to_existing(deal)
     assert existing is not None and existing.status is OpportunityStatus.LOST and existing.crm_id == "9"
     assert existing.closed_at is not None and existing.closed_at.month == 2

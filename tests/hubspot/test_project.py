@@ -31,7 +31,11 @@ def app_scopes() -> list[str]:
 
 def test_project_files_follow_the_2026_03_schemas() -> None:
     # hubspot-project-components 2026.03/defaultFiles/hsproject.json
-    assert load("hsproject.json") == {"name": "opportunity-worker", "srcDir": "src", "platformVersion": "2026.03"}
+    assert load("hsproject.json") == {
+        "name": "opportunity-worker",
+        "srcDir": "src",
+        "platformVersion": "2026.03",
+    }
     app = load("src/app/app-hsmeta.json")
     # Required: uid (<= 64 chars), type, name, description, distribution; static auth needs private.
     assert app["type"] == "app" and 0 < len(app["uid"]) <= 64
@@ -56,7 +60,9 @@ def test_webhooks_subscribe_to_scored_company_properties_and_deal_stage() -> Non
     subscriptions = hooks["config"]["subscriptions"]
     assert set(subscriptions) == {"crmObjects", "legacyCrmObjects", "hubEvents"}
     crm = subscriptions["crmObjects"]
-    assert all(s["subscriptionType"] in {"object.creation", "object.propertyChange"} and s["active"] for s in crm)
+    assert all(
+        s["subscriptionType"] in {"object.creation", "object.propertyChange"} and s["active"] for s in crm
+    )
     read_by_connector = set(HubSpotSettings(access_token="x").company_properties)
     company_props = [s["propertyName"] for s in crm if s["objectType"] == "company" and "propertyName" in s]
     assert company_props and set(company_props) <= read_by_connector
@@ -67,13 +73,16 @@ def test_webhooks_subscribe_to_scored_company_properties_and_deal_stage() -> Non
 
 def test_a_token_with_exactly_the_app_scopes_runs_every_call() -> None:
     scopes = frozenset(s for s in app_scopes() if s != "oauth")
-    with HubSpotSandbox(token=TOKEN, scopes=scopes, credential="static_app",
-                        burst_limit=10_000, search_limit=10_000) as box:
+    with HubSpotSandbox(
+        token=TOKEN, scopes=scopes, credential="static_app", burst_limit=10_000, search_limit=10_000
+    ) as box:
         client = HubSpotClient(settings_for(box))
         report = run_setup(client)
         assert report.ok and report.missing_scopes == [], report
         companies = seed_companies(box, 12, modified_ms=int(time.time() * 1000) - 60_000)
-        deal = box.add_record("deals", {"dealname": "won", "dealstage": "closedwon", "hs_is_closed_won": "true"})
+        deal = box.add_record(
+            "deals", {"dealname": "won", "dealstage": "closedwon", "hs_is_closed_won": "true"}
+        )
         item = box.add_record("line_items", {"hs_sku": "api"})
         box.associate("deals", deal, companies[0], 341)
         box.associate("deals", deal, item, 19)
@@ -96,9 +105,18 @@ def test_the_receiver_reads_the_project_apps_object_events_as_company_events() -
     from worker.webhooks.models import HubSpotEvent
 
     # crmObjects subscriptions deliver generic `object.*` events with the object type id.
-    event = HubSpotEvent(eventId=7, subscriptionId=3, subscriptionType="object.propertyChange", objectTypeId="0-2",
-                         objectId=1234, occurredAt=1)
+    event = HubSpotEvent(
+        eventId=7,
+        subscriptionId=3,
+        subscriptionType="object.propertyChange",
+        objectTypeId="0-2",
+        objectId=1234,
+        occurredAt=1,
+    )
     assert event.object_type == "company"
     deal = HubSpotEvent(eventId=8, subscriptionType="object.propertyChange", objectTypeId="0-3", objectId=9)
     assert deal.object_type == "deal"
-    assert HubSpotEvent(eventId=9, subscriptionType="company.propertyChange", objectId=1).object_type == "company"
+    assert (
+        HubSpotEvent(eventId=9, subscriptionType="company.propertyChange", objectId=1).object_type
+        == "company"
+    )

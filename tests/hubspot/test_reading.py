@@ -44,7 +44,9 @@ def test_malformed_company_is_counted_and_the_read_goes_on(sandbox: HubSpotSandb
     report = ReadReport()
     records = list(connector_for(sandbox).read_accounts(None, report))
     assert len(records) == 4
-    assert report.defaulted["invalid_seats_purchased"] == 1 and report.defaulted["non_numeric_active_users"] == 1
+    assert (
+        report.defaulted["invalid_seats_purchased"] == 1 and report.defaulted["non_numeric_active_users"] == 1
+    )
 
 
 def test_owners_are_streamed_across_pages(sandbox: HubSpotSandbox) -> None:
@@ -86,8 +88,9 @@ def test_read_opportunities_returns_only_our_deals_with_status(sandbox: HubSpotS
     sandbox.add_record("deals", {"dealname": "Someone else's deal", "dealstage": "appointmentscheduled"})
     connector = connector_for(sandbox)
     [result] = connector.write_deals([opportunity(cid)])
-    sandbox.touch("deals", result.crm_id, hs_is_closed="true", hs_is_closed_won="true",
-                  closedate="2026-11-01T00:00:00Z")
+    sandbox.touch(
+        "deals", result.crm_id, hs_is_closed="true", hs_is_closed_won="true", closedate="2026-11-01T00:00:00Z"
+    )
     [existing] = list(connector.read_opportunities())
     assert existing.key == opportunity(cid).key and existing.status.value == "won"
     assert existing.account_id == cid and existing.crm_id == result.crm_id and existing.closed_at is not None
@@ -99,8 +102,9 @@ def test_read_opportunities_for_some_accounts_only(sandbox: HubSpotSandbox) -> N
     connector = connector_for(sandbox)
     connector.write_deals([opportunity(c, offer) for c in ids for offer in ("analytics", "api")])
     found = list(connector.read_opportunities_for([ids[1], ids[3]]))
-    assert sorted(o.key for o in found) == sorted(opportunity(c, offer).key for c in (ids[1], ids[3])
-                                                  for offer in ("analytics", "api"))
+    assert sorted(o.key for o in found) == sorted(
+        opportunity(c, offer).key for c in (ids[1], ids[3]) for offer in ("analytics", "api")
+    )
     assert list(connector.read_opportunities_for([])) == []
 
 
@@ -108,8 +112,14 @@ def test_products_from_line_items_of_won_deals(sandbox: HubSpotSandbox) -> None:
     a, b, c = seed_companies(sandbox, 3)  # their `products` property says translate;api: ignored here
 
     def deal(company: str, won: bool, skus: list[str]) -> None:
-        deal_id = sandbox.add_record("deals", {"dealname": "d", "dealstage": "closedwon" if won else "qualified",
-                                               "hs_is_closed_won": "true" if won else "false"})
+        deal_id = sandbox.add_record(
+            "deals",
+            {
+                "dealname": "d",
+                "dealstage": "closedwon" if won else "qualified",
+                "hs_is_closed_won": "true" if won else "false",
+            },
+        )
         sandbox.associate("deals", deal_id, company, 5)
         for sku in skus:
             item = sandbox.add_record("line_items", {"name": sku.title(), "hs_sku": sku})
@@ -126,7 +136,9 @@ def test_products_from_line_items_of_won_deals(sandbox: HubSpotSandbox) -> None:
     assert products == baskets
 
 
-def test_deal_facts_come_from_the_pass_listing_and_task_states_from_a_batch_read(sandbox: HubSpotSandbox) -> None:
+def test_deal_facts_come_from_the_pass_listing_and_task_states_from_a_batch_read(
+    sandbox: HubSpotSandbox,
+) -> None:
     from tests.hubspot.conftest import task_for
 
     install(sandbox)
@@ -136,8 +148,13 @@ def test_deal_facts_come_from_the_pass_listing_and_task_states_from_a_batch_read
     deals = {r.key: r.crm_id for r in connector.write_deals([won, lost])}
     tasks = {r.key: r.crm_id for r in connector.write_tasks([task_for(won), task_for(lost)], deals)}
     sandbox.touch("deals", deals[won.key], hs_is_closed="true", hs_is_closed_won="true", amount="4200.50")
-    sandbox.touch("deals", deals[lost.key], hs_is_closed="true", hs_is_closed_won="false",
-                  closed_lost_reason="Budget cut")
+    sandbox.touch(
+        "deals",
+        deals[lost.key],
+        hs_is_closed="true",
+        hs_is_closed_won="false",
+        closed_lost_reason="Budget cut",
+    )
     sandbox.touch("tasks", tasks[won.key], hs_task_status="COMPLETED")
 
     reader = connector_for(sandbox)
@@ -156,11 +173,14 @@ def test_deal_facts_come_from_the_pass_listing_and_task_states_from_a_batch_read
 def test_account_history_from_property_history(sandbox: HubSpotSandbox) -> None:
     day = 86_400_000
     start = 1_767_225_600_000  # 2026-01-01T00:00:00Z
-    cid = sandbox.add_record("companies", {"name": "A", "plan": "Team", "seats_purchased": "10", "mrr": "300"},
-                             modified_ms=start)
+    cid = sandbox.add_record(
+        "companies", {"name": "A", "plan": "Team", "seats_purchased": "10", "mrr": "300"}, modified_ms=start
+    )
     sandbox.touch("companies", cid, at_ms=start + 40 * day, seats_purchased="25")
     sandbox.touch("companies", cid, at_ms=start + 90 * day, plan="Business", mrr="900")
-    sandbox.touch("companies", cid, at_ms=start + 90 * day + 5, seats_purchased="lots")  # same day, unparseable
+    sandbox.touch(
+        "companies", cid, at_ms=start + 90 * day + 5, seats_purchased="lots"
+    )  # same day, unparseable
     for i in range(60):  # more than one 50-record page
         sandbox.add_record("companies", {"name": f"B{i}", "plan": "Starter"}, modified_ms=start)
     connector = connector_for(sandbox)

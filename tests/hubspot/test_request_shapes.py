@@ -15,8 +15,11 @@ BASE = "https://api.hubapi.test"
 
 
 def connector(**overrides) -> HubSpotConnector:
-    return HubSpotConnector(HubSpotSettings(access_token="pat-shape-secret", base_url=BASE, backoff_base_seconds=0.01,
-                                            **overrides))
+    return HubSpotConnector(
+        HubSpotSettings(
+            access_token="pat-shape-secret", base_url=BASE, backoff_base_seconds=0.01, **overrides
+        )
+    )
 
 
 @responses.activate
@@ -30,8 +33,11 @@ def test_incremental_search_body_filters_sorts_and_pages() -> None:
     assert responses.calls[0].request.headers["Authorization"] == "Bearer pat-shape-secret"
     [group] = sent["filterGroups"]
     since = datetime(2026, 11, 1, 11, 59, tzinfo=UTC)  # the cursor minus the 60 s overlap
-    assert group["filters"][0] == {"propertyName": "hs_lastmodifieddate", "operator": "GTE",
-                                   "value": str(int(since.timestamp() * 1000))}
+    assert group["filters"][0] == {
+        "propertyName": "hs_lastmodifieddate",
+        "operator": "GTE",
+        "value": str(int(since.timestamp() * 1000)),
+    }
     assert group["filters"][1]["operator"] == "LT"
     assert sent["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
     assert sent["limit"] == 200 and sent["after"] == "0" and "tier" in sent["properties"]
@@ -40,7 +46,9 @@ def test_incremental_search_body_filters_sorts_and_pages() -> None:
 @responses.activate
 def test_full_read_lists_with_properties_limit_and_after() -> None:
     url = f"{BASE}/crm/objects/2026-03/companies"
-    responses.get(url, json={"results": [{"id": "1", "properties": {}}], "paging": {"next": {"after": "abc"}}})
+    responses.get(
+        url, json={"results": [{"id": "1", "properties": {}}], "paging": {"next": {"after": "abc"}}}
+    )
     responses.get(url, json={"results": [{"id": "2", "properties": {}}]})
     ids = [r.account.id for r in connector().read_accounts(None, ReadReport())]
     assert ids == ["1", "2"]
@@ -53,8 +61,14 @@ def test_full_read_lists_with_properties_limit_and_after() -> None:
 def test_task_create_retries_423_locked_but_not_a_timeout_blindly() -> None:
     create = f"{BASE}/crm/objects/2026-03/tasks/batch/create"
     responses.post(create, status=423, json={"status": "error", "message": "locked", "category": "LOCKED"})
-    responses.post(create, status=201, json={"status": "COMPLETE", "results": [
-        {"id": "55", "properties": {"hs_task_body": "x\n\noppworker-key: k1"}}]})
+    responses.post(
+        create,
+        status=201,
+        json={
+            "status": "COMPLETE",
+            "results": [{"id": "55", "properties": {"hs_task_body": "x\n\noppworker-key: k1"}}],
+        },
+    )
     from tests.hubspot.conftest import opportunity, task_for
 
     o = opportunity("1").model_copy(update={"key": "k1"})

@@ -43,17 +43,24 @@ def test_a_deal_resolves_to_its_company_through_the_association_batch(sandbox: H
     assert isinstance(connector, ResolvesDealAccounts)
     assert connector.accounts_of_deals([deal, lonely]) == [company]
     burst_before = sandbox.burst_counted
-    assert accounts_to_revisit(connector, None, flagged_accounts=[other], flagged_deals=[deal]) == sorted([company, other])
+    assert accounts_to_revisit(connector, None, flagged_accounts=[other], flagged_deals=[deal]) == sorted(
+        [company, other]
+    )
     assert sandbox.burst_counted == burst_before  # association batch reads are exempt
 
 
-def test_changed_and_revisited_accounts_are_listed_once_and_a_full_pass_revisits_nothing(sandbox: HubSpotSandbox) -> None:
+def test_changed_and_revisited_accounts_are_listed_once_and_a_full_pass_revisits_nothing(
+    sandbox: HubSpotSandbox,
+) -> None:
     install(sandbox)
     old = int(time.time() * 1000) - 2 * DAY_MS
     ids = seed_companies(sandbox, 4, modified_ms=old)
     cursor = datetime.fromtimestamp((old + DAY_MS) / 1000, tz=UTC).isoformat()
     sandbox.touch("companies", ids[1], seats_used="12")
-    listed = [r.account.id for r in read_with_revisits(connector_for(sandbox), cursor, ReadReport(), [ids[1], ids[3]])]
+    listed = [
+        r.account.id
+        for r in read_with_revisits(connector_for(sandbox), cursor, ReadReport(), [ids[1], ids[3]])
+    ]
     assert listed == [ids[1], ids[3]]
     full = [r.account.id for r in read_with_revisits(connector_for(sandbox), None, ReadReport(), [ids[3]])]
     assert sorted(full) == sorted(ids)
@@ -64,7 +71,9 @@ def test_the_watermark_is_the_last_pass_start_minus_an_overlap() -> None:
     assert heard_watermark(started) == started - HEARD_OVERLAP and heard_watermark(None) is None
 
 
-def test_an_incremental_pass_rescores_a_company_that_only_said_something_new(sandbox: HubSpotSandbox, tmp_path: Path) -> None:
+def test_an_incremental_pass_rescores_a_company_that_only_said_something_new(
+    sandbox: HubSpotSandbox, tmp_path: Path
+) -> None:
     install(sandbox)
     ids = seed_sample(sandbox, 40, modified_ms=int(time.time() * 1000) - 2 * DAY_MS)
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
@@ -77,15 +86,24 @@ def test_an_incremental_pass_rescores_a_company_that_only_said_something_new(san
 
     heard = ids[13]  # the sample's acc-0014: an upgrade offer needs its words to fire
     # logged now (hs_lastmodifieddate), about a call the day before the pass's data date (hs_timestamp)
-    note = sandbox.add_record("notes", {"hs_timestamp": "2026-11-01T10:00:00Z", "hs_note_body":
-                                        "<p>Ze vroeg wat het Business-abonnement extra biedt, want ze willen meer talen.</p>"})
+    note = sandbox.add_record(
+        "notes",
+        {
+            "hs_timestamp": "2026-11-01T10:00:00Z",
+            "hs_note_body": "<p>Ze vroeg wat het Business-abonnement extra biedt, want ze willen meer talen.</p>",
+        },
+    )
     sandbox.associate("notes", note, heard, 190)
     sandbox.touch("companies", ids[3], seats_used="500")
     deals_before = {d["properties"]["oppworker_key"] for d in sandbox.records("deals")}
 
-    incremental = run_pass(settings, crm="hubspot", connector=connector_for(sandbox), now=now + timedelta(hours=2))
+    incremental = run_pass(
+        settings, crm="hubspot", connector=connector_for(sandbox), now=now + timedelta(hours=2)
+    )
 
-    assert incremental.mode == "incremental" and incremental.accounts_read == 2  # the changed one and the one heard
+    assert (
+        incremental.mode == "incremental" and incremental.accounts_read == 2
+    )  # the changed one and the one heard
     new_keys = {d["properties"]["oppworker_key"] for d in sandbox.records("deals")} - deals_before
     assert any(k.startswith(f"{heard}:") and "plan_upgrade" in k for k in new_keys)
     assert Ledger(settings.ledger_url).last_successful_start("hubspot") is not None

@@ -39,7 +39,9 @@ def record_bodies(box: HubSpotSandbox) -> list[tuple[str, str, Any]]:
 
 @pytest.fixture
 def service_key_box() -> Any:
-    with HubSpotSandbox(token=TOKEN, credential="service_key", burst_limit=10_000, search_limit=10_000) as box:
+    with HubSpotSandbox(
+        token=TOKEN, credential="service_key", burst_limit=10_000, search_limit=10_000
+    ) as box:
         yield box
 
 
@@ -51,9 +53,13 @@ def test_service_key_portal_sets_up_and_writes_once_on_2026_03_paths(
     report = run_setup(HubSpotClient(settings_for(box)))
     assert report.ok and report.credential == NEW_KIND and len(report.created) == 6
     seed_sample(box, 120, modified_ms=int(time.time() * 1000) - 86_400_000)
-    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(
+        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out"
+    )
     first = run_pass(settings, crm="hubspot", connector=connector_for(box), now=sample_as_of())
-    assert first.new > 0 and first.deals_created == first.tasks_created == first.new and not first.write_errors
+    assert (
+        first.new > 0 and first.deals_created == first.tasks_created == first.new and not first.write_errors
+    )
     again = run_pass(settings, crm="hubspot", full=True, connector=connector_for(box), now=sample_as_of())
     assert again.new == 0 and again.deals_created == 0
     assert_one_task_per_deal(box)
@@ -61,14 +67,20 @@ def test_service_key_portal_sets_up_and_writes_once_on_2026_03_paths(
     assert api_calls and all("/2026-03" in p for _, p, _ in api_calls)
     problems = [v for m, p, b in api_calls for v in violations(m, p, b)]
     assert problems == []
-    assert any(p.startswith("/crm/objects/2026-03/0-3/") for _, p, _ in api_calls)  # deals as 0-3 (deals.json)
+    assert any(
+        p.startswith("/crm/objects/2026-03/0-3/") for _, p, _ in api_calls
+    )  # deals as 0-3 (deals.json)
 
 
 def test_v3_is_still_selectable(sandbox: HubSpotSandbox, tmp_path: Path) -> None:
     run_setup(HubSpotClient(settings_for(sandbox, api_version="v3")))
     seed_sample(sandbox, 40, modified_ms=int(time.time() * 1000) - 86_400_000)
-    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
-    report = run_pass(settings, crm="hubspot", connector=connector_for(sandbox, api_version="v3"), now=sample_as_of())
+    settings = Settings(
+        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out"
+    )
+    report = run_pass(
+        settings, crm="hubspot", connector=connector_for(sandbox, api_version="v3"), now=sample_as_of()
+    )
     assert report.new > 0 and report.deals_created == report.new
     paths = [p for _, p in sandbox.server.requests if p != TOKEN_INFO]
     assert paths and all(p.startswith(("/crm/v3/", "/crm/v4/")) for p in paths)

@@ -40,14 +40,19 @@ def test_deals_and_tasks_are_created_in_batches_of_100_with_associations(
     assert props["closedate"].startswith("2026-12-31")
     assert sandbox.associated("deals", deals[0].crm_id, "companies") == [companies[0]]
     task_id = tasks[0].crm_id
-    assert sorted(sandbox.associated("tasks", task_id, "companies") + sandbox.associated("tasks", task_id, "deals")) \
-        == sorted([companies[0], deals[0].crm_id])
+    assert sorted(
+        sandbox.associated("tasks", task_id, "companies") + sandbox.associated("tasks", task_id, "deals")
+    ) == sorted([companies[0], deals[0].crm_id])
     task = next(t for t in sandbox.records("tasks") if t["id"] == task_id)["properties"]
     assert task["hs_task_priority"] == "HIGH" and task["hs_timestamp"].startswith("2026-12-01")
-    assert task["hubspot_owner_id"] == "501" and task["hs_task_body"].endswith(f"oppworker-key: {opps[0].key}")
+    assert task["hubspot_owner_id"] == "501" and task["hs_task_body"].endswith(
+        f"oppworker-key: {opps[0].key}"
+    )
 
 
-def test_task_created_but_response_lost_is_not_sent_twice(sandbox: HubSpotSandbox, companies: list[str]) -> None:
+def test_task_created_but_response_lost_is_not_sent_twice(
+    sandbox: HubSpotSandbox, companies: list[str]
+) -> None:
     sandbox.fault("POST", TASK_CREATE, 504, after=True)
     connector = connector_for(sandbox)
     opps = [opportunity(c) for c in companies[:5]]
@@ -57,7 +62,9 @@ def test_task_created_but_response_lost_is_not_sent_twice(sandbox: HubSpotSandbo
     assert {r.crm_id for r in results} == {t["id"] for t in sandbox.records("tasks")}
 
 
-def test_task_create_failed_before_happening_is_sent_again(sandbox: HubSpotSandbox, companies: list[str]) -> None:
+def test_task_create_failed_before_happening_is_sent_again(
+    sandbox: HubSpotSandbox, companies: list[str]
+) -> None:
     sandbox.fault("POST", TASK_CREATE, 503)
     connector = connector_for(sandbox)
     opps = [opportunity(c) for c in companies[:3]]
@@ -66,7 +73,9 @@ def test_task_create_failed_before_happening_is_sent_again(sandbox: HubSpotSandb
     assert len(sandbox.records("tasks")) == 3
 
 
-def test_deal_without_task_after_a_crash_gets_exactly_one_task(sandbox: HubSpotSandbox, companies: list[str]) -> None:
+def test_deal_without_task_after_a_crash_gets_exactly_one_task(
+    sandbox: HubSpotSandbox, companies: list[str]
+) -> None:
     opps = [opportunity(c) for c in companies[:4]]
     crashed = connector_for(sandbox)
     deal_ids = {r.key: r.crm_id for r in crashed.write_deals(opps)}
@@ -103,7 +112,9 @@ def test_writes_stop_with_a_config_error_before_setup(sandbox: HubSpotSandbox) -
     assert sandbox.records("deals") == []
 
 
-def test_dry_run_previews_exact_payloads_and_writes_nothing(sandbox: HubSpotSandbox, companies: list[str]) -> None:
+def test_dry_run_previews_exact_payloads_and_writes_nothing(
+    sandbox: HubSpotSandbox, companies: list[str]
+) -> None:
     connector = connector_for(sandbox, dry_run=True)
     opps = [opportunity(c) for c in companies[:120]]
     before = len(sandbox.server.requests)
@@ -117,7 +128,10 @@ def test_dry_run_previews_exact_payloads_and_writes_nothing(sandbox: HubSpotSand
     ]
     deal_input = previews[0]["json"]["inputs"][0]
     assert deal_input["associations"] == [
-        {"to": {"id": companies[0]}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 5}]}
+        {
+            "to": {"id": companies[0]},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 5}],
+        }
     ]
     assert deal_input["objectWriteTraceId"] == opps[0].key
     assert deal_input["properties"]["oppworker_key"] == opps[0].key

@@ -14,8 +14,8 @@ def read_png(path: Path) -> tuple[int, int, list[bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, b"", None
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -29,7 +29,7 @@ def read_png(path: Path) -> tuple[int, int, list[bytes]]:
     stride = width * bpp
     rows, prev, i = [], bytearray(stride), 0
     for _ in range(height):
-        kind, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+        kind, line = raw[i], bytearray(raw[i + 1 : i + 1 + stride])
         i += 1 + stride
         for x in range(stride):
             a = line[x - bpp] if x >= bpp else 0
@@ -55,6 +55,10 @@ def count_colour(rows: list[bytes], rgb: tuple[int, int, int], tolerance: int = 
     found = 0
     for row in rows:
         for x in range(0, len(row), 3):
-            if abs(row[x] - r) <= tolerance and abs(row[x + 1] - g) <= tolerance and abs(row[x + 2] - b) <= tolerance:
+            if (
+                abs(row[x] - r) <= tolerance
+                and abs(row[x + 1] - g) <= tolerance
+                and abs(row[x + 2] - b) <= tolerance
+            ):
                 found += 1
     return found

@@ -42,9 +42,18 @@ START, END = date(2026, 1, 5), date(2026, 3, 31)  # 27 + 28 + 31 = 86 replay day
 
 
 def acc(account_id: str, seats: int, used: int, since: date = date(2025, 1, 1)) -> Account:
-    return Account(id=account_id, plan="Team", plan_rank=1, seats_purchased=seats, seats_used=used, mrr=Decimal(100),
-                   customer_since=since, contract_end_date=date(2027, 6, 1), journey_stage="value_realised",
-                   products=frozenset({"translate"}))
+    return Account(
+        id=account_id,
+        plan="Team",
+        plan_rank=1,
+        seats_purchased=seats,
+        seats_used=used,
+        mrr=Decimal(100),
+        customer_since=since,
+        contract_end_date=date(2027, 6, 1),
+        journey_stage="value_realised",
+        products=frozenset({"translate"}),
+    )
 
 
 def state(account_id: str, day: str, seats: int, used: int) -> AccountState:
@@ -58,27 +67,57 @@ def history() -> ReplayHistory:
     words = [(d, 600.0 if d >= date(2026, 2, 2) else 0.0) for d in mondays]
     return ReplayHistory(
         end=date(2026, 4, 1),
-        accounts=[acc("A", 15, 10), acc("B", 20, 19), acc("C", 20, 10), acc("D", 10, 10, since=date(2026, 2, 1)),
-                  acc("E", 20, 5), acc("F", 25, 10), acc("G", 8, 5)],
+        accounts=[
+            acc("A", 15, 10),
+            acc("B", 20, 19),
+            acc("C", 20, 10),
+            acc("D", 10, 10, since=date(2026, 2, 1)),
+            acc("E", 20, 5),
+            acc("F", 25, 10),
+            acc("G", 8, 5),
+        ],
         usage={"F": {"words_translated": words}},
         states={
-            "A": [state("A", "2025-12-01", 10, 10), state("A", "2026-03-01", 15, 10)],  # full, then bought 5 seats
-            "C": [state("C", "2025-12-01", 18, 10), state("C", "2026-02-10", 20, 10)],  # bought seats with room to spare
-            "F": [state("F", "2025-12-01", 20, 10), state("F", "2026-03-02", 25, 10)],  # bought after using more
-            "G": [state("G", "2025-12-01", 5, 5), state("G", "2026-01-01", 8, 5)],  # expanded before the period
+            "A": [
+                state("A", "2025-12-01", 10, 10),
+                state("A", "2026-03-01", 15, 10),
+            ],  # full, then bought 5 seats
+            "C": [
+                state("C", "2025-12-01", 18, 10),
+                state("C", "2026-02-10", 20, 10),
+            ],  # bought seats with room to spare
+            "F": [
+                state("F", "2025-12-01", 20, 10),
+                state("F", "2026-03-02", 25, 10),
+            ],  # bought after using more
+            "G": [
+                state("G", "2025-12-01", 5, 5),
+                state("G", "2026-01-01", 8, 5),
+            ],  # expanded before the period
         },
         won={"D": [date(2026, 2, 15)]},  # a won deal counts as an expansion
     )
 
 
 def test_figures_on_a_hand_built_history(history):
-    result = run_backtest([load_playbook_text(SEATS), load_playbook_text(WORDS)], load_catalog(None), history, START, END)
-    assert result.expansions == {"A": date(2026, 3, 1), "C": date(2026, 2, 10), "D": date(2026, 2, 15), "F": date(2026, 3, 2)}
+    result = run_backtest(
+        [load_playbook_text(SEATS), load_playbook_text(WORDS)], load_catalog(None), history, START, END
+    )
+    assert result.expansions == {
+        "A": date(2026, 3, 1),
+        "C": date(2026, 2, 10),
+        "D": date(2026, 2, 15),
+        "F": date(2026, 3, 2),
+    }
     seats, words = result.playbooks
     # A flags Jan 5 - Feb 28 (55 days; 10/10 seats), B every day (19/20), D from Feb 1, when it became
     # a customer, to Mar 31 (59). C (10/18), E (5/20), F (10/20) never reach 90%.
     assert (seats.days, seats.fires, seats.accounts_flagged) == (86, 55 + 86 + 59, 3)
-    assert (seats.expanded, seats.caught, seats.days_ahead) == (4, 2, [55, 14])  # A: Jan 5 -> Mar 1; D: Feb 1 -> Feb 15
+    assert (seats.expanded, seats.caught, seats.days_ahead) == (
+        4,
+        2,
+        [55, 14],
+    )  # A: Jan 5 -> Mar 1; D: Feb 1 -> Feb 15
     assert seats.missed == ["C", "F"] and seats.flagged_never_expanded == 1  # B
     assert (seats.precision, seats.recall, seats.median_days_ahead) == (pytest.approx(2 / 3), 0.5, 34.5)
     # F's 30-day words reach 1000 only once two 600-word weeks have *ended*: the week of Feb 9 ends
@@ -91,16 +130,30 @@ def test_account_and_usage_as_of_a_day(history):
     a = history.accounts[0]
     assert account_as_of(a, history.states["A"], date(2026, 2, 28)).seats_purchased == 10
     assert account_as_of(a, history.states["A"], date(2026, 3, 1)).seats_purchased == 15
-    assert account_as_of(a, history.states["A"], date(2025, 6, 1)).seats_purchased == 10  # before the first state
+    assert (
+        account_as_of(a, history.states["A"], date(2025, 6, 1)).seats_purchased == 10
+    )  # before the first state
     assert account_as_of(history.accounts[3], [], date(2026, 1, 31)) is None  # not a customer yet
-    series = usage_as_of(history, "F", date(2026, 2, 16), {"words_translated": timedelta(days=7)})["words_translated"]
+    series = usage_as_of(history, "F", date(2026, 2, 16), {"words_translated": timedelta(days=7)})[
+        "words_translated"
+    ]
     assert max(d for d, _ in series) == date(2026, 2, 9)
 
 
 def test_backtest_command_on_the_sample(tmp_path):
     runner = CliRunner()
-    args = ["backtest", "seat_expansion", "--from", "2026-06-01", "--to", "2026-11-01", "--every", "7",
-            "--output-dir", str(tmp_path)]
+    args = [
+        "backtest",
+        "seat_expansion",
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-11-01",
+        "--every",
+        "7",
+        "--output-dir",
+        str(tmp_path),
+    ]
     result = runner.invoke(cli, [*args, "--format", "json"], obj={})
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -111,19 +164,40 @@ def test_backtest_command_on_the_sample(tmp_path):
     table = runner.invoke(cli, args, obj={})
     assert table.exit_code == 0 and "seat_expansion" in table.output
     assert not (tmp_path / "outbox" / "deals.jsonl").exists()  # a backtest writes nothing
-    bad = runner.invoke(cli, ["backtest", "no_such_playbook", "--from", "2026-06-01", "--to", "2026-07-01",
-                              "--output-dir", str(tmp_path)], obj={})
+    bad = runner.invoke(
+        cli,
+        [
+            "backtest",
+            "no_such_playbook",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-07-01",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        obj={},
+    )
     assert bad.exit_code != 0 and "no_such_playbook" in bad.output
 
 
 def test_crm_usage_comes_from_the_snapshots_known_on_the_day():
     # A CRM gives one rolling 30-day value per pass; the ledger keeps one per day it ran.
     snaps = [(date(2026, 1, 1), 100.0), (date(2026, 1, 31), 400.0), (date(2026, 3, 2), 1200.0)]
-    history = ReplayHistory(end=date(2026, 3, 31), accounts=[acc("S", 10, 5)], snapshots={"S": {"words_translated": snaps}})
+    history = ReplayHistory(
+        end=date(2026, 3, 31), accounts=[acc("S", 10, 5)], snapshots={"S": {"words_translated": snaps}}
+    )
     assert usage_as_of(history, "S", date(2026, 1, 31), {})["words_translated"] == [
-        (date(2026, 1, 1), 400.0), (date(2025, 12, 2), 100.0)]  # today's window, and the one 30 days before
-    assert usage_as_of(history, "S", date(2026, 3, 1), {})["words_translated"][0] == (date(2026, 1, 30), 400.0)
+        (date(2026, 1, 1), 400.0),
+        (date(2025, 12, 2), 100.0),
+    ]  # today's window, and the one 30 days before
+    assert usage_as_of(history, "S", date(2026, 3, 1), {})["words_translated"][0] == (
+        date(2026, 1, 30),
+        400.0,
+    )
     assert usage_as_of(history, "S", date(2025, 12, 31), {}) == {}  # nothing known yet
-    result = run_backtest([load_playbook_text(WORDS)], load_catalog(None), history, date(2026, 1, 1), date(2026, 3, 31))
+    result = run_backtest(
+        [load_playbook_text(WORDS)], load_catalog(None), history, date(2026, 1, 1), date(2026, 3, 31)
+    )
     # usage_30d >= 1000 holds from the day the 1200 snapshot was taken, Mar 2, to Mar 31: 30 days.
     assert (result.playbooks[0].fires, result.playbooks[0].accounts_flagged) == (30, 1)

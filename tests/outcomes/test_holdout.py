@@ -32,8 +32,13 @@ def test_assignment_is_stable_across_calls_and_processes():
         "import json; from playbooks.holdout import in_control_group; "
         "print(json.dumps([in_control_group(f'acc-{i:05d}', 'seat_expansion', 0.1) for i in range(500)]))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONHASHSEED": "12345"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
     assert json.loads(out.stdout) == here
 
 
@@ -69,8 +74,12 @@ def lines(path: Path) -> list[dict]:
 
 
 def test_no_deal_or_task_is_ever_written_for_a_control_account(tmp_path):
-    dirs = playbooks_with_holdout(tmp_path / "playbooks", {"seat_expansion": 0.5, "complementary_product": 0.5})
-    settings = Settings(**UNCAPPED, output_dir=tmp_path / "out", playbook_dirs=[dirs], include_builtin_playbooks=False)
+    dirs = playbooks_with_holdout(
+        tmp_path / "playbooks", {"seat_expansion": 0.5, "complementary_product": 0.5}
+    )
+    settings = Settings(
+        **UNCAPPED, output_dir=tmp_path / "out", playbook_dirs=[dirs], include_builtin_playbooks=False
+    )
     first = run_pass(settings)
     assert first.holdout > 0 and set(first.holdout_by_playbook) == {"seat_expansion", "complementary_product"}
     store = store_for(Ledger(settings.ledger_url))
@@ -91,7 +100,8 @@ def test_no_deal_or_task_is_ever_written_for_a_control_account(tmp_path):
     again = run_pass(settings, full=True)
     assert again.holdout == first.holdout and again.deals_created == 0
     assert {(r["account_id"], r["playbook"], r["first_seen_at"]) for r in store.holdouts("files")} == {
-        (r["account_id"], r["playbook"], r["first_seen_at"]) for r in held}
+        (r["account_id"], r["playbook"], r["first_seen_at"]) for r in held
+    }
     # Dry runs never record holdouts either way and never preview a control account's deal.
     dry = run_pass(settings, dry_run=True, full=True)
     previewed = {p["record"].get("key") for p in dry.dry_run_payloads}

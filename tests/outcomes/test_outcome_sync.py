@@ -49,19 +49,33 @@ def test_open_to_won_lost_deleted_and_task_completed(sample_copy, tmp_path):
     assert {r["key"]: r["status"] for r in store.outcomes("files")}[won["key"]] == "open"
 
     closed = (T0 + timedelta(days=9)).isoformat()
-    _append_rows(sample_copy, [
-        {"key": won["key"], "status": "won", "closed_at": closed, "amount": "1234.50", "task_completed": "true"},
-        {"key": lost["key"], "status": "lost", "closed_at": closed, "lost_reason": "no budget this year"},
-        {"key": task_done["key"], "task_completed": "yes"},
-    ])
+    _append_rows(
+        sample_copy,
+        [
+            {
+                "key": won["key"],
+                "status": "won",
+                "closed_at": closed,
+                "amount": "1234.50",
+                "task_completed": "true",
+            },
+            {"key": lost["key"], "status": "lost", "closed_at": closed, "lost_reason": "no budget this year"},
+            {"key": task_done["key"], "task_completed": "yes"},
+        ],
+    )
     outbox = settings.output_dir / "outbox" / "deals.jsonl"
-    outbox.write_text("".join(line + "\n" for line in outbox.read_text().splitlines() if deleted["key"] not in line))
+    outbox.write_text(
+        "".join(line + "\n" for line in outbox.read_text().splitlines() if deleted["key"] not in line)
+    )
     later = T0 + timedelta(days=10)
     run_pass(settings, now=later)
 
     rows = {r["key"]: r for r in store.outcomes("files")}
     assert (rows[won["key"]]["status"], rows[won["key"]]["amount"], rows[won["key"]]["closed_at"]) == (
-        "won", 1234.5, T0 + timedelta(days=9))
+        "won",
+        1234.5,
+        T0 + timedelta(days=9),
+    )
     assert rows[won["key"]]["task_completed"] and rows[won["key"]]["task_completed_at"] == later
     assert (rows[lost["key"]]["status"], rows[lost["key"]]["lost_reason"]) == ("lost", "no budget this year")
     assert rows[lost["key"]]["amount"] is None
@@ -76,11 +90,20 @@ def test_open_to_won_lost_deleted_and_task_completed(sample_copy, tmp_path):
         return [(e["field"], e["old"], e["new"], e["seen_at"]) for e in store.events("files", key)]
 
     first_seen = T0 + timedelta(days=1)
-    assert changes(won["key"]) == [("status", None, "open", first_seen), ("status", "open", "won", later),
-                                   ("task", "open", "completed", later)]
+    assert changes(won["key"]) == [
+        ("status", None, "open", first_seen),
+        ("status", "open", "won", later),
+        ("task", "open", "completed", later),
+    ]
     assert changes(lost["key"]) == [("status", None, "open", first_seen), ("status", "open", "lost", later)]
-    assert changes(deleted["key"]) == [("status", None, "open", first_seen), ("status", "open", "deleted", later)]
-    assert changes(task_done["key"]) == [("status", None, "open", first_seen), ("task", "open", "completed", later)]
+    assert changes(deleted["key"]) == [
+        ("status", None, "open", first_seen),
+        ("status", "open", "deleted", later),
+    ]
+    assert changes(task_done["key"]) == [
+        ("status", None, "open", first_seen),
+        ("task", "open", "completed", later),
+    ]
     assert changes(untouched["key"]) == [("status", None, "open", first_seen)]
     # A pass that sees no change stores no transition (only first sightings of deals the last pass wrote).
     count = len(store.events("files"))
@@ -104,20 +127,56 @@ class NoFacts:
 
 def test_without_deal_facts_a_won_deal_counts_its_estimate(tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
-    payload = json.dumps({"opportunity": {"estimated_amount": "500.00", "kind": "upsell", "score": 80,
-                                          "journey_stage": "value_realised", "currency": "EUR"}, "task": {}})
-    ledger.record_pending("x", "run", [{"key": "a:p:o", "account_id": "a", "playbook": "p", "offer": "o",
-                                        "kind": "upsell", "score": 80, "payload": payload}], T0)
+    payload = json.dumps(
+        {
+            "opportunity": {
+                "estimated_amount": "500.00",
+                "kind": "upsell",
+                "score": 80,
+                "journey_stage": "value_realised",
+                "currency": "EUR",
+            },
+            "task": {},
+        }
+    )
+    ledger.record_pending(
+        "x",
+        "run",
+        [
+            {
+                "key": "a:p:o",
+                "account_id": "a",
+                "playbook": "p",
+                "offer": "o",
+                "kind": "upsell",
+                "score": 80,
+                "payload": payload,
+            }
+        ],
+        T0,
+    )
     ledger.record_deals("x", {"a:p:o": "d-1"}, T0)
     ledger.record_tasks("x", {"a:p:o": "t-1"}, T0)
 
     def listing(status: OpportunityStatus, closed: datetime | None = None) -> list[ExistingOpportunity]:
-        return [ExistingOpportunity(key="a:p:o", account_id="a", playbook="p", offer="o", status=status,
-                                    created_at=T0, closed_at=closed, crm_id="d-1")]
+        return [
+            ExistingOpportunity(
+                key="a:p:o",
+                account_id="a",
+                playbook="p",
+                offer="o",
+                status=status,
+                created_at=T0,
+                closed_at=closed,
+                crm_id="d-1",
+            )
+        ]
 
     first = sync_outcomes(ledger, "x", NoFacts(), listing(OpportunityStatus.OPEN), T0)
     assert first.transitions == {"new:open": 1}
-    second = sync_outcomes(ledger, "x", NoFacts(), listing(OpportunityStatus.WON, T0 + timedelta(days=3)), T0 + timedelta(days=4))
+    second = sync_outcomes(
+        ledger, "x", NoFacts(), listing(OpportunityStatus.WON, T0 + timedelta(days=3)), T0 + timedelta(days=4)
+    )
     assert second.transitions == {"open->won": 1}
     (row,) = store_for(ledger).outcomes("x")
     assert (row["status"], row["amount"], row["currency"], row["kind"]) == ("won", 500.0, "EUR", "upsell")
@@ -139,7 +198,9 @@ def test_file_connector_reads_account_history_and_skips_bad_rows(tmp_path):
     )
     states = list(FileConnector(tmp_path, tmp_path / "out").read_account_history())
     assert [(s.valid_from.isoformat(), s.plan_rank, s.seats_purchased, s.seats_used) for s in states] == [
-        ("2026-03-01", 0, 8, None), ("2026-06-01", 1, 10, 9)]
+        ("2026-03-01", 0, 8, None),
+        ("2026-06-01", 1, 10, 9),
+    ]
 
 
 def test_sync_outside_a_pass_for_the_nightly_job(sample_copy, tmp_path):
@@ -150,18 +211,36 @@ def test_sync_outside_a_pass_for_the_nightly_job(sample_copy, tmp_path):
     first = sync_now(settings, "files", now=T0 + timedelta(days=1))
     assert first.transitions["new:open"] == len(_deals(settings))
     key = _deals(settings)[0]["key"]
-    _append_rows(sample_copy, [{"key": key, "status": "won", "closed_at": (T0 + timedelta(days=2)).isoformat()}])
+    _append_rows(
+        sample_copy, [{"key": key, "status": "won", "closed_at": (T0 + timedelta(days=2)).isoformat()}]
+    )
     assert sync_now(settings, "files", now=T0 + timedelta(days=3)).transitions == {"open->won": 1}
 
 
 def test_a_deal_written_minutes_ago_and_not_listed_yet_is_not_called_deleted(tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
-    ledger.record_pending("x", "run", [{"key": "a:p:o", "account_id": "a", "playbook": "p", "offer": "o",
-                                        "kind": "upsell", "score": 80, "payload": "{}"}], T0)
+    ledger.record_pending(
+        "x",
+        "run",
+        [
+            {
+                "key": "a:p:o",
+                "account_id": "a",
+                "playbook": "p",
+                "offer": "o",
+                "kind": "upsell",
+                "score": 80,
+                "payload": "{}",
+            }
+        ],
+        T0,
+    )
     ledger.record_deals("x", {"a:p:o": "d-1"}, T0)
     assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(minutes=5)).transitions == {}
     assert store_for(ledger).outcomes("x") == []
-    assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(hours=2)).transitions == {"new:deleted": 1}
+    assert sync_outcomes(ledger, "x", NoFacts(), [], T0 + timedelta(hours=2)).transitions == {
+        "new:deleted": 1
+    }
 
 
 class TaskStates:
@@ -178,12 +257,28 @@ class TaskStates:
 def test_task_completed_read_by_task_id(tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
     for key in ("a:p:o", "b:p:o"):
-        ledger.record_pending("x", "run", [{"key": key, "account_id": key[0], "playbook": "p", "offer": "o",
-                                            "kind": "upsell", "score": 80, "payload": "{}"}], T0)
+        ledger.record_pending(
+            "x",
+            "run",
+            [
+                {
+                    "key": key,
+                    "account_id": key[0],
+                    "playbook": "p",
+                    "offer": "o",
+                    "kind": "upsell",
+                    "score": 80,
+                    "payload": "{}",
+                }
+            ],
+            T0,
+        )
         ledger.record_deals("x", {key: f"d-{key[0]}"}, T0)
         ledger.record_tasks("x", {key: f"t-{key[0]}"}, T0)
-    listing = [ExistingOpportunity(key=k, account_id=k[0], playbook="p", offer="o", status=OpportunityStatus.OPEN)
-               for k in ("a:p:o", "b:p:o")]
+    listing = [
+        ExistingOpportunity(key=k, account_id=k[0], playbook="p", offer="o", status=OpportunityStatus.OPEN)
+        for k in ("a:p:o", "b:p:o")
+    ]
     crm = TaskStates({"t-a": False, "t-b": False})
     sync_outcomes(ledger, "x", crm, listing, T0 + timedelta(days=1))
     crm.done["t-b"] = True
@@ -203,13 +298,29 @@ def test_outcome_loop_holdouts_and_report_on_postgresql(sample_copy, tmp_path, p
     from worker.outcomes.report import build_report
 
     dirs = playbooks_with_holdout(tmp_path / "playbooks", {"seat_expansion": 0.3})
-    settings = Settings(**UNCAPPED, output_dir=tmp_path / "out", data_dir=sample_copy, database_url=postgres_url,
-                        playbook_dirs=[dirs], include_builtin_playbooks=False)
+    settings = Settings(
+        **UNCAPPED,
+        output_dir=tmp_path / "out",
+        data_dir=sample_copy,
+        database_url=postgres_url,
+        playbook_dirs=[dirs],
+        include_builtin_playbooks=False,
+    )
     first = run_pass(settings, now=T0)
     run_pass(settings, now=T0 + timedelta(days=1))
     key = _deals(settings)[0]["key"]
-    _append_rows(sample_copy, [{"key": key, "status": "won", "closed_at": (T0 + timedelta(days=5)).isoformat(),
-                                "amount": "99.00", "task_completed": "true"}])
+    _append_rows(
+        sample_copy,
+        [
+            {
+                "key": key,
+                "status": "won",
+                "closed_at": (T0 + timedelta(days=5)).isoformat(),
+                "amount": "99.00",
+                "task_completed": "true",
+            }
+        ],
+    )
     run_pass(settings, now=T0 + timedelta(days=6))
     store = store_for(Ledger(postgres_url))
     row = next(r for r in store.outcomes("files") if r["key"] == key)

@@ -22,8 +22,16 @@ from worker.store.outcomes import OutcomeStore
 from .png import count_colour, read_png
 from .test_report import deal
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
 
 
 def chromium() -> str:
@@ -38,8 +46,13 @@ def chromium() -> str:
 
 def run_chromium(binary: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"  # a fresh profile per launch
-    return subprocess.run([binary, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True,
-                          timeout=120, check=True)
+    return subprocess.run(
+        [binary, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 class Dom(HTMLParser):
@@ -55,7 +68,9 @@ class Dom(HTMLParser):
         self.text.append(data)
 
     def having(self, tag: str, cls: str | None = None) -> list[dict[str, str | None]]:
-        return [a for t, a in self.tags if t == tag and (cls is None or cls in (a.get("class") or "").split())]
+        return [
+            a for t, a in self.tags if t == tag and (cls is None or cls in (a.get("class") or "").split())
+        ]
 
 
 def hex_rgb(value: str) -> tuple[int, int, int]:
@@ -70,10 +85,34 @@ def report_file(tmp_path) -> Path:
         for n in range(3):
             day = date(2026, 8, 3) + timedelta(weeks=week)
             won = (week + n) % 3 != 0
-            rows.append(deal(f"s{week}{n}", f"s{week}{n}", "seat_expansion", "upsell", 80, "value_realised",
-                             "2026-07-20", "won" if won else "lost", f"{day}T12:00:00", 1000.0 * (n + 1) if won else None))
-            rows.append(deal(f"p{week}{n}", f"p{week}{n}", "plan_upgrade", "upsell", 70, "renewal_window",
-                             "2026-07-20", "won" if n == 0 else "lost", f"{day}T12:00:00", 400.0 if n == 0 else None))
+            rows.append(
+                deal(
+                    f"s{week}{n}",
+                    f"s{week}{n}",
+                    "seat_expansion",
+                    "upsell",
+                    80,
+                    "value_realised",
+                    "2026-07-20",
+                    "won" if won else "lost",
+                    f"{day}T12:00:00",
+                    1000.0 * (n + 1) if won else None,
+                )
+            )
+            rows.append(
+                deal(
+                    f"p{week}{n}",
+                    f"p{week}{n}",
+                    "plan_upgrade",
+                    "upsell",
+                    70,
+                    "renewal_window",
+                    "2026-07-20",
+                    "won" if n == 0 else "lost",
+                    f"{day}T12:00:00",
+                    400.0 if n == 0 else None,
+                )
+            )
     store.save("files", rows, [], [])
     report = build_report(store, datetime(2026, 10, 1, tzinfo=UTC))
     path = tmp_path / "outcomes.html"
@@ -104,7 +143,9 @@ def test_chromium_builds_the_page(report_file, tmp_path):
 
 def test_chromium_paints_the_chart(report_file, tmp_path):
     shot = tmp_path / "shot.png"
-    run_chromium(chromium(), tmp_path, f"--screenshot={shot}", "--window-size=1400,1000", report_file.as_uri())
+    run_chromium(
+        chromium(), tmp_path, f"--screenshot={shot}", "--window-size=1400,1000", report_file.as_uri()
+    )
     width, height, rows = read_png(shot)
     assert (width, height) == (1400, 1000)
     bars, line = count_colour(rows, hex_rgb(BAR)), count_colour(rows, hex_rgb(LINE))
@@ -117,4 +158,10 @@ def test_chromium_paints_the_chart(report_file, tmp_path):
 def test_axis_tops_are_round_numbers():
     from worker.outcomes.html import nice_ceiling
 
-    assert [nice_ceiling(v) for v in (94_260, 28_500, 5_000, 5_001, 0)] == [100_000, 50_000, 5_000, 10_000, 1.0]
+    assert [nice_ceiling(v) for v in (94_260, 28_500, 5_000, 5_001, 0)] == [
+        100_000,
+        50_000,
+        5_000,
+        10_000,
+        1.0,
+    ]

@@ -36,13 +36,23 @@ def sandbox() -> Iterator[PipedriveSandbox]:
 def connector_factory(sandbox: PipedriveSandbox) -> tuple[ConnectorFactory, list[PipedriveConnector]]:
     built: list[PipedriveConnector] = []
 
-    def make(limiter: RateLimiter | None = None, budget: DailyTokenBudget | None = None,
-             **overrides: object) -> PipedriveConnector:
-        values: dict[str, object] = {"api_token": sandbox.token, "base_url": sandbox.url, "backoff_base": 0.01,
-                                     "backoff_max": 0.05, "incremental_overlap_seconds": 0, **overrides}
+    def make(
+        limiter: RateLimiter | None = None, budget: DailyTokenBudget | None = None, **overrides: object
+    ) -> PipedriveConnector:
+        values: dict[str, object] = {
+            "api_token": sandbox.token,
+            "base_url": sandbox.url,
+            "backoff_base": 0.01,
+            "backoff_max": 0.05,
+            "incremental_overlap_seconds": 0,
+            **overrides,
+        }
         connector = PipedriveConnector(
-            PipedriveSettings(**values), limiter=limiter or NoLimit(), search_limiter=NoLimit(),
-            budget=budget or DailyTokenBudget(10_000_000), today=lambda: TODAY,
+            PipedriveSettings(**values),
+            limiter=limiter or NoLimit(),
+            search_limiter=NoLimit(),
+            budget=budget or DailyTokenBudget(10_000_000),
+            today=lambda: TODAY,
             sleep=lambda seconds: None,
         )
         built.append(connector)
@@ -73,7 +83,9 @@ class PipedriveHarness:
 
     def deal_keys(self) -> list[str]:
         code = self.sandbox.code("deal", "Opportunity key")
-        return [d["custom_fields"].get(code) for d in self.sandbox.deals.values() if d["custom_fields"].get(code)]
+        return [
+            d["custom_fields"].get(code) for d in self.sandbox.deals.values() if d["custom_fields"].get(code)
+        ]
 
     def tasks_per_deal(self) -> dict[int, int]:
         counts: dict[int, int] = {}

@@ -24,7 +24,7 @@ def note_marker(note: str | None) -> str | None:
 
     parts = [_TAG.sub("", p).strip() for p in _BREAK.split(note or "") if _TAG.sub("", p).strip()]
     if parts and parts[-1].startswith(TASK_MARKER):
-        return parts[-1][len(TASK_MARKER):].strip()
+        return parts[-1][len(TASK_MARKER) :].strip()
     return None
 
 
@@ -64,13 +64,24 @@ class PipedriveContract:
 
         if "access_token" in overrides:  # the contract's name for the token; Pipedrive's is api_token
             overrides["api_token"] = overrides.pop("access_token")
-        values: dict[str, Any] = {"api_token": self.box.token, "base_url": self.box.url, "backoff_base": 0.01,
-                                  "backoff_max": 0.05, "max_attempts": self.max_attempts,
-                                  "incremental_overlap_seconds": 0, **overrides}
+        values: dict[str, Any] = {
+            "api_token": self.box.token,
+            "base_url": self.box.url,
+            "backoff_base": 0.01,
+            "backoff_max": 0.05,
+            "max_attempts": self.max_attempts,
+            "incremental_overlap_seconds": 0,
+            **overrides,
+        }
         assert self.now is not None
         today = self.now.date()
-        return PipedriveConnector(PipedriveSettings(**values), limiter=NoLimit(), search_limiter=NoLimit(),
-                                  budget=DailyTokenBudget(10_000_000), today=lambda: today)
+        return PipedriveConnector(
+            PipedriveSettings(**values),
+            limiter=NoLimit(),
+            search_limiter=NoLimit(),
+            budget=DailyTokenBudget(10_000_000),
+            today=lambda: today,
+        )
 
     def sleeps(self, connector: Any) -> list[float]:
         recorded: list[float] = []
@@ -78,10 +89,21 @@ class PipedriveContract:
         return recorded
 
     def seed_accounts(self, n: int) -> list[str]:
-        fields = {"plan": self.box.option_id("organization", "plan", "Team"), "seats_purchased": 10,
-                  "seats_used": 9, "mrr": {"value": 1200, "currency": "USD"}, "active_users": 9}
-        ids = [str(self.box.add_organization(f"Org {i}", fields=dict(fields),
-                                             when=self.long_ago + timedelta(seconds=i))["id"]) for i in range(n)]
+        fields = {
+            "plan": self.box.option_id("organization", "plan", "Team"),
+            "seats_purchased": 10,
+            "seats_used": 9,
+            "mrr": {"value": 1200, "currency": "USD"},
+            "active_users": 9,
+        }
+        ids = [
+            str(
+                self.box.add_organization(
+                    f"Org {i}", fields=dict(fields), when=self.long_ago + timedelta(seconds=i)
+                )["id"]
+            )
+            for i in range(n)
+        ]
         for account_id in ids:  # products owned are won deals' products in Pipedrive
             self.box.add_won_deal(int(account_id), ["translate", "api"])
         return ids
@@ -91,14 +113,20 @@ class PipedriveContract:
 
     def plant_bad_record(self) -> None:
         stamp = self.long_ago.strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.box.add_raw_organization({"name": "No id", "custom_fields": {}, "update_time": stamp, "add_time": stamp})
+        self.box.add_raw_organization(
+            {"name": "No id", "custom_fields": {}, "update_time": stamp, "add_time": stamp}
+        )
 
     def change_account(self, account_id: str) -> None:
         self.box.update_org(int(account_id), {"seats_used": 10})
 
     def deals(self) -> list[tuple[str, str]]:
         code = self.box.code("deal", "Opportunity key")
-        return [(str(d["id"]), d["custom_fields"][code]) for d in self.box.deals.values() if d["custom_fields"].get(code)]
+        return [
+            (str(d["id"]), d["custom_fields"][code])
+            for d in self.box.deals.values()
+            if d["custom_fields"].get(code)
+        ]
 
     def deal_keys(self) -> list[str]:
         return [key for _, key in self.deals()]
@@ -106,7 +134,8 @@ class PipedriveContract:
     def task_keys(self) -> list[str]:
         return [k for a in self.box.activities.values() if (k := note_marker(a.get("note")))]
 
-    def fail_next(self, operation: str, status: int, times: int, *, retry_after: str | None = None,
-                  after: bool = False) -> None:
+    def fail_next(
+        self, operation: str, status: int, times: int, *, retry_after: str | None = None, after: bool = False
+    ) -> None:
         method, path = OPERATIONS[operation]
         self.box.add_fault(method, path, status, times=times, after=after, reset=retry_after or "1")

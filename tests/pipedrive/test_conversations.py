@@ -14,12 +14,17 @@ from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
-SEATS_NOTE = ("<p>Call with Sarah: the localisation team goes from 8 to 15 people in January and they will "
-              "need logins for all of them.</p>")
+SEATS_NOTE = (
+    "<p>Call with Sarah: the localisation team goes from 8 to 15 people in January and they will "
+    "need logins for all of them.</p>"
+)
 
 
 def test_note_text_strips_tags_and_unescapes_entities() -> None:
-    assert note_text("<p>Hello&nbsp;<b>Tom</b> &amp; team</p><p>second<br/>line</p>") == "Hello\xa0Tom & team\nsecond\nline"
+    assert (
+        note_text("<p>Hello&nbsp;<b>Tom</b> &amp; team</p><p>second<br/>line</p>")
+        == "Hello\xa0Tom & team\nsecond\nline"
+    )
 
 
 def test_notes_are_read_per_organization_since_a_moment_in_one_scan(
@@ -38,7 +43,8 @@ def test_notes_are_read_per_organization_since_a_moment_in_one_scan(
     first = list(connector.read_conversations([str(a)], since))
     second = list(connector.read_conversations([str(b), "999"], since))
     assert [(c.id, c.account_id, c.source, c.text) for c in first] == [
-        (f"note:{recent['id']}", str(a), "note", "We want more seats")]
+        (f"note:{recent['id']}", str(a), "note", "We want more seats")
+    ]
     assert first[0].created_at == NOW - timedelta(days=3)
     assert [c.text for c in second] == ["Beta asked about analytics"]
     assert sandbox.calls.count(("GET", "/v1/notes")) == 1  # one scan served both chunks
@@ -50,9 +56,19 @@ def test_a_pipedrive_pass_hears_a_request_for_seats(
     sandbox: PipedriveSandbox, make_connector: ConnectorFactory, tmp_path: Path
 ) -> None:
     sandbox.define_account_fields()
-    fields = {"plan": sandbox.option_id("organization", "plan", "Team"), "plan_rank": 1, "seats_purchased": 10,
-              "seats_used": 10, "active_users": 10, "mrr": {"value": 350, "currency": "USD"}, "nps": 9, "csat": 4.6,
-              "customer_since": "2023-03-01", "contract_end_date": "2027-06-30", "open_escalations": 0}
+    fields = {
+        "plan": sandbox.option_id("organization", "plan", "Team"),
+        "plan_rank": 1,
+        "seats_purchased": 10,
+        "seats_used": 10,
+        "active_users": 10,
+        "mrr": {"value": 350, "currency": "USD"},
+        "nps": 9,
+        "csat": 4.6,
+        "customer_since": "2023-03-01",
+        "contract_end_date": "2027-06-30",
+        "open_escalations": 0,
+    }
     when = NOW - timedelta(days=2)
     heard = [sandbox.add_organization(f"Heard {i}", fields=dict(fields), when=when)["id"] for i in range(8)]
     silent = [sandbox.add_organization(f"Silent {i}", fields=dict(fields), when=when)["id"] for i in range(8)]

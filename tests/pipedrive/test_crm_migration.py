@@ -8,8 +8,12 @@ from worker.pipeline.crm_migration import SourceRecord, TargetRecord, match_reco
 
 def test_carried_id_wins_over_name_and_name_is_the_fallback() -> None:
     sources = [SourceRecord("s1", "Acme"), SourceRecord("s2", "Globex"), SourceRecord("s3", "Initech")]
-    targets = [TargetRecord("p9", "Acme Corp (renamed)", carried_id="s1"), TargetRecord("p8", "Acme"),
-               TargetRecord("p7", " Globex "), TargetRecord("p6", "initech")]
+    targets = [
+        TargetRecord("p9", "Acme Corp (renamed)", carried_id="s1"),
+        TargetRecord("p8", "Acme"),
+        TargetRecord("p7", " Globex "),
+        TargetRecord("p6", "initech"),
+    ]
     result = match_records(sources, targets)
     assert result.mapped == {"s1": "p9", "s2": "p7"}
     assert result.how == {"s1": "carried_id", "s2": "name"}
@@ -18,10 +22,19 @@ def test_carried_id_wins_over_name_and_name_is_the_fallback() -> None:
 
 
 def test_ambiguities_are_listed_never_guessed() -> None:
-    sources = [SourceRecord("s1", "Acme"), SourceRecord("s2", "Twin"), SourceRecord("s3", "Twin"),
-               SourceRecord("s4", "Dup")]
-    targets = [TargetRecord("p1", "x", carried_id="s1"), TargetRecord("p2", "y", carried_id="s1"),
-               TargetRecord("p3", "Twin"), TargetRecord("p4", "Dup"), TargetRecord("p5", "Dup")]
+    sources = [
+        SourceRecord("s1", "Acme"),
+        SourceRecord("s2", "Twin"),
+        SourceRecord("s3", "Twin"),
+        SourceRecord("s4", "Dup"),
+    ]
+    targets = [
+        TargetRecord("p1", "x", carried_id="s1"),
+        TargetRecord("p2", "y", carried_id="s1"),
+        TargetRecord("p3", "Twin"),
+        TargetRecord("p4", "Dup"),
+        TargetRecord("p5", "Dup"),
+    ]
     result = match_records(sources, targets)
     assert result.mapped == {}
     reasons = {a.source_id: (a.candidates, a.reason) for a in result.ambiguous}

@@ -28,14 +28,18 @@ def test_a_wrong_token_is_an_auth_error_that_names_the_setting_and_not_the_token
     assert "wrong-token-value-123" not in str(info.value) + caplog.text
 
 
-def test_the_token_travels_in_the_x_api_token_header_only(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_the_token_travels_in_the_x_api_token_header_only(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     seen: list[dict[str, str]] = []
     sandbox.server.before.insert(0, lambda request: seen.append(request.headers) or None)
     list(make_connector().read_owners())
     assert seen[0]["x-api-token"] == sandbox.token and "authorization" not in seen[0]
 
 
-def test_transient_errors_are_retried_and_permanent_ones_are_not(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_transient_errors_are_retried_and_permanent_ones_are_not(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     sandbox.add_fault("GET", "/v1/users", 503, times=2)
     assert len(list(make_connector().read_owners())) == 2
     sandbox.add_fault("GET", "/v1/users", 404)
@@ -44,7 +48,9 @@ def test_transient_errors_are_retried_and_permanent_ones_are_not(sandbox: Pipedr
     assert info.value.kind is FailureKind.PERMANENT and "Sandbox fault: injected 404" in str(info.value)
 
 
-def test_a_burst_429_waits_the_reset_the_headers_give_and_succeeds(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_a_burst_429_waits_the_reset_the_headers_give_and_succeeds(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     sandbox.burst_limit = 3
     sandbox.burst_window = 0.3
     sandbox.generate_accounts(3, seed=1)
@@ -73,7 +79,9 @@ def test_a_pass_that_would_pass_the_daily_budget_stops_cleanly_and_resumes(
     assert len(list(make_connector(page_limit=10, budget=budget).read_accounts(None, ReadReport()))) == 30
 
 
-def test_the_server_daily_limit_stops_instead_of_retrying(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_the_server_daily_limit_stops_instead_of_retrying(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     sandbox.daily_budget = 5
     with pytest.raises(ConnectorError) as info:
         list(make_connector().read_owners())
@@ -83,10 +91,23 @@ def test_the_server_daily_limit_stops_instead_of_retrying(sandbox: PipedriveSand
 
 
 def test_our_cost_table_agrees_with_the_documented_one_in_the_sandbox() -> None:
-    paths = [("GET", "/api/v2/organizations"), ("GET", "/api/v2/deals/7"), ("POST", "/api/v2/deals"),
-             ("GET", "/api/v2/deals/search"), ("GET", "/api/v2/deals/archived"), ("GET", "/v1/users/me"),
-             ("GET", "/v1/users"), ("POST", "/v1/webhooks"), ("PATCH", "/api/v2/deals/7"), ("DELETE", "/api/v2/deals/7")]
-    assert [token_cost(m, p) for m, p in paths] == [cost_of(m, p) for m, p in paths] == [10, 1, 5, 20, 20, 2, 20, 10, 5, 3]
+    paths = [
+        ("GET", "/api/v2/organizations"),
+        ("GET", "/api/v2/deals/7"),
+        ("POST", "/api/v2/deals"),
+        ("GET", "/api/v2/deals/search"),
+        ("GET", "/api/v2/deals/archived"),
+        ("GET", "/v1/users/me"),
+        ("GET", "/v1/users"),
+        ("POST", "/v1/webhooks"),
+        ("PATCH", "/api/v2/deals/7"),
+        ("DELETE", "/api/v2/deals/7"),
+    ]
+    assert (
+        [token_cost(m, p) for m, p in paths]
+        == [cost_of(m, p) for m, p in paths]
+        == [10, 1, 5, 20, 20, 2, 20, 10, 5, 3]
+    )
 
 
 def test_budget_and_burst_follow_plan_and_seats() -> None:
@@ -97,11 +118,25 @@ def test_budget_and_burst_follow_plan_and_seats() -> None:
         PipedriveSettings(api_token="t").api_base  # noqa: B018
 
 
-def test_a_repeated_cursor_is_an_error_not_an_endless_loop(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_a_repeated_cursor_is_an_error_not_an_endless_loop(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     from tests.sandboxes.server import Response
 
-    sandbox.server.before.insert(0, lambda request: Response(200, {
-        "success": True, "data": [{"id": 1, "name": "Same"}], "additional_data": {"next_cursor": "again"}})
-        if request.path == "/api/v2/organizations" else None)
+    sandbox.server.before.insert(
+        0,
+        lambda request: (
+            Response(
+                200,
+                {
+                    "success": True,
+                    "data": [{"id": 1, "name": "Same"}],
+                    "additional_data": {"next_cursor": "again"},
+                },
+            )
+            if request.path == "/api/v2/organizations"
+            else None
+        ),
+    )
     with pytest.raises(ConnectorError, match="same next_cursor twice"):
         list(make_connector(max_attempts=1).read_accounts(None, ReadReport()))

@@ -22,7 +22,9 @@ def test_harness_seeds_reads_writes_and_counts(tmp_path: Path) -> None:
         assert [r.account.id for r in connector.read_accounts(None, report)] == ids
         assert report.skipped == {"missing_id": 1}
         harness.change_account(ids[1])
-        assert [r.account.id for r in harness.build().read_accounts(connector.next_cursor(), ReadReport())] == [ids[1]]
+        assert [
+            r.account.id for r in harness.build().read_accounts(connector.next_cursor(), ReadReport())
+        ] == [ids[1]]
 
         harness.seed_for_pass(60)
         harness.fail_next("create_deals", 503, 1, after=True)

@@ -14,37 +14,73 @@ from connectors.pipedrive.settings import PipedriveSettings
 from domain import FollowUpTask, JourneyStage, Opportunity, OpportunityKind, OpportunityStatus
 
 PLAN_KEY, SEATS_KEY, MRR_KEY, USERS_KEY, SINCE_KEY = ("a" * 40, "b" * 40, "c" * 40, "d" * 40, "e" * 40)
-CATALOG = FieldCatalog([
-    {"field_name": "plan", "field_code": PLAN_KEY, "field_type": "enum", "is_custom_field": True,
-     "options": [{"id": 7, "label": "Team"}, {"id": 8, "label": "Business"}]},
-    {"field_name": "seats_purchased", "field_code": SEATS_KEY, "field_type": "double", "is_custom_field": True},
-    {"field_name": "mrr", "field_code": MRR_KEY, "field_type": "monetary", "is_custom_field": True},
-    {"field_name": "active_users", "field_code": USERS_KEY, "field_type": "double", "is_custom_field": True},
-    {"name": "customer_since", "key": SINCE_KEY, "field_type": "date", "edit_flag": True},  # the v1 shape
-    {"field_name": "Name", "field_code": "name", "field_type": "varchar", "is_custom_field": False},
-])
+CATALOG = FieldCatalog(
+    [
+        {
+            "field_name": "plan",
+            "field_code": PLAN_KEY,
+            "field_type": "enum",
+            "is_custom_field": True,
+            "options": [{"id": 7, "label": "Team"}, {"id": 8, "label": "Business"}],
+        },
+        {
+            "field_name": "seats_purchased",
+            "field_code": SEATS_KEY,
+            "field_type": "double",
+            "is_custom_field": True,
+        },
+        {"field_name": "mrr", "field_code": MRR_KEY, "field_type": "monetary", "is_custom_field": True},
+        {
+            "field_name": "active_users",
+            "field_code": USERS_KEY,
+            "field_type": "double",
+            "is_custom_field": True,
+        },
+        {"name": "customer_since", "key": SINCE_KEY, "field_type": "date", "edit_flag": True},  # the v1 shape
+        {"field_name": "Name", "field_code": "name", "field_type": "varchar", "is_custom_field": False},
+    ]
+)
 SETTINGS = PipedriveSettings(api_token="t", base_url="http://x")
 
 
 def org(**custom: object) -> dict:
-    return {"id": 12, "name": "Acme", "owner_id": 3, "update_time": "2026-11-20T10:00:00Z", "is_deleted": False,
-            "custom_fields": custom}
+    return {
+        "id": 12,
+        "name": "Acme",
+        "owner_id": 3,
+        "update_time": "2026-11-20T10:00:00Z",
+        "is_deleted": False,
+        "custom_fields": custom,
+    }
 
 
 def read(record: object) -> tuple[object, ReadReport]:
     report = ReadReport()
-    result = mapping.to_account_record(record, CATALOG, SETTINGS.field_map(), SETTINGS.usage_map(), date(2026, 11, 25), report)
+    result = mapping.to_account_record(
+        record, CATALOG, SETTINGS.field_map(), SETTINGS.usage_map(), date(2026, 11, 25), report
+    )
     return result, report
 
 
 def test_custom_fields_are_read_by_name_through_their_hash_keys() -> None:
-    record, report = read(org(**{PLAN_KEY: 8, SEATS_KEY: 20, MRR_KEY: {"value": 1234.5, "currency": "EUR"},
-                                 USERS_KEY: 17, SINCE_KEY: "2023-04-01"}))
+    record, report = read(
+        org(
+            **{
+                PLAN_KEY: 8,
+                SEATS_KEY: 20,
+                MRR_KEY: {"value": 1234.5, "currency": "EUR"},
+                USERS_KEY: 17,
+                SINCE_KEY: "2023-04-01",
+            }
+        )
+    )
     account = record.account
     assert (account.id, account.name, account.owner_id, account.plan) == ("12", "Acme", "3", "Business")
     assert account.seats_purchased == 20 and account.mrr == Decimal("1234.5")
     assert account.customer_since == date(2023, 4, 1)
-    assert [(u.metric, u.value, u.period_start) for u in record.usage] == [("active_users", 17.0, date(2026, 10, 26))]
+    assert [(u.metric, u.value, u.period_start) for u in record.usage] == [
+        ("active_users", 17.0, date(2026, 10, 26))
+    ]
     assert record.usage_is_snapshot and not report.skipped and not report.defaulted
 
 
@@ -52,12 +88,20 @@ def test_an_unreadable_field_is_defaulted_and_counted_not_fatal() -> None:
     record, report = read(org(**{SEATS_KEY: "lots", USERS_KEY: -4, PLAN_KEY: 99}))
     assert record.account.seats_purchased is None
     assert record.account.plan is None  # an option id the field definition does not list
-    assert report.defaulted == {"unreadable_seats_purchased": 1, "unreadable_plan": 1, "unreadable_usage_active_users": 1}
+    assert report.defaulted == {
+        "unreadable_seats_purchased": 1,
+        "unreadable_plan": 1,
+        "unreadable_usage_active_users": 1,
+    }
 
 
 @pytest.mark.parametrize(
     ("record", "reason"),
-    [("not a dict", "not_an_object"), ({"name": "no id"}, "missing_id"), ({**org(), "is_deleted": True}, "deleted")],
+    [
+        ("not a dict", "not_an_object"),
+        ({"name": "no id"}, "missing_id"),
+        ({**org(), "is_deleted": True}, "deleted"),
+    ],
 )
 def test_records_that_cannot_be_accounts_are_skipped_with_a_reason(record: object, reason: str) -> None:
     result, report = read(record)
@@ -74,25 +118,48 @@ def test_values_parse_as_the_v2_types_say() -> None:
 
 def opportunity(account_id: str = "12", owner: str | None = "3") -> Opportunity:
     return Opportunity(
-        key=f"{account_id}:seat_expansion:seats", account_id=account_id, kind=OpportunityKind.UPSELL,
-        playbook="seat_expansion", title="Seat expansion", offer="seats", estimated_amount=Decimal("4320.004"),
-        currency="EUR", score=72, explanation=(), owner_id=owner, journey_stage=JourneyStage.VALUE_REALISED,
+        key=f"{account_id}:seat_expansion:seats",
+        account_id=account_id,
+        kind=OpportunityKind.UPSELL,
+        playbook="seat_expansion",
+        title="Seat expansion",
+        offer="seats",
+        estimated_amount=Decimal("4320.004"),
+        currency="EUR",
+        score=72,
+        explanation=(),
+        owner_id=owner,
+        journey_stage=JourneyStage.VALUE_REALISED,
         close_date=date(2026, 12, 31),
     )
 
 
 def test_deal_body_carries_org_owner_value_and_the_key_in_the_key_field() -> None:
     body = mapping.deal_body(opportunity(), key_code="f" * 40, pipeline_id=None, stage_id=4)
-    assert body == {"title": "Seat expansion", "org_id": 12, "value": 4320.0, "currency": "EUR",
-                    "expected_close_date": "2026-12-31", "custom_fields": {"f" * 40: "12:seat_expansion:seats"},
-                    "owner_id": 3, "stage_id": 4}
+    assert body == {
+        "title": "Seat expansion",
+        "org_id": 12,
+        "value": 4320.0,
+        "currency": "EUR",
+        "expected_close_date": "2026-12-31",
+        "custom_fields": {"f" * 40: "12:seat_expansion:seats"},
+        "owner_id": 3,
+        "stage_id": 4,
+    }
     with pytest.raises(ValueError, match="not a Pipedrive organization id"):
         mapping.deal_body(opportunity("acme"), key_code="f", pipeline_id=None, stage_id=None)
 
 
 def test_activity_note_ends_with_the_marker_and_is_found_again_after_html_sanitising() -> None:
-    task = FollowUpTask(opportunity_key="12:seat_expansion:seats", account_id="12", subject="Call Acme <today>",
-                        body="Why now:\n+45 seats & 95% used", due_date=date(2026, 11, 28), priority="HIGH", owner_id="3")
+    task = FollowUpTask(
+        opportunity_key="12:seat_expansion:seats",
+        account_id="12",
+        subject="Call Acme <today>",
+        body="Why now:\n+45 seats & 95% used",
+        due_date=date(2026, 11, 28),
+        priority="HIGH",
+        owner_id="3",
+    )
     body = mapping.activity_body(task, "99", "12", "task")
     assert body["type"] == "task" and body["deal_id"] == 99 and body["org_id"] == 12 and body["owner_id"] == 3
     assert body["due_date"] == "2026-11-28" and body["subject"] == "Call Acme <today>"
@@ -105,8 +172,14 @@ def test_activity_note_ends_with_the_marker_and_is_found_again_after_html_saniti
 
 def test_our_deals_are_read_back_with_status_and_the_others_ignored() -> None:
     key_code = "f" * 40
-    won = {"id": 5, "org_id": 12, "status": "won", "add_time": "2026-10-01T00:00:00Z", "won_time": "2026-11-01T00:00:00Z",
-           "custom_fields": {key_code: "12:seat_expansion:seats:2"}}
+    won = {
+        "id": 5,
+        "org_id": 12,
+        "status": "won",
+        "add_time": "2026-10-01T00:00:00Z",
+        "won_time": "2026-11-01T00:00:00Z",
+        "custom_fields": {key_code: "12:seat_expansion:seats:2"},
+    }
     existing = mapping.to_existing(won, key_code)
     assert existing.status is OpportunityStatus.WON and existing.offer == "seats" and existing.crm_id == "5"
     assert existing.closed_at.month == 11

@@ -23,20 +23,43 @@ def test_dry_run_maps_by_id_then_unique_name_and_lists_the_rest(tmp_path: Path) 
     with SellSandbox() as sell, PipedriveSandbox() as box:
         box.add_user("Admin", "admin@example.com", me=True)
         box.define_field("organization", "Zendesk Sell id", "varchar")
-        acme, globex, twin_a, twin_b, gone = (sell.add_organization(n)["id"] for n in
-                                              ("Acme", "Globex", "Twin", "Twin", "Gone Ltd"))
+        acme, globex, twin_a, twin_b, gone = (
+            sell.add_organization(n)["id"] for n in ("Acme", "Globex", "Twin", "Twin", "Gone Ltd")
+        )
         carried = box.add_organization("Acme (renamed)", fields={"Zendesk Sell id": str(acme)})["id"]
         by_name = box.add_organization("Globex")["id"]
         box.add_organization("Twin")
         config = tmp_path / "config.yaml"
-        config.write_text(yaml.safe_dump({
-            "database_url": f"sqlite:///{tmp_path}/ledger.db", "output_dir": str(tmp_path / "out"),
-            "crm": {"zendesk-sell": {"access_token": sell.token, "base_url": sell.url},
-                    "pipedrive": {"api_token": box.token, "base_url": box.url}},
-        }))
-        Ledger(f"sqlite:///{tmp_path}/ledger.db").store_snapshots("zendesk-sell", NOW.date(), [(str(twin_a), "active_users", 4.0)])
-        result = CliRunner().invoke(cli, ["--config", str(config), "migrate", "--from", "zendesk-sell", "--to",
-                                          "pipedrive", "--dry-run", "--json"], obj={})
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "database_url": f"sqlite:///{tmp_path}/ledger.db",
+                    "output_dir": str(tmp_path / "out"),
+                    "crm": {
+                        "zendesk-sell": {"access_token": sell.token, "base_url": sell.url},
+                        "pipedrive": {"api_token": box.token, "base_url": box.url},
+                    },
+                }
+            )
+        )
+        Ledger(f"sqlite:///{tmp_path}/ledger.db").store_snapshots(
+            "zendesk-sell", NOW.date(), [(str(twin_a), "active_users", 4.0)]
+        )
+        result = CliRunner().invoke(
+            cli,
+            [
+                "--config",
+                str(config),
+                "migrate",
+                "--from",
+                "zendesk-sell",
+                "--to",
+                "pipedrive",
+                "--dry-run",
+                "--json",
+            ],
+            obj={},
+        )
     assert result.exit_code == 0, result.output
     accounts = json.loads(result.output)["accounts"]
     assert accounts["mapped"] == {str(acme): str(carried), str(globex): str(by_name)}

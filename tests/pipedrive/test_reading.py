@@ -10,7 +10,9 @@ from tests.pipedrive.conftest import ConnectorFactory
 from tests.sandboxes.pipedrive import PipedriveSandbox
 
 
-def test_organizations_page_by_cursor_with_the_limit_asked(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_organizations_page_by_cursor_with_the_limit_asked(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     ids = sandbox.generate_accounts(23, seed=3)
     report = ReadReport()
     records = list(make_connector(page_limit=10).read_accounts(None, report))
@@ -36,7 +38,9 @@ def test_incremental_read_asks_for_updated_since_and_reads_only_the_changed(
     assert again.next_cursor() > cursor
 
 
-def test_the_cursor_never_passes_the_start_of_the_pass(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_the_cursor_never_passes_the_start_of_the_pass(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     """An organization edited while the scan runs must be read again next time."""
     sandbox.generate_accounts(5, seed=5)
     future = datetime.now(UTC) + timedelta(hours=1)
@@ -69,7 +73,10 @@ def test_custom_field_keys_differ_per_company_and_are_found_by_name(make_connect
 
 def test_owners_come_from_users(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
     owners = list(make_connector().read_owners())
-    assert [(o.name, o.email) for o in owners] == [("Casey CSM", "casey@example.com"), ("Robin Rep", "robin@example.com")]
+    assert [(o.name, o.email) for o in owners] == [
+        ("Casey CSM", "casey@example.com"),
+        ("Robin Rep", "robin@example.com"),
+    ]
     assert ("GET", "/v1/users") in sandbox.calls
 
 
@@ -86,24 +93,42 @@ def test_products_owned_come_from_won_deals_including_archived_ones(
     assert ("GET", "/api/v2/deals/archived") in sandbox.calls
 
 
-def test_a_bad_record_is_skipped_and_counted_and_the_rest_read(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_a_bad_record_is_skipped_and_counted_and_the_rest_read(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     sandbox.generate_accounts(3, seed=8)
     sandbox.add_raw_organization({"id": 9999, "name": "Deleted", "is_deleted": True, "custom_fields": {}})
     seats = sandbox.code("organization", "seats_used")
-    sandbox.add_raw_organization({"id": 9998, "name": "Bad seats", "custom_fields": {seats: "many"},
-                                  "update_time": "2026-01-01T00:00:00Z"})
+    sandbox.add_raw_organization(
+        {
+            "id": 9998,
+            "name": "Bad seats",
+            "custom_fields": {seats: "many"},
+            "update_time": "2026-01-01T00:00:00Z",
+        }
+    )
     report = ReadReport()
     records = list(make_connector().read_accounts(None, report))
     assert len(records) == 4 and report.read == 4  # the sandbox does not list deleted organizations
     assert report.defaulted["unreadable_seats_used"] == 1
 
 
-def test_our_deals_and_their_outcomes_are_read_back(sandbox: PipedriveSandbox, make_connector: ConnectorFactory) -> None:
+def test_our_deals_and_their_outcomes_are_read_back(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
     org = sandbox.add_organization("Acme")
     code = sandbox.code("deal", "Opportunity key")
-    won = sandbox._store_deal({"title": "Upsell", "org_id": org["id"], "value": 900.5,
-                               "custom_fields": {code: f"{org['id']}:seat_expansion:seats"}})
-    lost = sandbox._store_deal({"title": "X-sell", "org_id": org["id"], "custom_fields": {code: f"{org['id']}:cross_sell:api"}})
+    won = sandbox._store_deal(
+        {
+            "title": "Upsell",
+            "org_id": org["id"],
+            "value": 900.5,
+            "custom_fields": {code: f"{org['id']}:seat_expansion:seats"},
+        }
+    )
+    lost = sandbox._store_deal(
+        {"title": "X-sell", "org_id": org["id"], "custom_fields": {code: f"{org['id']}:cross_sell:api"}}
+    )
     sandbox._store_deal({"title": "Someone else's", "org_id": org["id"]})
     sandbox.set_deal_status(won["id"], "won", archive=True)
     sandbox.set_deal_status(lost["id"], "lost", lost_reason="No budget")

@@ -87,21 +87,29 @@ def test_full_then_incremental_pass_write_each_opportunity_once(
     created = assert_exactly_once(sandbox)
 
     for account_id in accounts[:10]:  # these ten fill every seat and grow
-        sandbox.update_org(account_id, {"seats_purchased": 50, "seats_used": 50, "active_users": 50, "nps": 9})
+        sandbox.update_org(
+            account_id, {"seats_purchased": 50, "seats_used": 50, "active_users": 50, "nps": 9}
+        )
     second = run_pass(settings, crm="pipedrive", connector=make_connector(), now=NOW.replace(day=26))
     assert second.mode == "incremental"
     assert second.accounts_read == 10
     assert second.cursor and second.cursor != first.cursor
     assert assert_exactly_once(sandbox) == created + second.deals_created
 
-    third = run_pass(settings, crm="pipedrive", full=True, connector=make_connector(), now=NOW.replace(day=27))
+    third = run_pass(
+        settings, crm="pipedrive", full=True, connector=make_connector(), now=NOW.replace(day=27)
+    )
     assert third.accounts_read == N and third.deals_created == 0 and third.tasks_created == 0
     assert_exactly_once(sandbox)
 
 
 @pytest.mark.parametrize("where", ["before_tasks", "after_tasks", "mid_deals"])
 def test_crash_during_writes_then_rerun_leaves_one_deal_and_one_activity_per_key(
-    sandbox: PipedriveSandbox, make_connector: ConnectorFactory, settings: Settings, accounts: list[int], where: str
+    sandbox: PipedriveSandbox,
+    make_connector: ConnectorFactory,
+    settings: Settings,
+    accounts: list[int],
+    where: str,
 ) -> None:
     crashing = CrashingConnector(make_connector(), where)
     with pytest.raises(RuntimeError):
@@ -123,8 +131,12 @@ def test_rerun_with_a_fresh_ledger_writes_nothing_because_the_crm_is_searched(
     sandbox: PipedriveSandbox, make_connector: ConnectorFactory, tmp_path: Path, accounts: list[int]
 ) -> None:
     """Lose the ledger entirely: the listing of our deals and the marker lookup still find everything."""
-    first = run_pass(Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path}/a.db", output_dir=tmp_path), crm="pipedrive",
-                     connector=make_connector(), now=NOW)
+    first = run_pass(
+        Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path}/a.db", output_dir=tmp_path),
+        crm="pipedrive",
+        connector=make_connector(),
+        now=NOW,
+    )
     writes = len(sandbox.writes)
     other = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path}/b.db", output_dir=tmp_path / "b")
     second = run_pass(other, crm="pipedrive", connector=make_connector(), now=NOW)
@@ -136,7 +148,9 @@ def test_dry_run_pass_writes_nothing_and_returns_the_payloads(
     sandbox: PipedriveSandbox, make_connector: ConnectorFactory, settings: Settings, accounts: list[int]
 ) -> None:
     seeded = len(sandbox.deals)  # the won purchase deals products are read from
-    report = run_pass(settings, crm="pipedrive", dry_run=True, connector=make_connector(dry_run=True), now=NOW)
+    report = run_pass(
+        settings, crm="pipedrive", dry_run=True, connector=make_connector(dry_run=True), now=NOW
+    )
     assert report.new > 0
     assert not sandbox.writes and len(sandbox.deals) == seeded and not sandbox.activities
     methods = Counter((p["method"], p["path"]) for p in report.dry_run_payloads)

@@ -14,8 +14,9 @@ from worker.cli import cli
 
 
 def client_for(sandbox: PipedriveSandbox, **overrides: object) -> tuple[PipedriveClient, PipedriveSettings]:
-    settings = PipedriveSettings(api_token=sandbox.token, base_url=sandbox.url, backoff_base=0.01, backoff_max=0.02,
-                                 **overrides)
+    settings = PipedriveSettings(
+        api_token=sandbox.token, base_url=sandbox.url, backoff_base=0.01, backoff_max=0.02, **overrides
+    )
     return PipedriveClient(settings), settings
 
 
@@ -26,7 +27,9 @@ def test_setup_creates_the_key_field_once_and_reports_organization_fields() -> N
         client, settings = client_for(sandbox)
         report = run_setup(client, settings)
         assert report.ok and report.user.startswith("Admin <admin@example.com> on sandbox")
-        assert [f["field_type"] for f in sandbox.fields["deal"] if f["field_name"] == "Opportunity key"] == ["varchar"]
+        assert [f["field_type"] for f in sandbox.fields["deal"] if f["field_name"] == "Opportunity key"] == [
+            "varchar"
+        ]
         assert any("organization field 'seats_used'" in line for line in report.found)
         assert any("'seats_purchased' (feeds seats_purchased)" in line for line in report.missing)
         assert not any("'products'" in line for line in report.missing)  # read from won deals by default
@@ -58,11 +61,18 @@ def test_setup_registers_v2_webhooks_for_organizations_and_deals_with_basic_cred
     with PipedriveSandbox() as sandbox:
         sandbox.add_user("Admin", "admin@example.com")
         client, settings = client_for(sandbox)
-        report = run_setup(client, settings, webhook_url="https://ow.example.com/webhooks/pipedrive",
-                           webhook_user="hook", webhook_password=SecretStr("pw-123"))
+        report = run_setup(
+            client,
+            settings,
+            webhook_url="https://ow.example.com/webhooks/pipedrive",
+            webhook_user="hook",
+            webhook_password=SecretStr("pw-123"),
+        )
         assert report.ok
-        assert [(w["event_object"], w["event_action"], w["version"], w["http_auth_user"], w["http_auth_password"])
-                for w in sandbox.webhooks] == [("organization", "*", "2.0", "hook", "pw-123"), ("deal", "*", "2.0", "hook", "pw-123")]
+        assert [
+            (w["event_object"], w["event_action"], w["version"], w["http_auth_user"], w["http_auth_password"])
+            for w in sandbox.webhooks
+        ] == [("organization", "*", "2.0", "hook", "pw-123"), ("deal", "*", "2.0", "hook", "pw-123")]
         assert all("pw-123" not in line for line in report.created)
         client.close()
 
@@ -70,8 +80,9 @@ def test_setup_registers_v2_webhooks_for_organizations_and_deals_with_basic_cred
 def test_the_cli_command_prints_the_report_and_exits_non_zero_on_problems() -> None:
     with PipedriveSandbox(deal_fields=(), field_cap=0) as sandbox:
         sandbox.add_user("Admin", "admin@example.com")
-        result = CliRunner().invoke(cli, ["pipedrive", "setup", "--base-url", sandbox.url],
-                                    env={"PIPEDRIVE_API_TOKEN": sandbox.token})
+        result = CliRunner().invoke(
+            cli, ["pipedrive", "setup", "--base-url", sandbox.url], env={"PIPEDRIVE_API_TOKEN": sandbox.token}
+        )
         assert result.exit_code == 1
         assert "token OK" in result.output and "PROBLEM" in result.output and "MISSING" in result.output
         assert sandbox.token not in result.output

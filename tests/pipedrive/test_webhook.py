@@ -26,9 +26,21 @@ def basic(user: str, password: str) -> str:
 
 
 def event(meta_id: str, entity: str = "organization", entity_id: int = 42, **extra: object) -> dict:
-    return {"meta": {"id": meta_id, "action": "change", "entity": entity, "entity_id": entity_id, "attempt": 1,
-                     "company_id": 1, "webhook_id": 7, "version": "2.0"}, "data": {"id": entity_id}, "previous": {},
-            **extra}
+    return {
+        "meta": {
+            "id": meta_id,
+            "action": "change",
+            "entity": entity,
+            "entity_id": entity_id,
+            "attempt": 1,
+            "company_id": 1,
+            "webhook_id": 7,
+            "version": "2.0",
+        },
+        "data": {"id": entity_id},
+        "previous": {},
+        **extra,
+    }
 
 
 @pytest.mark.parametrize(
@@ -80,17 +92,25 @@ def client() -> tuple[TestClient, list[tuple[str, list[str]]]]:
         queued.append((crm, ids))
         return len(ids)
 
-    route = pipedrive_route(first_time=first_time, rescore=rescore,
-                            settings=PipedriveWebhookSettings(user="hook", password=PASSWORD, max_body_bytes=2000))
+    route = pipedrive_route(
+        first_time=first_time,
+        rescore=rescore,
+        settings=PipedriveWebhookSettings(user="hook", password=PASSWORD, max_body_bytes=2000),
+    )
     return TestClient(Starlette(routes=[route])), queued
 
 
 def test_receiver_accepts_once_and_answers_replays_without_requeueing(client) -> None:
     http, queued = client
     body = event("6f1c-uuid")
-    first = http.post("/webhooks/pipedrive", json=body, headers={"Authorization": basic("hook", "s3cret-pass")})
-    again = http.post("/webhooks/pipedrive", json={**body, "meta": {**body["meta"], "attempt": 2}},
-                      headers={"Authorization": basic("hook", "s3cret-pass")})
+    first = http.post(
+        "/webhooks/pipedrive", json=body, headers={"Authorization": basic("hook", "s3cret-pass")}
+    )
+    again = http.post(
+        "/webhooks/pipedrive",
+        json={**body, "meta": {**body["meta"], "attempt": 2}},
+        headers={"Authorization": basic("hook", "s3cret-pass")},
+    )
     assert first.status_code == 200 and first.json() == {"replayed": False, "rescore": 1}
     assert again.status_code == 200 and again.json() == {"replayed": True, "rescore": 0}
     assert queued == [("pipedrive", ["42"])]
@@ -98,7 +118,9 @@ def test_receiver_accepts_once_and_answers_replays_without_requeueing(client) ->
 
 def test_receiver_refuses_wrong_credentials_bad_bodies_and_big_bodies(client) -> None:
     http, queued = client
-    wrong = http.post("/webhooks/pipedrive", json=event("x"), headers={"Authorization": basic("hook", "nope")})
+    wrong = http.post(
+        "/webhooks/pipedrive", json=event("x"), headers={"Authorization": basic("hook", "nope")}
+    )
     missing = http.post("/webhooks/pipedrive", json=event("y"))
     auth = {"Authorization": basic("hook", "s3cret-pass")}
     malformed = http.post("/webhooks/pipedrive", content=b"{not json", headers=auth)
@@ -113,7 +135,10 @@ def test_receiver_refuses_wrong_credentials_bad_bodies_and_big_bodies(client) ->
 
 
 def test_receiver_is_off_until_credentials_are_configured() -> None:
-    route = pipedrive_route(first_time=lambda s, e: True, rescore=lambda c, i, r: 0,
-                            settings=PipedriveWebhookSettings(user=None, password=None))
+    route = pipedrive_route(
+        first_time=lambda s, e: True,
+        rescore=lambda c, i, r: 0,
+        settings=PipedriveWebhookSettings(user=None, password=None),
+    )
     response = TestClient(Starlette(routes=[route])).post("/webhooks/pipedrive", json=event("a"))
     assert response.status_code == 503

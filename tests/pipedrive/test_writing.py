@@ -13,18 +13,33 @@ from tests.pipedrive.conftest import ConnectorFactory
 from tests.sandboxes.pipedrive import PipedriveSandbox
 
 
-def pair(account_id: int, offer: str = "seats", owner_id: int | None = None) -> tuple[Opportunity, FollowUpTask]:
+def pair(
+    account_id: int, offer: str = "seats", owner_id: int | None = None
+) -> tuple[Opportunity, FollowUpTask]:
     key = f"{account_id}:seat_expansion:{offer}"
     opportunity = Opportunity(
-        key=key, account_id=str(account_id), account_name="Acme", kind=OpportunityKind.UPSELL,
-        playbook="seat_expansion", title=f"Seat expansion ({offer})", offer=offer, estimated_amount=Decimal("4320.00"),
-        score=72, explanation=(), owner_id=None if owner_id is None else str(owner_id),
-        journey_stage=JourneyStage.VALUE_REALISED, close_date=date(2026, 12, 31),
+        key=key,
+        account_id=str(account_id),
+        account_name="Acme",
+        kind=OpportunityKind.UPSELL,
+        playbook="seat_expansion",
+        title=f"Seat expansion ({offer})",
+        offer=offer,
+        estimated_amount=Decimal("4320.00"),
+        score=72,
+        explanation=(),
+        owner_id=None if owner_id is None else str(owner_id),
+        journey_stage=JourneyStage.VALUE_REALISED,
+        close_date=date(2026, 12, 31),
     )
     task = FollowUpTask(
-        opportunity_key=key, account_id=str(account_id), subject="Seat expansion: Acme is out of seats",
-        body=f"Why now:\n+45 seats 95% used\n\noppworker-key: {key}", due_date=date(2026, 11, 28),
-        priority="HIGH", owner_id=None if owner_id is None else str(owner_id),
+        opportunity_key=key,
+        account_id=str(account_id),
+        subject="Seat expansion: Acme is out of seats",
+        body=f"Why now:\n+45 seats 95% used\n\noppworker-key: {key}",
+        due_date=date(2026, 11, 28),
+        priority="HIGH",
+        owner_id=None if owner_id is None else str(owner_id),
     )
     return opportunity, task
 
@@ -51,10 +66,19 @@ def test_first_write_searches_then_creates_one_deal_and_one_activity_per_key(
     assert all(r.ok and r.created for r in deals + tasks)
     deal = sandbox.deals[int(deals[0].crm_id)]
     assert deal["custom_fields"][sandbox.code("deal", "Opportunity key")] == pairs[0][0].key
-    assert (deal["org_id"], deal["owner_id"], deal["value"], deal["expected_close_date"]) == (orgs[0], owner, 4320.0, "2026-12-31")
+    assert (deal["org_id"], deal["owner_id"], deal["value"], deal["expected_close_date"]) == (
+        orgs[0],
+        owner,
+        4320.0,
+        "2026-12-31",
+    )
     activity = sandbox.activities[int(tasks[0].crm_id)]
     assert (activity["type"], activity["deal_id"], activity["org_id"], activity["due_date"]) == (
-        "task", int(deals[0].crm_id), orgs[0], "2026-11-28")
+        "task",
+        int(deals[0].crm_id),
+        orgs[0],
+        "2026-11-28",
+    )
     # the documented safety net: one exact-match search per deal create, no activity lookup on new deals
     assert sandbox.calls.count(("GET", "/api/v2/deals/search")) == 3
     assert sandbox.calls.count(("GET", "/api/v2/activities")) == 0
@@ -101,7 +125,9 @@ def test_a_create_whose_answer_was_lost_is_found_not_repeated(
     assert len(sandbox.deals) == 1 and len(sandbox.activities) == 1
 
 
-def test_a_429_on_create_is_resent_as_is(sandbox: PipedriveSandbox, make_connector: ConnectorFactory, orgs: list[int]) -> None:
+def test_a_429_on_create_is_resent_as_is(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory, orgs: list[int]
+) -> None:
     sandbox.add_fault("POST", "/api/v2/deals", 429)
     deals, _ = write(make_connector(), [pair(orgs[0])])
     assert deals[0].ok and len(sandbox.deals) == 1
@@ -117,7 +143,9 @@ def test_a_refused_deal_is_reported_for_its_key_and_the_others_still_written(
     assert [r.ok for r in tasks] == [True, False, True] and "write the deal first" in tasks[1].error
 
 
-def test_dry_run_preview_makes_no_write_call(sandbox: PipedriveSandbox, make_connector: ConnectorFactory, orgs: list[int]) -> None:
+def test_dry_run_preview_makes_no_write_call(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory, orgs: list[int]
+) -> None:
     connector = make_connector(dry_run=True)
     list(connector.read_opportunities())
     payloads = connector.preview_writes(*zip(*[pair(org) for org in orgs]))

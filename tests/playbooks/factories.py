@@ -32,7 +32,9 @@ def account(**fields: Any) -> Account:
     return Account.model_validate(base)
 
 
-def weekly(last_month: float, previous_month: float, weeks_back: int = 8, start: date = TODAY) -> list[tuple[date, float]]:
+def weekly(
+    last_month: float, previous_month: float, weeks_back: int = 8, start: date = TODAY
+) -> list[tuple[date, float]]:
     """Weekly points: four weeks summing to `last_month`, four before summing to `previous_month`."""
     points = []
     for week in range(1, weeks_back + 1):

@@ -13,7 +13,10 @@ BUILTIN = {p.id: p for p in load_playbooks([])}
 
 def test_score_sums_matched_points_and_records_misses():
     compiled = compile_playbook(BUILTIN["seat_expansion"])
-    score = score_playbook(compiled, {"seat_utilisation": 0.95, "usage_trend.active_users": 0.02, "activation": 0.85, "nps": None})
+    score = score_playbook(
+        compiled,
+        {"seat_utilisation": 0.95, "usage_trend.active_users": 0.02, "activation": 0.85, "nps": None},
+    )
     assert score.score == 45 + 20
     assert score.qualifies
     by_signal = {c.signal: c for c in score.contributions()}
@@ -25,7 +28,9 @@ def test_score_sums_matched_points_and_records_misses():
 
 def test_required_signal_blocks_however_high_the_rest():
     compiled = compile_playbook(BUILTIN["seat_expansion"])
-    score = score_playbook(compiled, {"seat_utilisation": 0.5, "usage_trend.active_users": 0.5, "activation": 0.9, "nps": 10})
+    score = score_playbook(
+        compiled, {"seat_utilisation": 0.5, "usage_trend.active_users": 0.5, "activation": 0.9, "nps": 10}
+    )
     assert score.score == 55 and score.missing_required == ("seat_utilisation",) and not score.qualifies
 
 

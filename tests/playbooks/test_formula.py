@@ -8,8 +8,16 @@ import pytest
 
 from playbooks.formula import MAX_AMOUNT, AmountError, AmountFormula, check_formula
 
-NAMES = {"mrr": 1500.0, "seats_purchased": 40, "seats_used": 38, "suggested_seats": 6, "price_per_seat": 37.5,
-         "offer_monthly_price": 400.0, "plan_rank": 1, "score": 80}
+NAMES = {
+    "mrr": 1500.0,
+    "seats_purchased": 40,
+    "seats_used": 38,
+    "suggested_seats": 6,
+    "price_per_seat": 37.5,
+    "offer_monthly_price": 400.0,
+    "plan_rank": 1,
+    "score": 80,
+}
 
 
 @pytest.mark.parametrize(
@@ -36,7 +44,9 @@ def test_the_built_in_formulas_evaluate_as_before():
     assert MAX_AMOUNT >= 1e9
 
 
-@pytest.mark.parametrize("formula", ["mrr if score else 0", "mrr and 1", "(lambda: 1)()", "round(mrr, ndigits=1)", "'a' * 3"])
+@pytest.mark.parametrize(
+    "formula", ["mrr if score else 0", "mrr and 1", "(lambda: 1)()", "round(mrr, ndigits=1)", "'a' * 3"]
+)
 def test_anything_but_arithmetic_is_refused(formula):
     with pytest.raises(ValueError, match="only arithmetic"):
         check_formula(formula)

@@ -23,7 +23,9 @@ task: {subject: "Seats for $account_name", body: "$reasons"}
 SUPPORT = SEATS.replace("id: seats_test", "id: support_test").replace(
     "offer: {type: seats}", "offer: {type: product, code: premium_support}"
 )
-UPGRADE = SEATS.replace("id: seats_test", "id: upgrade_test").replace("offer: {type: seats}", "offer: {type: next_plan}")
+UPGRADE = SEATS.replace("id: seats_test", "id: upgrade_test").replace(
+    "offer: {type: seats}", "offer: {type: next_plan}"
+)
 
 USAGE = {"active_users": weekly(4 * 18, 4 * 17)}  # 18 of 20 seats active: value realised
 
@@ -100,7 +102,9 @@ def test_at_most_n_new_offers_per_30_days_strongest_first():
     statuses = sorted(o.status for o in outcomes)
     assert statuses == [NEW, NEW, SUPPRESSED]
     assert [o.reason for o in outcomes if o.status == SUPPRESSED] == ["offer_cap"]
-    recent = AccountHistory([previous(OpportunityStatus.WON, 5, playbook="other", offer="x", created_days_ago=10)])
+    recent = AccountHistory(
+        [previous(OpportunityStatus.WON, 5, playbook="other", offer="x", created_days_ago=10)]
+    )
     _, outcomes = outcome(recent, texts=(SEATS, SUPPORT), cap=2)
     assert sorted(o.status for o in outcomes) == [NEW, SUPPRESSED]
 
@@ -109,6 +113,12 @@ def test_one_open_offer_per_need_across_playbooks():
     milestone = UPGRADE.replace("id: upgrade_test", "id: milestone_test")
     _, outcomes = outcome(texts=(UPGRADE, milestone), cap=5)
     assert sorted((o.status, o.reason) for o in outcomes) == [(NEW, None), (SUPPRESSED, "same_offer_open")]
-    open_upgrade = AccountHistory([previous(OpportunityStatus.OPEN, 0, playbook="upgrade_test", offer="plan:Business", created_days_ago=40)])
+    open_upgrade = AccountHistory(
+        [
+            previous(
+                OpportunityStatus.OPEN, 0, playbook="upgrade_test", offer="plan:Business", created_days_ago=40
+            )
+        ]
+    )
     _, outcomes = outcome(open_upgrade, texts=(milestone,), cap=5)
     assert (outcomes[0].status, outcomes[0].reason) == (SUPPRESSED, "same_offer_open")

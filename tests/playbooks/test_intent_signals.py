@@ -26,7 +26,9 @@ def listener() -> Listener:
 
 
 def note(text: str, days_ago: int, source: str = "note", id: str = "n1") -> Conversation:
-    return Conversation(id=id, account_id="acc-1", created_at=NOW - timedelta(days=days_ago), source=source, text=text)
+    return Conversation(
+        id=id, account_id="acc-1", created_at=NOW - timedelta(days=days_ago), source=source, text=text
+    )
 
 
 def seats(listener: Listener | None, conversations, **fields):
@@ -53,7 +55,9 @@ def test_a_request_for_seats_adds_points_with_its_age_and_the_task_quotes_it(lis
     reasons = {c.signal: c for c in outcome.opportunity.explanation}
     assert reasons["intent.more_seats"].points == 25
     assert reasons["intent.more_seats"].reason == "days since the customer said they need more seats: 9"
-    quoted = '2026-10-24, call: "Their team grows from 20 to 32 people in January, so they need 12 more licences."'
+    quoted = (
+        '2026-10-24, call: "Their team grows from 20 to 32 people in January, so they need 12 more licences."'
+    )
     assert "In their words:\n- " + quoted in outcome.task.body
     assert outcome.task.body.index("In their words") < outcome.task.body.index("oppworker-key:")
 
@@ -86,8 +90,13 @@ def test_recent_churn_risk_blocks_the_offer_and_keeps_the_quote(listener) -> Non
 
 
 def test_old_churn_risk_no_longer_blocks(listener) -> None:
-    conversations = [note("They need 12 more licences.", 9), note("Procurement wants to cancel.", 200, id="n2")]
-    _, outcome = seats(Listener(listener.detector, ListeningPolicy(lookback_days=365, churn_days=90)), conversations)
+    conversations = [
+        note("They need 12 more licences.", 9),
+        note("Procurement wants to cancel.", 200, id="n2"),
+    ]
+    _, outcome = seats(
+        Listener(listener.detector, ListeningPolicy(lookback_days=365, churn_days=90)), conversations
+    )
     assert outcome.status == NEW
 
 
@@ -98,7 +107,9 @@ def test_conversations_are_ignored_without_a_listener() -> None:
 
 
 def test_notes_after_now_and_before_the_lookback_are_not_read(listener) -> None:
-    heard = listener.hear([note("Need 12 more licences.", -3), note("Need 4 more licences.", 400, id="n2")], NOW.date())
+    heard = listener.hear(
+        [note("Need 12 more licences.", -3), note("Need 4 more licences.", 400, id="n2")], NOW.date()
+    )
     assert heard.mentions == ()
 
 
@@ -107,21 +118,31 @@ COMPLEMENTARY = [p for p in load_playbooks([]) if p.id == "complementary_product
 
 def test_asking_for_the_recommended_product_raises_complementary_product(listener) -> None:
     # Of 10 glossary owners, 6 bought connectors too; of 20 others, 2 did.
-    baskets = [["glossary", "connectors"]] * 6 + [["glossary"]] * 4 + [["connectors"]] * 2 + [["translate"]] * 18
+    baskets = (
+        [["glossary", "connectors"]] * 6 + [["glossary"]] * 4 + [["connectors"]] * 2 + [["translate"]] * 18
+    )
     assessor = Assessor(COMPLEMENTARY, load_catalog(), AffinityModel.from_baskets(baskets), listener=listener)
     customer = account(products="glossary", nps=7, customer_since=NOW.date() - timedelta(days=90))
     usage = {"active_users": weekly(4 * 12, 4 * 12)}
     quiet = assessor.assess(customer, usage, AccountHistory(), NOW, conversations=[])
-    asked = assessor.assess(customer, usage, AccountHistory(), NOW, conversations=[
-        note("Habt ihr einen Konnektor für WordPress? Sie kopieren alles von Hand.", 5),
-        note("Do you have SSO?", 2, id="n2"),  # another product: not the recommendation
-    ])
+    asked = assessor.assess(
+        customer,
+        usage,
+        AccountHistory(),
+        NOW,
+        conversations=[
+            note("Habt ihr einen Konnektor für WordPress? Sie kopieren alles von Hand.", 5),
+            note("Do you have SSO?", 2, id="n2"),  # another product: not the recommendation
+        ],
+    )
     assert quiet.outcomes[0].status == BELOW_THRESHOLD
     (outcome,) = asked.outcomes
     assert asked.signals["asked_for_recommended"] == 5.0
     assert outcome.score.score == quiet.outcomes[0].score.score + 25
     assert outcome.status == NEW and outcome.opportunity.offer == "connectors"
-    assert 'email' not in outcome.task.body and '"Habt ihr einen Konnektor für WordPress?"' in outcome.task.body
+    assert (
+        "email" not in outcome.task.body and '"Habt ihr einen Konnektor für WordPress?"' in outcome.task.body
+    )
 
 
 def test_interest_in_a_product_already_owned_is_not_a_signal(listener) -> None:
@@ -138,7 +159,9 @@ task: {subject: "x", body: "$reasons"}
 """
     assessor = Assessor([load_playbook_text(text)], load_catalog(), listener=listener)
     said = [note("Do you offer SSO with Okta?", 3)]
-    owns = assessor.assess(account(products="translate,security"), USAGE, AccountHistory(), NOW, conversations=said)
+    owns = assessor.assess(
+        account(products="translate,security"), USAGE, AccountHistory(), NOW, conversations=said
+    )
     lacks = assessor.assess(account(products="translate"), USAGE, AccountHistory(), NOW, conversations=said)
     assert owns.signals["intent.product_interest"] is None
     assert lacks.signals["intent.product_interest"] == 3.0

@@ -37,7 +37,9 @@ def test_precision_and_recall_per_language_do_not_regress(detector, path: Path) 
     for language in LANGUAGES:
         tally = result.by_language[language]
         assert tally.tp > 0, language
-        assert tally.precision >= 0.9, f"{language}: precision {tally.precision:.2f}\n" + "\n".join(result.mistakes)
+        assert tally.precision >= 0.9, f"{language}: precision {tally.precision:.2f}\n" + "\n".join(
+            result.mistakes
+        )
         assert tally.recall >= 0.75, f"{language}: recall {tally.recall:.2f}\n" + "\n".join(result.mistakes)
     assert result.language_correct / result.notes >= 0.9
 
@@ -91,7 +93,9 @@ def test_evidence_is_the_triggering_sentence_only(detector) -> None:
 
 
 def test_a_clause_after_but_is_not_negated_by_the_one_before(detector) -> None:
-    hits = {h.intent for h in detector.detect("We don't use the glossary much, but we need more seats.").intents}
+    hits = {
+        h.intent for h in detector.detect("We don't use the glossary much, but we need more seats.").intents
+    }
     assert hits == {"more_seats"}
 
 
@@ -127,12 +131,32 @@ def test_a_user_lexicon_extends_a_language_without_code(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "field", "problem"),
     [
-        ("language: en\nstopwords: [a]\nintents:\n  more_seats:\n    - 'seats (('\n", 5, "intents.more_seats[0].pattern", "not a valid regular expression"),
-        ("language: en\nstopwords: [a]\nintents:\n  upsell_now:\n    - 'x'\n", 3, "intents", "unknown intent"),
+        (
+            "language: en\nstopwords: [a]\nintents:\n  more_seats:\n    - 'seats (('\n",
+            5,
+            "intents.more_seats[0].pattern",
+            "not a valid regular expression",
+        ),
+        (
+            "language: en\nstopwords: [a]\nintents:\n  upsell_now:\n    - 'x'\n",
+            3,
+            "intents",
+            "unknown intent",
+        ),
         ("language: english\nstopwords: [a]\n", 1, "language", "String should match pattern"),
         ("language: en\nintents: {}\n", 1, "", "needs 'stopwords'"),
-        ("language: en\nstopwords: [a]\nintents:\n  churn_risk:\n    - {pattern: 'a?', confidence: 0.5}\n", 5, "intents.churn_risk[0].pattern", "empty string"),
-        ("language: en\nstopwords: [a]\nintents:\n  churn_risk:\n    - {pattern: 'quit', confidence: 2}\n", 5, "intents.churn_risk[0].confidence", "less than or equal to 1"),
+        (
+            "language: en\nstopwords: [a]\nintents:\n  churn_risk:\n    - {pattern: 'a?', confidence: 0.5}\n",
+            5,
+            "intents.churn_risk[0].pattern",
+            "empty string",
+        ),
+        (
+            "language: en\nstopwords: [a]\nintents:\n  churn_risk:\n    - {pattern: 'quit', confidence: 2}\n",
+            5,
+            "intents.churn_risk[0].confidence",
+            "less than or equal to 1",
+        ),
     ],
 )
 def test_a_bad_lexicon_names_file_line_and_field(tmp_path: Path, text, line, field, problem) -> None:

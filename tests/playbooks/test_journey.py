@@ -1,9 +1,13 @@
-
 from domain import JourneyStage
 from playbooks.journey import derive_stage
 from tests.playbooks.factories import account
 
-HEALTHY = {"tenure_days": 400.0, "activation": 0.8, "usage_trend.active_users": 0.05, "days_to_renewal": 200.0}
+HEALTHY = {
+    "tenure_days": 400.0,
+    "activation": 0.8,
+    "usage_trend.active_users": 0.05,
+    "days_to_renewal": 200.0,
+}
 
 
 def stage(signals=None, **fields):

@@ -52,10 +52,34 @@ def test_valid_file_loads(tmp_path):
         ("points: 60", "points: 160", 9, "signals[0].points", "less than or equal to 100"),
         ("threshold: 50", "threshold: 70", 11, "threshold", "could never fire"),
         ("kind: upsell", "kind: upsale", 3, "kind", "upsell"),
-        ('amount: "price_per_seat * suggested_seats * 12"', 'amount: "__import__(\'os\')"', 12, "amount", "unknown variable"),
-        ('amount: "price_per_seat * suggested_seats * 12"', 'amount: "mrr.real"', 12, "amount", "only arithmetic"),
-        ('subject: "Seats for $account_name"', 'subject: "Seats for $acount_name"', 14, "task.subject", "acount_name"),
-        ('reason: "$observed used"', 'reason: "$observed used"\n    colour: red', 11, "signals[0].colour", "Extra inputs"),
+        (
+            'amount: "price_per_seat * suggested_seats * 12"',
+            "amount: \"__import__('os')\"",
+            12,
+            "amount",
+            "unknown variable",
+        ),
+        (
+            'amount: "price_per_seat * suggested_seats * 12"',
+            'amount: "mrr.real"',
+            12,
+            "amount",
+            "only arithmetic",
+        ),
+        (
+            'subject: "Seats for $account_name"',
+            'subject: "Seats for $acount_name"',
+            14,
+            "task.subject",
+            "acount_name",
+        ),
+        (
+            'reason: "$observed used"',
+            'reason: "$observed used"\n    colour: red',
+            11,
+            "signals[0].colour",
+            "Extra inputs",
+        ),
     ],
 )
 def test_errors_name_file_line_and_field(tmp_path, old, new, line, field, words):
@@ -96,7 +120,13 @@ def test_folder_loading_replaces_builtins_and_rejects_duplicates(tmp_path):
 def test_builtin_playbooks_cover_the_seeds():
     playbooks = load_playbooks([], include_builtin=True)
     ids = {p.id for p in playbooks}
-    assert {"seat_expansion", "plan_upgrade", "renewal_expansion", "usage_milestone",
-            "complementary_product", "premium_support"} <= ids
+    assert {
+        "seat_expansion",
+        "plan_upgrade",
+        "renewal_expansion",
+        "usage_milestone",
+        "complementary_product",
+        "premium_support",
+    } <= ids
     assert len(list(builtin_playbook_dir().glob("*.yaml"))) == len(playbooks) >= 6
     assert {p.kind.value for p in playbooks} == {"upsell", "cross_sell"}

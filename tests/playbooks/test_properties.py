@@ -26,7 +26,11 @@ SEED = yaml.safe_load(SEED_TEXT)
 NOW = datetime(2026, 11, 2, 6, tzinfo=UTC)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
     st.lists(st.text(max_size=5), max_size=3),
 )
 
@@ -92,7 +96,9 @@ accounts = st.builds(
     owner_id=st.one_of(st.none(), st.text(max_size=6)),
     plan=st.one_of(st.none(), st.sampled_from(["Starter", "Team", "Business", "Enterprise", "Ünknown"])),
     plan_rank=st.integers(0, 9),
-    products=st.frozensets(st.sampled_from(["translate", "api", "glossary", "security", "premium_support", "x"])),
+    products=st.frozensets(
+        st.sampled_from(["translate", "api", "glossary", "security", "premium_support", "x"])
+    ),
     seats_purchased=st.one_of(st.none(), st.integers(0, 10**6)),
     seats_used=st.one_of(st.none(), st.integers(0, 10**6)),
     mrr=st.one_of(st.none(), st.decimals(0, 10**7, allow_nan=False, allow_infinity=False, places=2)),
@@ -107,11 +113,18 @@ series = st.lists(
     st.tuples(st.dates(date(2025, 1, 1), date(2027, 12, 31)), st.floats(-1e12, 1e12, allow_nan=False)),
     max_size=30,
 )
-usage = st.dictionaries(st.sampled_from(["active_users", "words_translated", "api_calls", "premium_feature_attempts", "other"]), series)
+usage = st.dictionaries(
+    st.sampled_from(["active_users", "words_translated", "api_calls", "premium_feature_attempts", "other"]),
+    series,
+)
 
 
 @settings(max_examples=400, deadline=None)
-@given(accounts, usage, st.one_of(st.none(), st.datetimes(datetime(2025, 1, 1), datetime(2027, 1, 1), timezones=st.just(UTC))))
+@given(
+    accounts,
+    usage,
+    st.one_of(st.none(), st.datetimes(datetime(2025, 1, 1), datetime(2027, 1, 1), timezones=st.just(UTC))),
+)
 def test_scoring_never_raises_and_never_builds_an_offer_on_garbage(account, usage, last_run):
     result = ASSESSOR.assess(account, usage, AccountHistory(), NOW, last_run)
     assert len(result.outcomes) == len(ASSESSOR.compiled)

@@ -59,8 +59,12 @@ def test_usage_30d():
 
 
 def test_usage_trend_compares_last_30_days_with_the_30_before():
-    assert usage_trend(account(), ctx({"words_translated": weekly(1500, 1000)}), "words_translated") == pytest.approx(0.5)
-    assert usage_trend(account(), ctx({"words_translated": weekly(500, 1000)}), "words_translated") == pytest.approx(-0.5)
+    assert usage_trend(
+        account(), ctx({"words_translated": weekly(1500, 1000)}), "words_translated"
+    ) == pytest.approx(0.5)
+    assert usage_trend(
+        account(), ctx({"words_translated": weekly(500, 1000)}), "words_translated"
+    ) == pytest.approx(-0.5)
     only_recent = [(TODAY - timedelta(days=7), 100.0)]
     assert usage_trend(account(), ctx({"words_translated": only_recent}), "words_translated") is None
 
@@ -92,7 +96,9 @@ def test_days_to_renewal_and_tenure():
     assert days_to_renewal(a, ctx()) == 45
     assert tenure_days(a, ctx()) == 400
     assert days_to_renewal(account(contract_end_date=None), ctx()) is None
-    assert tenure_days(account(customer_since=TODAY + timedelta(days=30)), ctx()) == 0  # future date: not negative
+    assert (
+        tenure_days(account(customer_since=TODAY + timedelta(days=30)), ctx()) == 0
+    )  # future date: not negative
 
 
 def test_health_signals_read_the_account():

@@ -33,15 +33,38 @@ def opportunity(number: int) -> tuple[Opportunity, FollowUpTask]:
     name = HOSTILE[number % len(HOSTILE)] if number % 10 == 0 else f"Account {number}"
     key = f"{account}:seat_expansion:seats"
     deal = Opportunity(
-        key=key, account_id=account, account_name=name, kind=OpportunityKind.UPSELL, playbook="seat_expansion",
-        title=f"{name}: more seats", offer="seats", estimated_amount=Decimal(number % 5000), score=50 + number % 50,
-        explanation=(Contribution(signal="seat_utilisation", observed=0.9, operator=">=", threshold=0.85, points=40,
-                                  reason="90% of seats used"),),
-        journey_stage=JourneyStage.ADOPTING, close_date=date(2026, 12, 1), owner_id="70001",
+        key=key,
+        account_id=account,
+        account_name=name,
+        kind=OpportunityKind.UPSELL,
+        playbook="seat_expansion",
+        title=f"{name}: more seats",
+        offer="seats",
+        estimated_amount=Decimal(number % 5000),
+        score=50 + number % 50,
+        explanation=(
+            Contribution(
+                signal="seat_utilisation",
+                observed=0.9,
+                operator=">=",
+                threshold=0.85,
+                points=40,
+                reason="90% of seats used",
+            ),
+        ),
+        journey_stage=JourneyStage.ADOPTING,
+        close_date=date(2026, 12, 1),
+        owner_id="70001",
     )
-    task = FollowUpTask(opportunity_key=key, account_id=account, subject=f"Talk to {name}",
-                        body=f"Seats are nearly full.\n\noppworker-key: {key}", due_date=date(2026, 11, 9),
-                        priority="MEDIUM", owner_id="70001")
+    task = FollowUpTask(
+        opportunity_key=key,
+        account_id=account,
+        subject=f"Talk to {name}",
+        body=f"Seats are nearly full.\n\noppworker-key: {key}",
+        due_date=date(2026, 11, 9),
+        priority="MEDIUM",
+        owner_id="70001",
+    )
     return deal, task
 
 

@@ -78,8 +78,9 @@ GARBAGE_TEXT = ("nan", "inf", "none", "null", "\x00")
 
 @pytest.fixture
 def box() -> Iterator[HubSpotSandbox]:
-    with HubSpotSandbox(token="pat-na1-test-secret-token", burst_limit=10_000, burst_window=1.0,
-                        search_limit=10_000) as sandbox:
+    with HubSpotSandbox(
+        token="pat-na1-test-secret-token", burst_limit=10_000, burst_window=1.0, search_limit=10_000
+    ) as sandbox:
         yield sandbox
 
 
@@ -104,31 +105,41 @@ def assert_no_garbage_deals(box: HubSpotSandbox, owners: set[str]) -> None:
         except (InvalidOperation, TypeError):
             pytest.fail(f"deal {deal['id']} amount {props.get('amount')!r} is not a number")
         assert amount.is_finite() and amount >= 0, f"deal {deal['id']} amount {amount}"
-        assert props.get("hubspot_owner_id") in (None, "", *owners), f"deal owned by unknown {props['hubspot_owner_id']}"
+        assert props.get("hubspot_owner_id") in (None, "", *owners), (
+            f"deal owned by unknown {props['hubspot_owner_id']}"
+        )
         for name in ("dealname", "amount", "closedate", "description"):
             text = str(props.get(name) or "").lower()
             words = set(text.replace(",", " ").replace("(", " ").replace(")", " ").split())
             for junk in GARBAGE_TEXT:
-                assert junk not in words and "\x00" not in text, f"deal {deal['id']} {name} holds {junk!r}: {text[:200]}"
+                assert junk not in words and "\x00" not in text, (
+                    f"deal {deal['id']} {name} holds {junk!r}: {text[:200]}"
+                )
     for task in box.records("tasks"):
         body = str(task["properties"].get("hs_task_body") or "")
         assert "\x00" not in body and " nan" not in body.lower() and "inf%" not in body.lower()
 
 
-def test_bad_companies_are_defaulted_counted_and_never_crash_a_pass(box: HubSpotSandbox, tmp_path: Path) -> None:
+def test_bad_companies_are_defaulted_counted_and_never_crash_a_pass(
+    box: HubSpotSandbox, tmp_path: Path
+) -> None:
     install(box)
     modified = int(time.time() * 1000) - 2 * DAY_MS
     good = seed_sample(box, 40, modified_ms=modified)
     bad = seed_bad(box, modified)
     owners = {o["id"] for o in box.owners}
-    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(
+        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out"
+    )
 
     report = run_pass(settings, crm="hubspot", connector=connector_for(box), now=NOW)
 
     assert report.accounts_read == len(good) + len(bad)  # defaulted, not lost
     expected = Counter(reason for (_, _, reason) in bad.values() if reason)
     for reason, count in expected.items():
-        assert report.defaulted[reason] >= count, f"{reason}: {report.defaulted[reason]} < {count} ({report.defaulted})"
+        assert report.defaulted[reason] >= count, (
+            f"{reason}: {report.defaulted[reason]} < {count} ({report.defaulted})"
+        )
     assert not report.write_errors and report.deals_created == report.new > 0
     assert_no_garbage_deals(box, owners)
     # the unknown owner's account goes to the fallback owner (#15: never unassigned), not to 999999
@@ -168,7 +179,9 @@ class ListedTwice:
 def test_duplicate_ids_are_skipped_and_counted(box: HubSpotSandbox, tmp_path: Path) -> None:
     install(box)
     seed_sample(box, 60, modified_ms=int(time.time() * 1000) - 2 * DAY_MS)
-    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(
+        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out"
+    )
     report = run_pass(settings, crm="hubspot", connector=ListedTwice(connector_for(box)), now=NOW)
     assert sum(n for reason, n in report.skipped.items() if "duplicate" in reason) == 20
     keys = Counter(d["properties"]["oppworker_key"] for d in box.records("deals"))
@@ -178,11 +191,24 @@ def test_duplicate_ids_are_skipped_and_counted(box: HubSpotSandbox, tmp_path: Pa
 # -- Zendesk Sell --------------------------------------------------------------------------------
 
 SELL_BAD: list[tuple[str, Any]] = [
-    ("mrr", "lots"), ("mrr", "-3"), ("mrr", "NaN"), ("seats_purchased", "many"), ("seats_used", "-1"),
-    ("nps", "11"), ("csat", "-4"), ("plan_rank", "top"), ("products", 7), ("products", {"a": 1}),
-    ("customer_since", "13/45/2024"), ("contract_end_date", "soon"), ("active_users", "NaN"),
-    ("words_translated", "1e999"), ("api_calls", ["x"]), ("open_escalations", "-7"),
-    ("journey_stage", "???"), ("currency", None),
+    ("mrr", "lots"),
+    ("mrr", "-3"),
+    ("mrr", "NaN"),
+    ("seats_purchased", "many"),
+    ("seats_used", "-1"),
+    ("nps", "11"),
+    ("csat", "-4"),
+    ("plan_rank", "top"),
+    ("products", 7),
+    ("products", {"a": 1}),
+    ("customer_since", "13/45/2024"),
+    ("contract_end_date", "soon"),
+    ("active_users", "NaN"),
+    ("words_translated", "1e999"),
+    ("api_calls", ["x"]),
+    ("open_escalations", "-7"),
+    ("journey_stage", "???"),
+    ("currency", None),
 ]
 
 
@@ -199,12 +225,25 @@ def test_bad_sell_contacts_are_defaulted_counted_and_never_crash_a_pass(tmp_path
             sell.update_contact(contact_id, custom_fields={name: value})
         sell.update_contact(ids[len(SELL_BAD)], owner_id=424242)  # an owner Sell does not have
         sell.add_raw_contact({"id": 9001, "is_organization": True, "name": None, "custom_fields": "garbage"})
-        sell.add_raw_contact({"id": 9002, "is_organization": True, "name": "\x00" * 3, "custom_fields": None,
-                              "owner_id": "not-a-number"})
+        sell.add_raw_contact(
+            {
+                "id": 9002,
+                "is_organization": True,
+                "name": "\x00" * 3,
+                "custom_fields": None,
+                "owner_id": "not-a-number",
+            }
+        )
         connector = ZendeskSellConnector(
-            ZendeskSellSettings(access_token=sell.token, base_url=sell.url, backoff_base=0.01, backoff_max=0.05),
-            limiter=NoLimit(), today=lambda: NOW.date())
-        settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+            ZendeskSellSettings(
+                access_token=sell.token, base_url=sell.url, backoff_base=0.01, backoff_max=0.05
+            ),
+            limiter=NoLimit(),
+            today=lambda: NOW.date(),
+        )
+        settings = Settings(
+            **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out"
+        )
         report = run_pass(settings, crm="zendesk-sell", connector=connector, now=NOW)
 
         assert report.accounts_read + sum(report.skipped.values()) >= len(ids) + 2

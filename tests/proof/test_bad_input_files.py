@@ -42,7 +42,9 @@ def edit_csv(path: Path, row_id: str, column: str, value: str, id_column: str = 
 
 
 def run(data: Path, out: Path):
-    return CliRunner().invoke(cli, ["run", "--data-dir", str(data), "--output-dir", str(out), "--json"], obj={})
+    return CliRunner().invoke(
+        cli, ["run", "--data-dir", str(data), "--output-dir", str(out), "--json"], obj={}
+    )
 
 
 def deal_keys(out: Path) -> set[str]:
@@ -108,7 +110,9 @@ def test_a_200_kb_csv_field_skips_its_row(tmp_path, clean_keys):
     assert json.loads(result.output)["skipped"]["invalid_account"] >= 1
     written = deal_keys(tmp_path / "out")
     assert not any(k.startswith(f"{BAD_ACCOUNT}:") for k in written)
-    assert {k for k in clean_keys if not k.startswith(f"{BAD_ACCOUNT}:") and "complementary_product" not in k} <= written
+    assert {
+        k for k in clean_keys if not k.startswith(f"{BAD_ACCOUNT}:") and "complementary_product" not in k
+    } <= written
 
 
 @pytest.mark.parametrize("table", ["accounts", "usage"])
@@ -148,9 +152,11 @@ def test_a_json_object_where_an_array_belongs_is_named(tmp_path):
 
 @pytest.mark.parametrize(
     ("manifest", "needle"),
-    [('{"as_of": "yesterday"}', "'yesterday' is not an ISO 8601 date-time"),
-     ('{"as_of": 20261102}', "expected an ISO 8601 date-time text"),
-     ('{"as_of": "2026-11-02", ', "manifest.json line 1, column 25")],
+    [
+        ('{"as_of": "yesterday"}', "'yesterday' is not an ISO 8601 date-time"),
+        ('{"as_of": 20261102}', "expected an ISO 8601 date-time text"),
+        ('{"as_of": "2026-11-02", ', "manifest.json line 1, column 25"),
+    ],
 )
 def test_a_bad_manifest_as_of_is_one_clear_error(tmp_path, manifest, needle):
     data = sample_copy(tmp_path)

@@ -41,8 +41,9 @@ def test_mrr_1e400_on_the_workers_skips_one_account_and_writes_the_rest(
     with monkeypatch.context() as env:
         env.delenv("OPPWORKER_DATABASE_URL")
         env.delenv("OPPWORKER_OUTPUT_DIR")
-        local = Settings(database_url=f"sqlite:///{tmp_path / 'local.db'}", output_dir=tmp_path / "local",
-                         data_dir=data)
+        local = Settings(
+            database_url=f"sqlite:///{tmp_path / 'local.db'}", output_dir=tmp_path / "local", data_dir=data
+        )
         expected = run_pass(local, "files")
     assert expected.skipped["invalid_account"] >= 1 and expected.new > 100
 

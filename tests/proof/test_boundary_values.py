@@ -38,14 +38,40 @@ USAGE_METRICS = tuple(DEFAULT_USAGE_MAP)
 extreme_numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(-(10**40), 10**40),
-    st.sampled_from(["1e400", "-1e400", "1e308", "1e30", "1e15", "1000000000000.01", "NaN", "nan", "inf",
-                     "-Infinity", "sNaN", "-0", "-1", "0.5", "1_000", "0x10", "", " ", "12,5", "1e-400"]),
+    st.sampled_from(
+        [
+            "1e400",
+            "-1e400",
+            "1e308",
+            "1e30",
+            "1e15",
+            "1000000000000.01",
+            "NaN",
+            "nan",
+            "inf",
+            "-Infinity",
+            "sNaN",
+            "-0",
+            "-1",
+            "0.5",
+            "1_000",
+            "0x10",
+            "",
+            " ",
+            "12,5",
+            "1e-400",
+        ]
+    ),
     st.floats(allow_nan=True).map(repr),
     st.integers(-(10**40), 10**40).map(str),
 )
 junk = st.one_of(
-    st.none(), st.booleans(), st.text(max_size=30), st.binary(max_size=20).map(lambda b: b.decode("latin-1")),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.none(),
+    st.booleans(),
+    st.text(max_size=30),
+    st.binary(max_size=20).map(lambda b: b.decode("latin-1")),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
 values = st.one_of(extreme_numbers, junk)
 fields = st.dictionaries(st.sampled_from([*NUMERIC_FIELDS, "name", "plan", "products", "currency"]), values)
@@ -77,23 +103,31 @@ def test_hubspot_company_mapping_bounds_every_value(props, usage):
     properties = {DEFAULT_FIELD_MAP[k]: v for k, v in props.items()}
     properties.update({DEFAULT_USAGE_MAP[k]: v for k, v in usage.items()})
     report = ReadReport()
-    record = hubspot.company_to_record({"id": "101", "properties": properties}, DEFAULT_FIELD_MAP,
-                                       DEFAULT_USAGE_MAP, TODAY, report)
+    record = hubspot.company_to_record(
+        {"id": "101", "properties": properties}, DEFAULT_FIELD_MAP, DEFAULT_USAGE_MAP, TODAY, report
+    )
     assert record is not None, report.skipped  # a bad field defaults; only a missing id skips
     assert_sane(record)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(["plan_rank", "seats_purchased", "seats_used", "mrr"]), values),
-       st.one_of(extreme_numbers, st.none()), st.one_of(extreme_numbers, st.none()))
+@given(
+    st.dictionaries(st.sampled_from(["plan_rank", "seats_purchased", "seats_used", "mrr"]), values),
+    st.one_of(extreme_numbers, st.none()),
+    st.one_of(extreme_numbers, st.none()),
+)
 def test_hubspot_history_and_deal_facts_hold_only_storable_values(history, amount, score):
-    versions = {DEFAULT_FIELD_MAP[k]: [{"value": v, "timestamp": "2026-10-01T00:00:00Z"}] for k, v in history.items()}
+    versions = {
+        DEFAULT_FIELD_MAP[k]: [{"value": v, "timestamp": "2026-10-01T00:00:00Z"}] for k, v in history.items()
+    }
     for state in hubspot.company_history({"id": "101", "propertiesWithHistory": versions}, DEFAULT_FIELD_MAP):
         for name in ("plan_rank", "seats_purchased", "seats_used"):
             value = getattr(state, name)
             assert value is None or 0 <= value <= MAX_COUNT
         assert state.mrr is None or 0 <= state.mrr <= MAX_AMOUNT
-    facts = hubspot.deal_facts({"properties": {"hs_is_closed_won": "true", "amount": amount, "oppworker_score": score}})
+    facts = hubspot.deal_facts(
+        {"properties": {"hs_is_closed_won": "true", "amount": amount, "oppworker_score": score}}
+    )
     assert facts.amount is None or (facts.amount.is_finite() and 0 <= facts.amount <= MAX_AMOUNT)
     assert facts.score is None or 0 <= facts.score <= MAX_COUNT
 
@@ -118,9 +152,16 @@ def test_file_rows_are_bounded_or_skipped_with_a_reason(tmp_path: Path, row, usa
     good = {"id": "good", "name": "Fine Ltd", "seats_purchased": "10", "mrr": "100"}
     bad = {k: v for k, v in row.items()} | {"id": "bad"}
     (folder / "accounts.jsonl").write_text("\n".join(json.dumps(r, default=str) for r in (bad, good)) + "\n")
-    (folder / "usage.jsonl").write_text("\n".join(
-        json.dumps({"account_id": "bad", "metric": "api_calls", "period_start": "2026-10-26", "value": v}, default=str)
-        for v in usage) + "\n")
+    (folder / "usage.jsonl").write_text(
+        "\n".join(
+            json.dumps(
+                {"account_id": "bad", "metric": "api_calls", "period_start": "2026-10-26", "value": v},
+                default=str,
+            )
+            for v in usage
+        )
+        + "\n"
+    )
     connector = FileConnector(folder, tmp_path / "out")
     report = ReadReport()
     records = list(connector.read_accounts(None, report))

@@ -47,7 +47,12 @@ def healthy_usage(value: float | None = None) -> dict:
     points = weekly(4 * 18, 4 * 17, weeks_back=12)
     if value is not None:
         points = [(day, value) for day, _ in points]
-    return {"active_users": points, "words_translated": points, "api_calls": points, "premium_feature_attempts": points}
+    return {
+        "active_users": points,
+        "words_translated": points,
+        "api_calls": points,
+        "premium_feature_attempts": points,
+    }
 
 
 def test_usage_of_1e308_everywhere_is_scored_as_missing_not_an_overflow():
@@ -62,8 +67,12 @@ def test_usage_of_1e308_everywhere_is_scored_as_missing_not_an_overflow():
 
 def test_an_mrr_of_1e400_skips_only_the_offers_it_prices():
     assessor = Assessor(
-        [load_playbook_text(easy("by_mrr", "mrr * 12")), load_playbook_text(easy("by_price", "offer_monthly_price * 12",
-                                                                              "{type: product, code: glossary}"))],
+        [
+            load_playbook_text(easy("by_mrr", "mrr * 12")),
+            load_playbook_text(
+                easy("by_price", "offer_monthly_price * 12", "{type: product, code: glossary}")
+            ),
+        ],
         load_catalog(),
     )
     huge = unchecked(mrr=Decimal("1e400"), seats_used=19)
@@ -71,7 +80,9 @@ def test_an_mrr_of_1e400_skips_only_the_offers_it_prices():
     by_id = {o.playbook.id: o for o in result.outcomes}
     assert (by_id["by_mrr"].status, by_id["by_mrr"].detail) == (SUPPRESSED, AMOUNT_INVALID)
     assert "not a finite number" in by_id["by_mrr"].note and "mrr * 12" in by_id["by_mrr"].note
-    assert by_id["by_price"].status == NEW and by_id["by_price"].opportunity.estimated_amount == Decimal("1800.00")
+    assert by_id["by_price"].status == NEW and by_id["by_price"].opportunity.estimated_amount == Decimal(
+        "1800.00"
+    )
     builtin = BUILTIN.assess(huge, healthy_usage(), AccountHistory(), NOW)  # premium_support reads mrr
     assert builtin.signals["mrr"] is None and "not a finite number" in builtin.unusable_signals["mrr"]
 
@@ -79,15 +90,24 @@ def test_an_mrr_of_1e400_skips_only_the_offers_it_prices():
 def test_a_formula_that_passes_check_but_fails_for_one_account_skips_that_offer():
     # Finite for every sample account of `check`, a division by zero for an account with 37 seats used.
     assessor = Assessor([load_playbook_text(easy("odd", "mrr / (seats_used - 37)"))], load_catalog())
-    (outcome,) = assessor.assess(account(seats_used=37, seats_purchased=20), healthy_usage(), AccountHistory(), NOW).outcomes
-    assert (outcome.status, outcome.detail) == (SUPPRESSED, AMOUNT_INVALID) and "ZeroDivisionError" in outcome.note
-    (fine,) = assessor.assess(account(seats_used=38, seats_purchased=20), healthy_usage(), AccountHistory(), NOW).outcomes
+    (outcome,) = assessor.assess(
+        account(seats_used=37, seats_purchased=20), healthy_usage(), AccountHistory(), NOW
+    ).outcomes
+    assert (outcome.status, outcome.detail) == (
+        SUPPRESSED,
+        AMOUNT_INVALID,
+    ) and "ZeroDivisionError" in outcome.note
+    (fine,) = assessor.assess(
+        account(seats_used=38, seats_purchased=20), healthy_usage(), AccountHistory(), NOW
+    ).outcomes
     assert fine.status == NEW and fine.opportunity.estimated_amount == Decimal("600.00")
 
 
 def test_seats_of_1e30_and_beyond_float_range_do_not_crash():
     for seats in (10**30, 10**400):
-        result = BUILTIN.assess(unchecked(seats_purchased=seats, seats_used=seats), healthy_usage(), AccountHistory(), NOW)
+        result = BUILTIN.assess(
+            unchecked(seats_purchased=seats, seats_used=seats), healthy_usage(), AccountHistory(), NOW
+        )
         for outcome in result.outcomes:
             render_explanation(outcome.score.contributions())
             if outcome.opportunity is not None:
@@ -116,4 +136,6 @@ def test_assess_never_raises_on_extreme_numbers(values, mrr, seats, used):
     for outcome in result.outcomes:
         render_explanation(outcome.score.contributions())
         if outcome.opportunity is not None:
-            assert outcome.opportunity.estimated_amount.is_finite() and outcome.opportunity.estimated_amount >= 0
+            assert (
+                outcome.opportunity.estimated_amount.is_finite() and outcome.opportunity.estimated_amount >= 0
+            )

@@ -43,12 +43,24 @@ def test_passes_under_the_fault_plan_write_each_deal_and_task_exactly_once(tmp_p
         install_with(box)
         seed_sample(box, n, modified_ms=modified)
         plan = FaultPlan(seed=seed, rate=0.3, slow_seconds=0.8).install(box)
-        settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out",
-                            tasks_per_owner_per_week=None, open_tasks_per_owner=None)  # as expected_keys plans
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+            output_dir=tmp_path / "out",
+            tasks_per_owner_per_week=None,
+            open_tasks_per_owner=None,
+        )  # as expected_keys plans
 
         def one_pass() -> tuple[object, Check]:
-            connector = connector_for(box, access_token=TOKEN, timeout_seconds=0.4, max_attempts=10, page_size=20,
-                                      batch_size=10, search_page_size=20, rolling_wait_seconds=0.05)
+            connector = connector_for(
+                box,
+                access_token=TOKEN,
+                timeout_seconds=0.4,
+                max_attempts=10,
+                page_size=20,
+                batch_size=10,
+                search_page_size=20,
+                rolling_wait_seconds=0.05,
+            )
             report = run_pass(settings, crm="hubspot", connector=connector)
             return report, check(box, expected)
 
@@ -62,7 +74,9 @@ def test_passes_under_the_fault_plan_write_each_deal_and_task_exactly_once(tmp_p
         assert second.deals_created + second.tasks_created <= 2 * pending
 
         third, after_third = one_pass()
-        assert third.deals_created == third.tasks_created == 0 and third.resumed == 0 and not third.write_errors
+        assert (
+            third.deals_created == third.tasks_created == 0 and third.resumed == 0 and not third.write_errors
+        )
         assert after_third == after_second
     # the plan really injected most kinds (a fault run that injected nothing proves nothing)
     assert len(plan.injected) >= len(KINDS) - 2 and sum(plan.injected.values()) >= 20, plan.injected
@@ -76,7 +90,9 @@ def test_celery_pass_survives_worker_kill_redis_restart_and_postgres_stop() -> N
     import os
 
     if not os.environ.get("REDIS_URL") and os.environ.get("OPPWORKER_REQUIRE_SERVICES") != "1":
-        pytest.skip("REDIS_URL is not set: this test needs the real services (it starts its own Redis and PostgreSQL)")
+        pytest.skip(
+            "REDIS_URL is not set: this test needs the real services (it starts its own Redis and PostgreSQL)"
+        )
     for tool in ("redis-server",):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
@@ -88,14 +104,44 @@ def test_celery_pass_survives_worker_kill_redis_restart_and_postgres_stop() -> N
 
     # its own process: the scenario points the Celery app of the process running it at its own Redis
     done = subprocess.run(
-        [sys.executable, "-m", "bench.faults", "--n", "300", "--rate", "0.08", "--latency", "0.25", "--pg-down", "2",
-         "--seed", "5", "--batch-size", "10", "--visibility", "8", "--lease", "10", "--json"],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "bench.faults",
+            "--n",
+            "300",
+            "--rate",
+            "0.08",
+            "--latency",
+            "0.25",
+            "--pg-down",
+            "2",
+            "--seed",
+            "5",
+            "--batch-size",
+            "10",
+            "--visibility",
+            "8",
+            "--lease",
+            "10",
+            "--json",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(done.stdout.strip().splitlines()[-1])
-    outcome = SimpleNamespace(disruptions=data["disruptions"], faults=data["faults"], expected=data["expected"],
-                              passes=[(name, summary, Check(**c)) for name, summary, c in data["passes"]])
-    assert set(outcome.disruptions) == {"worker SIGKILL", "Redis restart", "PostgreSQL stop"}, outcome.disruptions
+    outcome = SimpleNamespace(
+        disruptions=data["disruptions"],
+        faults=data["faults"],
+        expected=data["expected"],
+        passes=[(name, summary, Check(**c)) for name, summary, c in data["passes"]],
+    )
+    assert set(outcome.disruptions) == {"worker SIGKILL", "Redis restart", "PostgreSQL stop"}, (
+        outcome.disruptions
+    )
     assert sum(outcome.faults.values()) > 0
     (_, faulted, after_faulted), (_, second, after_second), (_, third, after_third) = outcome.passes
     assert faulted["status"] == "succeeded", faulted

@@ -25,7 +25,9 @@ def refusal(path: Path) -> PlaybookError:
     with pytest.raises(PlaybookError) as caught:
         load_playbook_file(path)
     assert time.process_time() - started < 5, "refusing a hostile file must be quick"
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before < 200_000, "and must not fill memory"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before < 200_000, (
+        "and must not fill memory"
+    )
     error = caught.value
     assert error.file == str(path) and error.line is not None
     assert str(error).startswith(f"{path}:{error.line}: ")
@@ -61,7 +63,12 @@ def test_deep_nesting_is_refused_not_a_recursion_error(tmp_path):
 
 def test_a_non_utf8_byte_names_its_line_and_column(tmp_path):
     error = refusal(write(tmp_path, SEED.encode().replace(b"Seat expansion", b"Seat \xff expansion", 1)))
-    assert error.line == 2 and "not UTF-8" in error.problem and "0xff" in error.problem and "column 13" in error.problem
+    assert (
+        error.line == 2
+        and "not UTF-8" in error.problem
+        and "0xff" in error.problem
+        and "column 13" in error.problem
+    )
 
 
 def test_a_200_mb_file_is_refused_without_reading_it(tmp_path):
@@ -78,12 +85,16 @@ def test_200000_signals_are_refused(tmp_path):
     condition = '  - {signal: nps, operator: ">=", value: 8, points: 1, reason: "NPS $observed"}\n'
     text = SEED.replace("signals:\n", "signals:\n" + condition * 200_000, 1)
     assert "larger than" in refusal(write(tmp_path, text)).problem  # the file cap comes first
-    error = refusal(write(tmp_path, SEED.replace("signals:\n", "signals:\n" + condition * 60, 1), "many.yaml"))
+    error = refusal(
+        write(tmp_path, SEED.replace("signals:\n", "signals:\n" + condition * 60, 1), "many.yaml")
+    )
     assert error.field == "signals" and "at most 50" in error.problem
 
 
 def test_a_100000_term_formula_is_refused(tmp_path):
-    error = refusal(write(tmp_path, SEED.replace("price_per_seat * suggested_seats * 12", "+".join(["1"] * 100_000))))
+    error = refusal(
+        write(tmp_path, SEED.replace("price_per_seat * suggested_seats * 12", "+".join(["1"] * 100_000)))
+    )
     assert (error.line, error.field) == (AMOUNT_LINE, "amount") and "limit is 500" in error.problem
 
 
@@ -121,13 +132,20 @@ def test_check_lists_every_problem_of_a_file_each_with_its_line(tmp_path):
         load_playbook_file(path)
     lines = str(caught.value).splitlines()
     assert len(caught.value.problems) == 4 == len(lines)
-    assert {line.split(": ")[1] for line in lines} == {"kind", "signals[0].operator", "signals[0].points", "amount"}
+    assert {line.split(": ")[1] for line in lines} == {
+        "kind",
+        "signals[0].operator",
+        "signals[0].points",
+        "amount",
+    }
     assert all(line.startswith(f"{path}:") and line.split(":")[1].isdigit() for line in lines)
     assert "more problem" not in str(caught.value)
 
     result = CliRunner().invoke(cli, ["playbooks", "check", str(tmp_path)], obj={})
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert [line.removeprefix("invalid: ") for line in result.output.splitlines() if line.startswith("invalid: ")] == lines
+    assert [
+        line.removeprefix("invalid: ") for line in result.output.splitlines() if line.startswith("invalid: ")
+    ] == lines
 
 
 def test_check_lists_the_problems_of_every_file_in_a_folder(tmp_path):

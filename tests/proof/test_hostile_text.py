@@ -35,8 +35,9 @@ SCRIPT = "<script>alert('pwned')</script>"
 
 
 def run(data: Path, out: Path, env: dict[str, str] | None = None):
-    result = CliRunner().invoke(cli, ["run", "--data-dir", str(data), "--output-dir", str(out), "--json"],
-                                obj={}, env=env)
+    result = CliRunner().invoke(
+        cli, ["run", "--data-dir", str(data), "--output-dir", str(out), "--json"], obj={}, env=env
+    )
     assert result.exit_code == 0, result.output
     return result
 
@@ -83,8 +84,10 @@ def hostile_playbooks(tmp_path: Path) -> Path:
     shutil.copytree(builtin_playbook_dir(), folder)
     path = folder / "premium_support.yaml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace('subject: "Premium support for $account_name"',
-                        f'subject: "{SCRIPT} Premium support for $account_name"')
+    text = text.replace(
+        'subject: "Premium support for $account_name"',
+        f'subject: "{SCRIPT} Premium support for $account_name"',
+    )
     text = text.replace("title: Premium support for accounts at scale", f'title: "{SCRIPT} Premium support"')
     path.write_text(text, encoding="utf-8")
     return folder
@@ -107,10 +110,17 @@ def test_hubspot_task_bodies_escape_account_names_and_playbook_text(tmp_path):
     data = sample_copy(tmp_path)
     name = f"{SCRIPT} & <img src=x onerror=alert(1)> Ltd"
     edit_csv(data / "accounts.csv", ACCOUNT, "name", name)
-    run(data, tmp_path / "out", env={"OPPWORKER_PLAYBOOK_DIRS": str(hostile_playbooks(tmp_path)),
-                                     "OPPWORKER_INCLUDE_BUILTIN_PLAYBOOKS": "false",
-                                     # both offers of the account written (issue #15 caps lifted)
-                                     "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none", "OPPWORKER_OPEN_TASKS_PER_OWNER": "none"})
+    run(
+        data,
+        tmp_path / "out",
+        env={
+            "OPPWORKER_PLAYBOOK_DIRS": str(hostile_playbooks(tmp_path)),
+            "OPPWORKER_INCLUDE_BUILTIN_PLAYBOOKS": "false",
+            # both offers of the account written (issue #15 caps lifted)
+            "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none",
+            "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
+        },
+    )
     tasks = [t for t in jsonl(tmp_path / "out" / "outbox" / "tasks.jsonl") if t["account_id"] == ACCOUNT]
     assert {t["opportunity_key"].split(":")[1] for t in tasks} >= {"premium_support", "seat_expansion"}
     for record in tasks:
@@ -127,11 +137,20 @@ def test_hubspot_task_bodies_escape_account_names_and_playbook_text(tmp_path):
 
 
 def report_html(tmp_path: Path, crm: str, playbook: str, stage: str) -> str:
-    store = OutcomeStore(create_engine(f"sqlite:///{tmp_path / (str(len(list(tmp_path.iterdir()))) + '.db')}"))
-    store.save(crm, [
-        deal("k1", "a1", playbook, "upsell", 80, stage, "2026-09-01", "won", "2026-09-11", 100.0, True),
-        deal("k2", "a2", playbook, "cross_sell", 70, "value_realised", "2026-09-02", "lost", "2026-09-12"),
-    ], [], [])
+    store = OutcomeStore(
+        create_engine(f"sqlite:///{tmp_path / (str(len(list(tmp_path.iterdir()))) + '.db')}")
+    )
+    store.save(
+        crm,
+        [
+            deal("k1", "a1", playbook, "upsell", 80, stage, "2026-09-01", "won", "2026-09-11", 100.0, True),
+            deal(
+                "k2", "a2", playbook, "cross_sell", 70, "value_realised", "2026-09-02", "lost", "2026-09-12"
+            ),
+        ],
+        [],
+        [],
+    )
     return render_html(build_report(store, datetime(2026, 10, 1, tzinfo=UTC), crm=crm))
 
 

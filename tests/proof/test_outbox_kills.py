@@ -24,8 +24,12 @@ ACCOUNTS = 20_000
 
 
 def driver(folder: Path, accounts: int, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "tests.proof.outbox_driver", str(folder), str(accounts), *extra],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.proof.outbox_driver", str(folder), str(accounts), *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def acked(folder: Path) -> set[str]:
@@ -82,8 +86,10 @@ def test_random_kills_over_a_20000_account_pass_lose_nothing(tmp_path):
     final = driver(tmp_path, ACCOUNTS)
     assert final.wait(120) == 0, final.stderr.read() if final.stderr else ""
     result = compare_outbox(tmp_path, acked(tmp_path))
-    print(f"kills={kills} records_compared={result.records} lost={result.lost} "
-          f"extra={result.extra_in_csv} different={result.different}")
+    print(
+        f"kills={kills} records_compared={result.records} lost={result.lost} "
+        f"extra={result.extra_in_csv} different={result.different}"
+    )
     assert kills >= 6, "the runs should have been killed mid-pass"
     assert result.records == 2 * ACCOUNTS
     assert (result.lost, result.extra_in_csv, result.different) == (0, 0, 0), result

@@ -22,8 +22,9 @@ from tests.sandboxes.server import Request, Response
 
 @pytest.mark.parametrize("edited_page_index", [0, 5, 9])
 def test_a_company_edited_mid_read_does_not_make_another_one_skipped(edited_page_index: int) -> None:
-    with HubSpotSandbox(token="pat-na1-test-secret-token", burst_limit=10_000, burst_window=1.0,
-                        search_limit=10_000) as box:
+    with HubSpotSandbox(
+        token="pat-na1-test-secret-token", burst_limit=10_000, burst_window=1.0, search_limit=10_000
+    ) as box:
         install(box)
         ids = seed_sample(box, 35, modified_ms=int(time.time() * 1000) - 3_600_000)
         searches = 0

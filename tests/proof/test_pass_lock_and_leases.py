@@ -43,25 +43,39 @@ def test_keys_leased_by_a_crashed_pass_make_the_rerun_incomplete_not_succeeded(t
     keys = [r["key"] for r in ledger.written("files")][:5]
     until = datetime.now(UTC) + timedelta(minutes=2)
     with ledger.engine.begin() as db:
-        db.execute(update(opportunities).where(opportunities.c.key.in_(keys))
-                   .values(state=PENDING, deal_id=None, task_id=None, claimed_by="dead-writer", claimed_until=until))
+        db.execute(
+            update(opportunities)
+            .where(opportunities.c.key.in_(keys))
+            .values(state=PENDING, deal_id=None, task_id=None, claimed_by="dead-writer", claimed_until=until)
+        )
 
     rerun = CliRunner().invoke(cli, ["run", "--output-dir", str(settings.output_dir)], obj={})
     assert rerun.exit_code == 0, rerun.output
     assert "incomplete: 5 opportunities are held by another writer" in rerun.output
-    runs = json.loads(CliRunner().invoke(cli, ["runs", "--json"], obj={},
-                                         env={"OPPWORKER_OUTPUT_DIR": str(settings.output_dir)}).output)
+    runs = json.loads(
+        CliRunner()
+        .invoke(cli, ["runs", "--json"], obj={}, env={"OPPWORKER_OUTPUT_DIR": str(settings.output_dir)})
+        .output
+    )
     assert runs[0]["status"] == "incomplete" and runs[0]["report"]["unfinished"] == 5
     assert runs[0]["report"]["unfinished_until"] is not None
     assert ledger.cursor("files") == cursor_before  # no cursor stored past unfinished work
 
     with ledger.engine.begin() as db:  # the dead writer's lease runs out
-        db.execute(update(opportunities).where(opportunities.c.key.in_(keys)).values(claimed_until=datetime.now(UTC) - timedelta(seconds=1)))
+        db.execute(
+            update(opportunities)
+            .where(opportunities.c.key.in_(keys))
+            .values(claimed_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
     last = run_pass(settings, "files")
     assert last.resumed == 5 and last.unfinished == 0
     assert last.deals_created + last.deals_existing == 5  # finished once: the outbox's own deals found again
     assert first.deals_created > 0 and ledger.count_unfinished("files") == 0
     for name in ("deals.jsonl", "tasks.jsonl"):  # one record per key: nothing written twice
         lines = (settings.output_dir / "outbox" / name).read_text(encoding="utf-8").splitlines()
-        keys = [json.loads(line).get("key") or json.loads(line)["opportunity_key"] for line in lines if line.strip()]
+        keys = [
+            json.loads(line).get("key") or json.loads(line)["opportunity_key"]
+            for line in lines
+            if line.strip()
+        ]
         assert len(keys) == len(set(keys)) == first.deals_created

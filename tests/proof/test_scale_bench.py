@@ -10,7 +10,9 @@ import pytest
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
-def test_generated_accounts_go_through_the_task_graph_with_two_workers(redis_url: str, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generated_accounts_go_through_the_task_graph_with_two_workers(
+    redis_url: str, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bench import scale
 
     monkeypatch.setenv("REDIS_URL", redis_url)

@@ -41,7 +41,7 @@ SECRETS = [HUBSPOT_TOKEN, SELL_TOKEN, APP_SECRET, EVENTS_SECRET]
 def fragments(secret: str) -> list[str]:
     """The secret and its middle 16 characters (a log line that truncates or wraps still leaks)."""
     middle = len(secret) // 2
-    return [secret, secret[middle - 8: middle + 8]]
+    return [secret, secret[middle - 8 : middle + 8]]
 
 
 class Capture(logging.Handler):
@@ -67,16 +67,29 @@ def capture() -> Iterator[Capture]:
 
 
 def hubspot_env(box: HubSpotSandbox, out: Path) -> dict[str, str]:
-    return {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_BASE_URL": box.url, "HUBSPOT_MAX_ATTEMPTS": "3",
-            "HUBSPOT_BACKOFF_BASE_SECONDS": "0.01", "HUBSPOT_ROLLING_WAIT_SECONDS": "0.05",
-            "HUBSPOT_SECONDLY_WAIT_SECONDS": "0.05", "HUBSPOT_TIMEOUT_SECONDS": "0.5",
-            "HUBSPOT_BURST_MARGIN_SECONDS": "0", "OPPWORKER_OUTPUT_DIR": str(out)}
+    return {
+        "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
+        "HUBSPOT_BASE_URL": box.url,
+        "HUBSPOT_MAX_ATTEMPTS": "3",
+        "HUBSPOT_BACKOFF_BASE_SECONDS": "0.01",
+        "HUBSPOT_ROLLING_WAIT_SECONDS": "0.05",
+        "HUBSPOT_SECONDLY_WAIT_SECONDS": "0.05",
+        "HUBSPOT_TIMEOUT_SECONDS": "0.5",
+        "HUBSPOT_BURST_MARGIN_SECONDS": "0",
+        "OPPWORKER_OUTPUT_DIR": str(out),
+    }
 
 
 def sell_env(sell: SellSandbox, out: Path) -> dict[str, str]:
-    return {"ZENDESK_SELL_ACCESS_TOKEN": SELL_TOKEN, "ZENDESK_SELL_BASE_URL": sell.url, "ZENDESK_SELL_MAX_ATTEMPTS": "2",
-            "ZENDESK_SELL_BACKOFF_BASE": "0.01", "ZENDESK_SELL_BACKOFF_MAX": "0.02",
-            "ZENDESK_SELL_READ_TIMEOUT": "0.5", "OPPWORKER_OUTPUT_DIR": str(out)}
+    return {
+        "ZENDESK_SELL_ACCESS_TOKEN": SELL_TOKEN,
+        "ZENDESK_SELL_BASE_URL": sell.url,
+        "ZENDESK_SELL_MAX_ATTEMPTS": "2",
+        "ZENDESK_SELL_BACKOFF_BASE": "0.01",
+        "ZENDESK_SELL_BACKOFF_MAX": "0.02",
+        "ZENDESK_SELL_READ_TIMEOUT": "0.5",
+        "OPPWORKER_OUTPUT_DIR": str(out),
+    }
 
 
 class Transcript:
@@ -109,8 +122,10 @@ def assert_no_secret(texts: list[str], lines: list[str]) -> None:
     assert everything.strip(), "nothing was captured: the test would prove nothing"
     for secret in SECRETS:
         for fragment in fragments(secret):
-            assert fragment not in everything, f"secret fragment {fragment!r} leaked:\n" + next(
-                (line for line in everything.splitlines() if fragment in line), "")[:500]
+            assert fragment not in everything, (
+                f"secret fragment {fragment!r} leaked:\n"
+                + next((line for line in everything.splitlines() if fragment in line), "")[:500]
+            )
 
 
 def slow(seconds: float) -> Any:
@@ -118,6 +133,7 @@ def slow(seconds: float) -> Any:
         if request.path.startswith(("/crm/v3/objects/companies", "/crm/objects/2026-03/companies")):
             time.sleep(seconds)
         return None
+
     return hook
 
 
@@ -127,14 +143,45 @@ def test_hubspot_cli_happy_and_failure_paths_leak_no_token(capture: Capture, tmp
         ("ok", {}, None),
         ("401", {"token": "a-different-token"}, None),
         ("403", {"scopes": frozenset(s for s in ALL_SCOPES if "deals" not in s)}, None),
-        ("429", {}, lambda b: b.fault("GET", r"/crm/objects/2026-03/companies$", 429, times=50, body={
-            "status": "error", "message": "You have reached your ten_secondly_rolling limit.", "errorType": "RATE_LIMIT",
-            "policyName": "TEN_SECONDLY_ROLLING"})),
-        ("429-retry-after", {}, lambda b: b.fault("GET", r"/crm/objects/2026-03/companies$", 429, times=50,
-                                                   headers={"Retry-After": "0"})),
-        ("429-daily", {}, lambda b: b.fault("GET", r"/crm/objects/2026-03/companies$", 429, times=50, body={
-            "status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
-            "policyName": "DAILY"})),
+        (
+            "429",
+            {},
+            lambda b: b.fault(
+                "GET",
+                r"/crm/objects/2026-03/companies$",
+                429,
+                times=50,
+                body={
+                    "status": "error",
+                    "message": "You have reached your ten_secondly_rolling limit.",
+                    "errorType": "RATE_LIMIT",
+                    "policyName": "TEN_SECONDLY_ROLLING",
+                },
+            ),
+        ),
+        (
+            "429-retry-after",
+            {},
+            lambda b: b.fault(
+                "GET", r"/crm/objects/2026-03/companies$", 429, times=50, headers={"Retry-After": "0"}
+            ),
+        ),
+        (
+            "429-daily",
+            {},
+            lambda b: b.fault(
+                "GET",
+                r"/crm/objects/2026-03/companies$",
+                429,
+                times=50,
+                body={
+                    "status": "error",
+                    "message": "You have reached your daily limit.",
+                    "errorType": "RATE_LIMIT",
+                    "policyName": "DAILY",
+                },
+            ),
+        ),
         ("500", {}, lambda b: b.fault("GET", r"/crm/objects/2026-03/companies$", 500, times=50)),
         ("502", {}, lambda b: b.fault("POST", r"/crm/objects/2026-03/0-3/batch/create$", 502, times=50)),
         ("503", {}, lambda b: b.fault("POST", r"/crm/objects/2026-03/tasks/batch/create$", 503, times=50)),
@@ -143,8 +190,15 @@ def test_hubspot_cli_happy_and_failure_paths_leak_no_token(capture: Capture, tmp
     exit_codes = {}
     for name, options, inject in scenarios:
         out = tmp_path / name
-        with HubSpotSandbox(**{"token": HUBSPOT_TOKEN, "burst_limit": 10_000, "burst_window": 1.0,
-                               "search_limit": 10_000, **options}) as box:
+        with HubSpotSandbox(
+            **{
+                "token": HUBSPOT_TOKEN,
+                "burst_limit": 10_000,
+                "burst_window": 1.0,
+                "search_limit": 10_000,
+                **options,
+            }
+        ) as box:
             seed_sample(box, 30, modified_ms=int(time.time() * 1000) - 86_400_000)
             env = hubspot_env(box, out)
             setup = transcript.invoke(env, "hubspot", "setup")
@@ -157,10 +211,16 @@ def test_hubspot_cli_happy_and_failure_paths_leak_no_token(capture: Capture, tmp
             transcript.invoke(env, "runs", "--json")
         transcript.add_files(out)
     # the failures really happened (a leak test of paths never taken proves nothing)
-    assert exit_codes["ok"] == 0 and all(exit_codes[n] != 0 for n in ("401", "403", "429-daily", "500", "timeout")), exit_codes
+    assert exit_codes["ok"] == 0 and all(
+        exit_codes[n] != 0 for n in ("401", "403", "429-daily", "500", "timeout")
+    ), exit_codes
     # refused on the connection: nothing listens
-    refused = transcript.invoke({**env, "HUBSPOT_BASE_URL": "http://127.0.0.1:9",
-                                 "OPPWORKER_OUTPUT_DIR": str(tmp_path / "refused")}, "run", "--crm", "hubspot")
+    refused = transcript.invoke(
+        {**env, "HUBSPOT_BASE_URL": "http://127.0.0.1:9", "OPPWORKER_OUTPUT_DIR": str(tmp_path / "refused")},
+        "run",
+        "--crm",
+        "hubspot",
+    )
     assert refused.exit_code != 0
     assert_no_secret(transcript.texts, capture.lines)
     assert any("401" in t or "INVALID_AUTHENTICATION" in t or "auth" in t.lower() for t in transcript.texts)
@@ -191,7 +251,9 @@ def test_zendesk_sell_cli_failure_paths_leak_no_token(capture: Capture, tmp_path
             exit_codes[name] = result.exit_code
             transcript.invoke(env, "runs", "--json")
         transcript.add_files(out)
-    assert exit_codes["ok"] == 0 and all(exit_codes[n] != 0 for n in ("401", "429", "500", "timeout")), exit_codes
+    assert exit_codes["ok"] == 0 and all(exit_codes[n] != 0 for n in ("401", "429", "500", "timeout")), (
+        exit_codes
+    )
     assert_no_secret(transcript.texts, capture.lines)
 
 
@@ -200,15 +262,23 @@ def test_webhook_bad_signatures_leak_no_secret(capture: Capture) -> None:
     client = TestClient(create_app(cfg, rescore=lambda *a: 0, redis_client=object(), ledger=None))
     texts: list[str] = []
     now_ms = str(int(time.time() * 1000))
-    for headers in ({}, {"X-HubSpot-Request-Timestamp": now_ms},
-                    {"X-HubSpot-Request-Timestamp": now_ms, "X-HubSpot-Signature-v3": "bm9wZQ=="},
-                    {"X-HubSpot-Request-Timestamp": "1", "X-HubSpot-Signature-v3": "bm9wZQ=="},
-                    {"X-HubSpot-Request-Timestamp": now_ms, "X-HubSpot-Signature-v3": APP_SECRET[::-1]}):
+    for headers in (
+        {},
+        {"X-HubSpot-Request-Timestamp": now_ms},
+        {"X-HubSpot-Request-Timestamp": now_ms, "X-HubSpot-Signature-v3": "bm9wZQ=="},
+        {"X-HubSpot-Request-Timestamp": "1", "X-HubSpot-Signature-v3": "bm9wZQ=="},
+        {"X-HubSpot-Request-Timestamp": now_ms, "X-HubSpot-Signature-v3": APP_SECRET[::-1]},
+    ):
         answer = client.post("/webhooks/hubspot", content=b'[{"eventId": 1, "objectId": 2}]', headers=headers)
         assert answer.status_code == 401
         texts.append(answer.text + repr(dict(answer.headers)))
-    for headers in ({}, {"X-Zendesk-Webhook-Signature-Timestamp": "2026-11-25T10:00:00Z",
-                         "X-Zendesk-Webhook-Signature": "bm9wZQ=="}):
+    for headers in (
+        {},
+        {
+            "X-Zendesk-Webhook-Signature-Timestamp": "2026-11-25T10:00:00Z",
+            "X-Zendesk-Webhook-Signature": "bm9wZQ==",
+        },
+    ):
         answer = client.post("/webhooks/events", content=b'{"events": []}', headers=headers)
         assert answer.status_code == 401
         texts.append(answer.text)

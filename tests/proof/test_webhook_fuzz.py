@@ -47,10 +47,18 @@ class Recorder:
 
 @pytest.fixture
 def app(service_env: dict[str, str]) -> Any:
-    cfg = ServiceSettings(hubspot_app_secret=SECRET, events_secret=EVENTS_SECRET, webhook_max_body_bytes=20_000)
+    cfg = ServiceSettings(
+        hubspot_app_secret=SECRET, events_secret=EVENTS_SECRET, webhook_max_body_bytes=20_000
+    )
     recorder = Recorder()
-    client = TestClient(create_app(cfg, rescore=recorder, redis_client=Redis.from_url(service_env["OPPWORKER_REDIS_URL"]),
-                                   ledger=Ledger(service_env["OPPWORKER_DATABASE_URL"])))
+    client = TestClient(
+        create_app(
+            cfg,
+            rescore=recorder,
+            redis_client=Redis.from_url(service_env["OPPWORKER_REDIS_URL"]),
+            ledger=Ledger(service_env["OPPWORKER_DATABASE_URL"]),
+        )
+    )
     return client, recorder
 
 
@@ -60,23 +68,41 @@ def sign_hubspot(body: bytes, timestamp: str, secret: str = SECRET) -> str:
 
 
 def sign_events(body: bytes, timestamp: str, secret: str = EVENTS_SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()).decode()
+    return base64.b64encode(
+        hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    ).decode()
 
 
 ids = st.one_of(st.integers(1, 10**12), st.integers(1, 10**12).map(str))
-KINDS = ["company.propertyChange", "company.creation", "deal.creation", "contact.propertyChange", "company.deletion"]
+KINDS = [
+    "company.propertyChange",
+    "company.creation",
+    "deal.creation",
+    "contact.propertyChange",
+    "company.deletion",
+]
 
 
 @st.composite
 def hubspot_event(draw: st.DrawFn) -> dict[str, Any]:
-    return {"eventId": draw(ids), "subscriptionId": draw(st.integers(1, 999)), "portalId": 33,
-            "occurredAt": int(time.time() * 1000), "subscriptionType": draw(st.sampled_from(KINDS)),
-            "attemptNumber": 0, "objectId": draw(ids), "propertyName": "seats_used", "propertyValue": "4"}
+    return {
+        "eventId": draw(ids),
+        "subscriptionId": draw(st.integers(1, 999)),
+        "portalId": 33,
+        "occurredAt": int(time.time() * 1000),
+        "subscriptionType": draw(st.sampled_from(KINDS)),
+        "attemptNumber": 0,
+        "objectId": draw(ids),
+        "propertyName": "seats_used",
+        "propertyValue": "4",
+    }
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 BROKEN = [None, 1.5, [], {}, {"id": 1}]  # lax values (true, "", "abc") are in LAX_IDS below
@@ -110,8 +136,12 @@ def hubspot_body(draw: st.DrawFn) -> tuple[bytes, bool]:
 
 
 # Half the examples are signed right and fresh, so the body's shape decides them.
-signature_kinds = st.one_of(st.just("right"), st.sampled_from(["wrong-secret", "other-body", "garbage", "missing"]))
-timestamp_kinds = st.one_of(st.just("fresh"), st.sampled_from(["stale", "future", "garbage", "missing", "seconds"]))
+signature_kinds = st.one_of(
+    st.just("right"), st.sampled_from(["wrong-secret", "other-body", "garbage", "missing"])
+)
+timestamp_kinds = st.one_of(
+    st.just("fresh"), st.sampled_from(["stale", "future", "garbage", "missing", "seconds"])
+)
 
 
 def timestamp_for(kind: str, *, iso: bool = False) -> str | None:
@@ -129,9 +159,13 @@ def timestamp_for(kind: str, *, iso: bool = False) -> str | None:
 
 def signature_for(kind: str, body: bytes, timestamp: str | None, signer: Any, secret: str) -> str | None:
     stamp = timestamp or ""
-    return {"right": lambda: signer(body, stamp, secret), "wrong-secret": lambda: signer(body, stamp, secret + "x"),
-            "other-body": lambda: signer(body + b" ", stamp, secret), "garbage": lambda: "c2lnbmF0dXJl",
-            "missing": lambda: None}[kind]()
+    return {
+        "right": lambda: signer(body, stamp, secret),
+        "wrong-secret": lambda: signer(body, stamp, secret + "x"),
+        "other-body": lambda: signer(body + b" ", stamp, secret),
+        "garbage": lambda: "c2lnbmF0dXJl",
+        "missing": lambda: None,
+    }[kind]()
 
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -139,8 +173,9 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 
 @FUZZ
 @given(body=hubspot_body(), sig=signature_kinds, stamp=timestamp_kinds)
-def test_only_signed_fresh_well_formed_hubspot_deliveries_enqueue(app: Any, body: tuple[bytes, bool], sig: str,
-                                                                 stamp: str) -> None:
+def test_only_signed_fresh_well_formed_hubspot_deliveries_enqueue(
+    app: Any, body: tuple[bytes, bool], sig: str, stamp: str
+) -> None:
     client, recorder = app
     raw, well_formed = body
     timestamp = timestamp_for(stamp)
@@ -177,9 +212,15 @@ def usage_body(draw: st.DrawFn) -> tuple[bytes, bool]:
         value = draw(json_values)
         return json.dumps(value).encode(), value == [] or value == {"events": []}
     day = datetime.now(UTC) - timedelta(days=draw(st.integers(0, 20)))
-    events = [{"account_id": f"acc-{draw(st.integers(1, 50))}", "metric": draw(st.sampled_from(["active_users", "api_calls"])),
-               "value": draw(st.integers(0, 10**6)), "time": day.strftime("%Y-%m-%dT%H:%M:%SZ")}
-              for _ in range(draw(st.integers(1, 5)))]
+    events = [
+        {
+            "account_id": f"acc-{draw(st.integers(1, 50))}",
+            "metric": draw(st.sampled_from(["active_users", "api_calls"])),
+            "value": draw(st.integers(0, 10**6)),
+            "time": day.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for _ in range(draw(st.integers(1, 5)))
+    ]
     if kind == "broken":
         victim = draw(st.sampled_from(events))
         field = draw(st.sampled_from(["account_id", "metric", "value", "time"]))
@@ -193,10 +234,15 @@ def usage_body(draw: st.DrawFn) -> tuple[bytes, bool]:
 
 
 @FUZZ
-@given(body=usage_body(), sig=signature_kinds, stamp=timestamp_kinds.filter(lambda k: k != "seconds"),
-       nonce=st.uuids())
-def test_only_signed_fresh_well_formed_usage_events_enqueue(app: Any, body: tuple[bytes, bool], sig: str, stamp: str,
-                                                           nonce: uuid.UUID) -> None:
+@given(
+    body=usage_body(),
+    sig=signature_kinds,
+    stamp=timestamp_kinds.filter(lambda k: k != "seconds"),
+    nonce=st.uuids(),
+)
+def test_only_signed_fresh_well_formed_usage_events_enqueue(
+    app: Any, body: tuple[bytes, bool], sig: str, stamp: str, nonce: uuid.UUID
+) -> None:
     client, recorder = app
     raw, well_formed = body
     timestamp = timestamp_for(stamp, iso=True)
@@ -225,18 +271,34 @@ LAX_IDS = [True, "", "   ", "abc", -5, 0]
 @pytest.mark.parametrize("value", LAX_IDS, ids=[repr(v) for v in LAX_IDS])
 def test_signed_fresh_batch_with_a_nonsense_id_is_refused(app: Any, field: str, value: Any) -> None:
     client, recorder = app
-    item = {"eventId": uuid.uuid4().int % 10**12, "subscriptionId": 7, "subscriptionType": "company.propertyChange",
-            "objectId": 4242, "occurredAt": int(time.time() * 1000)}
+    item = {
+        "eventId": uuid.uuid4().int % 10**12,
+        "subscriptionId": 7,
+        "subscriptionType": "company.propertyChange",
+        "objectId": 4242,
+        "occurredAt": int(time.time() * 1000),
+    }
     item[field] = value
     raw = json.dumps([item]).encode()
     timestamp = str(int(time.time() * 1000))
-    answer = client.post("/webhooks/hubspot", content=raw, headers={
-        "X-HubSpot-Request-Timestamp": timestamp, "X-HubSpot-Signature-v3": sign_hubspot(raw, timestamp)})
+    answer = client.post(
+        "/webhooks/hubspot",
+        content=raw,
+        headers={
+            "X-HubSpot-Request-Timestamp": timestamp,
+            "X-HubSpot-Signature-v3": sign_hubspot(raw, timestamp),
+        },
+    )
     assert answer.status_code == 400 and recorder.calls == []
 
 
-NONSENSE_USAGE = [("value", "NaN"), ("value", "Infinity"), ("value", "-1"), ("time", '"9999-12-31T00:00:00Z"'),
-                  ("account_id", '"   "')]
+NONSENSE_USAGE = [
+    ("value", "NaN"),
+    ("value", "Infinity"),
+    ("value", "-1"),
+    ("time", '"9999-12-31T00:00:00Z"'),
+    ("account_id", '"   "'),
+]
 
 
 @pytest.mark.parametrize(("field", "literal"), NONSENSE_USAGE, ids=[f"{f}={v}" for f, v in NONSENSE_USAGE])
@@ -244,11 +306,22 @@ def test_signed_fresh_usage_event_with_a_nonsense_value(app: Any, field: str, li
     """A usage value the scoring would read as garbage (NaN, infinite, negative, from the year 9999, for
     a blank account) is refused, not stored as a snapshot (found by this suite, fixed in 9262f1c)."""
     client, recorder = app
-    values = {"account_id": '"acc-9"', "metric": '"active_users"', "value": "12",
-              "time": f'"{datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"', field: literal}
-    raw = ("{\"events\": [{" + ", ".join(f'"{k}": {v}' for k, v in values.items()) + "}]}").encode()
+    values = {
+        "account_id": '"acc-9"',
+        "metric": '"active_users"',
+        "value": "12",
+        "time": f'"{datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"',
+        field: literal,
+    }
+    raw = ('{"events": [{' + ", ".join(f'"{k}": {v}' for k, v in values.items()) + "}]}").encode()
     timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    answer = client.post("/webhooks/events", content=raw, headers={
-        "X-Zendesk-Webhook-Signature-Timestamp": timestamp, "X-Zendesk-Webhook-Signature": sign_events(raw, timestamp)})
+    answer = client.post(
+        "/webhooks/events",
+        content=raw,
+        headers={
+            "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
+            "X-Zendesk-Webhook-Signature": sign_events(raw, timestamp),
+        },
+    )
     assert answer.status_code == 400, answer.text
     assert recorder.calls == []

@@ -34,7 +34,9 @@ from typing import Any
 from tests.sandboxes.server import Request, Response
 
 KINDS = ("429", "429_retry_after", "500", "502", "503", "slow", "reset", "reset_after", "partial")
-DATA_ROUTES = re.compile(r"^/crm/(v(3|4)/(objects|associations|owners)|(objects|associations|owners)/2026-03)")
+DATA_ROUTES = re.compile(
+    r"^/crm/(v(3|4)/(objects|associations|owners)|(objects|associations|owners)/2026-03)"
+)
 BATCH_CREATE = re.compile(r"^/crm/(v3/objects|objects/2026-03)/[^/]+/batch/create$")
 
 
@@ -94,12 +96,27 @@ class FaultPlan:
             self.injected[kind] += 1
         if kind in ("429", "429_retry_after"):
             headers = {"Retry-After": "1"} if kind == "429_retry_after" else {}
-            return Response(429, {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-                                  "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
-                                  "policyName": "TEN_SECONDLY_ROLLING"}, headers)
+            return Response(
+                429,
+                {
+                    "status": "error",
+                    "message": "You have reached your ten_secondly_rolling limit.",
+                    "errorType": "RATE_LIMIT",
+                    "correlationId": str(uuid.uuid4()),
+                    "policyName": "TEN_SECONDLY_ROLLING",
+                },
+                headers,
+            )
         if kind in ("500", "502", "503"):
-            return Response(int(kind), {"status": "error", "message": "internal error", "category": "INTERNAL_ERROR",
-                                        "correlationId": str(uuid.uuid4())})
+            return Response(
+                int(kind),
+                {
+                    "status": "error",
+                    "message": "internal error",
+                    "category": "INTERNAL_ERROR",
+                    "correlationId": str(uuid.uuid4()),
+                },
+            )
         if kind == "reset":
             return Response(reset=True)
         if kind == "reset_after":
@@ -126,7 +143,13 @@ class FaultPlan:
         out = dict(answer.body)
         errors = list(out.get("errors") or [])
         for i in sorted(refused):
-            errors.append({"status": "error", "category": "INTERNAL_ERROR", "message": "Could not create the object, try again",
-                           "context": {"objectWriteTraceId": [str(inputs[i]["objectWriteTraceId"])]}})
+            errors.append(
+                {
+                    "status": "error",
+                    "category": "INTERNAL_ERROR",
+                    "message": "Could not create the object, try again",
+                    "context": {"objectWriteTraceId": [str(inputs[i]["objectWriteTraceId"])]},
+                }
+            )
         out["errors"], out["numErrors"] = errors, len(errors)
         return Response(207, out)

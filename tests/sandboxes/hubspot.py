@@ -54,71 +54,184 @@ from typing import Any
 
 from tests.sandboxes.server import Request, Response, SandboxApp, SandboxServer
 
-OBJECT_TYPES = {"0-2": "companies", "companies": "companies", "0-3": "deals", "deals": "deals",
-                "0-27": "tasks", "tasks": "tasks", "0-1": "contacts", "contacts": "contacts",
-                "line_items": "line_items", "0-8": "line_items",
-                "0-46": "notes", "notes": "notes", "0-49": "emails", "emails": "emails", "0-48": "calls", "calls": "calls"}
-SINGULAR = {"companies": "COMPANY", "deals": "DEAL", "tasks": "TASK", "contacts": "CONTACT", "line_items": "LINE_ITEM",
-            "notes": "NOTE", "emails": "EMAIL", "calls": "CALL"}
+OBJECT_TYPES = {
+    "0-2": "companies",
+    "companies": "companies",
+    "0-3": "deals",
+    "deals": "deals",
+    "0-27": "tasks",
+    "tasks": "tasks",
+    "0-1": "contacts",
+    "contacts": "contacts",
+    "line_items": "line_items",
+    "0-8": "line_items",
+    "0-46": "notes",
+    "notes": "notes",
+    "0-49": "emails",
+    "emails": "emails",
+    "0-48": "calls",
+    "calls": "calls",
+}
+SINGULAR = {
+    "companies": "COMPANY",
+    "deals": "DEAL",
+    "tasks": "TASK",
+    "contacts": "CONTACT",
+    "line_items": "LINE_ITEM",
+    "notes": "NOTE",
+    "emails": "EMAIL",
+    "calls": "CALL",
+}
 
 # HubSpot-defined properties the sandbox knows per object (a subset of the real schema).
 BUILTIN_PROPERTIES: dict[str, dict[str, str]] = {
-    "companies": {"name": "string", "domain": "string", "hubspot_owner_id": "enumeration",
-                  "createdate": "datetime", "hs_lastmodifieddate": "datetime", "hs_object_id": "number"},
-    "deals": {"dealname": "string", "dealstage": "enumeration", "pipeline": "enumeration", "amount": "number",
-              "closedate": "datetime", "description": "string", "hubspot_owner_id": "enumeration",
-              "closed_lost_reason": "string",
-              "deal_currency_code": "enumeration", "hs_is_closed": "bool", "hs_is_closed_won": "bool",
-              "createdate": "datetime", "hs_lastmodifieddate": "datetime", "hs_object_id": "number"},
-    "tasks": {"hs_timestamp": "datetime", "hs_task_subject": "string", "hs_task_body": "string",
-              "hs_task_status": "enumeration", "hs_task_priority": "enumeration", "hs_task_type": "enumeration",
-              "hubspot_owner_id": "enumeration", "hs_createdate": "datetime", "hs_lastmodifieddate": "datetime",
-              "hs_object_id": "number"},
+    "companies": {
+        "name": "string",
+        "domain": "string",
+        "hubspot_owner_id": "enumeration",
+        "createdate": "datetime",
+        "hs_lastmodifieddate": "datetime",
+        "hs_object_id": "number",
+    },
+    "deals": {
+        "dealname": "string",
+        "dealstage": "enumeration",
+        "pipeline": "enumeration",
+        "amount": "number",
+        "closedate": "datetime",
+        "description": "string",
+        "hubspot_owner_id": "enumeration",
+        "closed_lost_reason": "string",
+        "deal_currency_code": "enumeration",
+        "hs_is_closed": "bool",
+        "hs_is_closed_won": "bool",
+        "createdate": "datetime",
+        "hs_lastmodifieddate": "datetime",
+        "hs_object_id": "number",
+    },
+    "tasks": {
+        "hs_timestamp": "datetime",
+        "hs_task_subject": "string",
+        "hs_task_body": "string",
+        "hs_task_status": "enumeration",
+        "hs_task_priority": "enumeration",
+        "hs_task_type": "enumeration",
+        "hubspot_owner_id": "enumeration",
+        "hs_createdate": "datetime",
+        "hs_lastmodifieddate": "datetime",
+        "hs_object_id": "number",
+    },
     "contacts": {"email": "string", "hs_object_id": "number", "hs_lastmodifieddate": "datetime"},
     "line_items": {"name": "string", "hs_sku": "string", "hs_object_id": "number"},
     # Engagements (https://developers.hubspot.com/docs/api/crm/notes, .../emails, .../calls).
-    "notes": {"hs_timestamp": "datetime", "hs_note_body": "string", "hubspot_owner_id": "enumeration",
-              "hs_object_id": "number", "hs_lastmodifieddate": "datetime"},
-    "emails": {"hs_timestamp": "datetime", "hs_email_subject": "string", "hs_email_text": "string",
-               "hs_email_html": "string", "hs_email_direction": "enumeration", "hs_object_id": "number",
-               "hs_lastmodifieddate": "datetime"},
-    "calls": {"hs_timestamp": "datetime", "hs_call_title": "string", "hs_call_body": "string",
-              "hs_object_id": "number", "hs_lastmodifieddate": "datetime"},
+    "notes": {
+        "hs_timestamp": "datetime",
+        "hs_note_body": "string",
+        "hubspot_owner_id": "enumeration",
+        "hs_object_id": "number",
+        "hs_lastmodifieddate": "datetime",
+    },
+    "emails": {
+        "hs_timestamp": "datetime",
+        "hs_email_subject": "string",
+        "hs_email_text": "string",
+        "hs_email_html": "string",
+        "hs_email_direction": "enumeration",
+        "hs_object_id": "number",
+        "hs_lastmodifieddate": "datetime",
+    },
+    "calls": {
+        "hs_timestamp": "datetime",
+        "hs_call_title": "string",
+        "hs_call_body": "string",
+        "hs_object_id": "number",
+        "hs_lastmodifieddate": "datetime",
+    },
 }
-DEFAULT_READ = {"companies": ["name", "domain"], "deals": ["dealname", "amount", "dealstage", "pipeline", "closedate"],
-                "tasks": ["hs_task_subject", "hs_timestamp"], "contacts": ["email"], "line_items": ["name"],
-                "notes": ["hs_timestamp"], "emails": ["hs_timestamp"], "calls": ["hs_timestamp"]}
+DEFAULT_READ = {
+    "companies": ["name", "domain"],
+    "deals": ["dealname", "amount", "dealstage", "pipeline", "closedate"],
+    "tasks": ["hs_task_subject", "hs_timestamp"],
+    "contacts": ["email"],
+    "line_items": ["name"],
+    "notes": ["hs_timestamp"],
+    "emails": ["hs_timestamp"],
+    "calls": ["hs_timestamp"],
+}
 REQUIRED_ON_CREATE = {"deals": ["dealname", "dealstage"], "tasks": ["hs_timestamp"]}
 DATETIME_PROPS = {"createdate", "hs_lastmodifieddate", "closedate", "hs_timestamp", "hs_createdate"}
 # HUBSPOT_DEFINED association type ids (from -> to) and their reverse ids.
-ASSOCIATION_TYPES = {("deals", "companies"): {5, 341}, ("companies", "deals"): {6, 342},
-                     ("tasks", "companies"): {192}, ("companies", "tasks"): {191},
-                     ("tasks", "deals"): {216}, ("deals", "tasks"): {215},
-                     ("line_items", "deals"): {20}, ("deals", "line_items"): {19},
-                     # engagement <-> company (https://developers.hubspot.com/docs/api/crm/associations,
-                     # "Company to object": note 190/189, email 186/185, call 182/181)
-                     ("notes", "companies"): {190}, ("companies", "notes"): {189},
-                     ("emails", "companies"): {186}, ("companies", "emails"): {185},
-                     ("calls", "companies"): {182}, ("companies", "calls"): {181}}
-REVERSE_TYPE = {5: 6, 6: 5, 341: 342, 342: 341, 192: 191, 191: 192, 216: 215, 215: 216, 19: 20, 20: 19,
-                190: 189, 189: 190, 186: 185, 185: 186, 182: 181, 181: 182}
+ASSOCIATION_TYPES = {
+    ("deals", "companies"): {5, 341},
+    ("companies", "deals"): {6, 342},
+    ("tasks", "companies"): {192},
+    ("companies", "tasks"): {191},
+    ("tasks", "deals"): {216},
+    ("deals", "tasks"): {215},
+    ("line_items", "deals"): {20},
+    ("deals", "line_items"): {19},
+    # engagement <-> company (https://developers.hubspot.com/docs/api/crm/associations,
+    # "Company to object": note 190/189, email 186/185, call 182/181)
+    ("notes", "companies"): {190},
+    ("companies", "notes"): {189},
+    ("emails", "companies"): {186},
+    ("companies", "emails"): {185},
+    ("calls", "companies"): {182},
+    ("companies", "calls"): {181},
+}
+REVERSE_TYPE = {
+    5: 6,
+    6: 5,
+    341: 342,
+    342: 341,
+    192: 191,
+    191: 192,
+    216: 215,
+    215: 216,
+    19: 20,
+    20: 19,
+    190: 189,
+    189: 190,
+    186: 185,
+    185: 186,
+    182: 181,
+    181: 182,
+}
 
 # Scopes each route family needs (the API reference pages' "Scope requirements"; tasks need the
 # contacts scopes per https://developers.hubspot.com/docs/api/crm/tasks).
-READ_SCOPE = {"companies": "crm.objects.companies.read", "deals": "crm.objects.deals.read",
-              "tasks": "crm.objects.contacts.read", "contacts": "crm.objects.contacts.read",
-              "line_items": "crm.objects.line_items.read",
-              # engagements: the 2026-03 spec files (CRM/{Notes,Emails,Calls}/Rollouts/424/2026-03)
-              "notes": "crm.objects.contacts.read", "emails": "crm.objects.contacts.read",
-              "calls": "crm.objects.contacts.read"}
-WRITE_SCOPE = {"companies": "crm.objects.companies.write", "deals": "crm.objects.deals.write",
-               "tasks": "crm.objects.contacts.write", "contacts": "crm.objects.contacts.write",
-               "line_items": "crm.objects.line_items.write",
-               "notes": "crm.objects.contacts.write", "emails": "crm.objects.contacts.write",
-               "calls": "crm.objects.contacts.write"}
-ALL_SCOPES = frozenset({*READ_SCOPE.values(), *WRITE_SCOPE.values(), "crm.objects.owners.read",
-                        "crm.schemas.deals.read", "crm.schemas.deals.write", "crm.schemas.companies.read",
-                        "crm.schemas.companies.write"})
+READ_SCOPE = {
+    "companies": "crm.objects.companies.read",
+    "deals": "crm.objects.deals.read",
+    "tasks": "crm.objects.contacts.read",
+    "contacts": "crm.objects.contacts.read",
+    "line_items": "crm.objects.line_items.read",
+    # engagements: the 2026-03 spec files (CRM/{Notes,Emails,Calls}/Rollouts/424/2026-03)
+    "notes": "crm.objects.contacts.read",
+    "emails": "crm.objects.contacts.read",
+    "calls": "crm.objects.contacts.read",
+}
+WRITE_SCOPE = {
+    "companies": "crm.objects.companies.write",
+    "deals": "crm.objects.deals.write",
+    "tasks": "crm.objects.contacts.write",
+    "contacts": "crm.objects.contacts.write",
+    "line_items": "crm.objects.line_items.write",
+    "notes": "crm.objects.contacts.write",
+    "emails": "crm.objects.contacts.write",
+    "calls": "crm.objects.contacts.write",
+}
+ALL_SCOPES = frozenset(
+    {
+        *READ_SCOPE.values(),
+        *WRITE_SCOPE.values(),
+        "crm.objects.owners.read",
+        "crm.schemas.deals.read",
+        "crm.schemas.deals.write",
+        "crm.schemas.companies.read",
+        "crm.schemas.companies.write",
+    }
+)
 
 
 def iso(ms: int) -> str:
@@ -142,18 +255,31 @@ def to_ms(value: Any) -> int | None:
 
 # Paths HubSpot leaves out of the ten-secondly count (`x-hubspot-rate-limit-exemptions: ["ten-secondly"]`
 # on every search and association batch operation in the v3/v4 and 2026-03 spec files).
-EXEMPT_FROM_BURST = re.compile(r"^/crm/(?:v3/objects|objects/2026-03)/[^/]+/search$"
-                               r"|^/crm/(?:v4/associations|associations/2026-03)/[^/]+/[^/]+/batch/")
+EXEMPT_FROM_BURST = re.compile(
+    r"^/crm/(?:v3/objects|objects/2026-03)/[^/]+/search$"
+    r"|^/crm/(?:v4/associations|associations/2026-03)/[^/]+/[^/]+/batch/"
+)
 OBJECTS = r"/crm/(?:v3/objects|objects/2026-03)"
 ASSOCIATIONS = r"/crm/(?:v4/associations|associations/2026-03)"
 PROPERTIES = r"/crm/(?:v3/properties|properties/2026-03)"
 OWNERS = r"/crm/(?:v3/owners|owners/2026-03)"
 
 
-def error(status: int, message: str, category: str, errors: list[dict] | None = None,
-          headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    body: dict[str, Any] = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-                            "category": category, **extra}
+def error(
+    status: int,
+    message: str,
+    category: str,
+    errors: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+        "category": category,
+        **extra,
+    }
     if errors:
         body["errors"] = errors
     return Response(status, body, headers or {})
@@ -188,19 +314,37 @@ class Record:
             self.properties[name] = value
             self.history.setdefault(name, []).append((at_ms, value))
 
-    def as_json(self, object_type: str, wanted: Iterable[str] | None,
-                with_history: Iterable[str] = ()) -> dict[str, Any]:
+    def as_json(
+        self, object_type: str, wanted: Iterable[str] | None, with_history: Iterable[str] = ()
+    ) -> dict[str, Any]:
         props = self.rendered()
         names = list(wanted) if wanted is not None else DEFAULT_READ.get(object_type, [])
-        names = list(dict.fromkeys([*names, "hs_object_id", "hs_lastmodifieddate",
-                                    "createdate" if object_type != "tasks" else "hs_createdate"]))
-        out: dict[str, Any] = {"id": str(self.id), "properties": {n: props.get(n) for n in names},
-                               "createdAt": iso(self.created_ms), "updatedAt": iso(self.updated_ms), "archived": False}
+        names = list(
+            dict.fromkeys(
+                [
+                    *names,
+                    "hs_object_id",
+                    "hs_lastmodifieddate",
+                    "createdate" if object_type != "tasks" else "hs_createdate",
+                ]
+            )
+        )
+        out: dict[str, Any] = {
+            "id": str(self.id),
+            "properties": {n: props.get(n) for n in names},
+            "createdAt": iso(self.created_ms),
+            "updatedAt": iso(self.updated_ms),
+            "archived": False,
+        }
         history = list(with_history)
         if history:  # newest first, as HubSpot returns versions
             out["propertiesWithHistory"] = {
-                n: [{"value": v, "timestamp": iso(ms), "sourceType": "API", "sourceId": None}
-                    for ms, v in reversed(self.history.get(n, []))] for n in history}
+                n: [
+                    {"value": v, "timestamp": iso(ms), "sourceType": "API", "sourceId": None}
+                    for ms, v in reversed(self.history.get(n, []))
+                ]
+                for n in history
+            }
         return out
 
     def rendered(self) -> dict[str, str | None]:
@@ -233,8 +377,12 @@ class HubSpotSandbox(SandboxApp):
         self.lock = threading.RLock()
         self.objects: dict[str, dict[int, Record]] = {t: {} for t in SINGULAR}
         self.properties: dict[str, dict[str, dict[str, Any]]] = {
-            t: {n: {"name": n, "type": ty, "hasUniqueValue": False, "hubspotDefined": True}
-                for n, ty in props.items()} for t, props in BUILTIN_PROPERTIES.items()}
+            t: {
+                n: {"name": n, "type": ty, "hasUniqueValue": False, "hubspotDefined": True}
+                for n, ty in props.items()
+            }
+            for t, props in BUILTIN_PROPERTIES.items()
+        }
         self.associations: dict[tuple[str, int], dict[tuple[str, int], set[int]]] = {}
         self.owners: list[dict[str, Any]] = []
         self._unique: dict[tuple[str, str], dict[str, int]] = {}  # (type, unique property) -> value -> id
@@ -252,25 +400,42 @@ class HubSpotSandbox(SandboxApp):
         self.server.before.extend([self._fault_hook, self._auth_hook, self._rate_hook, self._scope_hook])
 
     # -- seeding and inspection (test helpers, not HTTP) ---------------------------------------
-    def define_property(self, object_type: str, name: str, type_: str = "string", unique: bool = False) -> None:
+    def define_property(
+        self, object_type: str, name: str, type_: str = "string", unique: bool = False
+    ) -> None:
         with self.lock:
             self.properties[object_type].setdefault(
-                name, {"name": name, "type": type_, "hasUniqueValue": unique, "hubspotDefined": False})
+                name, {"name": name, "type": type_, "hasUniqueValue": unique, "hubspotDefined": False}
+            )
             for record in self.objects[object_type].values():
                 self._index(object_type, record)
 
     def add_owner(self, owner_id: str, email: str, first: str = "", last: str = "") -> None:
-        self.owners.append({"id": owner_id, "email": email, "firstName": first, "lastName": last,
-                            "userId": int(owner_id) + 1, "type": "PERSON", "archived": False, "teams": []})
+        self.owners.append(
+            {
+                "id": owner_id,
+                "email": email,
+                "firstName": first,
+                "lastName": last,
+                "userId": int(owner_id) + 1,
+                "type": "PERSON",
+                "archived": False,
+                "teams": [],
+            }
+        )
 
-    def add_record(self, object_type: str, properties: Mapping[str, Any], modified_ms: int | None = None) -> str:
+    def add_record(
+        self, object_type: str, properties: Mapping[str, Any], modified_ms: int | None = None
+    ) -> str:
         """Insert a record directly (seeding); unknown properties are defined as strings."""
         with self.lock:
             for name in properties:
                 if name not in self.properties[object_type]:
                     self.define_property(object_type, name)
             now = self.clock_ms() if modified_ms is None else modified_ms
-            record = Record(self._new_id(), {k: None if v is None else str(v) for k, v in properties.items()}, now, now)
+            record = Record(
+                self._new_id(), {k: None if v is None else str(v) for k, v in properties.items()}, now, now
+            )
             self.objects[object_type][record.id] = record
             self._index(object_type, record)
             return str(record.id)
@@ -297,16 +462,32 @@ class HubSpotSandbox(SandboxApp):
             targets = self.associations.get((from_type, int(from_id)), {})
             return [str(i) for (t, i) in targets if t == to_type]
 
-    def fault(self, method: str, path: str, status: int = 500, body: Any = None, *, times: int = 1,
-              after: bool = False, headers: dict[str, str] | None = None, reset: bool = False) -> None:
+    def fault(
+        self,
+        method: str,
+        path: str,
+        status: int = 500,
+        body: Any = None,
+        *,
+        times: int = 1,
+        after: bool = False,
+        headers: dict[str, str] | None = None,
+        reset: bool = False,
+    ) -> None:
         """Answer the next `times` matching requests with `status` (a HubSpot-shaped body unless
         given); with `after=True`, perform the request first and then fail it; with `reset=True`,
         answer nothing and reset the connection (with `after=True`: the response lost after HubSpot
         carried the request out)."""
         if body is None:
-            body = {"status": "error", "message": "internal error", "correlationId": str(uuid.uuid4()),
-                    "category": "INTERNAL_ERROR"}
-        self.faults.append(Fault(method.upper(), re.compile(path), status, body, headers or {}, times, after, reset))
+            body = {
+                "status": "error",
+                "message": "internal error",
+                "correlationId": str(uuid.uuid4()),
+                "category": "INTERNAL_ERROR",
+            }
+        self.faults.append(
+            Fault(method.upper(), re.compile(path), status, body, headers or {}, times, after, reset)
+        )
 
     # -- hooks -------------------------------------------------------------------------------
     def _fault_hook(self, request: Request) -> Response | None:
@@ -325,9 +506,12 @@ class HubSpotSandbox(SandboxApp):
         if request.path == "/oauth/v2/private-apps/get/access-token-info":
             return None
         if request.headers.get("authorization") != f"Bearer {self.token}":
-            return error(401, "Authentication credentials not found. This API supports OAuth 2.0 authentication "
-                         "and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-                         "INVALID_AUTHENTICATION")
+            return error(
+                401,
+                "Authentication credentials not found. This API supports OAuth 2.0 authentication "
+                "and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                "INVALID_AUTHENTICATION",
+            )
         return None
 
     def _rate_hook(self, request: Request) -> Response | None:
@@ -340,7 +524,9 @@ class HubSpotSandbox(SandboxApp):
             while self._burst and now - self._burst[0] >= self.burst_window:
                 self._burst.popleft()
             if not exempt and len(self._burst) >= self.burst_limit:
-                return self._limited("You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING")
+                return self._limited(
+                    "You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING"
+                )
             if is_search:
                 while self._search and now - self._search[0] >= self.search_window:
                     self._search.popleft()
@@ -357,18 +543,35 @@ class HubSpotSandbox(SandboxApp):
         self.rate_limited += 1
         self.rate_limited_by[policy] = self.rate_limited_by.get(policy, 0) + 1
         headers = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
-        return Response(429, {"status": "error", "message": message, "errorType": "RATE_LIMIT",
-                              "correlationId": str(uuid.uuid4()), "policyName": policy,
-                              "groupName": f"publicapi:private-app-api-calls-{policy.lower()}:1234"}, headers)
+        return Response(
+            429,
+            {
+                "status": "error",
+                "message": message,
+                "errorType": "RATE_LIMIT",
+                "correlationId": str(uuid.uuid4()),
+                "policyName": policy,
+                "groupName": f"publicapi:private-app-api-calls-{policy.lower()}:1234",
+            },
+            headers,
+        )
 
     def _scope_hook(self, request: Request) -> Response | None:
         needed = self._scope_for(request)
         if needed and needed not in self.scopes:
-            return error(403, "This app hasn't been granted all required scopes to make this call. Read more about "
-                         "required scopes here: https://developers.hubspot.com/scopes.", "MISSING_SCOPES",
-                         [{"message": "One or more of the following scopes are required.",
-                           "context": {"requiredGranularScopes": [needed]}}],
-                         links={"scopes": "https://developers.hubspot.com/scopes"})
+            return error(
+                403,
+                "This app hasn't been granted all required scopes to make this call. Read more about "
+                "required scopes here: https://developers.hubspot.com/scopes.",
+                "MISSING_SCOPES",
+                [
+                    {
+                        "message": "One or more of the following scopes are required.",
+                        "context": {"requiredGranularScopes": [needed]},
+                    }
+                ],
+                links={"scopes": "https://developers.hubspot.com/scopes"},
+            )
         return None
 
     def _scope_for(self, request: Request) -> str | None:
@@ -387,7 +590,9 @@ class HubSpotSandbox(SandboxApp):
         if m:
             kind = OBJECT_TYPES.get(m.group(1), m.group(1))
             rest = m.group(2) or ""
-            writes = request.method in ("PATCH", "DELETE") or (rest.startswith("/batch/") and not rest.endswith("/read"))
+            writes = request.method in ("PATCH", "DELETE") or (
+                rest.startswith("/batch/") and not rest.endswith("/read")
+            )
             writes = writes or (request.method == "POST" and rest == "")
             return (WRITE_SCOPE if writes else READ_SCOPE).get(kind)
         return None
@@ -426,9 +631,11 @@ class HubSpotSandbox(SandboxApp):
                 if self.daily_limit is not None and not request.path.endswith("/search"):
                     # Search responses carry no rate-limit headers (usage guidelines).
                     response.headers.setdefault("X-HubSpot-RateLimit-Daily", str(self.daily_limit))
-                    response.headers.setdefault("X-HubSpot-RateLimit-Daily-Remaining",
-                                                str(max(self.daily_limit - self._daily, 0)))
+                    response.headers.setdefault(
+                        "X-HubSpot-RateLimit-Daily-Remaining", str(max(self.daily_limit - self._daily, 0))
+                    )
                 return response
+
         return run
 
     def _route(self, request: Request) -> Response:
@@ -463,7 +670,9 @@ class HubSpotSandbox(SandboxApp):
         start = int(base64.urlsafe_b64decode(after.encode()).decode()) if after else 0
         ids = sorted(i for i in self.objects[kind] if i >= start)
         page = ids[:limit]
-        body: dict[str, Any] = {"results": [self.objects[kind][i].as_json(kind, wanted, with_history) for i in page]}
+        body: dict[str, Any] = {
+            "results": [self.objects[kind][i].as_json(kind, wanted, with_history) for i in page]
+        }
         if len(ids) > limit:
             token = base64.urlsafe_b64encode(str(ids[limit]).encode()).decode()
             body["paging"] = {"next": {"after": token, "link": f"?after={token}"}}
@@ -503,21 +712,34 @@ class HubSpotSandbox(SandboxApp):
         groups = body.get("filterGroups") or []
         total_filters = sum(len(g.get("filters") or []) for g in groups)
         if len(groups) > 5 or any(len(g.get("filters") or []) > 6 for g in groups) or total_filters > 18:
-            return error(400, "too many filterGroups or filters (max 5 groups, 6 filters each, 18 total)",
-                         "VALIDATION_ERROR")
+            return error(
+                400,
+                "too many filterGroups or filters (max 5 groups, 6 filters each, 18 total)",
+                "VALIDATION_ERROR",
+            )
         offset = int(body.get("after") or 0)
         if offset >= self.result_cap:
-            return error(400, f"Paging past {self.result_cap} results is not supported; narrow the query",
-                         "VALIDATION_ERROR")
-        records = [r for r in self.objects[kind].values()
-                   if not groups or any(all(self._matches(r, f) for f in g.get("filters") or []) for g in groups)]
+            return error(
+                400,
+                f"Paging past {self.result_cap} results is not supported; narrow the query",
+                "VALIDATION_ERROR",
+            )
+        records = [
+            r
+            for r in self.objects[kind].values()
+            if not groups or any(all(self._matches(r, f) for f in g.get("filters") or []) for g in groups)
+        ]
         sorts = body.get("sorts") or [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
         sort = sorts[0] if isinstance(sorts[0], dict) else {"propertyName": "hs_object_id"}
-        records.sort(key=lambda r: self._sort_key(r, sort["propertyName"]),
-                     reverse=sort.get("direction") == "DESCENDING")
-        page = records[offset: offset + limit]
-        out: dict[str, Any] = {"total": len(records),
-                               "results": [r.as_json(kind, body.get("properties") or None) for r in page]}
+        records.sort(
+            key=lambda r: self._sort_key(r, sort["propertyName"]),
+            reverse=sort.get("direction") == "DESCENDING",
+        )
+        page = records[offset : offset + limit]
+        out: dict[str, Any] = {
+            "total": len(records),
+            "results": [r.as_json(kind, body.get("properties") or None) for r in page],
+        }
         if offset + limit < len(records):
             out["paging"] = {"next": {"after": str(offset + limit), "link": None}}
         return Response(200, out)
@@ -547,12 +769,18 @@ class HubSpotSandbox(SandboxApp):
             return value in (None, "")
         if value in (None, ""):
             return False
+
         def coerce(raw: Any) -> Any:
             if name in DATETIME_PROPS:
                 return to_ms(raw)
             number, mine = _numeric(raw), _numeric(value)
             return number if number is not None and mine is not None else str(raw)
-        mine = value if name in DATETIME_PROPS else (_numeric(value) if _numeric(value) is not None else str(value))
+
+        mine = (
+            value
+            if name in DATETIME_PROPS
+            else (_numeric(value) if _numeric(value) is not None else str(value))
+        )
         if op == "IN":
             return any(mine == coerce(v) for v in flt.get("values") or [])
         if op == "NOT_IN":
@@ -561,9 +789,15 @@ class HubSpotSandbox(SandboxApp):
             return coerce(flt.get("value")) <= mine <= coerce(flt.get("highValue"))
         other = coerce(flt.get("value"))
         try:
-            return {"EQ": mine == other, "NEQ": mine != other, "LT": mine < other, "LTE": mine <= other,
-                    "GT": mine > other, "GTE": mine >= other,
-                    "CONTAINS_TOKEN": str(other).lower() in str(mine).lower()}[op]
+            return {
+                "EQ": mine == other,
+                "NEQ": mine != other,
+                "LT": mine < other,
+                "LTE": mine <= other,
+                "GT": mine > other,
+                "GTE": mine >= other,
+                "CONTAINS_TOKEN": str(other).lower() in str(mine).lower(),
+            }[op]
         except (KeyError, TypeError):
             return False
 
@@ -583,13 +817,23 @@ class HubSpotSandbox(SandboxApp):
                 missing.append(str(item.get("id")))
             else:
                 results.append(record.as_json(kind, body.get("properties") or None))
-        out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso(self.clock_ms()),
-                               "completedAt": iso(self.clock_ms())}
+        out: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": iso(self.clock_ms()),
+            "completedAt": iso(self.clock_ms()),
+        }
         if missing:
             out["numErrors"] = 1
-            out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
-                              "message": f"Could not get some {SINGULAR[kind]} objects, they may be deleted or not exist. "
-                                         "Check that ids are valid.", "context": {"ids": missing}}]
+            out["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"Could not get some {SINGULAR[kind]} objects, they may be deleted or not exist. "
+                    "Check that ids are valid.",
+                    "context": {"ids": missing},
+                }
+            ]
             return Response(207, out)
         return Response(200, out)
 
@@ -623,8 +867,10 @@ class HubSpotSandbox(SandboxApp):
                 holder = self._find(kind, str(value), name)
                 if holder is not None or str(value) in pending.get(name, set()):
                     ident = holder.id if holder else "another input"
-                    return (f'Property values were not valid: [{{"isValid":false,"message":"{ident} already has that value.",'
-                            f'"error":"VALUE_NOT_UNIQUE","name":"{name}"}}]')
+                    return (
+                        f'Property values were not valid: [{{"isValid":false,"message":"{ident} already has that value.",'
+                        f'"error":"VALUE_NOT_UNIQUE","name":"{name}"}}]'
+                    )
         return None
 
     def _batch_create(self, request: Request) -> Response:
@@ -651,12 +897,22 @@ class HubSpotSandbox(SandboxApp):
             missing = [p for p in REQUIRED_ON_CREATE.get(kind, []) if not props.get(p)]
             if missing:
                 problem = f"Missing required properties: {', '.join(missing)}"
-            problem = problem or self._validate(kind, props, pending) or self._check_associations(kind, item.get("associations") or [])
+            problem = (
+                problem
+                or self._validate(kind, props, pending)
+                or self._check_associations(kind, item.get("associations") or [])
+            )
             if problem:
                 if not multi_status:
                     return error(400, problem, "VALIDATION_ERROR")
-                errors.append({"status": "error", "category": "VALIDATION_ERROR", "message": problem,
-                               "context": {"objectWriteTraceId": [str(item["objectWriteTraceId"])]}})
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR",
+                        "message": problem,
+                        "context": {"objectWriteTraceId": [str(item["objectWriteTraceId"])]},
+                    }
+                )
                 continue
             for name, value in props.items():
                 if value and self.properties[kind][name].get("hasUniqueValue"):
@@ -672,8 +928,12 @@ class HubSpotSandbox(SandboxApp):
                 for t in assoc.get("types") or []:
                     self._associate(kind, record.id, int(assoc["to"]["id"]), int(t["associationTypeId"]))
             results.append(record.as_json(kind, list(props)))
-        out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso(self.clock_ms()),
-                               "completedAt": iso(self.clock_ms())}
+        out: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": iso(self.clock_ms()),
+            "completedAt": iso(self.clock_ms()),
+        }
         if errors:
             out["numErrors"] = len(errors)
             out["errors"] = errors
@@ -701,7 +961,10 @@ class HubSpotSandbox(SandboxApp):
             to_id = str((assoc.get("to") or {}).get("id") or "")
             for t in assoc.get("types") or []:
                 type_id = int(t.get("associationTypeId") or 0)
-                target = next((to for (frm, to), ids in ASSOCIATION_TYPES.items() if frm == kind and type_id in ids), None)
+                target = next(
+                    (to for (frm, to), ids in ASSOCIATION_TYPES.items() if frm == kind and type_id in ids),
+                    None,
+                )
                 if target is None:
                     return f"association type {type_id} is not valid from {kind}"
                 if not to_id.isdigit() or int(to_id) not in self.objects[target]:
@@ -737,8 +1000,14 @@ class HubSpotSandbox(SandboxApp):
         out: dict[str, Any] = {"status": "COMPLETE", "results": results}
         if missing:
             out["numErrors"] = 1
-            out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Object not found",
-                              "context": {"ids": missing}}]
+            out["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": "Object not found",
+                    "context": {"ids": missing},
+                }
+            ]
             return Response(207, out)
         return Response(200, out)
 
@@ -751,7 +1020,9 @@ class HubSpotSandbox(SandboxApp):
         for item in inputs:
             id_property = item.get("idProperty") or request.arg("idProperty")
             if not id_property or not self.properties[kind].get(id_property, {}).get("hasUniqueValue"):
-                return error(400, f"idProperty {id_property!r} must name a unique property", "VALIDATION_ERROR")
+                return error(
+                    400, f"idProperty {id_property!r} must name a unique property", "VALIDATION_ERROR"
+                )
             props = {k: str(v) for k, v in (item.get("properties") or {}).items()}
             props[id_property] = str(item["id"])
             record = self._find(kind, str(item["id"]), id_property)
@@ -769,8 +1040,15 @@ class HubSpotSandbox(SandboxApp):
                 new = False
             self._index(kind, record)
             results.append({**record.as_json(kind, list(props)), "new": new})
-        return Response(200, {"status": "COMPLETE", "results": results, "startedAt": iso(self.clock_ms()),
-                              "completedAt": iso(self.clock_ms())})
+        return Response(
+            200,
+            {
+                "status": "COMPLETE",
+                "results": results,
+                "startedAt": iso(self.clock_ms()),
+                "completedAt": iso(self.clock_ms()),
+            },
+        )
 
     # -- associations v4 ---------------------------------------------------------------------
     def _assoc_read(self, request: Request) -> Response:
@@ -781,19 +1059,39 @@ class HubSpotSandbox(SandboxApp):
         results, missing = [], []
         for item in inputs:
             source = int(item["id"])
-            targets = [(i, ids) for (t, i), ids in self.associations.get((frm, source), {}).items() if t == to]
+            targets = [
+                (i, ids) for (t, i), ids in self.associations.get((frm, source), {}).items() if t == to
+            ]
             if not targets:
                 missing.append(str(source))
                 continue
-            results.append({"from": {"id": str(source)}, "to": [
-                {"toObjectId": i, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": None}
-                                                       for t in sorted(ids)]} for i, ids in sorted(targets)]})
+            results.append(
+                {
+                    "from": {"id": str(source)},
+                    "to": [
+                        {
+                            "toObjectId": i,
+                            "associationTypes": [
+                                {"category": "HUBSPOT_DEFINED", "typeId": t, "label": None}
+                                for t in sorted(ids)
+                            ],
+                        }
+                        for i, ids in sorted(targets)
+                    ],
+                }
+            )
         out: dict[str, Any] = {"status": "COMPLETE", "results": results}
         if missing:
             out["numErrors"] = len(missing)
-            out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
-                              "message": f"No {to} is associated with {frm} {m}.", "context": {"fromObjectId": [m]}}
-                             for m in missing]
+            out["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"No {to} is associated with {frm} {m}.",
+                    "context": {"fromObjectId": [m]},
+                }
+                for m in missing
+            ]
             return Response(207, out)
         return Response(200, out)
 
@@ -805,7 +1103,9 @@ class HubSpotSandbox(SandboxApp):
         results = []
         for item in inputs:
             for t in item.get("types") or []:
-                self._associate(frm, int(item["from"]["id"]), int(item["to"]["id"]), int(t["associationTypeId"]))
+                self._associate(
+                    frm, int(item["from"]["id"]), int(item["to"]["id"]), int(t["associationTypeId"])
+                )
             results.append({"fromObjectId": int(item["from"]["id"]), "toObjectId": int(item["to"]["id"])})
         return Response(201, {"status": "COMPLETE", "results": results})
 
@@ -815,7 +1115,7 @@ class HubSpotSandbox(SandboxApp):
         if limit > 500:
             return error(400, "limit must be at most 500", "VALIDATION_ERROR")
         start = int(request.arg("after") or 0)
-        page = self.owners[start: start + limit]
+        page = self.owners[start : start + limit]
         body: dict[str, Any] = {"results": page}
         if start + limit < len(self.owners):
             body["paging"] = {"next": {"after": str(start + limit)}}
@@ -830,8 +1130,11 @@ class HubSpotSandbox(SandboxApp):
         assert request.match is not None
         definition = self.properties.get(kind or "", {}).get(request.match.group("name"))
         if definition is None:
-            return error(404, f"Unable to find property {request.match.group('name')} for object type {kind}",
-                         "OBJECT_NOT_FOUND")
+            return error(
+                404,
+                f"Unable to find property {request.match.group('name')} for object type {kind}",
+                "OBJECT_NOT_FOUND",
+            )
         return Response(200, definition)
 
     def _property_update(self, request: Request) -> Response:
@@ -840,8 +1143,11 @@ class HubSpotSandbox(SandboxApp):
         assert request.match is not None
         definition = self.properties.get(kind or "", {}).get(request.match.group("name"))
         if definition is None:
-            return error(404, f"Unable to find property {request.match.group('name')} for object type {kind}",
-                         "OBJECT_NOT_FOUND")
+            return error(
+                404,
+                f"Unable to find property {request.match.group('name')} for object type {kind}",
+                "OBJECT_NOT_FOUND",
+            )
         allowed = {"label", "description", "groupName", "options", "hidden", "displayOrder", "formField"}
         definition.update({k: v for k, v in (request.json() or {}).items() if k in allowed})
         return Response(200, definition)

@@ -58,9 +58,16 @@ def cost_of(method: str, path: str) -> int:
     return 6 if method == "DELETE" else 10
 
 
-def fail(status: int, error: str, info: str = "", code: str | None = None, headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"success": False, "error": error, "error_info": info or "Please check developers.pipedrive.com",
-                            "data": None, "additional_data": None}
+def fail(
+    status: int, error: str, info: str = "", code: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    body: dict[str, Any] = {
+        "success": False,
+        "error": error,
+        "error_info": info or "Please check developers.pipedrive.com",
+        "data": None,
+        "additional_data": None,
+    }
     if code:
         body["code"] = code
     return Response(status, body, dict(headers or {}))
@@ -92,9 +99,17 @@ class PipedriveSandbox(SandboxApp):
     """State plus routes. Seed with `add_user`, `define_org_field`, `add_organization`, ...;
     inspect `deals`, `activities`, `tokens_used`."""
 
-    def __init__(self, token: str = "sandbox-" + "p" * 32, *, burst_limit: int = 80, burst_window: float = 2.0,
-                 search_limit: int = 10, daily_budget: int = 10_000_000, field_cap: int = 100,
-                 deal_fields: tuple[str, ...] = ("Opportunity key",)) -> None:
+    def __init__(
+        self,
+        token: str = "sandbox-" + "p" * 32,
+        *,
+        burst_limit: int = 80,
+        burst_window: float = 2.0,
+        search_limit: int = 10,
+        daily_budget: int = 10_000_000,
+        field_cap: int = 100,
+        deal_fields: tuple[str, ...] = ("Opportunity key",),
+    ) -> None:
         self.token = token
         self.burst_limit, self.burst_window, self.search_limit = burst_limit, burst_window, search_limit
         self.daily_budget, self.field_cap = daily_budget, field_cap
@@ -110,8 +125,10 @@ class PipedriveSandbox(SandboxApp):
         self.notes: dict[int, dict[str, Any]] = {}
         self.webhooks: list[dict[str, Any]] = []
         self.fields: dict[str, list[dict[str, Any]]] = {"organization": [], "deal": []}
-        self.activity_types = [{"id": 1, "name": "Call", "key_string": "call", "active_flag": True},
-                               {"id": 2, "name": "Task", "key_string": "task", "active_flag": True}]
+        self.activity_types = [
+            {"id": 1, "name": "Call", "key_string": "call", "active_flag": True},
+            {"id": 2, "name": "Task", "key_string": "task", "active_flag": True},
+        ]
         self.me_id: int | None = None
         self.tokens_used = 0
         self.rate_limited = 0
@@ -136,8 +153,14 @@ class PipedriveSandbox(SandboxApp):
     def define_field(self, entity: str, name: str, field_type: str, options: list[str] | None = None) -> str:
         with self.lock:
             code = secrets.token_hex(20)  # a 40-character hash, different per sandbox (per company)
-            definition: dict[str, Any] = {"id": self._new_id(), "field_name": name, "field_code": code,
-                                          "field_type": field_type, "is_custom_field": True, "options": None}
+            definition: dict[str, Any] = {
+                "id": self._new_id(),
+                "field_name": name,
+                "field_code": code,
+                "field_type": field_type,
+                "is_custom_field": True,
+                "options": None,
+            }
             if options:
                 definition["options"] = [{"id": self._new_id(), "label": label} for label in options]
             self.fields[entity].append(definition)
@@ -152,21 +175,42 @@ class PipedriveSandbox(SandboxApp):
 
     def add_user(self, name: str, email: str, *, me: bool = False) -> dict[str, Any]:
         with self.lock:
-            user = {"id": self._new_id(), "name": name, "email": email, "active_flag": True, "is_deleted": False,
-                    "role_id": 1, "is_admin": 1}
+            user = {
+                "id": self._new_id(),
+                "name": name,
+                "email": email,
+                "active_flag": True,
+                "is_deleted": False,
+                "role_id": 1,
+                "is_admin": 1,
+            }
             self.users[user["id"]] = user
             if me or self.me_id is None:
                 self.me_id = user["id"]
             return user
 
-    def add_organization(self, name: str, owner_id: int | None = None, fields: dict[str, Any] | None = None,
-                         when: datetime | None = None) -> dict[str, Any]:
+    def add_organization(
+        self,
+        name: str,
+        owner_id: int | None = None,
+        fields: dict[str, Any] | None = None,
+        when: datetime | None = None,
+    ) -> dict[str, Any]:
         """`fields` by field *name*; stored under the field's hash key as Pipedrive does."""
         with self.lock:
             stamp = iso(when or datetime.now(UTC))
-            org = {"id": self._new_id(), "name": name, "owner_id": owner_id or self.me_id, "add_time": stamp,
-                   "update_time": stamp, "is_deleted": False, "visible_to": 3, "label_ids": [], "address": None,
-                   "custom_fields": {f["field_code"]: None for f in self.fields["organization"]}}
+            org = {
+                "id": self._new_id(),
+                "name": name,
+                "owner_id": owner_id or self.me_id,
+                "add_time": stamp,
+                "update_time": stamp,
+                "is_deleted": False,
+                "visible_to": 3,
+                "label_ids": [],
+                "address": None,
+                "custom_fields": {f["field_code"]: None for f in self.fields["organization"]},
+            }
             for field_name, value in (fields or {}).items():
                 org["custom_fields"][self.code("organization", field_name)] = value
             self.orgs[org["id"]] = org
@@ -183,13 +227,24 @@ class PipedriveSandbox(SandboxApp):
                 org["custom_fields"][self.code("organization", field_name)] = value
             org["update_time"] = iso(datetime.now(UTC))
 
-    def add_note(self, org_id: int | None, content: str, when: datetime, *, deal_id: int | None = None) -> dict[str, Any]:
+    def add_note(
+        self, org_id: int | None, content: str, when: datetime, *, deal_id: int | None = None
+    ) -> dict[str, Any]:
         """A v1 note: HTML `content`, times as "YYYY-MM-DD HH:MM:SS" UTC (pipedrive-api.md "Notes (v1)")."""
         with self.lock:
             stamp = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-            note = {"id": self._new_id(), "org_id": org_id, "deal_id": deal_id, "person_id": None, "lead_id": None,
-                    "user_id": self.me_id, "content": content, "add_time": stamp, "update_time": stamp,
-                    "active_flag": True}
+            note = {
+                "id": self._new_id(),
+                "org_id": org_id,
+                "deal_id": deal_id,
+                "person_id": None,
+                "lead_id": None,
+                "user_id": self.me_id,
+                "content": content,
+                "add_time": stamp,
+                "update_time": stamp,
+                "active_flag": True,
+            }
             self.notes[note["id"]] = note
             return note
 
@@ -197,14 +252,26 @@ class PipedriveSandbox(SandboxApp):
         with self.lock:
             deal = self._store_deal({"title": "Purchase", "org_id": org_id, "status": "won", "value": 100.0})
             for name in products:
-                self.deal_products.append({"id": self._new_id(), "deal_id": deal["id"], "product_id": hash(name) % 1000,
-                                           "name": name, "item_price": 100, "quantity": 1, "sum": 100,
-                                           "currency": "USD", "is_enabled": True})
+                self.deal_products.append(
+                    {
+                        "id": self._new_id(),
+                        "deal_id": deal["id"],
+                        "product_id": hash(name) % 1000,
+                        "name": name,
+                        "item_price": 100,
+                        "quantity": 1,
+                        "sum": 100,
+                        "currency": "USD",
+                        "is_enabled": True,
+                    }
+                )
             if archived:
                 self.archived.add(deal["id"])
             return deal
 
-    def set_deal_status(self, deal_id: int, status: str, lost_reason: str | None = None, archive: bool = False) -> None:
+    def set_deal_status(
+        self, deal_id: int, status: str, lost_reason: str | None = None, archive: bool = False
+    ) -> None:
         with self.lock:
             deal = self.deals[deal_id]
             deal.update(status=status, update_time=iso(datetime.now(UTC)))
@@ -215,11 +282,22 @@ class PipedriveSandbox(SandboxApp):
 
     def define_account_fields(self) -> None:
         """The organization fields an admin would create for the canonical fields and usage metrics."""
-        for name, kind in (("plan", "enum"), ("plan_rank", "double"), ("seats_purchased", "double"),
-                           ("seats_used", "double"), ("mrr", "monetary"), ("customer_since", "date"),
-                           ("contract_end_date", "date"), ("nps", "double"), ("csat", "double"),
-                           ("open_escalations", "double"), ("active_users", "double"), ("api_calls", "double"),
-                           ("words_translated", "double"), ("premium_feature_attempts", "double")):
+        for name, kind in (
+            ("plan", "enum"),
+            ("plan_rank", "double"),
+            ("seats_purchased", "double"),
+            ("seats_used", "double"),
+            ("mrr", "monetary"),
+            ("customer_since", "date"),
+            ("contract_end_date", "date"),
+            ("nps", "double"),
+            ("csat", "double"),
+            ("open_escalations", "double"),
+            ("active_users", "double"),
+            ("api_calls", "double"),
+            ("words_translated", "double"),
+            ("premium_feature_attempts", "double"),
+        ):
             if not any(f["field_name"] == name for f in self.fields["organization"]):
                 self.define_field("organization", name, kind, list(PLANS) if name == "plan" else None)
 
@@ -238,24 +316,34 @@ class PipedriveSandbox(SandboxApp):
             seats = rng.choice([5, 10, 20, 50, 100])
             used = min(seats, max(0, int(seats * rng.uniform(0.3, 1.1))))
             fields = {
-                "plan": self.option_id("organization", "plan", plans[rank]), "plan_rank": rank,
-                "seats_purchased": seats, "seats_used": used,
+                "plan": self.option_id("organization", "plan", plans[rank]),
+                "plan_rank": rank,
+                "seats_purchased": seats,
+                "seats_used": used,
                 "mrr": {"value": seats * (20 + 15 * rank), "currency": "USD"},
                 "customer_since": f"{rng.choice([2021, 2022, 2023, 2024])}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
                 "contract_end_date": f"2027-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                "nps": rng.randint(-20, 10), "csat": round(rng.uniform(3, 5), 1),
-                "open_escalations": rng.choice([0, 0, 0, 1]), "active_users": used,
-                "api_calls": rng.randint(0, 200_000), "words_translated": rng.randint(10_000, 900_000),
+                "nps": rng.randint(-20, 10),
+                "csat": round(rng.uniform(3, 5), 1),
+                "open_escalations": rng.choice([0, 0, 0, 1]),
+                "active_users": used,
+                "api_calls": rng.randint(0, 200_000),
+                "words_translated": rng.randint(10_000, 900_000),
                 "premium_feature_attempts": rng.choice([0, 0, 3, 12, 40]),
             }
-            org = self.add_organization(f"Org {i:05d}", rng.choice(owners), fields, when=base + timedelta(seconds=i))
+            org = self.add_organization(
+                f"Org {i:05d}", rng.choice(owners), fields, when=base + timedelta(seconds=i)
+            )
             ids.append(org["id"])
             if rng.random() < 0.8:
-                self.add_won_deal(org["id"], sorted(rng.sample(products, rng.randint(1, 3))), archived=rng.random() < 0.3)
+                self.add_won_deal(
+                    org["id"], sorted(rng.sample(products, rng.randint(1, 3))), archived=rng.random() < 0.3
+                )
         return ids
 
-    def add_fault(self, method: str, pattern: str, status: int, times: int = 1, after: bool = False,
-                  reset: str = "1") -> None:
+    def add_fault(
+        self, method: str, pattern: str, status: int, times: int = 1, after: bool = False, reset: str = "1"
+    ) -> None:
         self.faults.append(Fault(method.upper(), re.compile(f"^{pattern}$"), status, times, after, reset))
 
     # ---------------------------------------------------------------- hooks
@@ -276,17 +364,25 @@ class PipedriveSandbox(SandboxApp):
             reset = str(max(1, round(self.burst_window - (now - self._hits[0])))) if self._hits else "2"
             if len(self._hits) >= self.burst_limit:
                 self.rate_limited += 1
-                return fail(429, "Request over limit", "Rate limit exceeded (burst)", headers=self._headers(0, reset))
+                return fail(
+                    429, "Request over limit", "Rate limit exceeded (burst)", headers=self._headers(0, reset)
+                )
             if SEARCH_PATH.search(request.path) and len(self._search_hits) >= self.search_limit:
                 self.rate_limited += 1
-                return fail(429, "Request over limit", "Search rate limit exceeded", headers=self._headers(0, reset))
+                return fail(
+                    429, "Request over limit", "Search rate limit exceeded", headers=self._headers(0, reset)
+                )
             cost = cost_of(request.method, request.path)
             self._hits.append(now)
             remaining = str(self.burst_limit - len(self._hits))
             if self.tokens_used + cost > self.daily_budget:
                 self.rate_limited += 1
-                return fail(429, "Daily token budget exceeded", "Try again after midnight",
-                            headers=self._headers(int(remaining), reset))
+                return fail(
+                    429,
+                    "Daily token budget exceeded",
+                    "Try again after midnight",
+                    headers=self._headers(int(remaining), reset),
+                )
             self.tokens_used += cost
             if SEARCH_PATH.search(request.path):
                 self._search_hits.append(now)
@@ -295,18 +391,28 @@ class PipedriveSandbox(SandboxApp):
         return None
 
     def _headers(self, remaining: int, reset: str) -> dict[str, str]:
-        return {"x-ratelimit-limit": str(self.burst_limit), "x-ratelimit-remaining": str(remaining),
-                "x-ratelimit-reset": reset}
+        return {
+            "x-ratelimit-limit": str(self.burst_limit),
+            "x-ratelimit-remaining": str(remaining),
+            "x-ratelimit-reset": reset,
+        }
 
     def _faults_before(self, request: Request) -> Response | None:
         for fault in self.faults:
-            if fault.hits < fault.times and fault.method == request.method and fault.pattern.match(request.path):
+            if (
+                fault.hits < fault.times
+                and fault.method == request.method
+                and fault.pattern.match(request.path)
+            ):
                 fault.hits += 1
                 if fault.after:
                     request.headers["x-sandbox-fault-after"] = str(fault.status)
                     return None
                 if fault.status == 429:  # a burst 429: nothing left in the window
-                    request.headers["x-sandbox-remaining"], request.headers["x-sandbox-reset"] = "0", fault.reset
+                    request.headers["x-sandbox-remaining"], request.headers["x-sandbox-reset"] = (
+                        "0",
+                        fault.reset,
+                    )
                 return fail(fault.status, "Sandbox fault", f"injected {fault.status}")
         return None
 
@@ -346,13 +452,24 @@ class PipedriveSandbox(SandboxApp):
     # ---------------------------------------------------------------- shared by routes
     def _store_deal(self, body: dict[str, Any]) -> dict[str, Any]:
         now = iso(datetime.now(UTC))
-        deal = {"id": self._new_id(), "title": body["title"], "owner_id": body.get("owner_id") or self.me_id,
-                "org_id": body.get("org_id"), "person_id": None, "pipeline_id": body.get("pipeline_id") or 1,
-                "stage_id": body.get("stage_id") or 1, "value": body.get("value") or 0,
-                "currency": body.get("currency") or "USD", "status": body.get("status") or "open",
-                "expected_close_date": body.get("expected_close_date"), "add_time": now, "update_time": now,
-                "is_deleted": False, "lost_reason": None,
-                "custom_fields": {f["field_code"]: None for f in self.fields["deal"]}}
+        deal = {
+            "id": self._new_id(),
+            "title": body["title"],
+            "owner_id": body.get("owner_id") or self.me_id,
+            "org_id": body.get("org_id"),
+            "person_id": None,
+            "pipeline_id": body.get("pipeline_id") or 1,
+            "stage_id": body.get("stage_id") or 1,
+            "value": body.get("value") or 0,
+            "currency": body.get("currency") or "USD",
+            "status": body.get("status") or "open",
+            "expected_close_date": body.get("expected_close_date"),
+            "add_time": now,
+            "update_time": now,
+            "is_deleted": False,
+            "lost_reason": None,
+            "custom_fields": {f["field_code"]: None for f in self.fields["deal"]},
+        }
         deal["custom_fields"].update(body.get("custom_fields") or {})
         self.deals[deal["id"]] = deal
         return deal

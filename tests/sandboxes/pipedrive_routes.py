@@ -16,14 +16,31 @@ if TYPE_CHECKING:
 
 Handler = Callable[["PipedriveSandbox", Request], Response]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
-FIELD_TYPES = {"varchar", "varchar_auto", "text", "double", "monetary", "date", "enum", "set", "phone", "address",
-               "user", "org", "people", "time", "timerange", "daterange"}
+FIELD_TYPES = {
+    "varchar",
+    "varchar_auto",
+    "text",
+    "double",
+    "monetary",
+    "date",
+    "enum",
+    "set",
+    "phone",
+    "address",
+    "user",
+    "org",
+    "people",
+    "time",
+    "timerange",
+    "daterange",
+}
 
 
 def on(method: str, pattern: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         ROUTES.append((method, re.compile(f"^{pattern}$"), handler))
         return handler
+
     return register
 
 
@@ -42,7 +59,7 @@ def page(request: Request, items: list[dict[str, Any]]) -> Response:
     if not 1 <= limit <= 500:
         return fail(400, "Validation failed: limit: Must be between 1 and 500", "limit")
     offset = decode_cursor(request.arg("cursor")) if request.arg("cursor") else 0
-    chunk = items[offset:offset + limit]
+    chunk = items[offset : offset + limit]
     more = offset + limit < len(items)
     return ok(chunk, encode_cursor(offset + limit) if more else None, listing=True)
 
@@ -91,13 +108,21 @@ def list_fields(sb: PipedriveSandbox, request: Request) -> Response:
 def create_field(sb: PipedriveSandbox, request: Request) -> Response:
     body = body_of(request)
     if sum(len(v) for v in sb.fields.values()) >= sb.field_cap:
-        return fail(403, "You have reached the limit of custom fields for your plan", "Upgrade your plan",
-                    code="feature_capping_custom_fields_limit")
+        return fail(
+            403,
+            "You have reached the limit of custom fields for your plan",
+            "Upgrade your plan",
+            code="feature_capping_custom_fields_limit",
+        )
     if not body.get("field_name") or body.get("field_type") not in FIELD_TYPES:
         return fail(400, "Validation failed: field_name and a valid field_type are required")
     entity = request.match.group(1)
-    code = sb.define_field(entity, str(body["field_name"]), str(body["field_type"]),
-                           [o["label"] for o in body.get("options") or []] or None)
+    code = sb.define_field(
+        entity,
+        str(body["field_name"]),
+        str(body["field_type"]),
+        [o["label"] for o in body.get("options") or []] or None,
+    )
     sb.writes.append(("POST", request.path, body))
     return ok(next(f for f in sb.fields[entity] if f["field_code"] == code))
 
@@ -110,8 +135,12 @@ def create_webhook(sb: PipedriveSandbox, request: Request) -> Response:
     missing = [k for k in ("subscription_url", "event_action", "event_object") if not body.get(k)]
     if missing:
         return fail(400, f"Validation failed: {', '.join(missing)} required")
-    hook = {"id": sb._new_id(), **{k: v for k, v in body.items() if k != "http_auth_password"},
-            "version": body.get("version", "2.0"), "is_active": 1}
+    hook = {
+        "id": sb._new_id(),
+        **{k: v for k, v in body.items() if k != "http_auth_password"},
+        "version": body.get("version", "2.0"),
+        "is_active": 1,
+    }
     sb.webhooks.append({**hook, "http_auth_password": body.get("http_auth_password")})
     sb.writes.append(("POST", request.path, {k: v for k, v in body.items() if k != "http_auth_password"}))
     return Response(201, {"status": "ok", "success": True, "data": hook})
@@ -130,8 +159,10 @@ def organizations(sb: PipedriveSandbox, request: Request) -> Response:
     sort_by = request.arg("sort_by") or "id"
     if sort_by not in ("id", "update_time", "add_time"):
         return fail(400, "Validation failed: sort_by: Must be one of id, update_time, add_time")
-    items.sort(key=lambda o: (str(o.get(sort_by)) if sort_by != "id" else 0, o.get("id") or 0),
-               reverse=request.arg("sort_direction") == "desc")
+    items.sort(
+        key=lambda o: (str(o.get(sort_by)) if sort_by != "id" else 0, o.get("id") or 0),
+        reverse=request.arg("sort_direction") == "desc",
+    )
     return page(request, [select_custom(o, request) for o in items])
 
 
@@ -170,7 +201,9 @@ def create_deal(sb: PipedriveSandbox, request: Request) -> Response:
     body = body_of(request)
     if not isinstance(body.get("title"), str) or not body["title"].strip():
         return fail(400, "Validation failed: title: Required", "title")
-    if body.get("org_id") is not None and (not isinstance(body["org_id"], int) or body["org_id"] not in sb.orgs):
+    if body.get("org_id") is not None and (
+        not isinstance(body["org_id"], int) or body["org_id"] not in sb.orgs
+    ):
         return fail(400, "Validation failed: org_id: Organization not found", "org_id")
     if body.get("value") is not None and not isinstance(body["value"], (int, float)):
         return fail(400, "Validation failed: value: Must be a number", "value")  # v2 types are strict
@@ -200,10 +233,23 @@ def search_deals(sb: PipedriveSandbox, request: Request) -> Response:
             values.append(deal["title"])
         matched = [v for v in values if (v.lower() == term.lower() if exact else term.lower() in v.lower())]
         if matched:
-            hits.append({"result_score": 1.0, "item": {
-                "id": deal["id"], "type": "deal", "title": deal["title"], "value": deal["value"],
-                "currency": deal["currency"], "status": deal["status"], "owner": {"id": deal["owner_id"]},
-                "organization": {"id": deal["org_id"]}, "custom_fields": matched, "notes": []}})
+            hits.append(
+                {
+                    "result_score": 1.0,
+                    "item": {
+                        "id": deal["id"],
+                        "type": "deal",
+                        "title": deal["title"],
+                        "value": deal["value"],
+                        "currency": deal["currency"],
+                        "status": deal["status"],
+                        "owner": {"id": deal["owner_id"]},
+                        "organization": {"id": deal["org_id"]},
+                        "custom_fields": matched,
+                        "notes": [],
+                    },
+                }
+            )
     return ok({"items": hits[:100]}, None, listing=True)
 
 
@@ -233,10 +279,18 @@ def create_activity(sb: PipedriveSandbox, request: Request) -> Response:
         return fail(400, "Validation failed: type: unknown activity type", "type")
     if body.get("deal_id") is not None and body["deal_id"] not in sb.deals:
         return fail(400, "Validation failed: deal_id: Deal not found", "deal_id")
-    activity = {"id": sb._new_id(), "subject": body.get("subject") or "", "type": body["type"],
-                "owner_id": body.get("owner_id") or sb.me_id, "deal_id": body.get("deal_id"),
-                "org_id": body.get("org_id"), "due_date": body.get("due_date"), "done": bool(body.get("done")),
-                "note": body.get("note"), "is_deleted": False}
+    activity = {
+        "id": sb._new_id(),
+        "subject": body.get("subject") or "",
+        "type": body["type"],
+        "owner_id": body.get("owner_id") or sb.me_id,
+        "deal_id": body.get("deal_id"),
+        "org_id": body.get("org_id"),
+        "due_date": body.get("due_date"),
+        "done": bool(body.get("done")),
+        "note": body.get("note"),
+        "is_deleted": False,
+    }
     sb.activities[activity["id"]] = activity
     sb.writes.append(("POST", request.path, body))
     return ok(activity)
@@ -266,8 +320,14 @@ def notes(sb: PipedriveSandbox, request: Request) -> Response:
     start, limit = int(request.arg("start") or 0), int(request.arg("limit") or 100)
     if not 1 <= limit <= 500:
         return fail(400, "Validation failed: limit: Must be between 1 and 500", "limit")
-    chunk, more = items[start:start + limit], start + limit < len(items)
+    chunk, more = items[start : start + limit], start + limit < len(items)
     response = ok(chunk)
-    response.body["additional_data"] = {"pagination": {"start": start, "limit": limit, "more_items_in_collection": more,
-                                                       **({"next_start": start + limit} if more else {})}}
+    response.body["additional_data"] = {
+        "pagination": {
+            "start": start,
+            "limit": limit,
+            "more_items_in_collection": more,
+            **({"next_start": start + limit} if more else {}),
+        }
+    }
     return response

@@ -93,7 +93,9 @@ class SandboxServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
+            disable_nagle_algorithm = (
+                True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
+            )
 
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
@@ -116,8 +118,10 @@ class SandboxServer:
                     self.close_connection = True
                     self.connection.close()
                     return
-                payload = response.raw if response.raw is not None else (
-                    b"" if response.body is None else json.dumps(response.body).encode()
+                payload = (
+                    response.raw
+                    if response.raw is not None
+                    else (b"" if response.body is None else json.dumps(response.body).encode())
                 )
                 self.send_response(response.status)
                 headers = {"Content-Type": "application/json;charset=utf-8", **response.headers}

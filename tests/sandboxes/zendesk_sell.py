@@ -61,8 +61,15 @@ DEFAULT_STAGES = [
 ]
 
 
-def error_response(status: int, code: str, message: str, *, field: str | None = None,
-                   details: str | None = None, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
         error["field"] = field
@@ -164,9 +171,15 @@ class SellSandbox(SandboxApp):
     def _new_id(self) -> int:
         return next(self._ids)
 
-    def define_custom_field(self, resource: str, name: str, kind: str, choices: list[str] | None = None) -> None:
+    def define_custom_field(
+        self, resource: str, name: str, kind: str, choices: list[str] | None = None
+    ) -> None:
         definition: dict[str, Any] = {
-            "id": self._new_id(), "name": name, "type": kind, "created_at": self.now(), "updated_at": self.now(),
+            "id": self._new_id(),
+            "name": name,
+            "type": kind,
+            "created_at": self.now(),
+            "updated_at": self.now(),
         }
         if resource == "contact":
             definition.update(for_company=True, for_contact=False)
@@ -177,19 +190,33 @@ class SellSandbox(SandboxApp):
     def add_user(self, name: str, email: str, role: str = "user") -> dict[str, Any]:
         with self.lock:
             user = {
-                "id": self._new_id(), "name": name, "email": email, "status": "active", "role": role,
-                "confirmed": True, "created_at": self.now(), "updated_at": self.now(),
+                "id": self._new_id(),
+                "name": name,
+                "email": email,
+                "status": "active",
+                "role": role,
+                "confirmed": True,
+                "created_at": self.now(),
+                "updated_at": self.now(),
             }
             self.users[user["id"]] = user
             return user
 
-    def add_organization(self, name: str, owner_id: int | None = None, custom_fields: dict[str, Any] | None = None,
-                         **attributes: Any) -> dict[str, Any]:
-        return self._add_contact(True, name=name, owner_id=owner_id, custom_fields=custom_fields or {}, **attributes)
+    def add_organization(
+        self,
+        name: str,
+        owner_id: int | None = None,
+        custom_fields: dict[str, Any] | None = None,
+        **attributes: Any,
+    ) -> dict[str, Any]:
+        return self._add_contact(
+            True, name=name, owner_id=owner_id, custom_fields=custom_fields or {}, **attributes
+        )
 
     def add_person(self, first_name: str, last_name: str, **attributes: Any) -> dict[str, Any]:
-        return self._add_contact(False, name=f"{first_name} {last_name}", first_name=first_name,
-                                 last_name=last_name, **attributes)
+        return self._add_contact(
+            False, name=f"{first_name} {last_name}", first_name=first_name, last_name=last_name, **attributes
+        )
 
     def add_raw_contact(self, record: dict[str, Any]) -> None:
         """Store a record as-is (for malformed-record tests); it still lists and streams."""
@@ -202,41 +229,79 @@ class SellSandbox(SandboxApp):
             now = self.now()
             owner = attributes.pop("owner_id", None)
             contact = {
-                "id": self._new_id(), "creator_id": next(iter(self.users), None),
+                "id": self._new_id(),
+                "creator_id": next(iter(self.users), None),
                 "owner_id": owner if owner is not None else next(iter(self.users), None),
-                "is_organization": is_org, "contact_id": None, "parent_organization_id": None,
-                "name": None, "first_name": None, "last_name": None, "customer_status": "current",
-                "prospect_status": "none", "tags": [], "custom_fields": {}, "created_at": now, "updated_at": now,
+                "is_organization": is_org,
+                "contact_id": None,
+                "parent_organization_id": None,
+                "name": None,
+                "first_name": None,
+                "last_name": None,
+                "customer_status": "current",
+                "prospect_status": "none",
+                "tags": [],
+                "custom_fields": {},
+                "created_at": now,
+                "updated_at": now,
                 **attributes,
             }
             self.contacts[contact["id"]] = contact
             self._emit("contact", "created", contact, {})
             return contact
 
-    def add_note(self, contact_id: int, content: str, created_at: str | None = None, **attributes: Any) -> dict[str, Any]:
+    def add_note(
+        self, contact_id: int, content: str, created_at: str | None = None, **attributes: Any
+    ) -> dict[str, Any]:
         """A note on a contact (https://developer.zendesk.com/api-reference/sales-crm/resources/notes/)."""
         with self.lock:
             when = created_at or self.now()
-            note = {"id": self._new_id(), "creator_id": next(iter(self.users), None), "resource_type": "contact",
-                    "resource_id": contact_id, "content": content, "is_important": False, "tags": [],
-                    "type": "regular", "created_at": when, "updated_at": when, **attributes}
+            note = {
+                "id": self._new_id(),
+                "creator_id": next(iter(self.users), None),
+                "resource_type": "contact",
+                "resource_id": contact_id,
+                "content": content,
+                "is_important": False,
+                "tags": [],
+                "type": "regular",
+                "created_at": when,
+                "updated_at": when,
+                **attributes,
+            }
             self.notes[note["id"]] = note
             return note
 
-    def add_phone_call(self, contact_id: int, summary: str | None, made_at: str | None = None,
-                       **attributes: Any) -> dict[str, Any]:
+    def add_phone_call(
+        self, contact_id: int, summary: str | None, made_at: str | None = None, **attributes: Any
+    ) -> dict[str, Any]:
         """A logged call with its summary (https://developer.zendesk.com/api-reference/sales-crm/resources/calls/)."""
         with self.lock:
             when = made_at or self.now()
-            call = {"id": self._new_id(), "user_id": next(iter(self.users), None), "summary": summary,
-                    "recording_url": None, "outcome_id": None, "duration": 300, "phone_number": "+44-208-1234567",
-                    "incoming": False, "missed": False, "external_id": None, "associated_deal_ids": [],
-                    "resource_type": "contact", "resource_id": contact_id, "made_at": when, "updated_at": when,
-                    **attributes}
+            call = {
+                "id": self._new_id(),
+                "user_id": next(iter(self.users), None),
+                "summary": summary,
+                "recording_url": None,
+                "outcome_id": None,
+                "duration": 300,
+                "phone_number": "+44-208-1234567",
+                "incoming": False,
+                "missed": False,
+                "external_id": None,
+                "associated_deal_ids": [],
+                "resource_type": "contact",
+                "resource_id": contact_id,
+                "made_at": when,
+                "updated_at": when,
+                **attributes,
+            }
             self.phone_calls[call["id"]] = call
             return call
 
-    def update_contact(self, contact_id: int, custom_fields: dict[str, Any] | None = None, **attributes: Any) -> None:
+    def update_contact(
+        self, contact_id: int, custom_fields: dict[str, Any] | None = None, **attributes: Any
+    ) -> None:
         with self.lock:
             contact = self.contacts[contact_id]
             previous = {k: contact.get(k) for k in attributes}
@@ -252,8 +317,9 @@ class SellSandbox(SandboxApp):
             contact = self.contacts.pop(contact_id)
             self._emit("contact", "deleted", contact, {})
 
-    def set_deal_stage(self, deal_id: int, stage_id: int, loss_reason_id: int | None = None,
-                       value: str | None = None) -> None:
+    def set_deal_stage(
+        self, deal_id: int, stage_id: int, loss_reason_id: int | None = None, value: str | None = None
+    ) -> None:
         with self.lock:
             deal = self.deals[deal_id]
             deal.update(stage_id=stage_id, last_stage_change_at=self.now(), updated_at=self.now())
@@ -264,23 +330,49 @@ class SellSandbox(SandboxApp):
 
     def add_product(self, name: str, sku: str | None = None, price: str = "100.00") -> dict[str, Any]:
         with self.lock:
-            product = {"id": self._new_id(), "name": name, "sku": sku, "active": True, "cost": price,
-                       "cost_currency": "USD", "prices": [{"amount": price, "currency": "USD"}],
-                       "created_at": self.now(), "updated_at": self.now()}
+            product = {
+                "id": self._new_id(),
+                "name": name,
+                "sku": sku,
+                "active": True,
+                "cost": price,
+                "cost_currency": "USD",
+                "prices": [{"amount": price, "currency": "USD"}],
+                "created_at": self.now(),
+                "updated_at": self.now(),
+            }
             self.products[product["id"]] = product
             return product
 
-    def add_deal_with_order(self, contact_id: int, product_ids: Iterable[int], stage_id: int = 3) -> dict[str, Any]:
+    def add_deal_with_order(
+        self, contact_id: int, product_ids: Iterable[int], stage_id: int = 3
+    ) -> dict[str, Any]:
         """A (by default won) deal on the organisation with one order holding a line item per product."""
         with self.lock:
-            deal = self._create_deal({"name": "Purchase", "contact_id": contact_id, "value": 0, "stage_id": stage_id})
-            order = {"id": self._new_id(), "deal_id": deal["id"], "discount": 0,
-                     "created_at": self.now(), "updated_at": self.now()}
+            deal = self._create_deal(
+                {"name": "Purchase", "contact_id": contact_id, "value": 0, "stage_id": stage_id}
+            )
+            order = {
+                "id": self._new_id(),
+                "deal_id": deal["id"],
+                "discount": 0,
+                "created_at": self.now(),
+                "updated_at": self.now(),
+            }
             self.orders[order["id"]] = order
             for product_id in product_ids:
-                item = {"id": self._new_id(), "order_id": order["id"], "product_id": product_id, "value": "100.00",
-                        "variation": "0", "currency": "USD", "quantity": 1, "price": "100.00",
-                        "created_at": self.now(), "updated_at": self.now()}
+                item = {
+                    "id": self._new_id(),
+                    "order_id": order["id"],
+                    "product_id": product_id,
+                    "value": "100.00",
+                    "variation": "0",
+                    "currency": "USD",
+                    "quantity": 1,
+                    "price": "100.00",
+                    "created_at": self.now(),
+                    "updated_at": self.now(),
+                }
                 self.line_items[item["id"]] = item
             return deal
 
@@ -289,8 +381,16 @@ class SellSandbox(SandboxApp):
         with self.lock:
             self.retained_from = self._sequence + 1
 
-    def add_fault(self, method: str, path_pattern: str, status: int = 500, *, times: int = 1,
-                  after: bool = False, delay: float = 0.0) -> Fault:
+    def add_fault(
+        self,
+        method: str,
+        path_pattern: str,
+        status: int = 500,
+        *,
+        times: int = 1,
+        after: bool = False,
+        delay: float = 0.0,
+    ) -> Fault:
         """Fail the next `times` requests matching method and path regex with `status`, after sleeping
         `delay` seconds (longer than the client's read timeout makes a timeout). With `after=True`
         the request takes effect first and only its answer fails, like a lost response."""
@@ -332,8 +432,12 @@ class SellSandbox(SandboxApp):
     def _match_fault(self, request: Request, after: bool) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if (fault.after == after and fault.hits < fault.times and fault.method == request.method
-                        and fault.pattern.match(request.path)):
+                if (
+                    fault.after == after
+                    and fault.hits < fault.times
+                    and fault.method == request.method
+                    and fault.pattern.match(request.path)
+                ):
                     fault.hits += 1
                     return fault
         return None
@@ -382,8 +486,9 @@ class SellSandbox(SandboxApp):
             out["value"] = _render_value(out.get("value"))
         return out
 
-    def _page(self, request: Request, kind: str, records: list[dict[str, Any]],
-              default_sort: str = "id") -> Response:
+    def _page(
+        self, request: Request, kind: str, records: list[dict[str, Any]], default_sort: str = "id"
+    ) -> Response:
         try:
             page = int(request.arg("page", "1") or 1)
             per_page = int(request.arg("per_page", "25") or 25)
@@ -393,10 +498,12 @@ class SellSandbox(SandboxApp):
             return error_response(400, "invalid_param", "page must be >= 1", field="page")
         if not 1 <= per_page <= 100:
             # documented maximum 100; the exact answer to a larger value is unverified
-            return error_response(400, "invalid_param", "per_page must be between 1 and 100", field="per_page")
+            return error_response(
+                400, "invalid_param", "per_page must be between 1 and 100", field="per_page"
+            )
         field, _, direction = (request.arg("sort_by") or default_sort).partition(":")
         records = sorted(records, key=lambda r: _sort_key(r.get(field)), reverse=direction == "desc")
-        chunk = records[(page - 1) * per_page: page * per_page]
+        chunk = records[(page - 1) * per_page : page * per_page]
         query = {k: v[0] for k, v in request.query.items() if k != "page"}
 
         def link(number: int) -> str:
@@ -407,11 +514,15 @@ class SellSandbox(SandboxApp):
             links["prev_page"] = link(page - 1)
         if page * per_page < len(records):
             links["next_page"] = link(page + 1)
-        items = [{"data": self._render(kind, r), "meta": {"type": kind, "version": r.get("_version", 1)}}
-                 for r in chunk]
+        items = [
+            {"data": self._render(kind, r), "meta": {"type": kind, "version": r.get("_version", 1)}}
+            for r in chunk
+        ]
         for item in items:
             item["data"].pop("_version", None)
-        return Response(200, {"items": items, "meta": {"type": "collection", "count": len(items), "links": links}})
+        return Response(
+            200, {"items": items, "meta": {"type": "collection", "count": len(items), "links": links}}
+        )
 
     # ---------------------------------------------------------------- routes
 
@@ -437,8 +548,13 @@ class SellSandbox(SandboxApp):
         def custom_fields(request: Request) -> Response:
             resource = request.match.group(1) if request.match else "contact"
             defs = self.custom_field_defs.get(resource, [])
-            return Response(200, {"items": [{"data": d, "meta": {"type": "custom_field"}} for d in defs],
-                                  "meta": {"type": "collection", "count": len(defs), "links": {}}})
+            return Response(
+                200,
+                {
+                    "items": [{"data": d, "meta": {"type": "custom_field"}} for d in defs],
+                    "meta": {"type": "collection", "count": len(defs), "links": {}},
+                },
+            )
 
         @route("GET", r"/v2/contacts")
         def contacts(request: Request) -> Response:
@@ -454,12 +570,20 @@ class SellSandbox(SandboxApp):
         @route("GET", r"/v2/contacts/(\d+)")
         def contact(request: Request) -> Response:
             record = self.contacts.get(int(request.match.group(1)))  # type: ignore[union-attr]
-            return self._one("contact", record) if record else error_response(404, "not_found", "contact not found")
+            return (
+                self._one("contact", record)
+                if record
+                else error_response(404, "not_found", "contact not found")
+            )
 
         @route("GET", r"/v2/deals")
         def deals(request: Request) -> Response:
-            filtered = self._filter(request, list(self.deals.values()),
-                                    ("contact_id", "owner_id", "creator_id", "stage_id", "organization_id"), "deal")
+            filtered = self._filter(
+                request,
+                list(self.deals.values()),
+                ("contact_id", "owner_id", "creator_id", "stage_id", "organization_id"),
+                "deal",
+            )
             if isinstance(filtered, Response):
                 return filtered
             return self._page(request, "deal", filtered)
@@ -479,8 +603,12 @@ class SellSandbox(SandboxApp):
         @route("GET", r"/v2/tasks")
         def tasks(request: Request) -> Response:
             # filters and default sort from zendesk/basecrm-ruby services/tasks_service.rb
-            filtered = self._filter(request, list(self.tasks.values()),
-                                    ("resource_type", "resource_id", "owner_id", "creator_id", "completed"), "task")
+            filtered = self._filter(
+                request,
+                list(self.tasks.values()),
+                ("resource_type", "resource_id", "owner_id", "creator_id", "completed"),
+                "task",
+            )
             if isinstance(filtered, Response):
                 return filtered
             query = request.arg("q")
@@ -491,8 +619,9 @@ class SellSandbox(SandboxApp):
         @route("GET", r"/v2/notes")
         def notes(request: Request) -> Response:
             # filters and default sort (updated_at:asc) from basecrm-ruby NotesService#where
-            filtered = self._filter(request, list(self.notes.values()),
-                                    ("resource_type", "resource_id", "creator_id"), "note")
+            filtered = self._filter(
+                request, list(self.notes.values()), ("resource_type", "resource_id", "creator_id"), "note"
+            )
             if isinstance(filtered, Response):
                 return filtered
             query = request.arg("q")
@@ -505,7 +634,9 @@ class SellSandbox(SandboxApp):
             # filters from basecrm-ruby CallsService#where: ids, resource_type, resource_id. The list's
             # order is not in our reference, so the sandbox answers in id order and clients must not
             # rely on it.
-            filtered = self._filter(request, list(self.phone_calls.values()), ("resource_type", "resource_id"), "call")
+            filtered = self._filter(
+                request, list(self.phone_calls.values()), ("resource_type", "resource_id"), "call"
+            )
             if isinstance(filtered, Response):
                 return filtered
             return self._page(request, "call", filtered)
@@ -520,11 +651,19 @@ class SellSandbox(SandboxApp):
                 return problem
             now = self.now()
             task = {
-                "id": self._new_id(), "creator_id": next(iter(self.users), None), "owner_id":
-                data.get("owner_id") or next(iter(self.users), None), "resource_type": data.get("resource_type"),
-                "resource_id": data.get("resource_id"), "content": data["content"], "due_date": data.get("due_date"),
-                "remind_at": data.get("remind_at"), "completed": bool(data.get("completed", False)),
-                "completed_at": None, "overdue": False, "created_at": now, "updated_at": now,
+                "id": self._new_id(),
+                "creator_id": next(iter(self.users), None),
+                "owner_id": data.get("owner_id") or next(iter(self.users), None),
+                "resource_type": data.get("resource_type"),
+                "resource_id": data.get("resource_id"),
+                "content": data["content"],
+                "due_date": data.get("due_date"),
+                "remind_at": data.get("remind_at"),
+                "completed": bool(data.get("completed", False)),
+                "completed_at": None,
+                "overdue": False,
+                "created_at": now,
+                "updated_at": now,
             }
             self.tasks[task["id"]] = task
             self._emit("task", "created", task, {})
@@ -559,8 +698,9 @@ class SellSandbox(SandboxApp):
 
     # ---------------------------------------------------------------- behaviour
 
-    def _filter(self, request: Request, records: list[dict[str, Any]], plain: Iterable[str],
-                resource: str) -> list[dict[str, Any]] | Response:
+    def _filter(
+        self, request: Request, records: list[dict[str, Any]], plain: Iterable[str], resource: str
+    ) -> list[dict[str, Any]] | Response:
         ids = request.arg("ids")
         if ids:
             wanted = {int(i) for i in ids.split(",") if i.strip().isdigit()}
@@ -576,8 +716,9 @@ class SellSandbox(SandboxApp):
             field = match.group(1)
             if resource == "deal" and field not in self.filterable_deal_fields:
                 # filtering needs the field marked "Filterable" (requests docs); exact code unverified
-                return error_response(400, "invalid_param", f"custom field {field!r} is not filterable",
-                                      field=name)
+                return error_response(
+                    400, "invalid_param", f"custom field {field!r} is not filterable", field=name
+                )
             records = [r for r in records if str((r.get("custom_fields") or {}).get(field)) == values[0]]
         return records
 
@@ -588,8 +729,9 @@ class SellSandbox(SandboxApp):
         filters = {k: v[0] for k, v in request.query.items()}
         if not filters:
             return error_response(400, "invalid_param", "upsert needs at least one filter")
-        matches = self._filter(request, list(self.deals.values()),
-                               ("contact_id", "owner_id", "name", "stage_id"), "deal")
+        matches = self._filter(
+            request, list(self.deals.values()), ("contact_id", "owner_id", "name", "stage_id"), "deal"
+        )
         if isinstance(matches, Response):
             return matches
         if len(matches) > 1:  # behaviour with several matches is unverified; refuse rather than guess
@@ -624,15 +766,23 @@ class SellSandbox(SandboxApp):
         now = self.now()
         contact = self.contacts.get(int(data["contact_id"]))
         deal = {
-            "id": self._new_id(), "creator_id": next(iter(self.users), None),
+            "id": self._new_id(),
+            "creator_id": next(iter(self.users), None),
             "owner_id": data.get("owner_id") or next(iter(self.users), None),
-            "name": data["name"], "value": Decimal(str(data.get("value") or 0)), "currency": data.get("currency", "USD"),
-            "hot": bool(data.get("hot", False)), "stage_id": data.get("stage_id") or self.stages[0]["id"],
+            "name": data["name"],
+            "value": Decimal(str(data.get("value") or 0)),
+            "currency": data.get("currency", "USD"),
+            "hot": bool(data.get("hot", False)),
+            "stage_id": data.get("stage_id") or self.stages[0]["id"],
             "contact_id": int(data["contact_id"]),
             "organization_id": contact["id"] if contact and contact.get("is_organization") else None,
-            "estimated_close_date": data.get("estimated_close_date"), "tags": list(data.get("tags") or []),
-            "custom_fields": dict(data.get("custom_fields") or {}), "last_stage_change_at": now,
-            "created_at": now, "updated_at": now, "_version": 1,
+            "estimated_close_date": data.get("estimated_close_date"),
+            "tags": list(data.get("tags") or []),
+            "custom_fields": dict(data.get("custom_fields") or {}),
+            "last_stage_change_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "_version": 1,
         }
         self.deals[deal["id"]] = deal
         self._emit("deal", "created", deal, {})
@@ -640,8 +790,9 @@ class SellSandbox(SandboxApp):
 
     def _validate_deal(self, data: dict[str, Any], creating: bool) -> Response | None:
         def bad(code: str, message: str, field: str) -> Response:
-            return error_response(422, code, message, field=f"/data/{field}",
-                                  details="Validation failed for the deal")
+            return error_response(
+                422, code, message, field=f"/data/{field}", details="Validation failed for the deal"
+            )
 
         if creating and not str(data.get("name") or "").strip():
             return bad("blank", "name can't be blank", "name")
@@ -668,7 +819,9 @@ class SellSandbox(SandboxApp):
             try:
                 datetime.strptime(str(data["estimated_close_date"]), "%Y-%m-%d")
             except ValueError:
-                return bad("invalid_type", "estimated_close_date must be a date (YYYY-MM-DD)", "estimated_close_date")
+                return bad(
+                    "invalid_type", "estimated_close_date must be a date (YYYY-MM-DD)", "estimated_close_date"
+                )
         if "currency" in data and not re.fullmatch(r"[A-Z]{3}", str(data["currency"])):
             return bad("incorrect_value", "currency must be an ISO 4217 code", "currency")
         if "tags" in data and not isinstance(data["tags"], list):
@@ -736,8 +889,12 @@ class SellSandbox(SandboxApp):
                     "data": self._render(resource, e.data),
                     "meta": {
                         "event_id": uuid.uuid5(uuid.NAMESPACE_OID, str(e.sequence)).hex,
-                        "event_type": e.event_type, "event_cause": "api", "event_time": e.time,
-                        "sequence": e.sequence, "previous": e.previous, "type": resource,
+                        "event_type": e.event_type,
+                        "event_cause": "api",
+                        "event_time": e.time,
+                        "sequence": e.sequence,
+                        "previous": e.previous,
+                        "type": resource,
                     },
                 }
                 for e in chosen
@@ -746,15 +903,29 @@ class SellSandbox(SandboxApp):
                 item["data"].pop("_version", None)
         position = base64.urlsafe_b64encode(f"{resource}:{new_after}".encode()).decode()
         top = new_after >= latest and not (self.empty_stream_pages > 0 and new_after < latest)
-        return Response(200, {"items": items, "meta": {
-            "position": position, "top": top,
-            "links": {"next": f"{self.url}{request.path}?{urlencode({'position': position, 'limit': limit})}"},
-        }})
+        return Response(
+            200,
+            {
+                "items": items,
+                "meta": {
+                    "position": position,
+                    "top": top,
+                    "links": {
+                        "next": f"{self.url}{request.path}?{urlencode({'position': position, 'limit': limit})}"
+                    },
+                },
+            },
+        )
 
     # ---------------------------------------------------------------- bulk data for benchmarks
 
-    def generate_accounts(self, n: int, seed: int = 7, products: tuple[str, ...] = ("translate", "api", "glossary", "connectors", "analytics"),
-                          plans: tuple[str, ...] = ("Starter", "Team", "Business", "Enterprise")) -> list[int]:
+    def generate_accounts(
+        self,
+        n: int,
+        seed: int = 7,
+        products: tuple[str, ...] = ("translate", "api", "glossary", "connectors", "analytics"),
+        plans: tuple[str, ...] = ("Starter", "Team", "Business", "Enterprise"),
+    ) -> list[int]:
         """`n` organisations with plausible custom fields and 30-day usage, deterministic by seed."""
         rng = random.Random(seed)
         owners = list(self.users) or [self.add_user("CSM One", "csm1@example.com")["id"]]
@@ -765,18 +936,26 @@ class SellSandbox(SandboxApp):
             used = min(seats, max(0, int(seats * rng.uniform(0.3, 1.1))))
             owned = sorted(rng.sample(products, rng.randint(1, 3)))
             custom = {
-                "plan": plans[plan_rank], "plan_rank": str(plan_rank), "products": owned,
-                "seats_purchased": str(seats), "seats_used": str(used),
-                "mrr": f"{seats * (20 + 15 * plan_rank):.2f}", "currency": "USD",
+                "plan": plans[plan_rank],
+                "plan_rank": str(plan_rank),
+                "products": owned,
+                "seats_purchased": str(seats),
+                "seats_used": str(used),
+                "mrr": f"{seats * (20 + 15 * plan_rank):.2f}",
+                "currency": "USD",
                 "customer_since": f"{rng.randint(1, 12)}/{rng.randint(1, 28)}/{rng.choice([2021, 2022, 2023, 2024])}",
                 "contract_end_date": f"2027-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                "nps": str(rng.randint(-20, 10)), "csat": f"{rng.uniform(3, 5):.1f}",
+                "nps": str(rng.randint(-20, 10)),
+                "csat": f"{rng.uniform(3, 5):.1f}",
                 "open_escalations": str(rng.choice([0, 0, 0, 1])),
-                "active_users": str(used), "api_calls": str(rng.randint(0, 200_000)),
+                "active_users": str(used),
+                "api_calls": str(rng.randint(0, 200_000)),
                 "words_translated": str(rng.randint(10_000, 900_000)),
                 "premium_feature_attempts": str(rng.choice([0, 0, 3, 12, 40])),
             }
-            ids.append(self.add_organization(f"Org {i:05d}", owner_id=rng.choice(owners), custom_fields=custom)["id"])
+            ids.append(
+                self.add_organization(f"Org {i:05d}", owner_id=rng.choice(owners), custom_fields=custom)["id"]
+            )
         return ids
 
 

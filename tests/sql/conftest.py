@@ -25,10 +25,18 @@ def load_postgres(url: str, usage: list[tuple[Any, ...]] | None = None) -> None:
     """usage_weekly (the sample's usage, or `usage`) and product_accounts (seats per account)."""
     engine = create_engine(url)
     with engine.begin() as db:
-        db.execute(text("CREATE TABLE usage_weekly (account_id text NOT NULL, metric text NOT NULL, "
-                        "period_start date NOT NULL, value double precision)"))
+        db.execute(
+            text(
+                "CREATE TABLE usage_weekly (account_id text NOT NULL, metric text NOT NULL, "
+                "period_start date NOT NULL, value double precision)"
+            )
+        )
         db.execute(text("CREATE INDEX ON usage_weekly (account_id)"))
-        db.execute(text("CREATE TABLE product_accounts (account_id text PRIMARY KEY, seats_used integer, seats_purchased integer)"))
+        db.execute(
+            text(
+                "CREATE TABLE product_accounts (account_id text PRIMARY KEY, seats_used integer, seats_purchased integer)"
+            )
+        )
         raw = db.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy("COPY usage_weekly FROM STDIN") as copy:
             for row in usage if usage is not None else _sample_usage():
@@ -49,10 +57,15 @@ def make_duckdb(path: Path, usage: list[tuple[Any, ...]] | None = None) -> str:
     with staging.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(usage if usage is not None else _sample_usage())
     with duckdb.connect(str(path)) as db:
-        db.execute("CREATE TABLE usage_weekly AS SELECT column0 AS account_id, column1 AS metric, "
-                   "CAST(column2 AS DATE) AS period_start, CAST(column3 AS DOUBLE) AS value "
-                   "FROM read_csv(?, header = false, all_varchar = true)", [str(staging)])
-        db.execute("CREATE TABLE product_accounts (account_id VARCHAR PRIMARY KEY, seats_used INTEGER, seats_purchased INTEGER)")
+        db.execute(
+            "CREATE TABLE usage_weekly AS SELECT column0 AS account_id, column1 AS metric, "
+            "CAST(column2 AS DATE) AS period_start, CAST(column3 AS DOUBLE) AS value "
+            "FROM read_csv(?, header = false, all_varchar = true)",
+            [str(staging)],
+        )
+        db.execute(
+            "CREATE TABLE product_accounts (account_id VARCHAR PRIMARY KEY, seats_used INTEGER, seats_purchased INTEGER)"
+        )
     staging.unlink()
     return f"duckdb:///{path}"
 

@@ -25,13 +25,21 @@ def invoke(*args: str):
 @pytest.fixture
 def config(postgres_url: str, tmp_path: Path) -> Path:
     """A PostgreSQL source whose reader role has a password (given through password_env)."""
-    load_postgres(postgres_url, usage=[("acc-0002", "active_users", "2026-10-26", 9.0),
-                                       ("ghost-1", "active_users", "2026-10-26", 1.0)])
+    load_postgres(
+        postgres_url,
+        usage=[
+            ("acc-0002", "active_users", "2026-10-26", 9.0),
+            ("ghost-1", "active_users", "2026-10-26", 1.0),
+        ],
+    )
     engine = create_engine(postgres_url)
     with engine.begin() as db:
         db.execute(text("INSERT INTO product_accounts VALUES ('acc-0002', 48, 50)"))
-        db.execute(text(f"CREATE ROLE reader LOGIN PASSWORD '{PASSWORD}'") if not db.execute(
-            text("SELECT 1 FROM pg_roles WHERE rolname = 'reader'")).first() else text(f"ALTER ROLE reader PASSWORD '{PASSWORD}'"))
+        db.execute(
+            text(f"CREATE ROLE reader LOGIN PASSWORD '{PASSWORD}'")
+            if not db.execute(text("SELECT 1 FROM pg_roles WHERE rolname = 'reader'")).first()
+            else text(f"ALTER ROLE reader PASSWORD '{PASSWORD}'")
+        )
         db.execute(text("GRANT SELECT ON usage_weekly, product_accounts TO reader"))
     engine.dispose()
     from sqlalchemy.engine import make_url
@@ -64,17 +72,24 @@ def test_sources_check_prints_sample_types_and_join(config: Path, monkeypatch: p
     assert "fields: 1 rows join 1 accounts; 0 rows match no account" in out
 
 
-def test_sources_check_of_a_source_that_is_down_masks_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sources_check_of_a_source_that_is_down_masks_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # (The local server trusts loopback connections, so a wrong password would not be refused:
     # a port nothing listens on stands for a source that is down.)
     monkeypatch.setenv("OPPWORKER_TEST_WAREHOUSE_PASSWORD", PASSWORD)
     path = tmp_path / "down.yaml"
-    path.write_text("usage_sources:\n  - name: warehouse\n    url: postgresql+psycopg://reader@127.0.0.1:9/analytics\n"
-                    f"    password_env: OPPWORKER_TEST_WAREHOUSE_PASSWORD\n    connect_timeout_seconds: 2\n"
-                    f"    usage_query: {USAGE_QUERY}\n")
+    path.write_text(
+        "usage_sources:\n  - name: warehouse\n    url: postgresql+psycopg://reader@127.0.0.1:9/analytics\n"
+        f"    password_env: OPPWORKER_TEST_WAREHOUSE_PASSWORD\n    connect_timeout_seconds: 2\n"
+        f"    usage_query: {USAGE_QUERY}\n"
+    )
     result = CliRunner().invoke(cli, ["--config", str(path), "sources", "check"], obj={})
     assert result.exit_code == 1, result.output
-    assert "usage source 'warehouse' (postgresql+psycopg://reader:***@127.0.0.1:9/analytics) is unreachable" in result.output
+    assert (
+        "usage source 'warehouse' (postgresql+psycopg://reader:***@127.0.0.1:9/analytics) is unreachable"
+        in result.output
+    )
     assert PASSWORD not in result.output
 
 
@@ -87,9 +102,11 @@ def test_explain_says_where_a_number_came_from(config: Path, monkeypatch: pytest
 
 def test_the_bundled_sample_duckdb_file_reads_with_the_readme_config(tmp_path: Path) -> None:
     path = tmp_path / "oppworker.yaml"
-    path.write_text(f"output_dir: {tmp_path / 'out'}\nusage_sources: [{{name: sample, url: "
-                    f"'duckdb:///{sample_data_dir() / 'usage.duckdb'}', usage_query: "
-                    "'SELECT * FROM usage WHERE period_start >= :since'}]\n")
+    path.write_text(
+        f"output_dir: {tmp_path / 'out'}\nusage_sources: [{{name: sample, url: "
+        f"'duckdb:///{sample_data_dir() / 'usage.duckdb'}', usage_query: "
+        "'SELECT * FROM usage WHERE period_start >= :since'}]\n"
+    )
     check = invoke("--config", str(path), "sources", "check")
     assert "usage: 62400 rows join 600 accounts; 0 rows match no account" in check.output
     with_sql = invoke("--config", str(path), "run", "--json", "--dry-run")

@@ -38,7 +38,9 @@ def read_all(options: dict[str, Any]) -> tuple[list[AccountRecord], ReadReport, 
 
 @pytest.mark.parametrize("engine", ["postgresql", "duckdb"])
 @pytest.mark.parametrize("chunk_size", [7, 1000])
-def test_series_from_sql_equal_the_files_own(engine: str, chunk_size: int, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_series_from_sql_equal_the_files_own(
+    engine: str, chunk_size: int, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     url = request.getfixturevalue("pg_usage" if engine == "postgresql" else "duckdb_usage")
     plain, _, _ = read_all({"output_dir": tmp_path / "a"})
     enriched, report, connector = read_all(
@@ -55,15 +57,28 @@ def test_series_from_sql_equal_the_files_own(engine: str, chunk_size: int, reque
 
 
 @pytest.mark.parametrize("engine", ["postgresql", "duckdb"])
-def test_fields_override_with_provenance_and_unknown_rows_counted(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_fields_override_with_provenance_and_unknown_rows_counted(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     if engine == "postgresql":
         url = request.getfixturevalue("postgres_url")
-        load_postgres(url, usage=[("acc-0001", "active_users", "2026-10-26", 5.0), ("ghost-1", "active_users", "2026-10-26", 1.0),
-                                  ("ghost-2", "api_calls", "2026-10-19", 2.0)])
+        load_postgres(
+            url,
+            usage=[
+                ("acc-0001", "active_users", "2026-10-26", 5.0),
+                ("ghost-1", "active_users", "2026-10-26", 1.0),
+                ("ghost-2", "api_calls", "2026-10-19", 2.0),
+            ],
+        )
     else:
-        url = make_duckdb(tmp_path / "u.duckdb", usage=[("acc-0001", "active_users", "2026-10-26", 5.0),
-                                                        ("ghost-1", "active_users", "2026-10-26", 1.0),
-                                                        ("ghost-2", "api_calls", "2026-10-19", 2.0)])
+        url = make_duckdb(
+            tmp_path / "u.duckdb",
+            usage=[
+                ("acc-0001", "active_users", "2026-10-26", 5.0),
+                ("ghost-1", "active_users", "2026-10-26", 1.0),
+                ("ghost-2", "api_calls", "2026-10-19", 2.0),
+            ],
+        )
     engine_ = create_engine(url)
     with engine_.begin() as db:
         db.execute(text("INSERT INTO product_accounts VALUES ('acc-0002', 48, 50), ('ghost-3', 1, 1)"))
@@ -93,17 +108,27 @@ def test_since_limits_the_history_window(duckdb_usage: str, tmp_path: Path) -> N
 
 def test_join_on_another_canonical_field(duckdb_usage: str, tmp_path: Path) -> None:
     """account_key names the account field the rows join on: here the account's name."""
-    query = ("SELECT 'Northwind Traders' AS account_key, metric, period_start, value FROM usage_weekly "
-             "WHERE period_start >= :since AND account_id = 'acc-0002'")
+    query = (
+        "SELECT 'Northwind Traders' AS account_key, metric, period_start, value FROM usage_weekly "
+        "WHERE period_start >= :since AND account_id = 'acc-0002'"
+    )
     plain, _, _ = read_all({"output_dir": tmp_path / "a"})
-    records, _, _ = read_all({"output_dir": tmp_path / "o", "usage_sources": [
-        {"name": "named", "url": duckdb_usage, "account_key": "name", "usage_query": query}]})
+    records, _, _ = read_all(
+        {
+            "output_dir": tmp_path / "o",
+            "usage_sources": [
+                {"name": "named", "url": duckdb_usage, "account_key": "name", "usage_query": query}
+            ],
+        }
+    )
     joined = [r for r in records if r.provenance]
     assert [r.account.id for r in joined] == ["acc-0001"]  # the account named Northwind Traders
     assert series_of(joined[0]) == series_of(next(r for r in plain if r.account.id == "acc-0002"))
 
 
-def test_provenance_and_series_travel_through_the_celery_chunk_codec(duckdb_usage: str, tmp_path: Path) -> None:
+def test_provenance_and_series_travel_through_the_celery_chunk_codec(
+    duckdb_usage: str, tmp_path: Path
+) -> None:
     from worker.service.chunk_codec import decode, encode
 
     records, _, _ = read_all({"output_dir": tmp_path / "o", "usage_sources": [source(duckdb_usage)]})
@@ -112,8 +137,12 @@ def test_provenance_and_series_travel_through_the_celery_chunk_codec(duckdb_usag
     assert [series_of(r) for r in again] == [series_of(r) for r in records[:20]]
 
 
-def test_optional_methods_and_attributes_are_the_wrapped_connectors(duckdb_usage: str, tmp_path: Path) -> None:
-    connector = build_connector("files", {"output_dir": tmp_path / "o", "usage_sources": [source(duckdb_usage)]})
+def test_optional_methods_and_attributes_are_the_wrapped_connectors(
+    duckdb_usage: str, tmp_path: Path
+) -> None:
+    connector = build_connector(
+        "files", {"output_dir": tmp_path / "o", "usage_sources": [source(duckdb_usage)]}
+    )
     try:
         assert connector.name == "files" and connector.data_dir == connector.inner.data_dir
         assert getattr(connector, "read_deal_facts", None) is not None

@@ -36,7 +36,9 @@ def _with_db(url: str, db: int) -> str:
 
 
 @pytest.fixture
-def service_env(redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def service_env(
+    redis_url: str, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
     """Environment of one service deployment under test; applied to this process too."""
     db = next(_DBS)
     url = _with_db(redis_url, db)
@@ -120,7 +122,9 @@ class WorkerProcs:
         self._watcher = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
         self._watcher.start()
 
-    def start(self, name: str | None = None, concurrency: int = 2, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str | None = None, concurrency: int = 2, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         name = name or f"w{len(self.procs)}"
         with self._lock:
             proc = self._spawn(name, concurrency, extra_env or {})
@@ -131,10 +135,29 @@ class WorkerProcs:
         log = self.logdir / f"{name}.log"
         offset = log.stat().st_size if log.exists() else 0
         proc = subprocess.Popen(
-            [CELERY, "-A", "worker.celery_app", "worker", "-P", "threads", "-c", str(concurrency),
-             "-Q", "oppworker.crm,oppworker.score", "-n", f"{name}@%h", "-l", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env={**self.env, **extra_env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                CELERY,
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "-P",
+                "threads",
+                "-c",
+                str(concurrency),
+                "-Q",
+                "oppworker.crm,oppworker.score",
+                "-n",
+                f"{name}@%h",
+                "-l",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env={**self.env, **extra_env},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.procs.append(proc)
@@ -155,7 +178,11 @@ class WorkerProcs:
                         continue
                     self.restarts.append(f"{name} (exit code {proc.returncode})")
                     try:
-                        self._supervised[name] = (self._spawn(name, concurrency, extra_env), concurrency, extra_env)
+                        self._supervised[name] = (
+                            self._spawn(name, concurrency, extra_env),
+                            concurrency,
+                            extra_env,
+                        )
                     except RuntimeError:
                         pass  # tried again on the next round, as a restart policy would
 
@@ -202,7 +229,9 @@ def workers(service_env: dict[str, str], tmp_path: Path) -> Iterator[WorkerProcs
     procs.stop_all()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> object:
+def wait_for(
+    predicate: Callable[[], object], timeout: float, what: str, logs: Callable[[], str] = lambda: ""
+) -> object:
     """Poll until `predicate()` is truthy; fail naming `what` (a bound on waiting, not a speed check)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -42,7 +42,9 @@ class FlakyConnector(FileConnector):
         marker = Path(os.environ["OPPWORKER_TEST_FLAKY_MARKER"])
         if not marker.exists():
             marker.write_text("429 sent")
-            raise ConnectorError("HTTP 429 from GET /owners: slow down", FailureKind.RATE_LIMITED, status=429, retry_after=0.3)
+            raise ConnectorError(
+                "HTTP 429 from GET /owners: slow down", FailureKind.RATE_LIMITED, status=429, retry_after=0.3
+            )
         return super().read_owners()
 
 
@@ -67,7 +69,9 @@ class AlwaysLimitedConnector(FileConnector):
     """A CRM that answers every call with 429: retries run out and the pass fails."""
 
     def read_owners(self):  # type: ignore[no-untyped-def]
-        raise ConnectorError("HTTP 429 from GET /owners: daily limit", FailureKind.RATE_LIMITED, status=429, retry_after=0.1)
+        raise ConnectorError(
+            "HTTP 429 from GET /owners: daily limit", FailureKind.RATE_LIMITED, status=429, retry_after=0.1
+        )
 
 
 def always_limited(options: Mapping[str, Any]) -> AlwaysLimitedConnector:

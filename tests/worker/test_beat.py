@@ -30,7 +30,9 @@ def test_schedule_defaults_and_overrides() -> None:
     assert "hubspot-poll" not in table  # HubSpot pushes (webhooks); Sell is polled
     assert table["zendesk-sell-poll"]["schedule"] == timedelta(minutes=3)
 
-    custom = ServiceSettings(crms=["hubspot"], schedules={"hubspot": {"incremental_minutes": 5, "full_cron": None}})
+    custom = ServiceSettings(
+        crms=["hubspot"], schedules={"hubspot": {"incremental_minutes": 5, "full_cron": None}}
+    )
     assert set(beat_schedule(custom)) == {"hubspot-incremental"}
     with pytest.raises(ValueError, match="5 fields"):
         beat_schedule(ServiceSettings(crms=["files"], schedules={"files": {"full_cron": "0 2 * *"}}))
@@ -52,7 +54,11 @@ def test_second_beat_waits_for_the_lock_and_takes_over(service_env: dict[str, st
     def start(log: Path) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             [CELERY, "-A", "worker.celery_app", "beat", "-l", "INFO", "--max-interval", "1"],
-            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         procs.append(proc)
         return proc
@@ -67,8 +73,12 @@ def test_second_beat_waits_for_the_lock_and_takes_over(service_env: dict[str, st
         first = start(logs[0])
         wait_for(lambda: sent(logs[0]) >= 1, 30, "the first beat to fire", both)
         start(logs[1])
-        wait_for(lambda: "Acquiring lock" in logs[1].read_text() or "beat: Starting" in logs[1].read_text(), 30,
-                 "the second beat to start", both)
+        wait_for(
+            lambda: "Acquiring lock" in logs[1].read_text() or "beat: Starting" in logs[1].read_text(),
+            30,
+            "the second beat to start",
+            both,
+        )
         fired = sent(logs[0])
         wait_for(lambda: sent(logs[0]) >= fired + 3, 30, "the first beat to keep firing", both)
         assert sent(logs[1]) == 0, "the second beat fired while the first held the lock"

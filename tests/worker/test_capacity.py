@@ -17,7 +17,10 @@ def policy(per_week=10, open_tasks=25, overrides=None, fallback=None) -> Capacit
 
 
 def candidates(owner: str | None, n: int, account_prefix: str = "a") -> list[WaitingCandidate]:
-    return [WaitingCandidate(f"{account_prefix}{i}:p:o", f"{account_prefix}{i}", owner, float(i), 50) for i in range(n)]
+    return [
+        WaitingCandidate(f"{account_prefix}{i}:p:o", f"{account_prefix}{i}", owner, float(i), 50)
+        for i in range(n)
+    ]
 
 
 def test_best_first_up_to_the_weekly_cap_and_two_a_day():
@@ -29,11 +32,18 @@ def test_best_first_up_to_the_weekly_cap_and_two_a_day():
 
 
 def test_the_open_task_cap_and_what_this_week_already_planned_both_count():
-    loads = {"o1": OwnerLoad(planned_this_week=4, open_tasks=23), "o2": OwnerLoad(planned_this_week=7, open_tasks=7)}
+    loads = {
+        "o1": OwnerLoad(planned_this_week=4, open_tasks=23),
+        "o2": OwnerLoad(planned_this_week=7, open_tasks=7),
+    }
     result = plan(candidates("o1", 5) + candidates("o2", 5, "b"), loads, policy(), MONDAY)
     assert Counter(p.owner_id for p in result.chosen) == {"o1": 2, "o2": 3}
     # o2's 8th to 10th tasks of the week are due later in the week, not on the first day
-    assert [p.due_date for p in result.chosen if p.owner_id == "o2"] == [date(2026, 11, 6), date(2026, 11, 9), date(2026, 11, 9)]
+    assert [p.due_date for p in result.chosen if p.owner_id == "o2"] == [
+        date(2026, 11, 6),
+        date(2026, 11, 9),
+        date(2026, 11, 9),
+    ]
 
 
 def test_an_owner_override_and_one_task_per_account():
@@ -58,4 +68,8 @@ def test_uncapped_writes_every_owned_candidate_with_its_drafted_due_date():
 def test_weeks_start_on_monday_and_working_days_skip_the_weekend():
     start, end = week_of(datetime(2026, 11, 8, 23, 0, tzinfo=UTC))  # a Sunday
     assert (start.date(), end.date()) == (date(2026, 11, 2), date(2026, 11, 9))
-    assert working_days_after(date(2026, 11, 6), (0, 1, 2, 3, 4), 3) == [date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 11)]
+    assert working_days_after(date(2026, 11, 6), (0, 1, 2, 3, 4), 3) == [
+        date(2026, 11, 9),
+        date(2026, 11, 10),
+        date(2026, 11, 11),
+    ]

@@ -18,7 +18,11 @@ def _records(n: int) -> list[AccountRecord]:
     records = []
     for _, row, usage in iter_accounts(n, seed=3, showcase=False):
         account = Account.model_validate(row)
-        points = [UsagePoint(account_id=account.id, metric=m, period_start=d, value=v) for m, pts in usage.items() for d, v in pts]
+        points = [
+            UsagePoint(account_id=account.id, metric=m, period_start=d, value=v)
+            for m, pts in usage.items()
+            for d, v in pts
+        ]
         records.append(AccountRecord(account, points))
     return records
 
@@ -44,7 +48,9 @@ def test_a_record_that_already_carries_its_series_travels_the_same_way() -> None
 
 def test_snapshot_values_stay_points() -> None:
     account = _records(1)[0].account
-    points = [UsagePoint(account_id=account.id, metric="active_users", period_start=date(2026, 10, 31), value=41.0)]
+    points = [
+        UsagePoint(account_id=account.id, metric="active_users", period_start=date(2026, 10, 31), value=41.0)
+    ]
     back = _trip(AccountRecord(account, points, True))
     assert back.usage_is_snapshot and back.series is None
     assert back.usage == points

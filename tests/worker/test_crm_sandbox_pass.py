@@ -60,8 +60,11 @@ def test_hubspot_pass_through_workers_matches_in_process(
             expected = run_pass(local, "hubspot", connector=connector_for(local_box))
         assert expected.new > 0
 
-        hubspot_env = {f"HUBSPOT_{k.upper()}": str(v) for k, v in settings_for(remote_box).model_dump().items()
-                       if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+        hubspot_env = {
+            f"HUBSPOT_{k.upper()}": str(v)
+            for k, v in settings_for(remote_box).model_dump().items()
+            if isinstance(v, (int, float, str)) and not isinstance(v, bool)
+        }
         hubspot_env["HUBSPOT_ACCESS_TOKEN"] = TOKEN
         workers.start("a", extra_env=hubspot_env)
         workers.start("b", extra_env=hubspot_env)
@@ -75,7 +78,9 @@ def test_hubspot_pass_through_workers_matches_in_process(
         assert report["deals_created"] == expected.deals_created
         assert report["tasks_created"] == expected.tasks_created
         assert _keys(remote_box) == _keys(local_box)
-        assert len(remote_box.records("tasks")) == len(remote_box.records("deals")) == expected.planned  # capacity (#15): both drivers plan alike
+        assert (
+            len(remote_box.records("tasks")) == len(remote_box.records("deals")) == expected.planned
+        )  # capacity (#15): both drivers plan alike
         # the calls went through the shared budget in Redis
         assert list(redis_client().scan_iter(service_settings().key("limit", "hubspot", "*")))
         # the workers' JSON log lines name the run, CRM and task; the token appears in none
@@ -105,7 +110,9 @@ def test_zendesk_sell_pass_through_workers_matches_in_process(
             env.delenv("OPPWORKER_DATABASE_URL")
             env.delenv("OPPWORKER_OUTPUT_DIR")
             local = Settings(database_url=f"sqlite:///{tmp_path / 'local.db'}", output_dir=tmp_path / "local")
-            connector = ZendeskSellConnector(ZendeskSellSettings(access_token=local_box.token, base_url=local_box.url, **fast))
+            connector = ZendeskSellConnector(
+                ZendeskSellSettings(access_token=local_box.token, base_url=local_box.url, **fast)
+            )
             expected = run_pass(local, "zendesk-sell", connector=connector)
             connector.close()
         assert expected.new > 0

@@ -18,10 +18,14 @@ from .conftest import WorkerProcs, wait_for
 from .stalling import RefusingConnector
 
 
-def test_in_process_pass_stores_the_cursor_only_after_a_clean_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_process_pass_stores_the_cursor_only_after_a_clean_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     marker = tmp_path / "refuse"
     monkeypatch.setenv("OPPWORKER_TEST_REFUSE_MARKER", str(marker))
-    settings = Settings(**UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out")
+    settings = Settings(
+        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "out"
+    )
     ledger = Ledger(settings.ledger_url)
 
     marker.touch()
@@ -48,7 +52,9 @@ def _finished(run_id: str) -> dict[str, Any] | None:
 
 @pytest.mark.services
 @pytest.mark.slow
-def test_worker_pass_stores_the_cursor_only_after_a_clean_pass(workers: WorkerProcs, service_env: dict[str, str]) -> None:
+def test_worker_pass_stores_the_cursor_only_after_a_clean_pass(
+    workers: WorkerProcs, service_env: dict[str, str]
+) -> None:
     from worker.service.enqueue import enqueue_pass
 
     marker = Path(service_env["OPPWORKER_TEST_REFUSE_MARKER"])

@@ -32,7 +32,11 @@ def test_compose_runs_the_whole_service() -> None:
     assert {"redis", "postgres"} <= set(services)
     commands = {name: svc["command"][1] for name, svc in ours()}
     assert sorted(set(commands.values())) == ["beat", "webhooks", "worker"]
-    queues = {svc["command"][svc["command"].index("--queues") + 1] for _, svc in ours() if svc["command"][1] == "worker"}
+    queues = {
+        svc["command"][svc["command"].index("--queues") + 1]
+        for _, svc in ours()
+        if svc["command"][1] == "worker"
+    }
     assert queues == {"oppworker.crm", "oppworker.score"}  # CRM I/O and scoring scale apart
 
 

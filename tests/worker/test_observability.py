@@ -33,7 +33,9 @@ def test_json_lines_carry_context_and_mask_secrets() -> None:
         with log_context(run_id="run-1", crm="hubspot", task="oppworker.write_batch"):
             logger.info("calling with %s", "pat-na1-very-secret")
             line = _line(logger, keep.records)  # handlers format as the record is emitted
-        assert line["run_id"] == "run-1" and line["crm"] == "hubspot" and line["task"] == "oppworker.write_batch"
+        assert (
+            line["run_id"] == "run-1" and line["crm"] == "hubspot" and line["task"] == "oppworker.write_batch"
+        )
         assert "pat-na1-very-secret" not in json.dumps(line)
         assert line["message"] == "calling with ***"
         logger.info("outside")
@@ -45,7 +47,15 @@ def test_json_lines_carry_context_and_mask_secrets() -> None:
 def test_metrics_are_registered() -> None:
     ACCOUNTS_SCORED.labels("files").inc(0)
     names = {metric.name for metric in REGISTRY.collect()}
-    for name in ("oppworker_passes", "oppworker_accounts_scored", "oppworker_opportunities_written",
-                 "oppworker_opportunities_suppressed", "oppworker_crm_calls", "oppworker_crm_rate_limited",
-                 "oppworker_limiter_wait_seconds", "oppworker_task_seconds", "oppworker_webhook_events"):
+    for name in (
+        "oppworker_passes",
+        "oppworker_accounts_scored",
+        "oppworker_opportunities_written",
+        "oppworker_opportunities_suppressed",
+        "oppworker_crm_calls",
+        "oppworker_crm_rate_limited",
+        "oppworker_limiter_wait_seconds",
+        "oppworker_task_seconds",
+        "oppworker_webhook_events",
+    ):
         assert name in names

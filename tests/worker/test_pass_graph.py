@@ -28,7 +28,9 @@ def _finished(run_id: str) -> dict[str, Any] | None:
 
 def _outbox(folder: Path, name: str) -> list[dict[str, Any]]:
     path = folder / "outbox" / f"{name}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    )
 
 
 def test_worker_pass_matches_in_process_pass(
@@ -58,7 +60,11 @@ def test_worker_pass_matches_in_process_pass(
     assert report["skipped"] == dict(expected.skipped) and report["defaulted"] == dict(expected.defaulted)
     # Both drivers plan capacity the same way (#15): 8 owners x 10 written, the rest wait.
     assert report["deals_created"] == expected.deals_created == expected.planned == 80
-    assert (report["planned"], report["waiting"]) == (expected.planned, expected.waiting) == (80, expected.new - 80)
+    assert (
+        (report["planned"], report["waiting"])
+        == (expected.planned, expected.waiting)
+        == (80, expected.new - 80)
+    )
     assert report["tasks_created"] == expected.tasks_created
     assert report["cursor"] == expected.cursor
     assert [r["key"] for r in report["ranked"]] == [r.key for r in expected.ranked[:50]]
@@ -73,7 +79,9 @@ def test_worker_pass_matches_in_process_pass(
     assert remote_ledger.cursor("files") == local_ledger.cursor("files")
 
     out = Path(service_env["OPPWORKER_OUTPUT_DIR"])
-    assert sorted(d["key"] for d in _outbox(out, "deals")) == sorted(d["key"] for d in _outbox(local.output_dir, "deals"))
+    assert sorted(d["key"] for d in _outbox(out, "deals")) == sorted(
+        d["key"] for d in _outbox(local.output_dir, "deals")
+    )
 
     # A second pass finds the cursor unchanged and writes nothing.
     again = enqueue_pass(None, "files")
@@ -126,7 +134,9 @@ def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
     assert ledger.cursor("stalling") is not None
 
 
-def test_an_account_listed_twice_is_scored_once_across_workers(workers: WorkerProcs, service_env: dict[str, str]) -> None:
+def test_an_account_listed_twice_is_scored_once_across_workers(
+    workers: WorkerProcs, service_env: dict[str, str]
+) -> None:
     """The reader de-duplicates in Redis: the repeats (three chunks after the originals, scored by
     whichever worker) are skipped and counted, and no key is recorded twice."""
     from worker.service.enqueue import enqueue_pass
@@ -137,7 +147,9 @@ def test_an_account_listed_twice_is_scored_once_across_workers(workers: WorkerPr
     row = wait_for(lambda: _finished(run_id), 90, "the pass to finish", workers.logs)
     assert row["status"] == "succeeded", row["error"]
     report = row["report"]
-    assert report["skipped"]["duplicate_account_id"] == 1 + 5  # the sample's own duplicate row, and the five repeats
+    assert (
+        report["skipped"]["duplicate_account_id"] == 1 + 5
+    )  # the sample's own duplicate row, and the five repeats
     out = Path(service_env["OPPWORKER_OUTPUT_DIR"])
     deals = Counter(d["key"] for d in _outbox(out, "deals"))
     assert deals and max(deals.values()) == 1
@@ -165,7 +177,11 @@ def test_a_lost_write_batch_message_is_queued_again_and_the_pass_finishes(
     queue = f"{service_env['OPPWORKER_KEY_PREFIX']}:oppworker.crm"
 
     def batch_messages() -> list[bytes]:
-        return [m for m in client.lrange(queue, 0, -1) if json.loads(m)["headers"]["task"] == "oppworker.write_batch"]
+        return [
+            m
+            for m in client.lrange(queue, 0, -1)
+            if json.loads(m)["headers"]["task"] == "oppworker.write_batch"
+        ]
 
     waiting = wait_for(batch_messages, 30, "write batches waiting in the queue", workers.logs)
     lost = waiting[0]
@@ -174,7 +190,9 @@ def test_a_lost_write_batch_message_is_queued_again_and_the_pass_finishes(
 
     workers.kill(first)
     workers.start("after", extra_env={"OPPWORKER_TEST_STALL_MARKER": str(marker)})
-    row = wait_for(lambda: _finished(run_id), 120, "the pass to finish without the lost batch message", workers.logs)
+    row = wait_for(
+        lambda: _finished(run_id), 120, "the pass to finish without the lost batch message", workers.logs
+    )
     assert row["status"] == "succeeded", row["error"]
     assert "queueing 1 write batch(es) again" in workers.text(), lost_batch
 

@@ -27,7 +27,9 @@ def test_spent_client_budget_fails_the_run_without_a_task_retry(
     from worker.service.tasks import start_pass
 
     run_id = uuid.uuid4().hex
-    last = ConnectorError("HTTP 503 from GET /crm/v3/objects/companies: down", FailureKind.TRANSIENT, status=503)
+    last = ConnectorError(
+        "HTTP 503 from GET /crm/v3/objects/companies: down", FailureKind.TRANSIENT, status=503
+    )
     spent = RetryBudgetExhausted(last, attempts=6)
     with caplog.at_level(logging.WARNING), pytest.raises(PassFailed) as caught:
         step(start_pass, run_id, "hubspot", lambda: _raise(spent))
@@ -46,7 +48,9 @@ def test_an_error_the_client_did_not_retry_is_still_retried_by_the_task(
     from worker.service.tasks import start_pass
 
     run_id = uuid.uuid4().hex
-    unsure = ConnectorError("timeout calling POST /v2/tasks", FailureKind.TRANSIENT)  # retry_if said: look first
+    unsure = ConnectorError(
+        "timeout calling POST /v2/tasks", FailureKind.TRANSIENT
+    )  # retry_if said: look first
     with caplog.at_level(logging.WARNING), pytest.raises(PassFailed):
         # Called directly (not by a worker), Celery's `retry` raises the exception it was given.
         step(start_pass, run_id, "zendesk-sell", lambda: _raise(unsure))

@@ -59,6 +59,7 @@ def test_waits_are_reported_and_budget_is_per_key(redis_url: str) -> None:
     assert limiter.acquire() == 0.0
     other = RedisSlidingWindowLimiter(client, key + ":other", 2, 60)
     assert other.acquire() == 0.0  # another CRM's budget is untouched
+
     # A third call must wait about a minute: the fake sleep records it without waiting, then the
     # window is cleared to let the call through.
     def fake_sleep(seconds: float) -> None:

@@ -22,13 +22,17 @@ def _finished(run_id: str) -> dict[str, Any] | None:
     return row if row and row["status"] in ("succeeded", "failed", "skipped") else None
 
 
-def test_rate_limited_step_is_retried_and_auth_failure_is_not(workers: WorkerProcs, service_env: dict[str, str]) -> None:
+def test_rate_limited_step_is_retried_and_auth_failure_is_not(
+    workers: WorkerProcs, service_env: dict[str, str]
+) -> None:
     from worker.service.enqueue import enqueue_pass
     from worker.service.resources import redis_client
     from worker.service.settings import service_settings
 
     port = _free_port()
-    workers.start("w", concurrency=2, extra_env={"OPPWORKER_METRICS_PORT": str(port), "OPPWORKER_MAX_RETRIES": "2"})
+    workers.start(
+        "w", concurrency=2, extra_env={"OPPWORKER_METRICS_PORT": str(port), "OPPWORKER_MAX_RETRIES": "2"}
+    )
     flaky = enqueue_pass(None, "flaky")
     bad = enqueue_pass(None, "bad-token")
     limited = enqueue_pass(None, "always-limited")

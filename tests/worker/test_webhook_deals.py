@@ -23,13 +23,19 @@ pytestmark = pytest.mark.services
 def receiver(service_env: dict[str, str]) -> Any:
     cfg = ServiceSettings(hubspot_app_secret=SECRET, events_secret=EVENTS_SECRET, webhook_max_body_bytes=5000)
     companies, deals = Recorder(), Recorder()
-    app = create_app(cfg, rescore=companies, rescore_deals=deals,
-                     redis_client=Redis.from_url(service_env["OPPWORKER_REDIS_URL"]),
-                     ledger=Ledger(service_env["OPPWORKER_DATABASE_URL"]))
+    app = create_app(
+        cfg,
+        rescore=companies,
+        rescore_deals=deals,
+        redis_client=Redis.from_url(service_env["OPPWORKER_REDIS_URL"]),
+        ledger=Ledger(service_env["OPPWORKER_DATABASE_URL"]),
+    )
     return TestClient(app), companies, deals
 
 
-def stage_change(event_id: int, deal_id: int, *, generic: bool = False, prop: str = "dealstage") -> dict[str, Any]:
+def stage_change(
+    event_id: int, deal_id: int, *, generic: bool = False, prop: str = "dealstage"
+) -> dict[str, Any]:
     body = event(event_id, deal_id, "object.propertyChange" if generic else "deal.propertyChange")
     body.update(propertyName=prop, propertyValue="closedwon")
     if generic:  # a 2026.03 project app's crmObjects subscription (connectors/hubspot/project)
@@ -39,12 +45,17 @@ def stage_change(event_id: int, deal_id: int, *, generic: bool = False, prop: st
 
 def test_deal_stage_changes_enqueue_their_deals_and_nothing_else_about_deals(receiver: Any) -> None:
     client, companies, deals = receiver
-    answer = hubspot_post(client, [
-        stage_change(1, 900), stage_change(2, 901, generic=True), stage_change(3, 900),
-        stage_change(4, 902, prop="amount"),  # not a stage change
-        event(5, 903, "deal.creation"),  # our own deals echo back as creations: ignored
-        event(6, 101),
-    ])
+    answer = hubspot_post(
+        client,
+        [
+            stage_change(1, 900),
+            stage_change(2, 901, generic=True),
+            stage_change(3, 900),
+            stage_change(4, 902, prop="amount"),  # not a stage change
+            event(5, 903, "deal.creation"),  # our own deals echo back as creations: ignored
+            event(6, 101),
+        ],
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"received": 6, "replayed": 0, "rescore": 3}
     assert companies.calls == [("hubspot", ["101"], "hubspot webhook")]

@@ -53,7 +53,9 @@ def hubspot_signature(method: str, uri: str, body: bytes, timestamp: str, secret
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
-def hubspot_post(client: TestClient, events: Any, *, age_seconds: float = 0, secret: str = SECRET, raw: bytes | None = None):
+def hubspot_post(
+    client: TestClient, events: Any, *, age_seconds: float = 0, secret: str = SECRET, raw: bytes | None = None
+):
     body = raw if raw is not None else json.dumps(events).encode()
     timestamp = str(int((time.time() - age_seconds) * 1000))
     headers = {
@@ -65,14 +67,24 @@ def hubspot_post(client: TestClient, events: Any, *, age_seconds: float = 0, sec
 
 
 def event(event_id: int, object_id: int, kind: str = "company.propertyChange") -> dict[str, Any]:
-    return {"eventId": event_id, "subscriptionId": 25, "portalId": 33, "occurredAt": 1462216307945,
-            "subscriptionType": kind, "attemptNumber": 0, "objectId": object_id,
-            "propertyName": "usage_seats", "propertyValue": "42"}
+    return {
+        "eventId": event_id,
+        "subscriptionId": 25,
+        "portalId": 33,
+        "occurredAt": 1462216307945,
+        "subscriptionType": kind,
+        "attemptNumber": 0,
+        "objectId": object_id,
+        "propertyName": "usage_seats",
+        "propertyValue": "42",
+    }
 
 
 def test_valid_hubspot_batch_enqueues_rescore_of_named_companies(setup: Any) -> None:
     client, recorder, _ = setup
-    answer = hubspot_post(client, [event(1, 101), event(2, 102), event(3, 101), event(4, 900, "deal.creation")])
+    answer = hubspot_post(
+        client, [event(1, 101), event(2, 102), event(3, 101), event(4, 900, "deal.creation")]
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"received": 4, "replayed": 0, "rescore": 2}
     assert recorder.calls == [("hubspot", ["101", "102"], "hubspot webhook")]
@@ -92,7 +104,9 @@ def test_replayed_hubspot_events_are_not_enqueued_twice(setup: Any) -> None:
     [({"secret": "wrong-secret"}, 401), ({"age_seconds": 301}, 401)],
     ids=["bad-signature", "stale-timestamp"],
 )
-def test_bad_signature_or_stale_timestamp_is_401_and_enqueues_nothing(setup: Any, kwargs: dict[str, Any], status: int) -> None:
+def test_bad_signature_or_stale_timestamp_is_401_and_enqueues_nothing(
+    setup: Any, kwargs: dict[str, Any], status: int
+) -> None:
     client, recorder, _ = setup
     answer = hubspot_post(client, [event(20, 301)], **kwargs)
     assert answer.status_code == status
@@ -102,7 +116,11 @@ def test_bad_signature_or_stale_timestamp_is_401_and_enqueues_nothing(setup: Any
 
 def test_missing_signature_is_401(setup: Any) -> None:
     client, recorder, _ = setup
-    answer = client.post("/webhooks/hubspot", content=b"[]", headers={"X-HubSpot-Request-Timestamp": str(int(time.time() * 1000))})
+    answer = client.post(
+        "/webhooks/hubspot",
+        content=b"[]",
+        headers={"X-HubSpot-Request-Timestamp": str(int(time.time() * 1000))},
+    )
     assert answer.status_code == 401
     assert recorder.calls == []
 
@@ -127,25 +145,34 @@ def test_oversize_body_is_413(setup: Any) -> None:
     assert recorder.calls == []
 
 
-def events_post(client: TestClient, payload: Any, *, secret: str = EVENTS_SECRET, timestamp: str | None = None):
+def events_post(
+    client: TestClient, payload: Any, *, secret: str = EVENTS_SECRET, timestamp: str | None = None
+):
     body = json.dumps(payload).encode()
     timestamp = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    signature = base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()).decode()
+    signature = base64.b64encode(
+        hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    ).decode()
     return client.post(
         "/webhooks/events",
         content=body,
-        headers={"X-Zendesk-Webhook-Signature": signature, "X-Zendesk-Webhook-Signature-Timestamp": timestamp},
+        headers={
+            "X-Zendesk-Webhook-Signature": signature,
+            "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
+        },
     )
 
 
 def test_product_events_are_stored_as_snapshots_and_rescored(setup: Any) -> None:
     client, recorder, ledger = setup
-    payload = {"events": [
-        {"account_id": "acc-1", "metric": "active_users", "value": 40, "time": "2026-11-20T10:00:00Z"},
-        {"account_id": "acc-1", "metric": "active_users", "value": 42, "time": "2026-11-20T18:00:00Z"},
-        {"account_id": "acc-1", "metric": "api_calls", "value": 9000, "time": "2026-11-20T18:00:00Z"},
-        {"account_id": "acc-2", "metric": "active_users", "value": 7, "time": "2026-11-21T08:00:00Z"},
-    ]}
+    payload = {
+        "events": [
+            {"account_id": "acc-1", "metric": "active_users", "value": 40, "time": "2026-11-20T10:00:00Z"},
+            {"account_id": "acc-1", "metric": "active_users", "value": 42, "time": "2026-11-20T18:00:00Z"},
+            {"account_id": "acc-1", "metric": "api_calls", "value": 9000, "time": "2026-11-20T18:00:00Z"},
+            {"account_id": "acc-2", "metric": "active_users", "value": 7, "time": "2026-11-21T08:00:00Z"},
+        ]
+    }
     answer = events_post(client, payload)
     assert answer.status_code == 200, answer.text
     assert recorder.calls == [("files", ["acc-1", "acc-2"], "product events")]
@@ -154,7 +181,9 @@ def test_product_events_are_stored_as_snapshots_and_rescored(setup: Any) -> None
     assert [v for _, v in stored["acc-1"]["api_calls"]] == [9000]
     assert [v for _, v in stored["acc-2"]["active_users"]] == [7]
     # the same delivery again: accepted, nothing enqueued twice
-    replay = client.post("/webhooks/events", content=answer.request.content, headers=dict(answer.request.headers))
+    replay = client.post(
+        "/webhooks/events", content=answer.request.content, headers=dict(answer.request.headers)
+    )
     assert replay.status_code == 200 and replay.json()["replayed"] == 4
     assert len(recorder.calls) == 1
 
@@ -182,8 +211,12 @@ def test_healthz_and_metrics(setup: Any) -> None:
 
 def test_healthz_reports_an_unreachable_database(service_env: dict[str, str]) -> None:
     cfg = ServiceSettings(hubspot_app_secret=SECRET)
-    app = create_app(cfg, rescore=Recorder(), redis_client=Redis.from_url(service_env["OPPWORKER_REDIS_URL"]),
-                     ledger=_UnreachableLedger())
+    app = create_app(
+        cfg,
+        rescore=Recorder(),
+        redis_client=Redis.from_url(service_env["OPPWORKER_REDIS_URL"]),
+        ledger=_UnreachableLedger(),
+    )
     answer = TestClient(app).get("/healthz")
     assert answer.status_code == 503
     assert answer.json()["database"].startswith("unreachable")
@@ -195,7 +228,9 @@ class _UnreachableLedger:
     def __init__(self) -> None:
         from sqlalchemy import create_engine
 
-        self.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+        self.engine = create_engine(
+            "postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+        )
 
 
 def test_uri_with_escapes_is_accepted_as_received_or_decoded(setup: Any) -> None:
@@ -204,8 +239,10 @@ def test_uri_with_escapes_is_accepted_as_received_or_decoded(setup: Any) -> None
     timestamp = str(int(time.time() * 1000))
     received = "http://testserver/webhooks/hubspot?source=crm%3Aapp"
     for uri in (received, received.replace("%3A", ":")):  # both documented ways of hashing it
-        headers = {"X-HubSpot-Request-Timestamp": timestamp,
-                   "X-HubSpot-Signature-v3": hubspot_signature("POST", uri, body, timestamp)}
+        headers = {
+            "X-HubSpot-Request-Timestamp": timestamp,
+            "X-HubSpot-Signature-v3": hubspot_signature("POST", uri, body, timestamp),
+        }
         answer = client.post("/webhooks/hubspot?source=crm%3Aapp", content=body, headers=headers)
         assert answer.status_code == 200, answer.text
     assert len(recorder.calls) == 1  # the second delivery is a replay of event 500

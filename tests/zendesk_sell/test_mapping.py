@@ -21,7 +21,9 @@ def org(**custom: object) -> dict[str, object]:
 
 
 def record(contact: object, report: ReadReport | None = None):
-    return mapping.to_account_record(contact, SETTINGS.field_map(), SETTINGS.usage_map(), TODAY, report or ReadReport())
+    return mapping.to_account_record(
+        contact, SETTINGS.field_map(), SETTINGS.usage_map(), TODAY, report or ReadReport()
+    )
 
 
 def test_custom_field_shapes_are_read_by_name() -> None:
@@ -70,7 +72,9 @@ def test_firehose_custom_field_values_shape_is_read_too() -> None:
 
 def test_overridden_mapping_reads_other_fields() -> None:
     settings = ZendeskSellSettings(
-        access_token="t", fields={"plan": "Plan tier", "name": "custom_fields.Legal name"}, usage_fields={"active_users": "MAU"}
+        access_token="t",
+        fields={"plan": "Plan tier", "name": "custom_fields.Legal name"},
+        usage_fields={"active_users": "MAU"},
     )
     contact = org(**{"Plan tier": "Business", "Legal name": "Acme GmbH", "MAU": "9"})
     rec = mapping.to_account_record(contact, settings.field_map(), settings.usage_map(), TODAY, ReadReport())
@@ -81,8 +85,17 @@ def test_overridden_mapping_reads_other_fields() -> None:
 
 def test_bad_fields_are_defaulted_and_counted_not_fatal() -> None:
     report = ReadReport()
-    rec = record(org(seats_purchased="-5", seats_used="lots", nps="500", customer_since="31/31/2020",
-                     active_users="NaN", api_calls="12"), report)
+    rec = record(
+        org(
+            seats_purchased="-5",
+            seats_used="lots",
+            nps="500",
+            customer_since="31/31/2020",
+            active_users="NaN",
+            api_calls="12",
+        ),
+        report,
+    )
     assert rec is not None
     assert rec.account.seats_purchased is None and rec.account.seats_used is None and rec.account.nps is None
     assert rec.account.customer_since is None
@@ -120,14 +133,22 @@ def test_deal_value_as_number_or_string() -> None:
 def test_our_deals_become_existing_opportunities_with_status_from_stage_category() -> None:
     categories = {"1": "incoming", "3": "won", "4": "lost"}
     deal = {
-        "id": 55, "contact_id": 7, "stage_id": 4, "value": "100.00",
+        "id": 55,
+        "contact_id": 7,
+        "stage_id": 4,
+        "value": "100.00",
         "custom_fields": {"opportunity_key": "7:seat_expansion:seats:2"},
-        "created_at": "2026-01-02T03:04:05Z", "last_stage_change_at": "2026-02-01T00:00:00Z",
+        "created_at": "2026-01-02T03:04:05Z",
+        "last_stage_change_at": "2026-02-01T00:00:00Z",
     }
     existing = mapping.to_existing(deal, "opportunity_key", categories)
     assert existing is not None
     assert (existing.key, existing.account_id, existing.playbook, existing.offer) == (
-        "7:seat_expansion:seats:2", "7", "seat_expansion", "seats")
+        "7:seat_expansion:seats:2",
+        "7",
+        "seat_expansion",
+        "seats",
+    )
     assert existing.status is OpportunityStatus.LOST
     assert existing.closed_at == datetime(2026, 2, 1, tzinfo=UTC)
     assert mapping.to_existing({**deal, "stage_id": 1}, "opportunity_key", categories).closed_at is None
@@ -136,19 +157,37 @@ def test_our_deals_become_existing_opportunities_with_status_from_stage_category
 
 def _opportunity(account_id: str = "7") -> Opportunity:
     return Opportunity(
-        key=f"{account_id}:seat_expansion:seats", account_id=account_id, kind=OpportunityKind.UPSELL,
-        playbook="seat_expansion", title="Seat expansion", offer="seats", estimated_amount=Decimal("1234.567"),
-        currency="EUR", score=90, explanation=(), owner_id="42", journey_stage=JourneyStage.VALUE_REALISED,
+        key=f"{account_id}:seat_expansion:seats",
+        account_id=account_id,
+        kind=OpportunityKind.UPSELL,
+        playbook="seat_expansion",
+        title="Seat expansion",
+        offer="seats",
+        estimated_amount=Decimal("1234.567"),
+        currency="EUR",
+        score=90,
+        explanation=(),
+        owner_id="42",
+        journey_stage=JourneyStage.VALUE_REALISED,
         close_date=date(2026, 12, 31),
     )
 
 
 def test_deal_body_carries_key_owner_tags_and_rounded_value() -> None:
-    body = mapping.deal_body(_opportunity(), key_field="opportunity_key", tags=["oppworker"], stage_id=2, hot_score=80)
+    body = mapping.deal_body(
+        _opportunity(), key_field="opportunity_key", tags=["oppworker"], stage_id=2, hot_score=80
+    )
     assert body == {
-        "name": "Seat expansion", "contact_id": 7, "value": "1234.57", "currency": "EUR",
-        "estimated_close_date": "2026-12-31", "hot": True, "tags": ["oppworker", "oppworker-seat_expansion"],
-        "custom_fields": {"opportunity_key": "7:seat_expansion:seats"}, "owner_id": 42, "stage_id": 2,
+        "name": "Seat expansion",
+        "contact_id": 7,
+        "value": "1234.57",
+        "currency": "EUR",
+        "estimated_close_date": "2026-12-31",
+        "hot": True,
+        "tags": ["oppworker", "oppworker-seat_expansion"],
+        "custom_fields": {"opportunity_key": "7:seat_expansion:seats"},
+        "owner_id": 42,
+        "stage_id": 2,
     }
     with pytest.raises(ValueError, match="not a Sell contact id"):
         mapping.deal_body(_opportunity("acc-1"), key_field="k", tags=[], stage_id=None, hot_score=80)
@@ -156,8 +195,14 @@ def test_deal_body_carries_key_owner_tags_and_rounded_value() -> None:
 
 def test_task_content_ends_with_exactly_one_marker_line() -> None:
     key = "7:seat_expansion:seats"
-    bare = FollowUpTask(opportunity_key=key, account_id="7", subject="Call Acme", body="Why now: seats",
-                        due_date=date(2026, 12, 1), priority="HIGH")
+    bare = FollowUpTask(
+        opportunity_key=key,
+        account_id="7",
+        subject="Call Acme",
+        body="Why now: seats",
+        due_date=date(2026, 12, 1),
+        priority="HIGH",
+    )
     marked = bare.model_copy(update={"body": f"Why now: seats\n\noppworker-key: {key}\n"})
     for task in (bare, marked):
         content = mapping.task_content(task)

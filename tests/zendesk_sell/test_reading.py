@@ -12,7 +12,9 @@ from tests.zendesk_sell.conftest import ConnectorFactory
 
 def _orgs(sandbox: SellSandbox, n: int) -> list[int]:
     return [
-        sandbox.add_organization(f"Org {i}", custom_fields={"seats_purchased": "10", "active_users": str(i)})["id"]
+        sandbox.add_organization(f"Org {i}", custom_fields={"seats_purchased": "10", "active_users": str(i)})[
+            "id"
+        ]
         for i in range(n)
     ]
 
@@ -31,7 +33,9 @@ def test_full_scan_pages_through_every_organisation_100_at_a_time(
     assert connector.next_cursor() is None  # incremental: full -> no cursor
 
 
-def test_sandbox_enforces_the_documented_page_cap(sandbox: SellSandbox, make_connector: ConnectorFactory) -> None:
+def test_sandbox_enforces_the_documented_page_cap(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
     connector = make_connector()
     with pytest.raises(ConnectorError) as caught:
         connector.client.get("/v2/contacts", {"per_page": 101})
@@ -74,7 +78,9 @@ def test_incremental_pass_reads_only_changes_from_the_firehose_stream(
     assert connector.next_cursor() == next_cursor
 
 
-def test_expired_position_falls_back_to_a_full_scan(sandbox: SellSandbox, make_connector: ConnectorFactory) -> None:
+def test_expired_position_falls_back_to_a_full_scan(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
     _orgs(sandbox, 12)
     connector = make_connector()
     list(connector.read_accounts(None, ReadReport()))
@@ -100,8 +106,14 @@ def test_malformed_contact_is_skipped_or_defaulted_and_counted(
     sandbox: SellSandbox, make_connector: ConnectorFactory
 ) -> None:
     good = sandbox.add_organization("Good", custom_fields={"seats_purchased": "5"})["id"]
-    sandbox.add_raw_contact({"id": 500, "is_organization": True, "name": "Junk fields",
-                             "custom_fields": {"seats_purchased": "many", "mrr": "-3", "products": 7}})
+    sandbox.add_raw_contact(
+        {
+            "id": 500,
+            "is_organization": True,
+            "name": "Junk fields",
+            "custom_fields": {"seats_purchased": "many", "mrr": "-3", "products": 7},
+        }
+    )
     sandbox.add_raw_contact({"id": 501, "is_organization": True, "name": "Weird", "custom_fields": "garbage"})
     report = ReadReport()
     connector = make_connector()
@@ -115,7 +127,9 @@ def test_malformed_contact_is_skipped_or_defaulted_and_counted(
 
 
 def test_baskets_come_from_the_products_field(sandbox: SellSandbox, make_connector: ConnectorFactory) -> None:
-    a = sandbox.add_organization("A", custom_fields={"products": [{"id": 1, "name": "api"}, {"id": 2, "name": "glossary"}]})
+    a = sandbox.add_organization(
+        "A", custom_fields={"products": [{"id": 1, "name": "api"}, {"id": 2, "name": "glossary"}]}
+    )
     b = sandbox.add_organization("B", custom_fields={"products": "translate; api"})
     c = sandbox.add_organization("C")
     baskets = dict(make_connector().read_baskets(ReadReport()))
@@ -131,8 +145,14 @@ def test_existing_opportunities_are_our_deals_only_with_status(
 ) -> None:
     org = sandbox.add_organization("Acme")["id"]
     with sandbox.lock:
-        ours = sandbox._create_deal({"name": "Seats", "contact_id": org, "value": "10.50",
-                                     "custom_fields": {"opportunity_key": f"{org}:seat_expansion:seats"}})
+        ours = sandbox._create_deal(
+            {
+                "name": "Seats",
+                "contact_id": org,
+                "value": "10.50",
+                "custom_fields": {"opportunity_key": f"{org}:seat_expansion:seats"},
+            }
+        )
         sandbox._create_deal({"name": "Manual deal", "contact_id": org, "value": 5})
     sandbox.set_deal_stage(ours["id"], 3)  # won
     found = list(make_connector().read_opportunities())
@@ -142,7 +162,9 @@ def test_existing_opportunities_are_our_deals_only_with_status(
     assert found[0].closed_at is not None
 
 
-def test_5xx_and_429_are_retried_until_success(sandbox: SellSandbox, make_connector: ConnectorFactory) -> None:
+def test_5xx_and_429_are_retried_until_success(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
     _orgs(sandbox, 3)
     sandbox.add_fault("GET", "/v2/contacts", 503, times=2)
     sandbox.add_fault("GET", "/v2/users", 429, times=2)
@@ -158,8 +180,9 @@ def test_real_rolling_limit_429s_are_backed_off_and_succeed(make_connector: Conn
         sell.add_user("U", "u@example.com")
         for i in range(12):
             sell.add_organization(f"O{i}")
-        connector = make_connector(base_url=sell.url, access_token=sell.token, per_page=1,
-                                   max_attempts=12, incremental="full")
+        connector = make_connector(
+            base_url=sell.url, access_token=sell.token, per_page=1, max_attempts=12, incremental="full"
+        )
         assert len(list(connector.read_accounts(None, ReadReport()))) == 12
         assert sell.rate_limited >= 1  # the unpaced client did trip the limit
         assert connector.client.stats.rate_limited == sell.rate_limited
@@ -171,8 +194,13 @@ def test_paced_client_stays_under_the_limit(make_connector: ConnectorFactory) ->
     with SellSandbox(rate_limit=10, rate_window=0.25) as sell:  # 40 requests/s
         for i in range(30):
             sell.add_organization(f"O{i}")
-        connector = make_connector(base_url=sell.url, access_token=sell.token, per_page=1,
-                                   incremental="full", limiter=PacedLimiter(36.0))
+        connector = make_connector(
+            base_url=sell.url,
+            access_token=sell.token,
+            per_page=1,
+            incremental="full",
+            limiter=PacedLimiter(36.0),
+        )
         assert len(list(connector.read_accounts(None, ReadReport()))) == 30
         assert sell.rate_limited == 0
 
@@ -186,7 +214,9 @@ def test_bad_token_is_an_auth_error_that_names_the_problem_without_the_token(
     error = caught.value
     assert error.kind is FailureKind.AUTH and error.status == 401
     assert "unauthorized" in str(error) and "logref" in str(error) and error.correlation_id
-    assert "wrong-token-value-123" not in str(error) and "wrong-token-value-123" not in repr(connector.settings)
+    assert "wrong-token-value-123" not in str(error) and "wrong-token-value-123" not in repr(
+        connector.settings
+    )
     assert connector.client.stats.calls == 1  # not retried
 
 
@@ -212,7 +242,9 @@ def test_first_pass_reads_contacts_once_for_baskets_and_accounts(
     assert [r.account.name for r in changed] == ["Added between the two reads"]
 
 
-def test_a_spool_is_never_replayed_into_a_later_pass(sandbox: SellSandbox, make_connector: ConnectorFactory) -> None:
+def test_a_spool_is_never_replayed_into_a_later_pass(
+    sandbox: SellSandbox, make_connector: ConnectorFactory
+) -> None:
     _orgs(sandbox, 5)
     connector = make_connector()
     list(connector.read_baskets(ReadReport()))
@@ -225,8 +257,10 @@ def test_a_spool_is_never_replayed_into_a_later_pass(sandbox: SellSandbox, make_
 def test_owned_products_can_come_from_won_deals_orders_and_line_items(
     sandbox: SellSandbox, make_connector: ConnectorFactory
 ) -> None:
-    api, glossary, security = (sandbox.add_product(n, sku) for n, sku in
-                               (("Translation API", "api"), ("Glossary", "glossary"), ("SSO", "security")))
+    api, glossary, security = (
+        sandbox.add_product(n, sku)
+        for n, sku in (("Translation API", "api"), ("Glossary", "glossary"), ("SSO", "security"))
+    )
     a = sandbox.add_organization("A", custom_fields={"products": ["ignored"]})["id"]
     b = sandbox.add_organization("B")["id"]
     c = sandbox.add_organization("C")["id"]
@@ -237,7 +271,11 @@ def test_owned_products_can_come_from_won_deals_orders_and_line_items(
     connector = make_connector(products_source="orders")
     list(connector.read_owners())
     baskets = dict(connector.read_baskets(ReadReport()))
-    assert baskets == {str(a): frozenset({"api", "glossary"}), str(b): frozenset(), str(c): frozenset({"security"})}
+    assert baskets == {
+        str(a): frozenset({"api", "glossary"}),
+        str(b): frozenset(),
+        str(c): frozenset({"security"}),
+    }
     accounts = {r.account.id: r.account.products for r in connector.read_accounts(None, ReadReport())}
     assert accounts == baskets
     # one line-items call per order of a won deal, and the history is read once per pass
@@ -251,10 +289,20 @@ def test_only_deals_created_by_the_token_user_are_listed_unless_turned_off(
     org = sandbox.add_organization("Acme")["id"]
     other_user = list(sandbox.users)[1]
     with sandbox.lock:
-        mine = sandbox._create_deal({"name": "Mine", "contact_id": org,
-                                     "custom_fields": {"opportunity_key": f"{org}:plan_upgrade:next_plan"}})
-        theirs = sandbox._create_deal({"name": "Theirs", "contact_id": org,
-                                       "custom_fields": {"opportunity_key": f"{org}:seat_expansion:seats"}})
+        mine = sandbox._create_deal(
+            {
+                "name": "Mine",
+                "contact_id": org,
+                "custom_fields": {"opportunity_key": f"{org}:plan_upgrade:next_plan"},
+            }
+        )
+        theirs = sandbox._create_deal(
+            {
+                "name": "Theirs",
+                "contact_id": org,
+                "custom_fields": {"opportunity_key": f"{org}:seat_expansion:seats"},
+            }
+        )
         theirs["creator_id"] = other_user
     assert [e.crm_id for e in make_connector().read_opportunities()] == [str(mine["id"])]
     everything = make_connector(deals_by_creator=False).read_opportunities()
@@ -282,9 +330,15 @@ def test_deal_facts_give_won_amount_and_lost_reason_from_the_listing(
 
     org = sandbox.add_organization("Acme")["id"]
     with sandbox.lock:
-        won = sandbox._create_deal({"name": "W", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:a:x"}})
-        lost = sandbox._create_deal({"name": "L", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:b:y"}})
-        sandbox._create_deal({"name": "O", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:c:z"}})
+        won = sandbox._create_deal(
+            {"name": "W", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:a:x"}}
+        )
+        lost = sandbox._create_deal(
+            {"name": "L", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:b:y"}}
+        )
+        sandbox._create_deal(
+            {"name": "O", "contact_id": org, "custom_fields": {"opportunity_key": f"{org}:c:z"}}
+        )
     sandbox.set_deal_stage(won["id"], 3, value="1200.50")
     sandbox.set_deal_stage(lost["id"], 4, loss_reason_id=2)
     connector = make_connector()

@@ -23,15 +23,25 @@ TOKEN = "t" * 64
 def test_upsert_request_has_bearer_auth_user_agent_filter_and_data_envelope() -> None:
     responses.post(
         f"{BASE}/v2/deals/upsert",
-        json={"data": {"id": 9, "created_at": "2026-11-25T06:00:00Z", "updated_at": "2026-11-25T06:00:00Z"},
-              "meta": {"type": "deal"}},
+        json={
+            "data": {"id": 9, "created_at": "2026-11-25T06:00:00Z", "updated_at": "2026-11-25T06:00:00Z"},
+            "meta": {"type": "deal"},
+        },
     )
     connector = ZendeskSellConnector(ZendeskSellSettings(access_token=TOKEN), limiter=NoLimit())
     key = "42:plan_upgrade:next_plan"
     opportunity = Opportunity(
-        key=key, account_id="42", kind=OpportunityKind.UPSELL, playbook="plan_upgrade", title="Upgrade",
-        offer="next_plan", estimated_amount=Decimal("100"), score=50, explanation=(),
-        journey_stage=JourneyStage.ADOPTING, close_date=date(2027, 1, 15),
+        key=key,
+        account_id="42",
+        kind=OpportunityKind.UPSELL,
+        playbook="plan_upgrade",
+        title="Upgrade",
+        offer="next_plan",
+        estimated_amount=Decimal("100"),
+        score=50,
+        explanation=(),
+        journey_stage=JourneyStage.ADOPTING,
+        close_date=date(2027, 1, 15),
     )
     (result,) = connector.write_deals([opportunity])
     assert result.crm_id == "9" and result.created
@@ -50,13 +60,21 @@ def test_upsert_request_has_bearer_auth_user_agent_filter_and_data_envelope() ->
 @responses.activate
 def test_listing_asks_for_100_per_page_sorted_by_id_and_follows_until_no_next_page() -> None:
     def page(n: int, more: bool) -> dict[str, object]:
-        links = {"self": f"{BASE}/v2/contacts?page={n}"} | ({"next_page": f"{BASE}/v2/contacts?page={n+1}"} if more else {})
-        return {"items": [{"data": {"id": n, "is_organization": True, "name": f"O{n}"}, "meta": {"type": "contact"}}],
-                "meta": {"type": "collection", "count": 1, "links": links}}
+        links = {"self": f"{BASE}/v2/contacts?page={n}"} | (
+            {"next_page": f"{BASE}/v2/contacts?page={n + 1}"} if more else {}
+        )
+        return {
+            "items": [
+                {"data": {"id": n, "is_organization": True, "name": f"O{n}"}, "meta": {"type": "contact"}}
+            ],
+            "meta": {"type": "collection", "count": 1, "links": links},
+        }
 
     responses.get(f"{BASE}/v2/contacts", json=page(1, True))
     responses.get(f"{BASE}/v2/contacts", json=page(2, False))
-    connector = ZendeskSellConnector(ZendeskSellSettings(access_token=TOKEN, incremental="full"), limiter=NoLimit())
+    connector = ZendeskSellConnector(
+        ZendeskSellSettings(access_token=TOKEN, incremental="full"), limiter=NoLimit()
+    )
     assert [r.account.id for r in connector.read_accounts(None, ReadReport())] == ["1", "2"]
     queries = [parse_qs(urlsplit(c.request.url).query) for c in responses.calls]
     assert queries == [

@@ -40,7 +40,9 @@ def assert_exactly_once(sandbox: SellSandbox) -> int:
     for deal in sandbox.deals.values():
         assert tasks_by_deal[deal["id"]] == 1, f"deal {deal['id']} has {tasks_by_deal[deal['id']]} tasks"
         (task,) = [t for t in sandbox.tasks.values() if t["resource_id"] == deal["id"]]
-        assert task["content"].splitlines()[-1] == f"oppworker-key: {deal['custom_fields']['opportunity_key']}"
+        assert (
+            task["content"].splitlines()[-1] == f"oppworker-key: {deal['custom_fields']['opportunity_key']}"
+        )
     assert len(sandbox.tasks) == len(sandbox.deals)
     return len(sandbox.deals)
 
@@ -85,8 +87,10 @@ def test_full_then_incremental_pass_write_each_opportunity_once(
     created = assert_exactly_once(sandbox)
 
     for account_id in accounts[:10]:  # these ten fill every seat and grow
-        sandbox.update_contact(account_id, custom_fields={"seats_purchased": "50", "seats_used": "50",
-                                                          "active_users": "50", "nps": "9"})
+        sandbox.update_contact(
+            account_id,
+            custom_fields={"seats_purchased": "50", "seats_used": "50", "active_users": "50", "nps": "9"},
+        )
     before = len(sandbox.calls)
     second = run_pass(settings, crm="zendesk-sell", connector=make_connector(), now=NOW.replace(day=26))
     assert second.mode == "incremental" and second.accounts_read == 10
@@ -94,14 +98,20 @@ def test_full_then_incremental_pass_write_each_opportunity_once(
     assert second.cursor and second.cursor != first.cursor
     assert assert_exactly_once(sandbox) == created + second.deals_created
 
-    third = run_pass(settings, crm="zendesk-sell", full=True, connector=make_connector(), now=NOW.replace(day=27))
+    third = run_pass(
+        settings, crm="zendesk-sell", full=True, connector=make_connector(), now=NOW.replace(day=27)
+    )
     assert third.accounts_read == N and third.deals_created == 0 and third.tasks_created == 0
     assert_exactly_once(sandbox)
 
 
 @pytest.mark.parametrize("where", ["before_tasks", "after_tasks", "mid_deals"])
 def test_crash_during_writes_then_rerun_leaves_one_deal_and_one_task_per_key(
-    sandbox: SellSandbox, make_connector: ConnectorFactory, settings: Settings, accounts: list[int], where: str
+    sandbox: SellSandbox,
+    make_connector: ConnectorFactory,
+    settings: Settings,
+    accounts: list[int],
+    where: str,
 ) -> None:
     crashing = CrashingConnector(make_connector(), where)
     with pytest.raises(RuntimeError):
@@ -123,7 +133,9 @@ def test_crash_during_writes_then_rerun_leaves_one_deal_and_one_task_per_key(
 def test_dry_run_pass_writes_nothing_and_returns_the_payloads(
     sandbox: SellSandbox, make_connector: ConnectorFactory, settings: Settings, accounts: list[int]
 ) -> None:
-    report = run_pass(settings, crm="zendesk-sell", dry_run=True, connector=make_connector(dry_run=True), now=NOW)
+    report = run_pass(
+        settings, crm="zendesk-sell", dry_run=True, connector=make_connector(dry_run=True), now=NOW
+    )
     assert report.new > 0
     assert not sandbox.writes and not sandbox.deals
     methods = Counter((p["method"], p["path"].split("?")[0]) for p in report.dry_run_payloads)

@@ -8,11 +8,23 @@ from connectors.zendesk_sell.cli import group
 from tests.sandboxes.zendesk_sell import SellSandbox
 
 ALL_CONTACT_FIELDS = [
-    ("plan", "string"), ("plan_rank", "number"), ("products", "multi_select_list"), ("seats_purchased", "number"),
-    ("seats_used", "number"), ("mrr", "number"), ("currency", "string"), ("customer_since", "date"),
-    ("contract_end_date", "date"), ("journey_stage", "list"), ("nps", "number"), ("csat", "number"),
-    ("open_escalations", "number"), ("active_users", "number"), ("words_translated", "number"),
-    ("api_calls", "number"), ("premium_feature_attempts", "number"),
+    ("plan", "string"),
+    ("plan_rank", "number"),
+    ("products", "multi_select_list"),
+    ("seats_purchased", "number"),
+    ("seats_used", "number"),
+    ("mrr", "number"),
+    ("currency", "string"),
+    ("customer_since", "date"),
+    ("contract_end_date", "date"),
+    ("journey_stage", "list"),
+    ("nps", "number"),
+    ("csat", "number"),
+    ("open_escalations", "number"),
+    ("active_users", "number"),
+    ("words_translated", "number"),
+    ("api_calls", "number"),
+    ("premium_feature_attempts", "number"),
 ]
 
 
@@ -34,8 +46,12 @@ def test_setup_passes_when_every_field_exists() -> None:
 
 
 def test_setup_prints_what_an_admin_must_create() -> None:
-    with SellSandbox(deal_custom_fields=(), filterable_deal_fields=(),
-                     contact_custom_fields=ALL_CONTACT_FIELDS[:-1], firehose=False) as sell:
+    with SellSandbox(
+        deal_custom_fields=(),
+        filterable_deal_fields=(),
+        contact_custom_fields=ALL_CONTACT_FIELDS[:-1],
+        firehose=False,
+    ) as sell:
         sell.add_user("Admin", "admin@example.com")
         result = _invoke(sell)
     assert result.exit_code == 1
@@ -67,7 +83,8 @@ def test_setup_does_not_ask_for_a_products_field_when_products_come_from_orders(
         sell.add_user("Admin", "admin@example.com")
         env = {"ZENDESK_SELL_ACCESS_TOKEN": sell.token, "ZENDESK_SELL_PRODUCTS_SOURCE": "orders"}
         result = CliRunner().invoke(group, ["setup", "--base-url", sell.url], env=env)
-        missing = CliRunner().invoke(group, ["setup", "--base-url", sell.url],
-                                     env={"ZENDESK_SELL_ACCESS_TOKEN": sell.token})
+        missing = CliRunner().invoke(
+            group, ["setup", "--base-url", sell.url], env={"ZENDESK_SELL_ACCESS_TOKEN": sell.token}
+        )
     assert result.exit_code == 0, result.output
     assert "named 'products'" in missing.output

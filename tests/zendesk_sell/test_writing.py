@@ -14,19 +14,33 @@ from tests.sandboxes.zendesk_sell import SellSandbox
 from tests.zendesk_sell.conftest import ConnectorFactory
 
 
-def _pair(account_id: int, offer: str = "seats", owner_id: int | None = None) -> tuple[Opportunity, FollowUpTask]:
+def _pair(
+    account_id: int, offer: str = "seats", owner_id: int | None = None
+) -> tuple[Opportunity, FollowUpTask]:
     key = f"{account_id}:seat_expansion:{offer}"
     opportunity = Opportunity(
-        key=key, account_id=str(account_id), account_name="Acme", kind=OpportunityKind.UPSELL,
-        playbook="seat_expansion", title=f"Seat expansion ({offer})", offer=offer,
-        estimated_amount=Decimal("4320.00"), score=72, explanation=(),
-        owner_id=None if owner_id is None else str(owner_id), journey_stage=JourneyStage.VALUE_REALISED,
+        key=key,
+        account_id=str(account_id),
+        account_name="Acme",
+        kind=OpportunityKind.UPSELL,
+        playbook="seat_expansion",
+        title=f"Seat expansion ({offer})",
+        offer=offer,
+        estimated_amount=Decimal("4320.00"),
+        score=72,
+        explanation=(),
+        owner_id=None if owner_id is None else str(owner_id),
+        journey_stage=JourneyStage.VALUE_REALISED,
         close_date=date(2026, 12, 31),
     )
     task = FollowUpTask(
-        opportunity_key=key, account_id=str(account_id), subject="Seat expansion: Acme is out of seats",
-        body=f"Why now:\n+45 seats 95% used\n\noppworker-key: {key}", due_date=date(2026, 11, 28),
-        priority="HIGH", owner_id=None if owner_id is None else str(owner_id),
+        opportunity_key=key,
+        account_id=str(account_id),
+        subject="Seat expansion: Acme is out of seats",
+        body=f"Why now:\n+45 seats 95% used\n\noppworker-key: {key}",
+        due_date=date(2026, 11, 28),
+        priority="HIGH",
+        owner_id=None if owner_id is None else str(owner_id),
     )
     return opportunity, task
 
@@ -110,7 +124,9 @@ def test_validation_error_is_surfaced_per_item_with_code_field_and_logref(
     results = connector.write_deals([bad[0], good[0]])
     assert results[1].ok and not results[0].ok
     error = results[0].error or ""
-    assert "HTTP 422" in error and "incorrect_value" in error and "/data/owner_id" in error and "logref" in error
+    assert (
+        "HTTP 422" in error and "incorrect_value" in error and "/data/owner_id" in error and "logref" in error
+    )
     assert sandbox.token not in error
     assert len(sandbox.deals) == 1
     unknown = _pair(424242)  # an organisation that does not exist
@@ -145,7 +161,10 @@ def test_dry_run_preview_makes_no_call_and_matches_what_a_write_sends(
     preview = connector.preview_writes([o for o, _ in pairs], [t for _, t in pairs])
     assert len(sandbox.calls) == before and not sandbox.writes
     assert [(p["method"], p["path"].split("?")[0]) for p in preview] == [
-        ("POST", "/v2/deals/upsert"), ("POST", "/v2/deals/upsert"), ("POST", "/v2/tasks"), ("POST", "/v2/tasks")
+        ("POST", "/v2/deals/upsert"),
+        ("POST", "/v2/deals/upsert"),
+        ("POST", "/v2/tasks"),
+        ("POST", "/v2/tasks"),
     ]
     assert preview[0]["path"].endswith("=" + pairs[0][0].key.replace(":", "%3A"))
 
@@ -168,11 +187,20 @@ def test_a_deal_of_ours_the_listing_could_not_see_is_updated_and_its_task_found(
     opportunity, task = _pair(orgs[0])
     other_user = list(sandbox.users)[1]
     with sandbox.lock:
-        old = sandbox._create_deal({"name": "Old", "contact_id": orgs[0],
-                                    "custom_fields": {"opportunity_key": opportunity.key}})
-        old.update(creator_id=other_user, created_at="2026-01-05T10:00:00Z", updated_at="2026-01-05T10:00:00Z")
-        sandbox.tasks[1] = {"id": 1, "resource_type": "deal", "resource_id": old["id"], "completed": False,
-                            "content": f"Earlier task\noppworker-key: {opportunity.key}", "updated_at": "2026-01-05T10:00:00Z"}
+        old = sandbox._create_deal(
+            {"name": "Old", "contact_id": orgs[0], "custom_fields": {"opportunity_key": opportunity.key}}
+        )
+        old.update(
+            creator_id=other_user, created_at="2026-01-05T10:00:00Z", updated_at="2026-01-05T10:00:00Z"
+        )
+        sandbox.tasks[1] = {
+            "id": 1,
+            "resource_type": "deal",
+            "resource_id": old["id"],
+            "completed": False,
+            "content": f"Earlier task\noppworker-key: {opportunity.key}",
+            "updated_at": "2026-01-05T10:00:00Z",
+        }
     deals, tasks = _write(make_connector(), [(opportunity, task)])
     assert (deals[0].crm_id, deals[0].created) == (str(old["id"]), False)
     assert (tasks[0].crm_id, tasks[0].created) == ("1", False)

@@ -65,8 +65,15 @@ def pass_rows(settings: Settings, config: Path | None, flags: dict[str, Any]) ->
         if name == "crm":
             continue  # shown per CRM below
         env = _env_set(f"OPPWORKER_{name.upper()}")
-        source = ("flag" if name in flags else f"env {env}" if env else f"file {config}" if name in from_file
-                  else "default")
+        source = (
+            "flag"
+            if name in flags
+            else f"env {env}"
+            if env
+            else f"file {config}"
+            if name in from_file
+            else "default"
+        )
         rows.append((name, masked(getattr(settings, name)), source))
     return rows
 
@@ -78,10 +85,16 @@ def service_rows() -> list[tuple[str, Any, str]]:
     secrets_dir = Path(os.environ.get("OPPWORKER_SECRETS_DIR", "/run/secrets"))
     rows = []
     for name, info in ServiceSettings.model_fields.items():
-        aliases = [c for c in getattr(info.validation_alias, "choices", []) or [] if isinstance(c, str) and c.isupper()]
+        aliases = [
+            c
+            for c in getattr(info.validation_alias, "choices", []) or []
+            if isinstance(c, str) and c.isupper()
+        ]
         env = _env_set(*(aliases or [f"OPPWORKER_{name.upper()}"]))
         secret_file = secrets_dir / f"oppworker_{name}"
-        source = f"env {env}" if env else f"secrets file {secret_file}" if secret_file.is_file() else "default"
+        source = (
+            f"env {env}" if env else f"secrets file {secret_file}" if secret_file.is_file() else "default"
+        )
         rows.append((f"service.{name}", masked(getattr(service, name)), source))
     return rows
 
@@ -123,8 +136,13 @@ def show(ctx: click.Context, crms: tuple[str, ...], as_json: bool) -> None:
         settings.crm.setdefault(crm, {})
     rows = pass_rows(settings, config, {}) + crm_rows(settings, config) + service_rows()
     if as_json:
-        click.echo(json.dumps({name: {"value": value, "source": source} for name, value, source in rows},
-                              indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {name: {"value": value, "source": source} for name, value, source in rows},
+                indent=2,
+                default=str,
+            )
+        )
         return
     table = Table(title="Effective settings (flags > environment > file > default)", title_justify="left")
     for column in ("setting", "value", "from"):

@@ -19,8 +19,12 @@ from domain import ConnectorError, FailureKind
 from worker.pipeline.settings_check import ConfigurationError, plain_validation_error
 
 # Settings class -> where its values live in the settings file, for error messages.
-CONNECTOR_SECTIONS = {"HubSpotSettings": "crm.hubspot.", "ZendeskSellSettings": "crm.zendesk-sell.",
-                      "PipedriveSettings": "crm.pipedrive.", "UsageSourceSettings": "usage_sources: "}
+CONNECTOR_SECTIONS = {
+    "HubSpotSettings": "crm.hubspot.",
+    "ZendeskSellSettings": "crm.zendesk-sell.",
+    "PipedriveSettings": "crm.pipedrive.",
+    "UsageSourceSettings": "usage_sources: ",
+}
 DATABASE_HINT = "check OPPWORKER_DATABASE_URL (or database_url in the settings file)"
 
 
@@ -41,8 +45,11 @@ def describe_failure(exc: BaseException) -> str | None:
     if broker:
         return broker
     if isinstance(exc, FileNotFoundError):
-        return f"{exc.filename or exc}: not found. Check the path given (--data-dir, --output-dir or the settings file)." \
-            if exc.filename else f"{exc}: check the path given (--data-dir or data_dir in the settings file)."
+        return (
+            f"{exc.filename or exc}: not found. Check the path given (--data-dir, --output-dir or the settings file)."
+            if exc.filename
+            else f"{exc}: check the path given (--data-dir or data_dir in the settings file)."
+        )
     if isinstance(exc, NotADirectoryError | PermissionError):
         return f"{exc.filename}: {exc.strerror}"
     return None
@@ -64,8 +71,10 @@ def _database(exc: BaseException) -> str | None:
     if isinstance(exc, NoSuchModuleError):
         scheme = str(exc).rsplit(":", 1)[-1].strip()
         if scheme == "postgres":
-            return ("the database URL's scheme `postgres://` is not supported: write "
-                    f"postgresql+psycopg://user@host:5432/name; {DATABASE_HINT}")
+            return (
+                "the database URL's scheme `postgres://` is not supported: write "
+                f"postgresql+psycopg://user@host:5432/name; {DATABASE_HINT}"
+            )
         return f"the database URL names a driver that is not installed ({scheme}); {DATABASE_HINT}"
     if isinstance(exc, ArgumentError):
         return f"the database URL is not a URL (expected e.g. postgresql+psycopg://user@host:5432/name); {DATABASE_HINT}"
@@ -89,8 +98,10 @@ def _broker(exc: BaseException) -> str | None:
     except ImportError:  # pragma: no cover
         return None
     if isinstance(exc, redis.exceptions.ConnectionError | KombuOperationalError):
-        return (f"cannot reach Redis ({_first_line(str(exc))}): start it, or set OPPWORKER_REDIS_URL "
-                "(REDIS_URL) to where it runs.")
+        return (
+            f"cannot reach Redis ({_first_line(str(exc))}): start it, or set OPPWORKER_REDIS_URL "
+            "(REDIS_URL) to where it runs."
+        )
     return None
 
 

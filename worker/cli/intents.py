@@ -49,7 +49,11 @@ def detect_line(detector: IntentDetector, raw: str, number: int) -> tuple[dict[s
     if not isinstance(item, dict) or not isinstance(item.get("text"), str):
         found = type(item.get("text")).__name__ if isinstance(item, dict) else type(item).__name__
         ident = item.get("id") if isinstance(item, dict) else None
-        return {"id": ident, "line": number, "error": f'expected an object with a string "text", found {found}'}, False
+        return {
+            "id": ident,
+            "line": number,
+            "error": f'expected an object with a string "text", found {found}',
+        }, False
     detection = detector.detect(item["text"])
     return {
         "id": item.get("id"),
@@ -72,10 +76,18 @@ def run_detect(detector: IntentDetector, source: IO[str], out: IO[str]) -> int:
 
 @group.command("detect")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--lexicons", "lexicons", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A folder of <lang>.yaml lexicons that extend the built-in ones (repeatable).")
-@click.option("--catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The catalog whose plan and product names to recognise (default: configured or bundled).")
+@click.option(
+    "--lexicons",
+    "lexicons",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of <lang>.yaml lexicons that extend the built-in ones (repeatable).",
+)
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The catalog whose plan and product names to recognise (default: configured or bundled).",
+)
 @click.pass_context
 def detect(ctx: click.Context, file: Path | None, lexicons: tuple[Path, ...], catalog: Path | None) -> None:
     """Read JSON lines {"id", "text"} from FILE or standard input; write one JSON line per input."""
@@ -86,5 +98,7 @@ def detect(ctx: click.Context, file: Path | None, lexicons: tuple[Path, ...], ca
         with file.open(encoding="utf-8") as source:
             bad = run_detect(detector, source, sys.stdout)
     if bad:
-        click.echo(f"{bad} input line(s) were not {{\"id\", \"text\"}} objects; see their \"error\" lines", err=True)
+        click.echo(
+            f'{bad} input line(s) were not {{"id", "text"}} objects; see their "error" lines', err=True
+        )
         ctx.exit(1)

@@ -40,13 +40,20 @@ def _deals(store: MigrationStore, crm: str, accounts: Matching, target: ReadsImp
     rows = store.ledger_deals(crm)
     imported = [TargetRecord(i, title, key) for i, title, key in target.imported_deals()]
     by_key = match_records([SourceRecord(r["key"], "") for r in rows], imported)
-    found = Matching(mapped=dict(by_key.mapped), how=dict(by_key.how),
-                     ambiguous=[a for a in by_key.ambiguous if a.reason == "several records carry this id"])
-    titled = {r["key"]: r for r in rows if r["key"] not in found.mapped and r["key"] not in
-              {a.source_id for a in found.ambiguous}}
+    found = Matching(
+        mapped=dict(by_key.mapped),
+        how=dict(by_key.how),
+        ambiguous=[a for a in by_key.ambiguous if a.reason == "several records carry this id"],
+    )
+    titled = {
+        r["key"]: r
+        for r in rows
+        if r["key"] not in found.mapped and r["key"] not in {a.source_id for a in found.ambiguous}
+    }
     taken = set(found.mapped.values())
-    by_title = match_records([SourceRecord(k, r["title"]) for k, r in titled.items()],
-                             [t for t in imported if t.id not in taken])
+    by_title = match_records(
+        [SourceRecord(k, r["title"]) for k, r in titled.items()], [t for t in imported if t.id not in taken]
+    )
     for key, deal_id in by_title.mapped.items():
         if accounts.mapped.get(titled[key]["account_id"]) is not None:
             found.mapped[key], found.how[key] = deal_id, "name"
@@ -57,17 +64,30 @@ def _deals(store: MigrationStore, crm: str, accounts: Matching, target: ReadsImp
     return found
 
 
-def _print(accounts: Matching, deals: Matching, counts: Any, as_json: bool, dry_run: bool, names: dict[str, str]) -> None:
+def _print(
+    accounts: Matching, deals: Matching, counts: Any, as_json: bool, dry_run: bool, names: dict[str, str]
+) -> None:
     summary = {
         "dry_run": dry_run,
-        "accounts": {**accounts.counts(), "mapped": accounts.mapped, "how": accounts.how,
-                     "ambiguous": [a.__dict__ | {"candidates": list(a.candidates)} for a in accounts.ambiguous],
-                     "missing": accounts.missing},
-        "deals": {**deals.counts(), "mapped": deals.mapped, "how": deals.how,
-                  "ambiguous": [a.__dict__ | {"candidates": list(a.candidates)} for a in deals.ambiguous],
-                  "missing": deals.missing},
-        "rows": {"moved" if not dry_run else "would_move": dict(counts.moved), "left_behind": dict(counts.left),
-                 "open_opportunities": counts.open_opportunities},
+        "accounts": {
+            **accounts.counts(),
+            "mapped": accounts.mapped,
+            "how": accounts.how,
+            "ambiguous": [a.__dict__ | {"candidates": list(a.candidates)} for a in accounts.ambiguous],
+            "missing": accounts.missing,
+        },
+        "deals": {
+            **deals.counts(),
+            "mapped": deals.mapped,
+            "how": deals.how,
+            "ambiguous": [a.__dict__ | {"candidates": list(a.candidates)} for a in deals.ambiguous],
+            "missing": deals.missing,
+        },
+        "rows": {
+            "moved" if not dry_run else "would_move": dict(counts.moved),
+            "left_behind": dict(counts.left),
+            "open_opportunities": counts.open_opportunities,
+        },
     }
     if as_json:
         click.echo(json.dumps(summary, default=str))
@@ -75,22 +95,34 @@ def _print(accounts: Matching, deals: Matching, counts: Any, as_json: bool, dry_
     verb = "would move" if dry_run else "moved"
     console.print(f"[bold]Accounts[/]: {accounts.counts()}")
     for source_id, target_id in sorted(accounts.mapped.items()):
-        console.print(f"  {source_id} ({names.get(source_id, '')}) -> {target_id} by {accounts.how[source_id]}")
+        console.print(
+            f"  {source_id} ({names.get(source_id, '')}) -> {target_id} by {accounts.how[source_id]}"
+        )
     for doubt in accounts.ambiguous:
-        console.print(f"  [yellow]ambiguous[/] {doubt.source_id} ({doubt.name}): {doubt.reason}: {', '.join(doubt.candidates)}")
+        console.print(
+            f"  [yellow]ambiguous[/] {doubt.source_id} ({doubt.name}): {doubt.reason}: {', '.join(doubt.candidates)}"
+        )
     for source_id in accounts.missing:
-        console.print(f"  [red]missing[/] {source_id} ({names.get(source_id, '')}): no counterpart; its rows stay")
+        console.print(
+            f"  [red]missing[/] {source_id} ({names.get(source_id, '')}): no counterpart; its rows stay"
+        )
     console.print(f"[bold]Deals[/]: {deals.counts()}")
     for doubt in deals.ambiguous:
-        console.print(f"  [yellow]ambiguous[/] {doubt.source_id}: {doubt.reason}: {', '.join(doubt.candidates)}")
+        console.print(
+            f"  [yellow]ambiguous[/] {doubt.source_id}: {doubt.reason}: {', '.join(doubt.candidates)}"
+        )
     for key in deals.missing:
         console.print(f"  [red]missing[/] {key}: no deal carries this key; its ledger row stays")
     console.print(f"[bold]Ledger rows {verb}[/]: {dict(counts.moved)}; left behind: {dict(counts.left)}")
 
 
 @click.command("migrate")
-@click.option("--from", "source_crm", type=click.Choice(available()), required=True, help="The CRM left behind.")
-@click.option("--to", "target_crm", type=click.Choice(available()), required=True, help="The CRM the export went to.")
+@click.option(
+    "--from", "source_crm", type=click.Choice(available()), required=True, help="The CRM left behind."
+)
+@click.option(
+    "--to", "target_crm", type=click.Choice(available()), required=True, help="The CRM the export went to."
+)
 @click.option("--dry-run", is_flag=True, help="Print the mapping and what would move; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the mapping and counts as JSON.")
 @click.pass_context
@@ -102,7 +134,9 @@ def migrate_cmd(ctx: click.Context, source_crm: str, target_crm: str, dry_run: b
     source = build_connector(source_crm, {**settings.connector_options(source_crm), "dry_run": True})
     target = build_connector(target_crm, {**settings.connector_options(target_crm), "dry_run": True})
     if not isinstance(target, ReadsImportedRecords):
-        raise click.ClickException(f"{target_crm} cannot list imported records (no ReadsImportedRecords): not a migration target")
+        raise click.ClickException(
+            f"{target_crm} cannot list imported records (no ReadsImportedRecords): not a migration target"
+        )
     try:
         sources = _accounts(source)
         accounts = match_records(sources, [TargetRecord(i, n, c) for i, n, c in target.imported_accounts()])

@@ -34,24 +34,58 @@ def _pct(value: float | None) -> str:
 
 def _figures_table(title: str, first: str, rows: list[Any]) -> Table:
     table = Table(title=title, title_justify="left")
-    for name in (first, "created", "tasks done", "won", "lost", "open", "deleted", "win rate", "won amount", "median days"):
+    for name in (
+        first,
+        "created",
+        "tasks done",
+        "won",
+        "lost",
+        "open",
+        "deleted",
+        "win rate",
+        "won amount",
+        "median days",
+    ):
         table.add_column(name, justify="left" if name == first else "right")
     for f in rows:
-        table.add_row(escape(str(f.group)), str(f.created), str(f.tasks_completed), str(f.won), str(f.lost), str(f.open),
-                      str(f.deleted), _pct(f.win_rate), f"{f.won_amount:,.0f}",
-                      "–" if f.median_days_to_close is None else f"{f.median_days_to_close:g}")
+        table.add_row(
+            escape(str(f.group)),
+            str(f.created),
+            str(f.tasks_completed),
+            str(f.won),
+            str(f.lost),
+            str(f.open),
+            str(f.deleted),
+            _pct(f.win_rate),
+            f"{f.won_amount:,.0f}",
+            "–" if f.median_days_to_close is None else f"{f.median_days_to_close:g}",
+        )
     return table
 
 
 @click.command("report")
 @click.option("--since", help="Only deals created on or after this date (YYYY-MM-DD).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (html default: <output-dir>/outcomes.html).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (html default: <output-dir>/outcomes.html).",
+)
 @click.option("--crm", default=None, help="Only this CRM's deals (default: all in the ledger).")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Outbox and ledger folder.")
+@click.option(
+    "--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Outbox and ledger folder."
+)
 @click.pass_context
-def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | None, crm: str | None,
-               output_dir: Path | None) -> None:
+def report_cmd(
+    ctx: click.Context,
+    since: str | None,
+    fmt: str,
+    output: Path | None,
+    crm: str | None,
+    output_dir: Path | None,
+) -> None:
     """Did the offers work? Conversion per playbook, kind, stage and score band; holdout lift."""
     from worker.outcomes.html import render_html
     from worker.outcomes.report import build_report
@@ -64,7 +98,9 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
         kinds = {p.id: p.kind.value for p in load_definitions(settings)}
     except Exception:  # a broken playbook file must not hide the figures: kinds stay as stored
         kinds = {}
-    report = build_report(store_for(Ledger(require_ledger(settings))), datetime.now(UTC), _day(since), crm, kinds)
+    report = build_report(
+        store_for(Ledger(require_ledger(settings))), datetime.now(UTC), _day(since), crm, kinds
+    )
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, default=str)
         if output:
@@ -80,25 +116,48 @@ def report_cmd(ctx: click.Context, since: str | None, fmt: str, output: Path | N
         return
     out = Console(file=output.open("w", encoding="utf-8"), width=160) if output else console
     t = report.total
-    out.print(f"[bold]Outcomes[/bold] ({'deals created since ' + str(report.since) if report.since else 'all deals'}): "
-              f"{t.created} created, {t.won} won, {t.lost} lost, {t.open} open, win rate {_pct(t.win_rate)}, "
-              f"won amount {t.won_amount:,.0f}")
+    out.print(
+        f"[bold]Outcomes[/bold] ({'deals created since ' + str(report.since) if report.since else 'all deals'}): "
+        f"{t.created} created, {t.won} won, {t.lost} lost, {t.open} open, win rate {_pct(t.win_rate)}, "
+        f"won amount {t.won_amount:,.0f}"
+    )
     out.print(_figures_table("Per playbook", "playbook", report.by_playbook))
     out.print(_figures_table("Per kind", "kind", report.by_kind))
     out.print(_figures_table("Per journey stage", "stage", report.by_stage))
     out.print(_figures_table("Per score band", "score", report.by_score_band))
     if report.holdouts:
-        table = Table(title="Holdout groups (expansion: a won deal or a plan/seat increase)", title_justify="left")
-        for name in ("playbook", "treated", "expanded", "control", "expanded ", "difference", "95% interval", "conclusion"):
+        table = Table(
+            title="Holdout groups (expansion: a won deal or a plan/seat increase)", title_justify="left"
+        )
+        for name in (
+            "playbook",
+            "treated",
+            "expanded",
+            "control",
+            "expanded ",
+            "difference",
+            "95% interval",
+            "conclusion",
+        ):
             table.add_column(name, justify="left" if name in ("playbook", "conclusion") else "right")
         for h in report.holdouts:
-            table.add_row(escape(h.playbook), str(h.treated_accounts), _pct(h.treated_rate), str(h.control_accounts),
-                          _pct(h.control_rate), "–" if h.difference is None else f"{h.difference * 100:+.1f} pts",
-                          "–" if h.ci_low is None or h.ci_high is None else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f}",
-                          h.conclusion)
+            table.add_row(
+                escape(h.playbook),
+                str(h.treated_accounts),
+                _pct(h.treated_rate),
+                str(h.control_accounts),
+                _pct(h.control_rate),
+                "–" if h.difference is None else f"{h.difference * 100:+.1f} pts",
+                "–"
+                if h.ci_low is None or h.ci_high is None
+                else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f}",
+                h.conclusion,
+            )
         out.print(table)
     else:
-        out.print("No playbook declares a holdout: add `holdout: 0.1` to one to measure it against a control group.")
+        out.print(
+            "No playbook declares a holdout: add `holdout: 0.1` to one to measure it against a control group."
+        )
 
 
 def _playbooks(settings: Settings, target: str) -> list[Any]:
@@ -118,8 +177,10 @@ def _playbooks(settings: Settings, target: str) -> list[Any]:
     if target == "all":
         return list(known.values())
     if target not in known:
-        raise click.ClickException(f"{target!r} is neither a playbook file, a folder, nor a known playbook id "
-                                   f"({', '.join(sorted(known))}, or 'all')")
+        raise click.ClickException(
+            f"{target!r} is neither a playbook file, a folder, nor a known playbook id "
+            f"({', '.join(sorted(known))}, or 'all')"
+        )
     return [known[target]]
 
 
@@ -127,14 +188,27 @@ def _playbooks(settings: Settings, target: str) -> list[Any]:
 @click.argument("playbook_or_dir")
 @click.option("--from", "start", required=True, help="First day to replay (YYYY-MM-DD).")
 @click.option("--to", "end", required=True, help="Last day to replay (YYYY-MM-DD).")
-@click.option("--every", default=1, show_default=True, type=click.IntRange(1, 90), help="Replay every N days.")
+@click.option(
+    "--every", default=1, show_default=True, type=click.IntRange(1, 90), help="Replay every N days."
+)
 @click.option("--crm", default="files", show_default=True, help="Whose history to replay.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="File connector input folder.")
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="File connector input folder."
+)
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Ledger folder.")
 @click.pass_context
-def backtest_cmd(ctx: click.Context, playbook_or_dir: str, start: str, end: str, every: int, crm: str, fmt: str,
-                 data_dir: Path | None, output_dir: Path | None) -> None:
+def backtest_cmd(
+    ctx: click.Context,
+    playbook_or_dir: str,
+    start: str,
+    end: str,
+    every: int,
+    crm: str,
+    fmt: str,
+    data_dir: Path | None,
+    output_dir: Path | None,
+) -> None:
     """Replay playbooks over stored history, as of each day, and score them against real expansions.
 
     PLAYBOOK_OR_DIR is a playbook file, a folder of playbooks, a configured playbook's id, or 'all'.
@@ -151,23 +225,44 @@ def backtest_cmd(ctx: click.Context, playbook_or_dir: str, start: str, end: str,
     playbooks = _playbooks(settings, playbook_or_dir)
     history = load_history(settings, crm)
     with progress("backtest: replaying accounts", "accounts", err_console, enabled=fmt != "json") as update:
-        result = run_backtest(playbooks, load_catalog(settings.catalog), history, first, last, every, progress=update)
+        result = run_backtest(
+            playbooks, load_catalog(settings.catalog), history, first, last, every, progress=update
+        )
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
         return
-    console.print(f"[bold]Backtest[/bold] {first} to {last}, every {every} day(s), {result.accounts} accounts; "
-                  f"{len(result.expansions)} accounts expanded in the period (plan or seat increase, or a won deal).")
+    console.print(
+        f"[bold]Backtest[/bold] {first} to {last}, every {every} day(s), {result.accounts} accounts; "
+        f"{len(result.expansions)} accounts expanded in the period (plan or seat increase, or a won deal)."
+    )
     table = Table(title_justify="left")
-    for name in ("playbook", "fired (account-days)", "accounts flagged", "expanded flagged ahead", "median days ahead",
-                 "flagged, never expanded", "precision", "recall"):
+    for name in (
+        "playbook",
+        "fired (account-days)",
+        "accounts flagged",
+        "expanded flagged ahead",
+        "median days ahead",
+        "flagged, never expanded",
+        "precision",
+        "recall",
+    ):
         table.add_column(name, justify="left" if name == "playbook" else "right")
     for p in result.playbooks:
-        table.add_row(escape(p.playbook), str(p.fires), str(p.accounts_flagged), f"{p.caught} of {p.expanded}",
-                      "–" if p.median_days_ahead is None else f"{p.median_days_ahead:g}",
-                      str(p.flagged_never_expanded), _pct(p.precision), _pct(p.recall))
+        table.add_row(
+            escape(p.playbook),
+            str(p.fires),
+            str(p.accounts_flagged),
+            f"{p.caught} of {p.expanded}",
+            "–" if p.median_days_ahead is None else f"{p.median_days_ahead:g}",
+            str(p.flagged_never_expanded),
+            _pct(p.precision),
+            _pct(p.recall),
+        )
     console.print(table)
-    console.print("Precision: flagged accounts that went on to expand. Recall: expanded accounts flagged before they "
-                  "did. Products, NPS, CSAT and contract dates are today's values (no history is kept of them).")
+    console.print(
+        "Precision: flagged accounts that went on to expand. Recall: expanded accounts flagged before they "
+        "did. Products, NPS, CSAT and contract dates are today's values (no history is kept of them)."
+    )
 
 
 commands = [report_cmd, backtest_cmd]

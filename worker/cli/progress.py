@@ -19,8 +19,9 @@ Update = Callable[[int, "int | None"], None]
 
 
 @contextmanager
-def progress(label: str, unit: str, console: Console, *, enabled: bool = True,
-             every_seconds: float = LOG_EVERY_SECONDS) -> Iterator[Update]:
+def progress(
+    label: str, unit: str, console: Console, *, enabled: bool = True, every_seconds: float = LOG_EVERY_SECONDS
+) -> Iterator[Update]:
     """Yield `update(done, total)`. Nothing is shown when not `enabled` (e.g. `--json` output)."""
     if not enabled:
 
@@ -30,8 +31,13 @@ def progress(label: str, unit: str, console: Console, *, enabled: bool = True,
         yield nothing
         return
     if console.is_terminal:
-        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn(unit), TimeElapsedColumn())
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(unit),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task(label, total=None)
 
@@ -50,9 +56,14 @@ def progress(label: str, unit: str, console: Console, *, enabled: bool = True,
         if now - last >= every_seconds:
             last = now
             of = f" of {total}" if total else ""
-            console.print(f"{label}: {done}{of} {unit} ({now - started:.0f} s)", markup=False, highlight=False)
+            console.print(
+                f"{label}: {done}{of} {unit} ({now - started:.0f} s)", markup=False, highlight=False
+            )
 
     yield log_line
     if time.monotonic() - started >= every_seconds:  # only long work gets a closing line
-        console.print(f"{label}: done, {state['done']} {unit} ({time.monotonic() - started:.0f} s)",
-                      markup=False, highlight=False)
+        console.print(
+            f"{label}: done, {state['done']} {unit} ({time.monotonic() - started:.0f} s)",
+            markup=False,
+            highlight=False,
+        )

@@ -12,7 +12,10 @@ import os
 
 import click
 
-CRM_QUEUE, SCORE_QUEUE = "oppworker.crm", "oppworker.score"  # as in worker.service.app (not imported here: the CLI starts without Celery)
+CRM_QUEUE, SCORE_QUEUE = (
+    "oppworker.crm",
+    "oppworker.score",
+)  # as in worker.service.app (not imported here: the CLI starts without Celery)
 
 
 def _export_config(ctx: click.Context) -> None:
@@ -22,15 +25,27 @@ def _export_config(ctx: click.Context) -> None:
 
 
 @click.command("worker")
-@click.option("--queues", "-Q", default=f"{CRM_QUEUE},{SCORE_QUEUE}", show_default=True,
-              help="Queues to consume; run separate workers per queue to scale CRM I/O and scoring apart.")
+@click.option(
+    "--queues",
+    "-Q",
+    default=f"{CRM_QUEUE},{SCORE_QUEUE}",
+    show_default=True,
+    help="Queues to consume; run separate workers per queue to scale CRM I/O and scoring apart.",
+)
 @click.option("--concurrency", "-c", default=4, show_default=True, help="Threads (tasks at once).")
-@click.option("--pool", type=click.Choice(["threads", "prefork", "solo"]), default="threads", show_default=True,
-              help="threads: one process, so the Prometheus exporter sees every task (prefork needs a multiprocess registry).")
+@click.option(
+    "--pool",
+    type=click.Choice(["threads", "prefork", "solo"]),
+    default="threads",
+    show_default=True,
+    help="threads: one process, so the Prometheus exporter sees every task (prefork needs a multiprocess registry).",
+)
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option("--hostname", "-n", default=None, help="Celery node name (default: celery@HOST).")
 @click.pass_context
-def worker_cmd(ctx: click.Context, queues: str, concurrency: int, pool: str, loglevel: str, hostname: str | None) -> None:
+def worker_cmd(
+    ctx: click.Context, queues: str, concurrency: int, pool: str, loglevel: str, hostname: str | None
+) -> None:
     """Run a Celery worker: passes, scoring and write batches."""
     _export_config(ctx)
     from worker.service.app import get_app
@@ -39,7 +54,19 @@ def worker_cmd(ctx: click.Context, queues: str, concurrency: int, pool: str, log
     app = get_app()
     require_redis()  # a clear one-line error when Redis is down, not Celery's logged traceback
 
-    argv = ["worker", "-Q", queues, "-c", str(concurrency), "-P", pool, "-l", loglevel, "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        "-Q",
+        queues,
+        "-c",
+        str(concurrency),
+        "-P",
+        pool,
+        "-l",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if hostname:
         argv += ["-n", hostname]
     app.worker_main(argv=argv)
@@ -70,8 +97,15 @@ def webhooks_cmd(ctx: click.Context, host: str, port: int, workers: int) -> None
     _export_config(ctx)
     import uvicorn
 
-    uvicorn.run("worker.webhooks:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, proxy_headers=True)
+    uvicorn.run(
+        "worker.webhooks:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+    )
 
 
 commands = [worker_cmd, beat_cmd, webhooks_cmd]

@@ -19,10 +19,17 @@ def group() -> None:
     pass
 
 
-@group.command("check", help="Run each source's queries with LIMIT; print a sample, column types and the join to accounts.")
+@group.command(
+    "check",
+    help="Run each source's queries with LIMIT; print a sample, column types and the join to accounts.",
+)
 @click.option("--crm", type=click.Choice(available()), default="files", show_default=True)
-@click.option("--limit", type=click.IntRange(1, 1000), default=5, show_default=True, help="Sample rows per query.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="File connector input folder.")
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=5, show_default=True, help="Sample rows per query."
+)
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="File connector input folder."
+)
 @click.pass_context
 def check(ctx: click.Context, crm: str, limit: int, data_dir: Path | None) -> None:
     try:
@@ -41,12 +48,16 @@ def check(ctx: click.Context, crm: str, limit: int, data_dir: Path | None) -> No
     except ConnectorError as exc:
         raise click.ClickException(str(exc)) from None
     for result in results:
-        click.echo(f"source {result.name} ({result.url}), joined on {result.account_key}: "
-                   f"{result.accounts} accounts in {crm}, {result.accounts_without_key} without a key")
+        click.echo(
+            f"source {result.name} ({result.url}), joined on {result.account_key}: "
+            f"{result.accounts} accounts in {crm}, {result.accounts_without_key} without a key"
+        )
         for q in result.queries:
             click.echo(f"  {q.which}_query columns: " + ", ".join(f"{c} ({q.types[c]})" for c in q.columns))
             for row in q.sample:
                 click.echo("    " + " | ".join(str(v) for v in row))
-            click.echo(f"  {q.which}: {q.rows_joined} rows join {q.keys_joined} accounts; "
-                       f"{q.rows_unknown} rows match no account"
-                       + (f" (e.g. {', '.join(q.unknown_keys_sample)})" if q.unknown_keys_sample else ""))
+            click.echo(
+                f"  {q.which}: {q.rows_joined} rows join {q.keys_joined} accounts; "
+                f"{q.rows_unknown} rows match no account"
+                + (f" (e.g. {', '.join(q.unknown_keys_sample)})" if q.unknown_keys_sample else "")
+            )

@@ -46,7 +46,9 @@ class ReplayHistory:
     end: date  # the last day the data describes
     accounts: list[Account]
     usage: dict[str, dict[str, list[tuple[date, float]]]] = field(default_factory=dict)  # per-period series
-    snapshots: dict[str, dict[str, list[tuple[date, float]]]] = field(default_factory=dict)  # rolling 30-day values
+    snapshots: dict[str, dict[str, list[tuple[date, float]]]] = field(
+        default_factory=dict
+    )  # rolling 30-day values
     states: dict[str, list[AccountState]] = field(default_factory=dict)  # oldest first
     won: dict[str, list[date]] = field(default_factory=dict)  # close days of won deals
     baskets: list[frozenset[str]] = field(default_factory=list)
@@ -71,7 +73,11 @@ class PlaybookBacktest:
     @property
     def precision(self) -> float | None:
         """Share of flagged accounts that went on to expand."""
-        return (self.accounts_flagged - self.flagged_never_expanded) / self.accounts_flagged if self.accounts_flagged else None
+        return (
+            (self.accounts_flagged - self.flagged_never_expanded) / self.accounts_flagged
+            if self.accounts_flagged
+            else None
+        )
 
     @property
     def recall(self) -> float | None:
@@ -79,10 +85,18 @@ class PlaybookBacktest:
 
     def public(self) -> dict[str, Any]:
         return {
-            "playbook": self.playbook, "days": self.days, "fires": self.fires, "accounts_flagged": self.accounts_flagged,
-            "expanded": self.expanded, "caught": self.caught, "median_days_ahead": self.median_days_ahead,
-            "days_ahead": self.days_ahead, "flagged_never_expanded": self.flagged_never_expanded,
-            "precision": self.precision, "recall": self.recall, "missed": self.missed,
+            "playbook": self.playbook,
+            "days": self.days,
+            "fires": self.fires,
+            "accounts_flagged": self.accounts_flagged,
+            "expanded": self.expanded,
+            "caught": self.caught,
+            "median_days_ahead": self.median_days_ahead,
+            "days_ahead": self.days_ahead,
+            "flagged_never_expanded": self.flagged_never_expanded,
+            "precision": self.precision,
+            "recall": self.recall,
+            "missed": self.missed,
         }
 
 
@@ -96,9 +110,14 @@ class BacktestResult:
     playbooks: list[PlaybookBacktest]
 
     def to_json(self) -> dict[str, Any]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "every_days": self.every,
-                "accounts": self.accounts, "expanded_accounts": len(self.expansions),
-                "playbooks": [p.public() for p in self.playbooks]}
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "every_days": self.every,
+            "accounts": self.accounts,
+            "expanded_accounts": len(self.expansions),
+            "playbooks": [p.public() for p in self.playbooks],
+        }
 
 
 def account_as_of(account: Account, states: Sequence[AccountState], day: date) -> Account | None:
@@ -114,8 +133,11 @@ def account_as_of(account: Account, states: Sequence[AccountState], day: date) -
             current = state
         else:
             break
-    update = {name: getattr(current, name) for name in ("plan", "plan_rank", "seats_purchased", "seats_used", "mrr")
-              if getattr(current, name) is not None}
+    update = {
+        name: getattr(current, name)
+        for name in ("plan", "plan_rank", "seats_purchased", "seats_used", "mrr")
+        if getattr(current, name) is not None
+    }
     return account.model_copy(update=update) if update else account
 
 
@@ -125,7 +147,9 @@ def _period(points: Sequence[tuple[date, float]]) -> timedelta:
     return timedelta(days=min(gaps) if gaps else 1)
 
 
-def usage_as_of(history: ReplayHistory, account_id: str, day: date, periods: Mapping[str, timedelta]) -> dict[str, list[tuple[date, float]]]:
+def usage_as_of(
+    history: ReplayHistory, account_id: str, day: date, periods: Mapping[str, timedelta]
+) -> dict[str, list[tuple[date, float]]]:
     """Only what was known on `day`: periods that had ended, snapshots already taken."""
     series: dict[str, list[tuple[date, float]]] = {}
     for metric, points in history.usage.get(account_id, {}).items():
@@ -143,7 +167,9 @@ def expansion_days(history: ReplayHistory) -> dict[str, list[date]]:
     found: dict[str, set[date]] = defaultdict(set)
     for account_id, states in history.states.items():
         for before, after in pairwise(states):
-            if (after.plan_rank or 0) > (before.plan_rank or 0) or (after.seats_purchased or 0) > (before.seats_purchased or 0):
+            if (after.plan_rank or 0) > (before.plan_rank or 0) or (after.seats_purchased or 0) > (
+                before.seats_purchased or 0
+            ):
                 found[account_id].add(after.valid_from)
     for account_id, days in history.won.items():
         found[account_id].update(days)
@@ -159,12 +185,21 @@ def replay_days(start: date, end: date, every: int) -> list[date]:
 
 
 def _fired(outcome: Any) -> bool:
-    return outcome.status in (NEW, HOLDOUT) or (outcome.status == SUPPRESSED and outcome.detail == "same_offer_open")
+    return outcome.status in (NEW, HOLDOUT) or (
+        outcome.status == SUPPRESSED and outcome.detail == "same_offer_open"
+    )
 
 
-def run_backtest(playbooks: Sequence[Playbook], catalog: Catalog, history: ReplayHistory, start: date, end: date,
-                 every: int = 1, affinity: AffinityModel | None = None,
-                 progress: Callable[[int, int | None], None] | None = None) -> BacktestResult:
+def run_backtest(
+    playbooks: Sequence[Playbook],
+    catalog: Catalog,
+    history: ReplayHistory,
+    start: date,
+    end: date,
+    every: int = 1,
+    affinity: AffinityModel | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> BacktestResult:
     if end < start:
         raise ValueError("--to is before --from")
     if affinity is None:
@@ -190,13 +225,19 @@ def run_backtest(playbooks: Sequence[Playbook], catalog: Catalog, history: Repla
             if as_of is None:
                 continue
             now = datetime.combine(day, time(6), tzinfo=UTC)
-            assessment = assessor.assess(as_of, usage_as_of(history, account.id, day, periods), AccountHistory(), now)
+            assessment = assessor.assess(
+                as_of, usage_as_of(history, account.id, day, periods), AccountHistory(), now
+            )
             for outcome in assessment.outcomes:
                 if _fired(outcome):
                     fires[outcome.playbook.id] += 1
                     flags[outcome.playbook.id][account.id].append(day)
     grew = expansion_days(history)
-    in_period = {a: next(d for d in ds if start < d <= end) for a, ds in grew.items() if any(start < d <= end for d in ds)}
+    in_period = {
+        a: next(d for d in ds if start < d <= end)
+        for a, ds in grew.items()
+        if any(start < d <= end for d in ds)
+    }
     results = []
     for playbook in playbooks:
         flagged = flags[playbook.id]
@@ -208,8 +249,19 @@ def run_backtest(playbooks: Sequence[Playbook], catalog: Catalog, history: Repla
             else:
                 missed.append(account_id)
         never = sum(1 for a, ds in flagged.items() if not any(d >= ds[0] for d in grew.get(a, ())))
-        results.append(PlaybookBacktest(playbook.id, len(days), fires[playbook.id], len(flagged), len(in_period),
-                                        len(ahead), ahead, never, missed))
+        results.append(
+            PlaybookBacktest(
+                playbook.id,
+                len(days),
+                fires[playbook.id],
+                len(flagged),
+                len(in_period),
+                len(ahead),
+                ahead,
+                never,
+                missed,
+            )
+        )
     return BacktestResult(start, end, every, len(history.accounts), in_period, results)
 
 
@@ -235,15 +287,26 @@ def load_history(settings: Any, crm: str, connector: Any = None) -> ReplayHistor
             if record.usage_is_snapshot:
                 snapshot_ids.append(record.account.id)
             else:
-                usage[record.account.id] = {m: sorted(p) for m, p in usage_series(record, {}, datetime.now(UTC)).items()}
+                usage[record.account.id] = {
+                    m: sorted(p) for m, p in usage_series(record, {}, datetime.now(UTC)).items()
+                }
         snapshots = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
         states: dict[str, list[AccountState]] = defaultdict(list)
         if isinstance(connector, ReadsAccountHistory):
             for state in connector.read_account_history():
                 states[state.account_id].append(state)
         for row in store.states(crm):
-            states[row["account_id"]].append(AccountState(row["account_id"], row["taken_on"], None, row["plan_rank"],
-                                                          row["seats_purchased"], None, None))
+            states[row["account_id"]].append(
+                AccountState(
+                    row["account_id"],
+                    row["taken_on"],
+                    None,
+                    row["plan_rank"],
+                    row["seats_purchased"],
+                    None,
+                    None,
+                )
+            )
         won: dict[str, set[date]] = defaultdict(set)
         for deal in connector.read_opportunities():
             if deal.status is OpportunityStatus.WON and deal.closed_at is not None:

@@ -40,8 +40,21 @@ def _num(value: float | None) -> str:
 
 
 def _figures_table(title: str, rows: list[Figures], first: str) -> str:
-    head = "".join(f"<th>{h}</th>" for h in (first, "created", "tasks done", "won", "lost", "open", "deleted",
-                                              "win rate", "won amount", "median days to close"))
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            first,
+            "created",
+            "tasks done",
+            "won",
+            "lost",
+            "open",
+            "deleted",
+            "win rate",
+            "won amount",
+            "median days to close",
+        )
+    )
     body = "".join(
         f"<tr><td>{escape(f.group)}</td><td>{f.created}</td><td>{f.tasks_completed}</td><td>{f.won}</td>"
         f"<td>{f.lost}</td><td>{f.open}</td><td>{f.deleted}</td><td>{_pct(f.win_rate)}</td>"
@@ -65,56 +78,85 @@ def chart(playbook: str, periods: list[Period], period: str) -> str:
     top = nice_ceiling(max((p.won_amount for p in periods), default=0))
     step = inner_w / max(len(periods), 1)
     bar_w = max(step * 0.6, 2)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-playbook="{escape(playbook)}" '
-             f'width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
-             f'aria-label="won amount and win rate per {period} for {escape(playbook)}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-playbook="{escape(playbook)}" '
+        f'width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
+        f'aria-label="won amount and win rate per {period} for {escape(playbook)}">'
+    ]
     for i in range(5):  # grid and both axes' labels
         y = PAD_T + inner_h * i / 4
         parts.append(f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{W - PAD_R}" y2="{y:.1f}" stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="#6b7280">'
-                     f'{top * (4 - i) / 4:,.0f}</text>')
-        parts.append(f'<text x="{W - PAD_R + 6}" y="{y + 4:.1f}" font-size="10" fill="{LINE}">{(4 - i) * 25}%</text>')
+        parts.append(
+            f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="#6b7280">'
+            f"{top * (4 - i) / 4:,.0f}</text>"
+        )
+        parts.append(
+            f'<text x="{W - PAD_R + 6}" y="{y + 4:.1f}" font-size="10" fill="{LINE}">{(4 - i) * 25}%</text>'
+        )
     points = []
     label_every = max(1, len(periods) // 8)
     for i, p in enumerate(periods):
         x = PAD_L + step * i + (step - bar_w) / 2
         h = inner_h * p.won_amount / top
         if p.won_amount:
-            parts.append(f'<rect class="bar" x="{x:.1f}" y="{PAD_T + inner_h - h:.1f}" width="{bar_w:.1f}" '
-                         f'height="{h:.1f}" fill="{BAR}"><title>{p.start}: won {p.won_amount:,.0f} '
-                         f'({p.won} won, {p.lost} lost)</title></rect>')
+            parts.append(
+                f'<rect class="bar" x="{x:.1f}" y="{PAD_T + inner_h - h:.1f}" width="{bar_w:.1f}" '
+                f'height="{h:.1f}" fill="{BAR}"><title>{p.start}: won {p.won_amount:,.0f} '
+                f"({p.won} won, {p.lost} lost)</title></rect>"
+            )
         if p.win_rate is not None:
             points.append((PAD_L + step * i + step / 2, PAD_T + inner_h * (1 - p.win_rate)))
         if i % label_every == 0:
-            parts.append(f'<text x="{PAD_L + step * i + step / 2:.1f}" y="{H - PAD_B + 14}" font-size="10" '
-                         f'text-anchor="middle" fill="#6b7280">{p.start:%b %d}</text>')
+            parts.append(
+                f'<text x="{PAD_L + step * i + step / 2:.1f}" y="{H - PAD_B + 14}" font-size="10" '
+                f'text-anchor="middle" fill="#6b7280">{p.start:%b %d}</text>'
+            )
     if len(points) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline class="rate" points="{path}" fill="none" stroke="{LINE}" stroke-width="3"/>')
     for x, y in points:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{LINE}"/>')
-    parts.append(f'<line x1="{PAD_L}" y1="{PAD_T + inner_h}" x2="{W - PAD_R}" y2="{PAD_T + inner_h}" stroke="#9ca3af"/>')
+    parts.append(
+        f'<line x1="{PAD_L}" y1="{PAD_T + inner_h}" x2="{W - PAD_R}" y2="{PAD_T + inner_h}" stroke="#9ca3af"/>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _holdouts(items: list[HoldoutComparison]) -> str:
     if not items:
-        return ('<h2>Holdout groups</h2><p class="muted">No playbook declares a holdout (add <code>holdout: 0.1</code> '
-                "to a playbook to measure its effect against a control group).</p>")
-    head = "".join(f"<th>{h}</th>" for h in ("playbook", "treated accounts", "treated expanded", "control accounts",
-                                              "control expanded", "difference", "95% interval", "conclusion"))
+        return (
+            '<h2>Holdout groups</h2><p class="muted">No playbook declares a holdout (add <code>holdout: 0.1</code> '
+            "to a playbook to measure its effect against a control group).</p>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "playbook",
+            "treated accounts",
+            "treated expanded",
+            "control accounts",
+            "control expanded",
+            "difference",
+            "95% interval",
+            "conclusion",
+        )
+    )
     rows = []
     for h in items:
         interval = "–" if h.ci_low is None else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f} pts"  # type: ignore[operator]
         diff = "–" if h.difference is None else f"{h.difference * 100:+.1f} pts"
         cls = ' class="warn"' if h.conclusion.startswith("too few") else ""
-        rows.append(f"<tr><td>{escape(h.playbook)}</td><td>{h.treated_accounts}</td><td>{_pct(h.treated_rate)}</td>"
-                    f"<td>{h.control_accounts}</td><td>{_pct(h.control_rate)}</td><td>{diff}</td><td>{interval}</td>"
-                    f"<td><span{cls}>{escape(h.conclusion)}</span></td></tr>")
-    return (f'<h2>Holdout groups</h2><p class="muted">Expansion = a won deal or a plan/seat increase after the '
-            f'account entered its group.</p><table class="holdouts"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+        rows.append(
+            f"<tr><td>{escape(h.playbook)}</td><td>{h.treated_accounts}</td><td>{_pct(h.treated_rate)}</td>"
+            f"<td>{h.control_accounts}</td><td>{_pct(h.control_rate)}</td><td>{diff}</td><td>{interval}</td>"
+            f"<td><span{cls}>{escape(h.conclusion)}</span></td></tr>"
+        )
+    return (
+        f'<h2>Holdout groups</h2><p class="muted">Expansion = a won deal or a plan/seat increase after the '
+        f'account entered its group.</p><table class="holdouts"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def render_html(report: OutcomeReport) -> str:
@@ -122,23 +164,32 @@ def render_html(report: OutcomeReport) -> str:
     scope = f"deals created since {report.since}" if report.since else "all deals"
     cards = "".join(
         f'<div class="card"><span class="muted">{label}</span><b>{value}</b></div>'
-        for label, value in (("created", t.created), ("won", t.won), ("lost", t.lost), ("open", t.open),
-                             ("win rate", _pct(t.win_rate)), ("won amount", _num(t.won_amount)),
-                             ("median days to close", "–" if t.median_days_to_close is None else t.median_days_to_close))
+        for label, value in (
+            ("created", t.created),
+            ("won", t.won),
+            ("lost", t.lost),
+            ("open", t.open),
+            ("win rate", _pct(t.win_rate)),
+            ("won amount", _num(t.won_amount)),
+            ("median days to close", "–" if t.median_days_to_close is None else t.median_days_to_close),
+        )
     )
-    charts = "".join(
-        f"<figure><figcaption>{escape(p)}</figcaption>{chart(p, periods, report.period)}</figure>"
-        for p, periods in report.timeline.items()
-    ) or '<p class="muted">No deal has closed yet.</p>'
+    charts = (
+        "".join(
+            f"<figure><figcaption>{escape(p)}</figcaption>{chart(p, periods, report.period)}</figure>"
+            for p, periods in report.timeline.items()
+        )
+        or '<p class="muted">No deal has closed yet.</p>'
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>opportunity-worker outcomes</title><style>{CSS}</style></head><body>"
-        f"<h1>Did the offers work?</h1><p class=\"muted\">{escape(scope)}"
+        f'<h1>Did the offers work?</h1><p class="muted">{escape(scope)}'
         f"{' in ' + escape(report.crm) if report.crm else ''}; generated {report.generated_at:%Y-%m-%d %H:%M} UTC. "
         "Amounts are summed as recorded, without currency conversion.</p>"
         f'<div class="cards">{cards}</div>'
-        f'<h2>Won amount and win rate per playbook, per {report.period}</h2>'
+        f"<h2>Won amount and win rate per playbook, per {report.period}</h2>"
         f'<p class="legend"><span style="background:{BAR}"></span>won amount<span style="background:{LINE}"></span>'
         f'win rate of deals closed in the {report.period}</p><div class="charts">{charts}</div>'
         + _figures_table("Per playbook", report.by_playbook, "playbook")

@@ -130,8 +130,16 @@ class OutcomeReport:
             "by_score_band": [f.public() for f in self.by_score_band],
             "period": self.period,
             "timeline": {
-                p: [{"start": x.start.isoformat(), "won": x.won, "lost": x.lost, "won_amount": round(x.won_amount, 2),
-                     "win_rate": x.win_rate} for x in periods]
+                p: [
+                    {
+                        "start": x.start.isoformat(),
+                        "won": x.won,
+                        "lost": x.lost,
+                        "won_amount": round(x.won_amount, 2),
+                        "win_rate": x.win_rate,
+                    }
+                    for x in periods
+                ]
                 for p, periods in self.timeline.items()
             },
             "holdouts": [asdict(h) for h in self.holdouts],
@@ -160,7 +168,11 @@ def _timeline(rows: Sequence[Mapping[str, Any]]) -> tuple[str, dict[str, list[Pe
     day = _period_start(min(days), period)
     while day <= max(days):  # every period, including empty ones, so the x axis is time
         starts.append(day)
-        day = (day.replace(day=28) + timedelta(days=4)).replace(day=1) if period == "month" else day + timedelta(days=7)
+        day = (
+            (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+            if period == "month"
+            else day + timedelta(days=7)
+        )
     timeline: dict[str, dict[date, Period]] = defaultdict(lambda: {s: Period(s) for s in starts})
     for row in closed:
         slot = timeline[row["playbook"]][_period_start(row["closed_at"].date(), period)]
@@ -212,11 +224,15 @@ def expansions(states: Iterable[Mapping[str, Any]]) -> dict[str, list[date]]:
 
 def _conclusion(n_t: int, n_c: int, low: float | None, high: float | None, days: int | None = None) -> str:
     if n_t < MIN_GROUP or n_c < MIN_GROUP:
-        return (f"too few accounts to conclude anything: {n_t} treated, {n_c} control "
-                f"(at least {MIN_GROUP} in each group needed)")
+        return (
+            f"too few accounts to conclude anything: {n_t} treated, {n_c} control "
+            f"(at least {MIN_GROUP} in each group needed)"
+        )
     if days is not None and days < MIN_DAYS:
-        return (f"too early to conclude anything: the control group began {days} days ago "
-                f"(expansions take at least {MIN_DAYS} days to show)")
+        return (
+            f"too early to conclude anything: the control group began {days} days ago "
+            f"(expansions take at least {MIN_DAYS} days to show)"
+        )
     assert low is not None and high is not None
     if low > 0:
         return "treated accounts expanded more than the control group (the interval excludes zero)"
@@ -225,8 +241,12 @@ def _conclusion(n_t: int, n_c: int, low: float | None, high: float | None, days:
     return "no difference detectable at this size: the interval includes zero"
 
 
-def compare_holdouts(rows: Sequence[Mapping[str, Any]], held: Sequence[Mapping[str, Any]],
-                     grew: Mapping[str, list[date]], today: date | None = None) -> list[HoldoutComparison]:
+def compare_holdouts(
+    rows: Sequence[Mapping[str, Any]],
+    held: Sequence[Mapping[str, Any]],
+    grew: Mapping[str, list[date]],
+    today: date | None = None,
+) -> list[HoldoutComparison]:
     """Treated: accounts given a deal by the playbook since its control group began; control: its
     holdout accounts. Both count as expanded on a won deal of ours (any playbook) or a plan/seat
     increase after their own start (deal created / first held out)."""
@@ -244,8 +264,12 @@ def compare_holdouts(rows: Sequence[Mapping[str, Any]], held: Sequence[Mapping[s
         began = min(h["first_seen_at"] for h in held if h["playbook"] == playbook).date()
         treated: dict[str, tuple[date, bool]] = {}
         for row in rows:
-            if (row["playbook"] == playbook and row["status"] != DELETED and row["created_at"]
-                    and row["created_at"].date() >= began):
+            if (
+                row["playbook"] == playbook
+                and row["status"] != DELETED
+                and row["created_at"]
+                and row["created_at"].date() >= began
+            ):
                 start = row["created_at"].date()
                 if row["account_id"] not in treated or start < treated[row["account_id"]][0]:
                     treated[row["account_id"]] = (start, row["status"] == WON)
@@ -257,20 +281,42 @@ def compare_holdouts(rows: Sequence[Mapping[str, Any]], held: Sequence[Mapping[s
         d = low = high = None
         if n_t and n_c:
             d, low, high = difference_ci(x_t, n_t, x_c, n_c)
-        out.append(HoldoutComparison(
-            playbook, n_t, x_t, won, n_c, x_c,
-            x_t / n_t if n_t else None, x_c / n_c if n_c else None,
-            d, low, high, _conclusion(n_t, n_c, low, high, (today - began).days if today else None),
-        ))
+        out.append(
+            HoldoutComparison(
+                playbook,
+                n_t,
+                x_t,
+                won,
+                n_c,
+                x_c,
+                x_t / n_t if n_t else None,
+                x_c / n_c if n_c else None,
+                d,
+                low,
+                high,
+                _conclusion(n_t, n_c, low, high, (today - began).days if today else None),
+            )
+        )
     return out
 
 
-def build_report(store: OutcomeStore, now: datetime, since: date | None = None, crm: str | None = None,
-                 kinds: Mapping[str, str] | None = None) -> OutcomeReport:
+def build_report(
+    store: OutcomeStore,
+    now: datetime,
+    since: date | None = None,
+    crm: str | None = None,
+    kinds: Mapping[str, str] | None = None,
+) -> OutcomeReport:
     """`kinds` (playbook id -> kind) names the kind of deals the ledger never scored (CRM history)."""
-    rows = [r for r in store.outcomes(crm) if since is None or (r["created_at"] and r["created_at"].date() >= since)]
+    rows = [
+        r
+        for r in store.outcomes(crm)
+        if since is None or (r["created_at"] and r["created_at"].date() >= since)
+    ]
     if kinds:
-        rows = [r | {"kind": kinds.get(r["playbook"], r["kind"])} if r["kind"] == "unknown" else r for r in rows]
+        rows = [
+            r | {"kind": kinds.get(r["playbook"], r["kind"])} if r["kind"] == "unknown" else r for r in rows
+        ]
     held = [h for h in store.holdouts(crm) if since is None or h["first_seen_at"].date() >= since]
     period, timeline = _timeline(rows)
     total = Figures("all")

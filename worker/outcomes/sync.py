@@ -98,10 +98,16 @@ def sync_outcomes(
     listed = {o.key: o for o in existing}
     rows = ledger.written(crm) if accounts is None else ledger.written_for(crm, sorted(accounts))
     written = {r["key"]: r for r in rows if r.get("deal_id")}
-    fresh = {k for k, r in written.items() if k not in listed and now - (utc(r["updated_at"]) or now) < DELETE_GRACE}
+    fresh = {
+        k
+        for k, r in written.items()
+        if k not in listed and now - (utc(r["updated_at"]) or now) < DELETE_GRACE
+    }
     keys = sorted((set(listed) | set(written)) - fresh)
     facts = _facts(connector, keys)
-    tasks = _task_states(connector, {r["task_id"]: k for k, r in written.items() if r.get("task_id") and k in keys})
+    tasks = _task_states(
+        connector, {r["task_id"]: k for k, r in written.items() if r.get("task_id") and k in keys}
+    )
     known = {r["key"]: r for r in store.outcomes(crm)}
     result = SyncResult(seen=len(keys))
     inserts: list[dict[str, Any]] = []
@@ -130,23 +136,25 @@ def sync_outcomes(
         if before is None:
             source = deal or row
             assert source is not None
-            inserts.append({
-                "key": key,
-                "account_id": deal.account_id if deal else row["account_id"],  # type: ignore[index]
-                "playbook": deal.playbook if deal else row["playbook"],  # type: ignore[index]
-                "offer": deal.offer if deal else row["offer"],  # type: ignore[index]
-                "kind": payload.get("kind") or (row or {}).get("kind") or fact.kind or "unknown",
-                "score": payload.get("score", (row or {}).get("score", fact.score)),
-                "journey_stage": payload.get("journey_stage") or fact.journey_stage,
-                "estimated_amount": estimated,
-                "currency": payload.get("currency"),
-                "deal_id": (deal.crm_id if deal else None) or (row or {}).get("deal_id"),
-                "created_at": (deal.created_at if deal else None) or (row or {}).get("created_at"),
-                "task_completed_at": now if task_completed else None,
-                "first_seen_at": now,
-                "updated_at": now,
-                **current,
-            })
+            inserts.append(
+                {
+                    "key": key,
+                    "account_id": deal.account_id if deal else row["account_id"],  # type: ignore[index]
+                    "playbook": deal.playbook if deal else row["playbook"],  # type: ignore[index]
+                    "offer": deal.offer if deal else row["offer"],  # type: ignore[index]
+                    "kind": payload.get("kind") or (row or {}).get("kind") or fact.kind or "unknown",
+                    "score": payload.get("score", (row or {}).get("score", fact.score)),
+                    "journey_stage": payload.get("journey_stage") or fact.journey_stage,
+                    "estimated_amount": estimated,
+                    "currency": payload.get("currency"),
+                    "deal_id": (deal.crm_id if deal else None) or (row or {}).get("deal_id"),
+                    "created_at": (deal.created_at if deal else None) or (row or {}).get("created_at"),
+                    "task_completed_at": now if task_completed else None,
+                    "first_seen_at": now,
+                    "updated_at": now,
+                    **current,
+                }
+            )
             events.append({"key": key, "field": "status", "old": None, "new": status, "seen_at": now})
             result.transitions[f"new:{status}"] += 1
             if task_completed:
@@ -155,14 +163,27 @@ def sync_outcomes(
             continue
         change: dict[str, Any] = {}
         if before["status"] != status:
-            events.append({"key": key, "field": "status", "old": before["status"], "new": status, "seen_at": now})
+            events.append(
+                {"key": key, "field": "status", "old": before["status"], "new": status, "seen_at": now}
+            )
             result.transitions[f"{before['status']}->{status}"] += 1
             change.update(current)
-        elif (before["closed_at"], before["amount"], before["lost_reason"]) != (current["closed_at"], current["amount"], current["lost_reason"]) and status != DELETED:
+        elif (before["closed_at"], before["amount"], before["lost_reason"]) != (
+            current["closed_at"],
+            current["amount"],
+            current["lost_reason"],
+        ) and status != DELETED:
             change.update({k: current[k] for k in ("closed_at", "amount", "lost_reason")})
         if bool(before["task_completed"]) != task_completed:
-            events.append({"key": key, "field": "task", "old": "open" if task_completed else "completed",
-                           "new": "completed" if task_completed else "open", "seen_at": now})
+            events.append(
+                {
+                    "key": key,
+                    "field": "task",
+                    "old": "open" if task_completed else "completed",
+                    "new": "completed" if task_completed else "open",
+                    "seen_at": now,
+                }
+            )
             result.transitions["task_completed" if task_completed else "task_reopened"] += 1
             change.update(task_completed=task_completed, task_completed_at=now if task_completed else None)
         if change:
@@ -173,7 +194,9 @@ def sync_outcomes(
     return result
 
 
-def observe_chunk(ledger: Ledger, crm: str, run_id: str, now: datetime, assessments: Iterable[AccountAssessment]) -> int:
+def observe_chunk(
+    ledger: Ledger, crm: str, run_id: str, now: datetime, assessments: Iterable[AccountAssessment]
+) -> int:
     """Per chunk of a pass: record control accounts ("would have fired") and every account's plan
     and seats (expansions seen in the CRM). Returns the number of holdouts recorded."""
     store = store_for(ledger)
@@ -181,22 +204,30 @@ def observe_chunk(ledger: Ledger, crm: str, run_id: str, now: datetime, assessme
     states = []
     for assessment in assessments:
         account = assessment.account
-        states.append((account.id, account.plan_rank, account.seats_purchased,
-                       float(account.mrr) if account.mrr is not None else None))
+        states.append(
+            (
+                account.id,
+                account.plan_rank,
+                account.seats_purchased,
+                float(account.mrr) if account.mrr is not None else None,
+            )
+        )
         for outcome in assessment.outcomes:
             if outcome.status != HOLDOUT or outcome.opportunity is None:
                 continue
             opportunity = outcome.opportunity
-            held.append({
-                "account_id": account.id,
-                "playbook": opportunity.playbook,
-                "key": opportunity.key,
-                "offer": opportunity.offer,
-                "kind": opportunity.kind.value,
-                "score": opportunity.score,
-                "journey_stage": opportunity.journey_stage.value,
-                "estimated_amount": float(opportunity.estimated_amount),
-            })
+            held.append(
+                {
+                    "account_id": account.id,
+                    "playbook": opportunity.playbook,
+                    "key": opportunity.key,
+                    "offer": opportunity.offer,
+                    "kind": opportunity.kind.value,
+                    "score": opportunity.score,
+                    "journey_stage": opportunity.journey_stage.value,
+                    "estimated_amount": float(opportunity.estimated_amount),
+                }
+            )
     store.record_holdouts(crm, run_id, held, now)
     store.store_states(crm, now.date(), states)
     return len(held)
@@ -213,7 +244,9 @@ def sync_now(settings: Any, crm: str, connector: Any = None, now: datetime | Non
     owns = connector is None
     connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": False})
     try:
-        return sync_outcomes(ledger, crm, connector, list(connector.read_opportunities()), now or datetime.now(UTC))
+        return sync_outcomes(
+            ledger, crm, connector, list(connector.read_opportunities()), now or datetime.now(UTC)
+        )
     finally:
         if owns:
             connector.close()

@@ -92,8 +92,13 @@ def with_owner(account: Account, owners: dict[str, Owner], report: ReadReport) -
     return account
 
 
-def build_assessor(settings: Settings, playbooks: list[Playbook], catalog: Any, affinity: AffinityModel,
-                   holdout_ids: dict[str, str] | None = None) -> Assessor:
+def build_assessor(
+    settings: Settings,
+    playbooks: list[Playbook],
+    catalog: Any,
+    affinity: AffinityModel,
+    holdout_ids: dict[str, str] | None = None,
+) -> Assessor:
     """`holdout_ids`: accounts migrated from another CRM -> the id their control groups were drawn with."""
     return Assessor(
         playbooks,
@@ -131,7 +136,12 @@ def assess_chunk(
         series = usage_series(record, stored, now)
         history = context.histories.get(account.id, AccountHistory())
         assessment = context.assessor.assess(
-            account, series, history, now, context.last_run_at, None if said is None else said.get(account.id, []),
+            account,
+            series,
+            history,
+            now,
+            context.last_run_at,
+            None if said is None else said.get(account.id, []),
             known.get(account.id, ()),
         )
         tally(report, assessment)
@@ -148,16 +158,18 @@ def assess_chunk(
         )
         ledger.store_baskets(crm, ((r.account.id, r.account.products) for r in chunk))
         if said is not None:
-            ledger.mentions.remember(crm, (m for a in assessments if a.heard for m in to_stored(a.account.id, a.heard.mentions)))
+            ledger.mentions.remember(
+                crm, (m for a in assessments if a.heard for m in to_stored(a.account.id, a.heard.mentions))
+            )
     return new
 
 
-def recall_heard(context: PassContext, ledger: Ledger, crm: str, account_ids: list[str]) -> dict[str, list[HeardIntent]]:
+def recall_heard(
+    context: PassContext, ledger: Ledger, crm: str, account_ids: list[str]
+) -> dict[str, list[HeardIntent]]:
     """On a pass that reads only new conversations, what these accounts said before, in the window."""
     listener = context.assessor.listener
     if not context.recall_mentions or listener is None:
         return {}
     since = listener.since(context.now).date()
     return {a: from_stored(rows) for a, rows in ledger.mentions.recall(crm, account_ids, since).items()}
-
-

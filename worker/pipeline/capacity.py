@@ -44,8 +44,12 @@ def candidate_rows(new: Sequence[tuple[Opportunity, FollowUpTask]]) -> list[dict
 
 
 def record_candidates(
-    ledger: Ledger, crm: str, run_id: str, account_ids: Sequence[str],
-    new: Sequence[tuple[Opportunity, FollowUpTask]], now: datetime,
+    ledger: Ledger,
+    crm: str,
+    run_id: str,
+    account_ids: Sequence[str],
+    new: Sequence[tuple[Opportunity, FollowUpTask]],
+    now: datetime,
 ) -> None:
     """One assessed chunk's findings become its accounts' waiting candidates (ledger first)."""
     CandidateStore(ledger.engine).replace_for_accounts(crm, run_id, account_ids, candidate_rows(new), now)
@@ -72,8 +76,10 @@ class CapacityPolicy:
     @property
     def uncapped(self) -> bool:
         """Both caps lifted for everyone: every candidate is written, as before issue #15."""
-        return self.per_week is None and self.open_tasks is None and not any(
-            week or open_ for week, open_ in self.overrides.values()
+        return (
+            self.per_week is None
+            and self.open_tasks is None
+            and not any(week or open_ for week, open_ in self.overrides.values())
         )
 
     def room(self, owner: str, load: OwnerLoad) -> int | None:
@@ -169,18 +175,25 @@ def plan_pass(ledger: Ledger, crm: str, run_id: str, settings: Settings, now: da
     """The planning step of a (non-dry) pass: rank every waiting candidate, promote what fits."""
     store = CandidateStore(ledger.engine)
     start, end = week_of(now)
-    result = plan(store.waiting(crm), store.owner_loads(crm, start, end), CapacityPolicy.from_settings(settings), now)
+    result = plan(
+        store.waiting(crm), store.owner_loads(crm, start, end), CapacityPolicy.from_settings(settings), now
+    )
     store.promote(crm, run_id, result.chosen, now)
     return result
 
 
 def plan_in_memory(
-    ledger: Ledger, crm: str, settings: Settings, now: datetime, new: Sequence[tuple[Opportunity, FollowUpTask]]
+    ledger: Ledger,
+    crm: str,
+    settings: Settings,
+    now: datetime,
+    new: Sequence[tuple[Opportunity, FollowUpTask]],
 ) -> tuple[list[tuple[Opportunity, FollowUpTask]], Plan]:
     """A dry run's plan: this pass's findings against the ledger's current loads, nothing stored."""
     by_key = {o.key: (o, t) for o, t in new}
     candidates = [
-        WaitingCandidate(o.key, o.account_id, t.owner_id or o.owner_id, rank_value(o), o.score) for o, t in new
+        WaitingCandidate(o.key, o.account_id, t.owner_id or o.owner_id, rank_value(o), o.score)
+        for o, t in new
     ]
     start, end = week_of(now)
     loads = CandidateStore(ledger.engine).owner_loads(crm, start, end)
@@ -188,8 +201,12 @@ def plan_in_memory(
     chosen = []
     for promotion in result.chosen:
         opportunity, task = by_key[promotion.key]
-        chosen.append((
-            opportunity.model_copy(update={"owner_id": promotion.owner_id}),
-            task.model_copy(update={"owner_id": promotion.owner_id, "due_date": promotion.due_date or task.due_date}),
-        ))
+        chosen.append(
+            (
+                opportunity.model_copy(update={"owner_id": promotion.owner_id}),
+                task.model_copy(
+                    update={"owner_id": promotion.owner_id, "due_date": promotion.due_date or task.due_date}
+                ),
+            )
+        )
     return chosen, result

@@ -53,8 +53,12 @@ class Matching:
         by_how: defaultdict[str, int] = defaultdict(int)
         for how in self.how.values():
             by_how[how] += 1
-        return {"by_carried_id": by_how["carried_id"], "by_name": by_how["name"],
-                "ambiguous": len(self.ambiguous), "missing": len(self.missing)}
+        return {
+            "by_carried_id": by_how["carried_id"],
+            "by_name": by_how["name"],
+            "ambiguous": len(self.ambiguous),
+            "missing": len(self.missing),
+        }
 
 
 def _name(text: str) -> str:
@@ -77,8 +81,14 @@ def match_records(sources: Iterable[SourceRecord], targets: Iterable[TargetRecor
             result.how[source.id] = "carried_id"
             taken.add(carrying[0].id)
         elif carrying:
-            result.ambiguous.append(Ambiguity(source.id, source.name, tuple(sorted(t.id for t in carrying)),
-                                              "several records carry this id"))
+            result.ambiguous.append(
+                Ambiguity(
+                    source.id,
+                    source.name,
+                    tuple(sorted(t.id for t in carrying)),
+                    "several records carry this id",
+                )
+            )
             taken.update(t.id for t in carrying)
         else:
             rest.append(source)
@@ -94,11 +104,20 @@ def match_records(sources: Iterable[SourceRecord], targets: Iterable[TargetRecor
         if not candidates:
             result.missing.append(source.id)
         elif len(candidates) > 1:
-            result.ambiguous.append(Ambiguity(source.id, source.name, tuple(sorted(t.id for t in candidates)),
-                                              "several records have this exact name"))
+            result.ambiguous.append(
+                Ambiguity(
+                    source.id,
+                    source.name,
+                    tuple(sorted(t.id for t in candidates)),
+                    "several records have this exact name",
+                )
+            )
         elif len(sources_by_name[_name(source.name)]) > 1:
-            result.ambiguous.append(Ambiguity(source.id, source.name, (candidates[0].id,),
-                                              "several source records have this exact name"))
+            result.ambiguous.append(
+                Ambiguity(
+                    source.id, source.name, (candidates[0].id,), "several source records have this exact name"
+                )
+            )
         else:
             result.mapped[source.id] = candidates[0].id
             result.how[source.id] = "name"

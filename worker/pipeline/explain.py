@@ -20,7 +20,10 @@ from worker.store.ledger import Ledger
 
 
 def explain_account(
-    settings: Settings, account_id: str, crm: str = "files", now: datetime | None = None,
+    settings: Settings,
+    account_id: str,
+    crm: str = "files",
+    now: datetime | None = None,
     provenance: dict[str, str] | None = None,
 ) -> AccountAssessment | None:
     """Assess one account in exactly the context a pass would build (a dry run: nothing stored).
@@ -33,7 +36,9 @@ def explain_account(
     try:
         now = now or connector.data_as_of() or datetime.now(UTC)
         report = ReadReport()
-        context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, report, now, dry_run=True)
+        context, _ = prepare_pass(
+            settings, ledger, connector, crm, playbooks, catalog, report, now, dry_run=True
+        )
         for record in connector.read_accounts(None, report):
             if record.account.id != account_id:
                 continue

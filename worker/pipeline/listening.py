@@ -54,7 +54,13 @@ def conversation_reader(
 def to_stash(by_account: dict[str, list[Conversation]]) -> list[dict[str, str]]:
     """A chunk's conversations as JSON for the Redis stash between the reader and the scorers."""
     return [
-        {"id": c.id, "account_id": c.account_id, "created_at": c.created_at.isoformat(), "source": c.source, "text": c.text}
+        {
+            "id": c.id,
+            "account_id": c.account_id,
+            "created_at": c.created_at.isoformat(),
+            "source": c.source,
+            "text": c.text,
+        }
         for conversations in by_account.values()
         for c in conversations
     ]
@@ -65,22 +71,38 @@ def from_stash(items: list[dict[str, str]]) -> ConversationReader:
     found: dict[str, list[Conversation]] = defaultdict(list)
     for item in items:
         found[item["account_id"]].append(
-            Conversation(id=item["id"], account_id=item["account_id"], created_at=datetime.fromisoformat(item["created_at"]),
-                         source=item["source"], text=item["text"])  # type: ignore[arg-type]
+            Conversation(
+                id=item["id"],
+                account_id=item["account_id"],
+                created_at=datetime.fromisoformat(item["created_at"]),
+                source=item["source"],  # type: ignore[arg-type]  # written by to_stash from a Conversation
+                text=item["text"],
+            )
         )
     return lambda account_ids: found
 
 
 def to_stored(account_id: str, mentions: Iterable[HeardIntent]) -> list[StoredMention]:
     return [
-        StoredMention(account_id, m.conversation_id, m.intent, m.evidence, m.language, m.confidence, m.said_on,
-                      m.source, m.product)
+        StoredMention(
+            account_id,
+            m.conversation_id,
+            m.intent,
+            m.evidence,
+            m.language,
+            m.confidence,
+            m.said_on,
+            m.source,
+            m.product,
+        )
         for m in mentions
     ]
 
 
 def from_stored(rows: Iterable[StoredMention]) -> list[HeardIntent]:
     return [
-        HeardIntent(r.intent, r.evidence, r.confidence, r.said_at, r.source, r.conversation_id, r.language, r.product)
+        HeardIntent(
+            r.intent, r.evidence, r.confidence, r.said_at, r.source, r.conversation_id, r.language, r.product
+        )
         for r in rows
     ]

@@ -3,7 +3,6 @@ deals as the CRM and the ledger know them, the outcome sync, the affinity model.
 `prepare_pass` (worker/pipeline/run.py in-process, worker/service/read.py on the workers).
 """
 
-
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,7 +28,9 @@ def load_definitions(settings: Settings) -> list[Playbook]:
     return load_playbooks(settings.playbook_dirs, include_builtin=settings.include_builtin_playbooks)
 
 
-def mine_affinity(settings: Settings, ledger: Ledger, connector: Connector, crm: str, report: ReadReport, store: bool) -> AffinityModel:
+def mine_affinity(
+    settings: Settings, ledger: Ledger, connector: Connector, crm: str, report: ReadReport, store: bool
+) -> AffinityModel:
     """Rules from the baskets the ledger holds; on a CRM's first pass, from the connector."""
     counter = BasketCounter()
     if ledger.has_baskets(crm):
@@ -46,7 +47,9 @@ def mine_affinity(settings: Settings, ledger: Ledger, connector: Connector, crm:
         if store:
             ledger.store_baskets(crm, pending)
     return AffinityModel(
-        counter.rules(min_support=settings.affinity_min_support, min_confidence=settings.affinity_min_confidence),
+        counter.rules(
+            min_support=settings.affinity_min_support, min_confidence=settings.affinity_min_confidence
+        ),
         min_lift=settings.affinity_min_lift,
     )
 
@@ -79,7 +82,9 @@ def prepare_pass(
         sync_outcomes(ledger, crm, connector, existing, now)
     affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
     context = PassContext(
-        assessor=build_assessor(settings, playbooks, catalog, affinity, MigrationStore(ledger.engine).holdout_ids(crm)),
+        assessor=build_assessor(
+            settings, playbooks, catalog, affinity, MigrationStore(ledger.engine).holdout_ids(crm)
+        ),
         histories=histories,
         owners=owners,
         now=now,
@@ -108,8 +113,12 @@ def chunk_history(
     return existing
 
 
-def merge_history(context: PassContext, ledger: Ledger, crm: str, account_ids: list[str], existing: list[ExistingOpportunity]) -> None:
+def merge_history(
+    context: PassContext,
+    ledger: Ledger,
+    crm: str,
+    account_ids: list[str],
+    existing: list[ExistingOpportunity],
+) -> None:
     """Replace the chunk's accounts' histories with what the CRM says now (plus the ledger)."""
     context.histories.update(build_history(existing, ledger.written_for(crm, account_ids)))
-
-

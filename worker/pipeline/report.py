@@ -141,10 +141,25 @@ def cursor_to_store(cursor: str | None, write_errors: Counter[str], unfinished: 
 
 # Which RunReport fields add up across chunks: every int and Counter the scoring step fills.
 # Derived from the dataclass, so a field the report gains is merged too.
-_WRITE_FIELDS = {"deals_created", "deals_existing", "tasks_created", "tasks_existing", "resumed", "write_errors"}
+_WRITE_FIELDS = {
+    "deals_created",
+    "deals_existing",
+    "tasks_created",
+    "tasks_existing",
+    "resumed",
+    "write_errors",
+}
 _PROBE = RunReport("probe", "probe", "probe", datetime.now(UTC))
-SUMMED = tuple(f.name for f in fields(RunReport) if isinstance(getattr(_PROBE, f.name), int) and f.name not in _WRITE_FIELDS)
-COUNTED = tuple(f.name for f in fields(RunReport) if isinstance(getattr(_PROBE, f.name), Counter) and f.name not in _WRITE_FIELDS)
+SUMMED = tuple(
+    f.name
+    for f in fields(RunReport)
+    if isinstance(getattr(_PROBE, f.name), int) and f.name not in _WRITE_FIELDS
+)
+COUNTED = tuple(
+    f.name
+    for f in fields(RunReport)
+    if isinstance(getattr(_PROBE, f.name), Counter) and f.name not in _WRITE_FIELDS
+)
 
 
 def merge_parts(parts: Iterable[dict[str, Any]], read_counts: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,9 @@ from connectors.capabilities import ListsAccountsHeardSince, ReadsAccountsById, 
 
 log = logging.getLogger(__name__)
 
-HEARD_OVERLAP = timedelta(minutes=10)  # engagements reach HubSpot's search index moments after they are logged
+HEARD_OVERLAP = timedelta(
+    minutes=10
+)  # engagements reach HubSpot's search index moments after they are logged
 
 
 def heard_watermark(last_pass_started: datetime | None) -> datetime | None:

@@ -54,7 +54,9 @@ def run_pass(
         owns_connector = connector is None
         connector = connector or build_connector(crm, {**settings.connector_options(crm), "dry_run": dry_run})
         try:
-            return _run(settings, crm, ledger, connector, playbooks, catalog, full, dry_run, now, progress, run_id)
+            return _run(
+                settings, crm, ledger, connector, playbooks, catalog, full, dry_run, now, progress, run_id
+            )
         finally:
             if owns_connector:
                 connector.close()
@@ -105,15 +107,27 @@ def _pass(
     progress: Callable[[int], None] | None,
 ) -> None:
     writer = WriteBack(
-        connector, ledger, crm, report.run_id, now, settings.write_batch_size, dry_run,
+        connector,
+        ledger,
+        crm,
+        report.run_id,
+        now,
+        settings.write_batch_size,
+        dry_run,
         lease=timedelta(seconds=settings.write_lease_seconds),
     )
     if not dry_run:
         writer.resume_unfinished()
     read = ReadReport()
     mark_seen = seen_in_memory()
-    context, _ = prepare_pass(settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run, cursor is not None)
-    revisit = [] if cursor is None else accounts_to_revisit(connector, heard_watermark(ledger.last_successful_start(crm)))
+    context, _ = prepare_pass(
+        settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run, cursor is not None
+    )
+    revisit = (
+        []
+        if cursor is None
+        else accounts_to_revisit(connector, heard_watermark(ledger.last_successful_start(crm)))
+    )
     found: list[tuple[Opportunity, FollowUpTask]] = []  # a dry run plans in memory
     for listed in chunked(read_with_revisits(connector, cursor, read, revisit), CHUNK):
         chunk = first_listings(listed, read, mark_seen)

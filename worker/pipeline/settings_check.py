@@ -30,15 +30,17 @@ CRM_SETTINGS: dict[str, str] = {
 FILES_KEYS = frozenset({"data_dir", "output_dir"})
 
 # OPPWORKER_* names read straight from the environment, outside the settings classes.
-EXTRA_ENVIRONMENT = frozenset({
-    "OPPWORKER_CONFIG",  # the settings file of the service processes
-    "OPPWORKER_SECRETS_DIR",  # worker/service/settings.py
-    "OPPWORKER_CONNECTOR_PLUGINS",  # worker/service/app.py
-    "OPPWORKER_BEAT_LOCK_SECONDS",  # worker/service/app.py
-    "OPPWORKER_REQUIRE_SERVICES",  # the test suite: fail instead of skip without Redis/PostgreSQL
-    "OPPWORKER_CONFIG_DIR",  # docker-compose.yml: the host folder mounted at /etc/oppworker
-    "OPPWORKER_WEBHOOKS_BIND",  # docker-compose.yml: the host address the webhook port binds to
-})
+EXTRA_ENVIRONMENT = frozenset(
+    {
+        "OPPWORKER_CONFIG",  # the settings file of the service processes
+        "OPPWORKER_SECRETS_DIR",  # worker/service/settings.py
+        "OPPWORKER_CONNECTOR_PLUGINS",  # worker/service/app.py
+        "OPPWORKER_BEAT_LOCK_SECONDS",  # worker/service/app.py
+        "OPPWORKER_REQUIRE_SERVICES",  # the test suite: fail instead of skip without Redis/PostgreSQL
+        "OPPWORKER_CONFIG_DIR",  # docker-compose.yml: the host folder mounted at /etc/oppworker
+        "OPPWORKER_WEBHOOKS_BIND",  # docker-compose.yml: the host address the webhook port binds to
+    }
+)
 # Prefixes owned by the test suite and bench/ scripts, never read by the service.
 FOREIGN_PREFIXES = ("OPPWORKER_TEST_", "OPPWORKER_BENCH_")
 
@@ -78,7 +80,9 @@ def check_crm_sections(sections: Mapping[str, Any], known_crms: Iterable[str] = 
     problems = []
     for crm, section in sections.items():
         if crm not in crms:
-            problems.append(f"crm.{crm}: no such CRM{did_you_mean(crm, crms)}; the CRMs are {', '.join(crms)}")
+            problems.append(
+                f"crm.{crm}: no such CRM{did_you_mean(crm, crms)}; the CRMs are {', '.join(crms)}"
+            )
             continue
         if not isinstance(section, Mapping):
             problems.append(f"crm.{crm}: expected a mapping of settings")
@@ -93,7 +97,9 @@ def check_crm_sections(sections: Mapping[str, Any], known_crms: Iterable[str] = 
         raise ConfigurationError(problems)
 
 
-def env_over_file(crm: str, section: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def env_over_file(
+    crm: str, section: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The file's `crm.<crm>` section without the keys the environment sets: the connector's
     settings then take those from the environment. One precedence rule everywhere: flags over
     environment over file (a connector's own CLI flags are passed as values and still win)."""
@@ -136,7 +142,9 @@ def check_environment(known: set[str], environ: Mapping[str, str] | None = None)
             continue
         base = upper.split("__", 1)[0]  # OPPWORKER_SCHEDULES__HUBSPOT__... nests into `schedules`
         if base not in known:
-            close = difflib.get_close_matches(base.removeprefix("OPPWORKER_").lower(), list(candidates), n=1, cutoff=0.75)
+            close = difflib.get_close_matches(
+                base.removeprefix("OPPWORKER_").lower(), list(candidates), n=1, cutoff=0.75
+            )
             hint = f" (did you mean `{candidates[close[0]]}`?)" if close else ""
             problems.append(f"environment variable {name}: no such setting{hint}")
     if problems:
@@ -149,8 +157,10 @@ def plain_settings_error(exc: Exception, prefix: str = "OPPWORKER_") -> Configur
     if not found:
         return ConfigurationError([f"settings: {exc}"])
     field = found.group(1)
-    problem = (f"environment variable {prefix}{field.upper()}: cannot be read as `{field}` "
-               "(a mapping is written as JSON; a list as JSON or a comma list)")
+    problem = (
+        f"environment variable {prefix}{field.upper()}: cannot be read as `{field}` "
+        "(a mapping is written as JSON; a list as JSON or a comma list)"
+    )
     return ConfigurationError([problem])
 
 

@@ -19,7 +19,11 @@ def series_from_snapshots(snapshots: Sequence[tuple[date, float]], today: date) 
         return []
     latest_day, latest = max(snapshots, key=lambda s: s[0])
     series = [(today - WINDOW, latest)]
-    earlier = [(abs((today - day).days - 30), day, value) for day, value in snapshots if 25 <= (today - day).days <= 45]
+    earlier = [
+        (abs((today - day).days - 30), day, value)
+        for day, value in snapshots
+        if 25 <= (today - day).days <= 45
+    ]
     if earlier:
         _, _, value = min(earlier)
         series.append((today - 2 * WINDOW, value))

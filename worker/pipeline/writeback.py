@@ -37,8 +37,6 @@ def from_payload(text: str) -> tuple[Opportunity, FollowUpTask]:
     return Opportunity.model_validate(opportunity), FollowUpTask.model_validate(data["task"])
 
 
-
-
 def pending_rows(batch: Sequence[tuple[Opportunity, FollowUpTask]]) -> list[dict[str, Any]]:
     """Ledger rows for keys about to be written: enough to finish them without rescoring."""
     return [
@@ -97,7 +95,9 @@ class WriteBack:
         while self._buffer:
             batch, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
             if self.dry_run:
-                self.previews.extend(self.connector.preview_writes([o for o, _ in batch], [t for _, t in batch]))
+                self.previews.extend(
+                    self.connector.preview_writes([o for o, _ in batch], [t for _, t in batch])
+                )
             else:
                 self._write(batch)
 
@@ -139,7 +139,9 @@ class WriteBack:
             self.ledger.record_deals(self.crm, written, self.now)
             self._count(counts)
             deal_ids.update(written)
-        need_task = [t for _, t in batch if t.opportunity_key in deal_ids and not state[t.opportunity_key]["task_id"]]
+        need_task = [
+            t for _, t in batch if t.opportunity_key in deal_ids and not state[t.opportunity_key]["task_id"]
+        ]
         if need_task:
             # Renew the lease before the call whose duplicate would be a second task.
             held = self.ledger.claim(self.crm, [t.opportunity_key for t in need_task], owner, self.lease)

@@ -33,7 +33,9 @@ SCORE_QUEUE = "oppworker.score"
 def _load_plugins() -> None:
     """`OPPWORKER_CONNECTOR_PLUGINS="name=module:function,..."` adds connectors the registry does not
     ship (a customer's own CRM adapter; tests use it for a connector that stalls on demand)."""
-    for item in filter(None, (p.strip() for p in os.environ.get("OPPWORKER_CONNECTOR_PLUGINS", "").split(","))):
+    for item in filter(
+        None, (p.strip() for p in os.environ.get("OPPWORKER_CONNECTOR_PLUGINS", "").split(","))
+    ):
         name, _, target = item.partition("=")
         import_module(target.partition(":")[0])  # fail at start, not in the middle of a pass
         REGISTRY[name.strip()] = target.strip()
@@ -77,7 +79,9 @@ def make_app() -> Celery:
         result_backend_transport_options=backend_options(cfg),
         broker_connection_retry_on_startup=True,
         task_default_queue=SCORE_QUEUE,
-        task_queues=tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (CRM_QUEUE, SCORE_QUEUE)),
+        task_queues=tuple(
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (CRM_QUEUE, SCORE_QUEUE)
+        ),
         task_routes={
             "oppworker.start_pass": {"queue": CRM_QUEUE},
             "oppworker.write_batch": {"queue": CRM_QUEUE},
@@ -124,7 +128,11 @@ def _hook_signals() -> None:
 
     @signals.setup_logging.connect(weak=False)
     def _logging(loglevel: object = None, **_: object) -> None:
-        level = loglevel if isinstance(loglevel, int) else getattr(__import__("logging"), str(loglevel or "INFO").upper(), 20)
+        level = (
+            loglevel
+            if isinstance(loglevel, int)
+            else getattr(__import__("logging"), str(loglevel or "INFO").upper(), 20)
+        )
         setup_logging(level, service_settings().log_json)
 
     @signals.worker_ready.connect(weak=False)

@@ -22,7 +22,13 @@ def _cron(expression: str) -> crontab:
     if len(parts) != 5:
         raise ValueError(f"full_cron {expression!r}: expected 5 fields (minute hour day month weekday)")
     minute, hour, day_of_month, month_of_year, day_of_week = parts
-    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week)
+    return crontab(
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
+    )
 
 
 def beat_schedule(cfg: ServiceSettings) -> dict[str, dict[str, Any]]:

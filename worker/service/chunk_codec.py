@@ -19,7 +19,10 @@ from domain import Account, UsagePoint
 
 
 def encode(record: AccountRecord) -> dict[str, Any]:
-    data: dict[str, Any] = {"account": record.account.model_dump(mode="json"), "snapshot": record.usage_is_snapshot}
+    data: dict[str, Any] = {
+        "account": record.account.model_dump(mode="json"),
+        "snapshot": record.usage_is_snapshot,
+    }
     if record.provenance:
         data["provenance"] = record.provenance
     if record.usage_is_snapshot:

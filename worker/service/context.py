@@ -32,7 +32,14 @@ def _rule_json(rule: Rule) -> dict[str, Any]:
 
 
 def _rule_from(data: dict[str, Any]) -> Rule:
-    return Rule(frozenset(data["antecedent"]), data["consequent"], data["support"], data["confidence"], data["lift"], data["count"])
+    return Rule(
+        frozenset(data["antecedent"]),
+        data["consequent"],
+        data["support"],
+        data["confidence"],
+        data["lift"],
+        data["count"],
+    )
 
 
 def stash_context(run_id: str, crm: str, mode: str, context: PassContext, affinity: AffinityModel) -> None:
@@ -44,7 +51,9 @@ def stash_context(run_id: str, crm: str, mode: str, context: PassContext, affini
             "now": context.now.isoformat(),
             "last_run_at": context.last_run_at.isoformat() if context.last_run_at else None,
             "owners": [o.model_dump(mode="json") for o in context.owners.values()],
-            "existing": [o.model_dump(mode="json") for h in context.histories.values() for o in h.opportunities],
+            "existing": [
+                o.model_dump(mode="json") for h in context.histories.values() for o in h.opportunities
+            ],
             "scoped": context.scoped,
             "holdout_ids": context.assessor.holdout_ids,  # migrated accounts keep their control groups
             "listening": context.conversations is not None,  # chunks carry their conversations
@@ -65,8 +74,13 @@ def pass_context(settings: Settings, run_id: str) -> tuple[dict[str, Any], PassC
     ctx = get(stash_key(run_id, "ctx"))
     affinity = AffinityModel([_rule_from(r) for r in ctx["rules"]], min_lift=0.0)  # already filtered
     context = PassContext(
-        assessor=build_assessor(settings, load_definitions(settings), load_catalog(settings.catalog), affinity,
-                                ctx.get("holdout_ids")),
+        assessor=build_assessor(
+            settings,
+            load_definitions(settings),
+            load_catalog(settings.catalog),
+            affinity,
+            ctx.get("holdout_ids"),
+        ),
         histories=build_history((ExistingOpportunity.model_validate(x) for x in ctx["existing"]), ()),
         owners={o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])},
         now=datetime.fromisoformat(ctx["now"]),

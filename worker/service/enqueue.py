@@ -14,7 +14,9 @@ from worker.service.queue import send
 from worker.service.resources import ledger_for, pass_settings
 
 
-def enqueue_pass(settings: Settings | None, crm: str, full: bool = False, *, countdown: float | None = None) -> str:
+def enqueue_pass(
+    settings: Settings | None, crm: str, full: bool = False, *, countdown: float | None = None
+) -> str:
     """Queue a pass of `crm` and return its run id (visible at once in `oppworker runs` as queued)."""
     run_id = uuid.uuid4().hex
     ledger = ledger_for(settings or pass_settings())
@@ -32,8 +34,9 @@ def require_redis(timeout_seconds: float = 2.0) -> None:
 
     from worker.service.settings import service_settings
 
-    client = redis.Redis.from_url(service_settings().redis_url, socket_connect_timeout=timeout_seconds,
-                                  socket_timeout=timeout_seconds)
+    client = redis.Redis.from_url(
+        service_settings().redis_url, socket_connect_timeout=timeout_seconds, socket_timeout=timeout_seconds
+    )
     try:
         client.ping()
     finally:

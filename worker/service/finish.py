@@ -45,5 +45,11 @@ def finish_pass(run_id: str, crm: str, cursor: str | None) -> dict[str, Any]:
     release_pass_lock(crm, run_id)
     follow_up_rescore(crm)
     drop_run(run_id)
-    log.info("pass %s finished: %d read, %d new, %d deals created", run_id, report.accounts_read, report.new, report.deals_created)
+    log.info(
+        "pass %s finished: %d read, %d new, %d deals created",
+        run_id,
+        report.accounts_read,
+        report.new,
+        report.deals_created,
+    )
     return report.summary()

@@ -71,7 +71,9 @@ class RedisSlidingWindowLimiter:
         waited = 0.0
         member = uuid.uuid4().hex
         while True:
-            granted, wait_us, now_us = self._script(keys=[self.key], args=[self.max_calls, self.window_us, member])
+            granted, wait_us, now_us = self._script(
+                keys=[self.key], args=[self.max_calls, self.window_us, member]
+            )
             if int(granted):
                 self.last_grant_us = int(now_us)
                 if waited and self._on_wait:

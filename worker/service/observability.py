@@ -38,11 +38,18 @@ OPPORTUNITIES_SUPPRESSED = Counter(
 )
 CRM_CALLS = Counter("oppworker_crm_calls_total", "HTTP calls made to a CRM", ["crm"])
 CRM_RATE_LIMITED = Counter("oppworker_crm_rate_limited_total", "HTTP 429 answers from a CRM", ["crm"])
-LIMITER_WAIT = Counter("oppworker_limiter_wait_seconds_total", "Seconds spent waiting for the rate limiters", ["crm"])
-TASK_LATENCY = Histogram(
-    "oppworker_task_seconds", "Task run time", ["task"], buckets=(0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
+LIMITER_WAIT = Counter(
+    "oppworker_limiter_wait_seconds_total", "Seconds spent waiting for the rate limiters", ["crm"]
 )
-WEBHOOK_EVENTS = Counter("oppworker_webhook_events_total", "Webhook events by source and result", ["source", "result"])
+TASK_LATENCY = Histogram(
+    "oppworker_task_seconds",
+    "Task run time",
+    ["task"],
+    buckets=(0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800),
+)
+WEBHOOK_EVENTS = Counter(
+    "oppworker_webhook_events_total", "Webhook events by source and result", ["source", "result"]
+)
 
 
 def register_secret(value: str | None) -> None:
@@ -91,7 +98,9 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(level: int = logging.INFO, json_logs: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

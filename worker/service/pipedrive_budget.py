@@ -31,7 +31,9 @@ return spent
 class RedisTokenBudget:
     """Same interface as `DailyTokenBudget` (`charge`, `allowed`, `spent`, `remaining`)."""
 
-    def __init__(self, redis_client: Any, key: str, allowed: int, today: Callable[[], date] | None = None) -> None:
+    def __init__(
+        self, redis_client: Any, key: str, allowed: int, today: Callable[[], date] | None = None
+    ) -> None:
         self.redis, self.key, self.allowed = redis_client, key, allowed
         self._today = today or (lambda: datetime.now(UTC).date())
         self._script = redis_client.register_script(_CHARGE)

@@ -48,7 +48,12 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
     if holder is not None:
         if row is None:
             ledger.start_run(run_id, crm, "full" if full else "incremental", datetime.now(UTC), None)
-        ledger.finish_run(run_id, "skipped", {"run_id": run_id, "crm": crm}, error=f"pass {holder} of {crm} is still running")
+        ledger.finish_run(
+            run_id,
+            "skipped",
+            {"run_id": run_id, "crm": crm},
+            error=f"pass {holder} of {crm} is still running",
+        )
         PASSES.labels(crm, "skipped").inc()
         log.info("pass %s skipped: %s is running", run_id, holder)
         return {"run_id": run_id, "status": "skipped", "running": holder}
@@ -64,12 +69,27 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
             ledger.start_run(run_id, crm, mode, datetime.now(UTC), now)
         ledger.mark_run(run_id, status="running", mode=mode, data_as_of=now, started_at=datetime.now(UTC))
         flagged = take_flagged(crm)
-        log.info("pass %s started (%s, %d playbooks, %d accounts and %d deals flagged by webhooks)",
-                 run_id, mode, len(playbooks), len(flagged.accounts), len(flagged.deals))
+        log.info(
+            "pass %s started (%s, %d playbooks, %d accounts and %d deals flagged by webhooks)",
+            run_id,
+            mode,
+            len(playbooks),
+            len(flagged.accounts),
+            len(flagged.deals),
+        )
         send("watch_pass", run_id, crm, countdown=cfg.max_countdown)
         read = ReadReport()
         context, affinity = prepare_pass(
-            settings, ledger, connector, crm, playbooks, catalog, read, now, dry_run=False, incremental=cursor is not None
+            settings,
+            ledger,
+            connector,
+            crm,
+            playbooks,
+            catalog,
+            read,
+            now,
+            dry_run=False,
+            incremental=cursor is not None,
         )
         stash_context(run_id, crm, mode, context, affinity)
         # Stream: each chunk is scored (on the score queue) while the next page is being read.
@@ -77,20 +97,29 @@ def start_pass(run_id: str, crm: str, full: bool) -> dict[str, Any]:
         redis_client().delete(stash_key(run_id, "seen"))  # a redelivered start_pass reads from the start
         mark_seen = _seen_in_redis(run_id)
         pacing = True
-        revisit = [] if cursor is None else accounts_to_revisit(
-            connector, heard_watermark(ledger.last_successful_start(crm)), flagged.accounts, flagged.deals
+        revisit = (
+            []
+            if cursor is None
+            else accounts_to_revisit(
+                connector, heard_watermark(ledger.last_successful_start(crm)), flagged.accounts, flagged.deals
+            )
         )
         listing = read_with_revisits(connector, cursor, read, revisit)
         for number, listed in enumerate(chunked(listing, CHUNK)):
             if pacing and not _wait_for_scorers(run_id, number):
                 pacing = False
-                log.warning("no scorer took a chunk for %d s; reading on without waiting for them", READER_PATIENCE)
+                log.warning(
+                    "no scorer took a chunk for %d s; reading on without waiting for them", READER_PATIENCE
+                )
             chunk = first_listings(listed, read, mark_seen)
             put(stash_key(run_id, "chunk", str(number)), [chunk_codec.encode(r) for r in chunk])
             if context.scoped:  # this chunk's deals, read here on the CRM queue, merged when scored
                 ids = [r.account.id for r in chunk]
                 existing = chunk_history(connector, ledger, crm, ids, now, dry_run=False)
-                put(stash_key(run_id, "history", str(number)), {"ids": ids, "existing": [o.model_dump(mode="json") for o in existing]})
+                put(
+                    stash_key(run_id, "history", str(number)),
+                    {"ids": ids, "existing": [o.model_dump(mode="json") for o in existing]},
+                )
             if context.conversations is not None:  # what these accounts said, read here on the CRM queue
                 said = context.conversations([r.account.id for r in chunk])
                 put(stash_key(run_id, "said", str(number)), listening.to_stash(said))

@@ -43,7 +43,14 @@ def _flag(crm: str, cfg_key_parts: tuple[str, ...], ids: Iterable[str], reason: 
     r.sadd(cfg.key(*cfg_key_parts), *named)
     if r.set(cfg.key("rescore", crm, "queued"), reason, nx=True, ex=_debounce_seconds()):
         run_id = enqueue_pass(None, crm, False, countdown=cfg.rescore_debounce_seconds)
-        log.info("re-score of %d %s queued as pass %s (%s)", len(named), cfg_key_parts[-1], run_id, reason, extra={"crm": crm})
+        log.info(
+            "re-score of %d %s queued as pass %s (%s)",
+            len(named),
+            cfg_key_parts[-1],
+            run_id,
+            reason,
+            extra={"crm": crm},
+        )
     return len(named)
 
 

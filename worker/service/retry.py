@@ -66,7 +66,9 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
                 wait = exc.retry_after if exc.retry_after is not None else backoff(task.request.retries)
                 countdown = min(wait + random.uniform(0, 1), cfg.max_countdown)
                 log.warning("%s (%s); retrying in %.1f s", exc, exc.kind.value, countdown)
-                raise task.retry(exc=PassFailed(str(exc)), countdown=countdown, max_retries=cfg.max_retries) from None
+                raise task.retry(
+                    exc=PassFailed(str(exc)), countdown=countdown, max_retries=cfg.max_retries
+                ) from None
             hint = {
                 FailureKind.CONFIG: "fix the configuration",
                 FailureKind.AUTH: "check the CRM token and its scopes",
@@ -80,7 +82,9 @@ def step(task: Task, run_id: str, crm: str, body: Callable[[], T]) -> T:
             if task.request.retries < cfg.max_retries:
                 countdown = min(backoff(task.request.retries), cfg.max_countdown)
                 log.warning("infrastructure error %s; retrying in %.1f s", type(exc).__name__, countdown)
-                raise task.retry(exc=PassFailed(type(exc).__name__), countdown=countdown, max_retries=cfg.max_retries) from None
+                raise task.retry(
+                    exc=PassFailed(type(exc).__name__), countdown=countdown, max_retries=cfg.max_retries
+                ) from None
             fail_run(run_id, crm, f"infrastructure: {type(exc).__name__}: {exc}")
             raise PassFailed(str(exc)) from None
         except PassFailed as exc:

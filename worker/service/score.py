@@ -37,8 +37,11 @@ def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
         existing = [ExistingOpportunity.model_validate(x) for x in stashed["existing"]]
         merge_history(context, ledger, crm, stashed["ids"], existing)
     if ctx.get("listening"):
-        context = replace(context, conversations=listening.from_stash(get(stash_key(run_id, "said", str(number)))),
-                          recall_mentions=bool(ctx.get("recall_mentions")))
+        context = replace(
+            context,
+            conversations=listening.from_stash(get(stash_key(run_id, "said", str(number)))),
+            recall_mentions=bool(ctx.get("recall_mentions")),
+        )
     now = context.now
     report = RunReport(run_id, crm, ctx["mode"], now)
     read = ReadReport()
@@ -51,7 +54,10 @@ def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     part = report.summary()
     r.hset(stash_key(run_id, "parts"), str(number), json.dumps(part, default=str))  # idempotent
     r.expire(stash_key(run_id, "parts"), STASH_TTL)
-    r.delete(stash_key(run_id, "chunk", str(number)), stash_key(run_id, "history", str(number)),
-             stash_key(run_id, "said", str(number)))
+    r.delete(
+        stash_key(run_id, "chunk", str(number)),
+        stash_key(run_id, "history", str(number)),
+        stash_key(run_id, "said", str(number)),
+    )
     maybe_plan(run_id, crm)
     return {"chunk": number, "accounts": report.accounts_read, "new": report.new}

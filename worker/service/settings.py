@@ -60,15 +60,19 @@ class Budget(BaseModel):
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPPWORKER_", env_nested_delimiter="__", extra="ignore")
 
-    config_file: Path | None = Field(default=None, validation_alias=AliasChoices("OPPWORKER_CONFIG", "config_file"))
+    config_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("OPPWORKER_CONFIG", "config_file")
+    )
     redis_url: str = Field(
-        default="redis://localhost:6379/0", validation_alias=AliasChoices("OPPWORKER_REDIS_URL", "REDIS_URL", "redis_url")
+        default="redis://localhost:6379/0",
+        validation_alias=AliasChoices("OPPWORKER_REDIS_URL", "REDIS_URL", "redis_url"),
     )
     broker_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPPWORKER_BROKER_URL", "CELERY_BROKER_URL", "broker_url")
     )
     result_backend: str | None = Field(
-        default=None, validation_alias=AliasChoices("OPPWORKER_RESULT_BACKEND", "CELERY_RESULT_BACKEND", "result_backend")
+        default=None,
+        validation_alias=AliasChoices("OPPWORKER_RESULT_BACKEND", "CELERY_RESULT_BACKEND", "result_backend"),
     )
     key_prefix: str = "oppworker"
     # Redis transport: a message not acked within this many seconds is delivered again (a killed
@@ -78,8 +82,12 @@ class ServiceSettings(BaseSettings):
     task_soft_time_limit: int = Field(default=1800, ge=1)
     task_time_limit: int = Field(default=1900, ge=2)
     max_retries: int = Field(default=8, ge=0)
-    pass_lock_seconds: int = Field(default=3600, ge=10)  # refreshed by every step; a dead pass frees it after this
-    crms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["files"])  # CRMs beat schedules: JSON or comma list
+    pass_lock_seconds: int = Field(
+        default=3600, ge=10
+    )  # refreshed by every step; a dead pass frees it after this
+    crms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["files"]
+    )  # CRMs beat schedules: JSON or comma list
     schedules: dict[str, Schedule] = Field(default_factory=dict)
     budgets: dict[str, Budget] = Field(default_factory=dict)
     metrics_port: int = Field(default=9808, ge=0)  # worker's exporter; 0 = off

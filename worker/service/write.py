@@ -36,7 +36,9 @@ def plan_writes(run_id: str, crm: str) -> dict[str, Any]:
     r.delete(stash_key(run_id, "written"))
     # The same planning step as the in-process driver. Safe to repeat on a redelivery: it counts
     # what the ledger already promoted this week, so a second run promotes nothing more.
-    plan = plan_pass(ledger, crm, run_id, settings, datetime.fromisoformat(get(stash_key(run_id, "ctx"))["now"]))
+    plan = plan_pass(
+        ledger, crm, run_id, settings, datetime.fromisoformat(get(stash_key(run_id, "ctx"))["now"])
+    )
     # A first pass over a million accounts leaves hundreds of thousands of keys: neither this task
     # nor any message holds them all (a chord over 7,500 batches cost this task 300 MB), and the
     # last batch to finish queues finish_pass through a Redis barrier, as the last chunk queues
@@ -78,8 +80,14 @@ def write_batch(run_id: str, crm: str, batch: int) -> dict[str, Any]:
     connector = open_connector(settings, crm)
     try:
         writer = WriteBack(
-            connector, ledger, crm, run_id, datetime.fromisoformat(ctx["now"]), settings.write_batch_size,
-            lease=timedelta(seconds=settings.write_lease_seconds), on_counted=lambda counts: count_writes(run_id, counts),
+            connector,
+            ledger,
+            crm,
+            run_id,
+            datetime.fromisoformat(ctx["now"]),
+            settings.write_batch_size,
+            lease=timedelta(seconds=settings.write_lease_seconds),
+            on_counted=lambda counts: count_writes(run_id, counts),
         )
         for row in todo:
             writer.add(*from_payload(row["payload"]))
@@ -128,6 +136,9 @@ def count_writes(run_id: str, counts: dict[str, int]) -> None:
 
 def written_counts(run_id: str) -> dict[str, Any]:
     """What the pass wrote, as `count_writes` kept it: the four counts and the errors by kind."""
-    stored = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in redis_client().hgetall(stash_key(run_id, "writes")).items()}
+    stored = {
+        (k.decode() if isinstance(k, bytes) else k): int(v)
+        for k, v in redis_client().hgetall(stash_key(run_id, "writes")).items()
+    }
     errors = {k.removeprefix("error:"): v for k, v in stored.items() if k.startswith("error:")}
     return {**{k: v for k, v in stored.items() if not k.startswith("error:")}, "write_errors": errors}

@@ -78,7 +78,14 @@ class CandidateStore:
                 ).scalars()
             )
             fresh = {
-                r["key"]: {**r, "crm": crm, "state": WAITING, "run_id": run_id, "created_at": now, "updated_at": now}
+                r["key"]: {
+                    **r,
+                    "crm": crm,
+                    "state": WAITING,
+                    "run_id": run_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for r in rows
                 if r["key"] not in known
             }
@@ -102,7 +109,11 @@ class CandidateStore:
     def owner_loads(self, crm: str, week_start: datetime, week_end: datetime) -> dict[str, OwnerLoad]:
         """Per owner: tasks planned in this week, and our tasks still open (no outcome closed the
         deal and the CSM has not completed the task, as far as the outcome sync knows)."""
-        ours = and_(opportunities.c.crm == crm, opportunities.c.state != WAITING, opportunities.c.owner_id.is_not(None))
+        ours = and_(
+            opportunities.c.crm == crm,
+            opportunities.c.state != WAITING,
+            opportunities.c.owner_id.is_not(None),
+        )
         with self.engine.connect() as db:
             weekly = db.execute(
                 select(opportunities.c.owner_id, func.count())
@@ -113,7 +124,8 @@ class CandidateStore:
                 select(opportunities.c.owner_id, func.count())
                 .select_from(
                     opportunities.outerjoin(
-                        outcomes, and_(outcomes.c.crm == opportunities.c.crm, outcomes.c.key == opportunities.c.key)
+                        outcomes,
+                        and_(outcomes.c.crm == opportunities.c.crm, outcomes.c.key == opportunities.c.key),
                     )
                 )
                 .where(

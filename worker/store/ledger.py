@@ -7,7 +7,6 @@ to do, and the next pass finishes them first. SQLAlchemy Core, so SQLite (defaul
 (production, `OPPWORKER_DATABASE_URL`) run the same code.
 """
 
-
 from __future__ import annotations
 
 import json
@@ -130,11 +129,20 @@ class Ledger:
         with self.engine.begin() as db:
             known = set(
                 db.execute(
-                    select(opportunities.c.key).where(opportunities.c.crm == crm, opportunities.c.key.in_(keys))
+                    select(opportunities.c.key).where(
+                        opportunities.c.crm == crm, opportunities.c.key.in_(keys)
+                    )
                 ).scalars()
             )
             fresh = {
-                i["key"]: {**i, "crm": crm, "state": PENDING, "run_id": run_id, "created_at": now, "updated_at": now}
+                i["key"]: {
+                    **i,
+                    "crm": crm,
+                    "state": PENDING,
+                    "run_id": run_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for i in items
                 if i["key"] not in known
             }
@@ -167,7 +175,9 @@ class Ledger:
             )
             mine = db.execute(
                 select(opportunities.c.key).where(
-                    opportunities.c.crm == crm, opportunities.c.key.in_(list(keys)), opportunities.c.claimed_by == owner
+                    opportunities.c.crm == crm,
+                    opportunities.c.key.in_(list(keys)),
+                    opportunities.c.claimed_by == owner,
                 )
             ).scalars()
             return set(mine)
@@ -179,7 +189,11 @@ class Ledger:
         with self.engine.begin() as db:
             db.execute(
                 update(opportunities)
-                .where(opportunities.c.crm == crm, opportunities.c.key.in_(keys), opportunities.c.claimed_by == owner)
+                .where(
+                    opportunities.c.crm == crm,
+                    opportunities.c.key.in_(keys),
+                    opportunities.c.claimed_by == owner,
+                )
                 .values(claimed_by=None, claimed_until=None)
             )
 
@@ -263,7 +277,9 @@ class Ledger:
     def lease_until(self, crm: str) -> datetime | None:
         """When the last lease on this CRM's unfinished keys expires (None: none is held)."""
         query = select(func.max(opportunities.c.claimed_until)).where(
-            opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]), opportunities.c.claimed_until > datetime.now(UTC)
+            opportunities.c.crm == crm,
+            opportunities.c.state.not_in([DONE, WAITING]),
+            opportunities.c.claimed_until > datetime.now(UTC),
         )
         with self.engine.connect() as db:
             value = db.execute(query).scalar_one()
@@ -271,8 +287,10 @@ class Ledger:
 
     def count_unfinished(self, crm: str) -> int:
         """Keys of this CRM whose deal or task is still to be written: a clean pass leaves none."""
-        query = select(func.count()).select_from(opportunities).where(
-            opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING])
+        query = (
+            select(func.count())
+            .select_from(opportunities)
+            .where(opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]))
         )
         with self.engine.connect() as db:
             return int(db.execute(query).scalar_one())
@@ -282,7 +300,8 @@ class Ledger:
         """One value per (account, metric, day): a later pass the same day replaces the value."""
         unique = {(a, m): v for a, m, v in values}  # an account listed twice: its last value counts
         rows = [
-            {"crm": crm, "account_id": a, "metric": m, "taken_on": taken_on, "value": v} for (a, m), v in unique.items()
+            {"crm": crm, "account_id": a, "metric": m, "taken_on": taken_on, "value": v}
+            for (a, m), v in unique.items()
         ]
         replace_rows(self.engine, usage_snapshots, rows)
 
@@ -300,7 +319,9 @@ class Ledger:
                     )
                 )
                 db.execute(
-                    insert(usage_snapshots).values(crm=crm, account_id=account_id, metric=metric, taken_on=day, value=value)
+                    insert(usage_snapshots).values(
+                        crm=crm, account_id=account_id, metric=metric, taken_on=day, value=value
+                    )
                 )
 
     def ping(self) -> None:
@@ -308,14 +329,21 @@ class Ledger:
         with self.engine.connect() as db:
             db.execute(select(1))
 
-    def snapshots(self, crm: str, account_ids: Sequence[str]) -> dict[str, dict[str, list[tuple[date, float]]]]:
+    def snapshots(
+        self, crm: str, account_ids: Sequence[str]
+    ) -> dict[str, dict[str, list[tuple[date, float]]]]:
         """account -> metric -> [(taken_on, value)], oldest first."""
         found: dict[str, dict[str, list[tuple[date, float]]]] = {}
         if not account_ids:
             return found
         with self.engine.connect() as db:
             result = db.execute(
-                select(usage_snapshots.c.account_id, usage_snapshots.c.metric, usage_snapshots.c.taken_on, usage_snapshots.c.value)
+                select(
+                    usage_snapshots.c.account_id,
+                    usage_snapshots.c.metric,
+                    usage_snapshots.c.taken_on,
+                    usage_snapshots.c.value,
+                )
                 .where(usage_snapshots.c.crm == crm, usage_snapshots.c.account_id.in_(list(account_ids)))
                 .order_by(usage_snapshots.c.taken_on)
             )
@@ -325,13 +353,20 @@ class Ledger:
 
     def has_baskets(self, crm: str) -> bool:
         with self.engine.connect() as db:
-            return db.execute(select(baskets.c.account_id).where(baskets.c.crm == crm).limit(1)).first() is not None
+            return (
+                db.execute(select(baskets.c.account_id).where(baskets.c.crm == crm).limit(1)).first()
+                is not None
+            )
 
     def store_baskets(self, crm: str, items: Iterable[tuple[str, frozenset[str]]]) -> None:
         rows = {a: ";".join(sorted(p)) for a, p in items}
-        replace_rows(self.engine, baskets, [{"crm": crm, "account_id": a, "products": p} for a, p in rows.items()])
+        replace_rows(
+            self.engine, baskets, [{"crm": crm, "account_id": a, "products": p} for a, p in rows.items()]
+        )
 
     def iter_baskets(self, crm: str) -> Iterator[frozenset[str]]:
         with self.engine.connect() as db:
-            for (products,) in db.execute(select(baskets.c.products).where(baskets.c.crm == crm)).yield_per(2000):
+            for (products,) in db.execute(select(baskets.c.products).where(baskets.c.crm == crm)).yield_per(
+                2000
+            ):
                 yield frozenset(p for p in products.split(";") if p)

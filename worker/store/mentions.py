@@ -63,9 +63,14 @@ class MentionStore:
         """Whether a pass of this CRM has ever stored what it heard (if not, an incremental pass
         reads the whole listening window once, as a full pass does)."""
         with self.engine.connect() as db:
-            return db.execute(select(heard_mentions.c.crm).where(heard_mentions.c.crm == crm).limit(1)).first() is not None
+            return (
+                db.execute(select(heard_mentions.c.crm).where(heard_mentions.c.crm == crm).limit(1)).first()
+                is not None
+            )
 
     def forget_before(self, crm: str, before: date) -> int:
         """Drop mentions older than the listening window: they no longer count."""
         with self.engine.begin() as db:
-            return db.execute(delete(heard_mentions).where(heard_mentions.c.crm == crm, heard_mentions.c.said_at < before)).rowcount
+            return db.execute(
+                delete(heard_mentions).where(heard_mentions.c.crm == crm, heard_mentions.c.said_at < before)
+            ).rowcount

@@ -68,7 +68,8 @@ def _upsert(db: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     module = postgresql if db.dialect.name == "postgresql" else sqlite
     statement = module.insert(table)
     statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+        index_elements=keys,
+        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys},
     )
     db.execute(statement, rows)
 
@@ -94,15 +95,25 @@ class MigrationStore:
         found = []
         for row in rows:
             title = (json.loads(row["payload"]).get("opportunity") or {}).get("title") or row["key"]
-            found.append({"key": row["key"], "account_id": row["account_id"], "deal_id": row["deal_id"],
-                          "state": row["state"], "title": title})
+            found.append(
+                {
+                    "key": row["key"],
+                    "account_id": row["account_id"],
+                    "deal_id": row["deal_id"],
+                    "state": row["state"],
+                    "title": title,
+                }
+            )
         return found
 
     def holdout_ids(self, crm: str) -> dict[str, str]:
         """account id in `crm` -> the id its holdout groups were drawn with (migrated accounts only)."""
         with self.engine.connect() as db:
-            rows = db.execute(select(account_aliases.c.account_id, account_aliases.c.source_account_id)
-                              .where(account_aliases.c.crm == crm))
+            rows = db.execute(
+                select(account_aliases.c.account_id, account_aliases.c.source_account_id).where(
+                    account_aliases.c.crm == crm
+                )
+            )
             return {account: source for account, source in rows}
 
     def carry(self, plan: CarryPlan, now: datetime, *, dry_run: bool = False) -> CarryCounts:
@@ -113,8 +124,16 @@ class MigrationStore:
         try:
             moved_keys = self._move_accounts(db, plan, counts)
             self._move_events(db, plan, moved_keys, counts)
-            aliases = [{"crm": plan.target_crm, "account_id": new, "source_crm": plan.source_crm,
-                        "source_account_id": old, "migrated_at": now} for old, new in plan.accounts.items()]
+            aliases = [
+                {
+                    "crm": plan.target_crm,
+                    "account_id": new,
+                    "source_crm": plan.source_crm,
+                    "source_account_id": old,
+                    "migrated_at": now,
+                }
+                for old, new in plan.accounts.items()
+            ]
             _upsert(db, account_aliases, aliases)
             counts.moved["account_aliases"] = len(aliases)
             if dry_run:
@@ -134,7 +153,9 @@ class MigrationStore:
         moved_keys: set[str] = set()
         stays: set[str] = set()  # opportunity keys left behind (opportunities come first in BY_ACCOUNT)
         for table in BY_ACCOUNT:
-            rows = [dict(r) for r in db.execute(select(table).where(table.c.crm == plan.source_crm)).mappings()]
+            rows = [
+                dict(r) for r in db.execute(select(table).where(table.c.crm == plan.source_crm)).mappings()
+            ]
             carried = []
             for row in rows:
                 new_account = plan.accounts.get(row["account_id"])
@@ -166,10 +187,17 @@ class MigrationStore:
         carried_outcomes = set(keys) | set(
             db.execute(select(outcomes.c.key).where(outcomes.c.crm == plan.target_crm)).scalars()
         )
-        rows = [dict(r) for r in db.execute(select(outcome_events).where(outcome_events.c.crm == plan.source_crm))
-                .mappings() if r["key"] in carried_outcomes]
+        rows = [
+            dict(r)
+            for r in db.execute(
+                select(outcome_events).where(outcome_events.c.crm == plan.source_crm)
+            ).mappings()
+            if r["key"] in carried_outcomes
+        ]
         if rows:
             db.execute(delete(outcome_events).where(outcome_events.c.id.in_([r["id"] for r in rows])))
-            db.execute(insert(outcome_events), [{**{k: v for k, v in r.items() if k != "id"}, "crm": plan.target_crm}
-                                                for r in rows])
+            db.execute(
+                insert(outcome_events),
+                [{**{k: v for k, v in r.items() if k != "id"}, "crm": plan.target_crm} for r in rows],
+            )
         counts.moved[outcome_events.name] += len(rows)

@@ -92,7 +92,15 @@ OPEN, WON, LOST, DELETED = "open", "won", "lost", "deleted"
 
 def _row(row: Any) -> dict[str, Any]:
     data = dict(row)
-    for name in ("created_at", "closed_at", "task_completed_at", "first_seen_at", "updated_at", "last_seen_at", "seen_at"):
+    for name in (
+        "created_at",
+        "closed_at",
+        "task_completed_at",
+        "first_seen_at",
+        "updated_at",
+        "last_seen_at",
+        "seen_at",
+    ):
         if name in data:
             data[name] = utc(data[name])
     return data
@@ -111,15 +119,24 @@ class OutcomeStore:
         with self.engine.connect() as db:
             return [_row(r) for r in db.execute(query.order_by(outcomes.c.crm, outcomes.c.key)).mappings()]
 
-    def save(self, crm: str, inserts: Sequence[dict[str, Any]], updates: Sequence[dict[str, Any]],
-             events: Sequence[dict[str, Any]]) -> None:
+    def save(
+        self,
+        crm: str,
+        inserts: Sequence[dict[str, Any]],
+        updates: Sequence[dict[str, Any]],
+        events: Sequence[dict[str, Any]],
+    ) -> None:
         """One transaction per sync: the rows and the events that explain them land together."""
         with self.engine.begin() as db:
             if inserts:
                 db.execute(insert(outcomes), [{**row, "crm": crm} for row in inserts])
             for row in updates:
                 values = {k: v for k, v in row.items() if k != "key"}
-                db.execute(update(outcomes).where(outcomes.c.crm == crm, outcomes.c.key == row["key"]).values(**values))
+                db.execute(
+                    update(outcomes)
+                    .where(outcomes.c.crm == crm, outcomes.c.key == row["key"])
+                    .values(**values)
+                )
             if events:
                 db.execute(insert(outcome_events), [{**e, "crm": crm} for e in events])
 
@@ -142,25 +159,46 @@ class OutcomeStore:
             for item in items:
                 done = db.execute(
                     update(holdouts)
-                    .where(holdouts.c.crm == crm, holdouts.c.account_id == item["account_id"],
-                           holdouts.c.playbook == item["playbook"])
+                    .where(
+                        holdouts.c.crm == crm,
+                        holdouts.c.account_id == item["account_id"],
+                        holdouts.c.playbook == item["playbook"],
+                    )
                     .values(last_seen_at=now, run_id=run_id)
                 )
                 if done.rowcount == 0:
-                    db.execute(insert(holdouts).values(**item, crm=crm, first_seen_at=now, last_seen_at=now, run_id=run_id))
+                    db.execute(
+                        insert(holdouts).values(
+                            **item, crm=crm, first_seen_at=now, last_seen_at=now, run_id=run_id
+                        )
+                    )
 
     def holdouts(self, crm: str | None = None) -> list[dict[str, Any]]:
         query = select(holdouts)
         if crm:
             query = query.where(holdouts.c.crm == crm)
         with self.engine.connect() as db:
-            return [_row(r) for r in db.execute(query.order_by(holdouts.c.account_id, holdouts.c.playbook)).mappings()]
+            return [
+                _row(r)
+                for r in db.execute(query.order_by(holdouts.c.account_id, holdouts.c.playbook)).mappings()
+            ]
 
     # --- account states -------------------------------------------------------------------------
-    def store_states(self, crm: str, taken_on: date, states: Iterable[tuple[str, int | None, int | None, float | None]]) -> None:
+    def store_states(
+        self, crm: str, taken_on: date, states: Iterable[tuple[str, int | None, int | None, float | None]]
+    ) -> None:
         """(account, plan rank, seats, mrr) seen on `taken_on`; a later pass the same day replaces it."""
-        rows = {a: {"crm": crm, "account_id": a, "taken_on": taken_on, "plan_rank": p, "seats_purchased": s, "mrr": m}
-                for a, p, s, m in states}
+        rows = {
+            a: {
+                "crm": crm,
+                "account_id": a,
+                "taken_on": taken_on,
+                "plan_rank": p,
+                "seats_purchased": s,
+                "mrr": m,
+            }
+            for a, p, s, m in states
+        }
         replace_rows(self.engine, account_states, list(rows.values()))
 
     def states(self, crm: str | None = None) -> Iterator[dict[str, Any]]:
@@ -169,6 +207,10 @@ class OutcomeStore:
         if crm:
             query = query.where(account_states.c.crm == crm)
         with self.engine.connect() as db:
-            rows = db.execute(query.order_by(account_states.c.account_id, account_states.c.taken_on)).mappings().all()
+            rows = (
+                db.execute(query.order_by(account_states.c.account_id, account_states.c.taken_on))
+                .mappings()
+                .all()
+            )
         for row in rows:
             yield dict(row)

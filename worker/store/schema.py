@@ -2,7 +2,6 @@
 insert-or-replace). Only worker/store/ imports this module: the rest of the code asks `Ledger` or
 `OutcomeStore`, never a table."""
 
-
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -171,5 +170,3 @@ def replace_rows(engine: Engine, table: Table, rows: list[dict[str, Any]]) -> No
     )
     with engine.begin() as db:
         db.execute(statement, rows)
-
-

@@ -116,7 +116,12 @@ def create_app(
     pipedrive = pipedrive or PipedriveWebhookSettings()
     for secret in (cfg.hubspot_app_secret, cfg.events_secret, pipedrive.password):
         register_secret(secret.get_secret_value() if secret else None)
-    state: dict[str, Any] = {"redis": redis_client, "ledger": ledger, "rescore": rescore, "rescore_deals": rescore_deals}
+    state: dict[str, Any] = {
+        "redis": redis_client,
+        "ledger": ledger,
+        "rescore": rescore,
+        "rescore_deals": rescore_deals,
+    }
 
     def get_redis() -> Any:
         if state["redis"] is None:
@@ -157,7 +162,9 @@ def create_app(
     def first_time(source: str, event_id: str) -> bool:
         return bool(get_redis().set(cfg.key("seen", source, event_id), 1, nx=True, ex=cfg.dedupe_ttl_seconds))
 
-    async def fresh_body(request: Request, source: str, header: str, digits_only: bool) -> tuple[bytes, str] | Response:
+    async def fresh_body(
+        request: Request, source: str, header: str, digits_only: bool
+    ) -> tuple[bytes, str] | Response:
         """The body (413 above the size limit) and its timestamp header (401 when missing or older
         than the tolerance): the checks every signed endpoint makes before its signature."""
         try:
@@ -186,10 +193,17 @@ def create_app(
         body, timestamp = checked
         uri = str(request.url)
         if cfg.public_base_url:
-            uri = cfg.public_base_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            uri = (
+                cfg.public_base_url.rstrip("/")
+                + request.url.path
+                + (f"?{request.url.query}" if request.url.query else "")
+            )
         given = request.headers.get("x-hubspot-signature-v3")
         secret = cfg.hubspot_app_secret.get_secret_value()
-        if not any(matches(hubspot_v3(secret, request.method, form, body, timestamp), given) for form in hubspot_uri_forms(uri)):
+        if not any(
+            matches(hubspot_v3(secret, request.method, form, body, timestamp), given)
+            for form in hubspot_uri_forms(uri)
+        ):
             WEBHOOK_EVENTS.labels("hubspot", "bad_signature").inc()
             return _bad("invalid X-HubSpot-Signature-v3", 401)
         try:
@@ -208,7 +222,9 @@ def create_app(
         ids = [f"{event.eventId}:{event.subscriptionId or ''}" for event in events]
         new = [(event_id, event) for event_id, event in zip(ids, events) if not seen("hubspot", event_id)]
         companies = sorted({str(e.objectId) for _, e in new if e.object_type == "company"})
-        deals = sorted({str(e.objectId) for _, e in new if e.object_type != "company" and e.deal_stage_change})
+        deals = sorted(
+            {str(e.objectId) for _, e in new if e.object_type != "company" and e.deal_stage_change}
+        )
         queued = do_rescore("hubspot", companies, "hubspot webhook") if companies else 0
         if deals:
             queued += do_rescore_deals("hubspot", deals, "hubspot deal stage webhook")
@@ -221,7 +237,9 @@ def create_app(
     async def events(request: Request) -> Response:
         if cfg.events_secret is None:
             return _bad("product events are not configured (OPPWORKER_EVENTS_SECRET)", 503)
-        checked = await fresh_body(request, "events", "X-Zendesk-Webhook-Signature-Timestamp", digits_only=False)
+        checked = await fresh_body(
+            request, "events", "X-Zendesk-Webhook-Signature-Timestamp", digits_only=False
+        )
         if isinstance(checked, Response):
             return checked
         body, timestamp = checked
@@ -247,7 +265,9 @@ def create_app(
         if seen("events", signature):
             WEBHOOK_EVENTS.labels("events", "replayed").inc(len(parsed))
             return len(parsed), 0
-        store_usage(get_ledger(), cfg.events_crm, parsed)  # a failure here leaves it unseen: the retry stores it
+        store_usage(
+            get_ledger(), cfg.events_crm, parsed
+        )  # a failure here leaves it unseen: the retry stores it
         ids = sorted({e.account_id for e in parsed})
         queued = do_rescore(cfg.events_crm, ids, "product events") if ids else 0
         if not first_time("events", signature):  # a copy racing in did the same upserts: one counts
@@ -277,7 +297,9 @@ def create_app(
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         healthy = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
+        )
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -26,14 +26,18 @@ class HubSpotEvent(BaseModel):
     def _event_id(cls, value: int | str) -> int | str:
         """HubSpot's event ids are positive integers (sent as numbers); a blank, a negative or a
         boolean one means the batch is not HubSpot's, signed or not."""
-        if (isinstance(value, int) and value <= 0) or (isinstance(value, str) and not value.strip().isdigit()):
+        if (isinstance(value, int) and value <= 0) or (
+            isinstance(value, str) and not value.strip().isdigit()
+        ):
             raise ValueError("must be a positive integer")
         return value
 
     @field_validator("objectId")
     @classmethod
     def _object_id(cls, value: int | str) -> int | str:
-        if (isinstance(value, int) and value <= 0) or (isinstance(value, str) and not value.strip().isdigit()):
+        if (isinstance(value, int) and value <= 0) or (
+            isinstance(value, str) and not value.strip().isdigit()
+        ):
             raise ValueError("must be a positive integer (a HubSpot record id)")
         return value
 

@@ -124,9 +124,13 @@ def pipedrive_route(
 
     async def receive(request: Request) -> Response:
         if not cfg.user or cfg.password is None:
-            return JSONResponse({"error": "Pipedrive webhooks are not configured (PIPEDRIVE_WEBHOOK_USER/PASSWORD)"}, 503)
+            return JSONResponse(
+                {"error": "Pipedrive webhooks are not configured (PIPEDRIVE_WEBHOOK_USER/PASSWORD)"}, 503
+            )
         if not basic_credentials_match(request.headers.get("authorization"), cfg.user, cfg.password):
-            return JSONResponse({"error": "invalid credentials"}, 401, headers={"WWW-Authenticate": 'Basic realm="oppworker"'})
+            return JSONResponse(
+                {"error": "invalid credentials"}, 401, headers={"WWW-Authenticate": 'Basic realm="oppworker"'}
+            )
         body = await request.body()
         if len(body) > cfg.max_body_bytes:
             return JSONResponse({"error": f"body larger than {cfg.max_body_bytes} bytes"}, 413)

@@ -27,8 +27,20 @@ def hubspot_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str) 
 
 # HubSpot's request-validation page asks to decode these percent-escapes in the URI before hashing
 # (v3); HubSpot's own Python client hashes the URI as received. Both forms are accepted.
-_DECODED = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'",
-            "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
+_DECODED = {
+    "%3A": ":",
+    "%2F": "/",
+    "%3F": "?",
+    "%40": "@",
+    "%21": "!",
+    "%24": "$",
+    "%27": "'",
+    "%28": "(",
+    "%29": ")",
+    "%2A": "*",
+    "%2C": ",",
+    "%3B": ";",
+}
 _ESCAPE = re.compile("|".join(_DECODED), re.IGNORECASE)
 
 
