@@ -193,6 +193,14 @@ def print_summary(report: Any, settings: Settings) -> None:
             f"tasks {report.tasks_created} new / {report.tasks_existing} existing"
             + (f", resumed {report.resumed}" if report.resumed else "")
         )
+        waiting = getattr(report, "waiting", 0)
+        if waiting:  # issue #15: candidates over an owner's capacity wait in the ledger, not in the CRM
+            no_owner = getattr(report, "waiting_no_owner", 0)
+            console.print(
+                f"  waiting for capacity: {waiting}"
+                + (f" ({no_owner} with no owner: set fallback_owner_id)" if no_owner else "")
+                + "; later passes write the best of them as owners have room (docs/attention.md)"
+            )
         if report.crm == "files":
             console.print(f"  outbox: {settings.output_dir / 'outbox'}")
     if getattr(report, "unfinished", 0):
