@@ -92,4 +92,4 @@ def test_version_names_the_program_and_the_installed_version() -> None:
 
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0
-    assert result.output == f"oppworker, version {version('opportunity-worker')}\n"
+    assert result.output == f"oppworker {version('opportunity-worker')}\n"
