@@ -8,13 +8,13 @@ until} (pipedrive-api.md section 3 "Fields" [CF][MIG][NODE]).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from connectors.field_values import parse_money as shared_parse_money
 from connectors.pipedrive.settings import ORGANIZATION_ATTRIBUTES
 
 
@@ -75,29 +75,9 @@ def int_id(value: str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def parse_number(value: Any) -> float | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"not a number: {value!r}")
-    number = float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"not a finite number: {value!r}")
-    return number
-
-
 def parse_money(value: Any) -> Decimal | None:
-    if isinstance(value, Mapping):  # monetary custom field: {value, currency}
-        value = value.get("value")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-    return amount
+    """A monetary custom field is `{value, currency}`; a plain number or string is the value."""
+    return shared_parse_money(value.get("value") if isinstance(value, Mapping) else value)
 
 
 def parse_datetime(value: Any) -> datetime | None:

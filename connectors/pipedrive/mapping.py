@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.base import AccountRecord, ReadReport
+from connectors.field_values import parse_number
 from connectors.pipedrive.fields import (
     FieldCatalog,
     as_id,
@@ -31,7 +32,6 @@ from connectors.pipedrive.fields import (
     parse_date,
     parse_datetime,
     parse_money,
-    parse_number,
 )
 from domain import (
     Account,

@@ -13,15 +13,15 @@ counted on the ReadReport with a reason.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from connectors.base import AccountRecord, ReadReport, usage_point
+from connectors.field_values import parse_money, parse_number
 from connectors.zendesk_sell.settings import CONTACT_ATTRIBUTES
 from domain import (
     Account,
@@ -78,31 +78,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
-
-
-def parse_number(value: Any) -> float | None:
-    """A number, or a numeric string ("123.45"); None when absent. Raises ValueError when junk."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"not a number: {value!r}")
-    number = float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"not a finite number: {value!r}")
-    return number
-
-
-def parse_money(value: Any) -> Decimal | None:
-    """A deal value as Decimal: Sell sends an integer or a two-decimal string."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-    return amount
 
 
 def parse_date(value: Any) -> date | None:
