@@ -89,7 +89,14 @@ def _reset_process_state() -> None:
     app.conf.result_backend = cfg.backend
     app.conf.broker_transport_options = celery_app.broker_options(cfg)
     app.conf.result_backend_transport_options = celery_app.backend_options(cfg)
-    app.__dict__.pop("backend", None)  # cached property: rebuilt from the new result_backend
+    # The result backend is cached (Celery 5.5+: `_backend_cache`, or per thread in `_local` when the
+    # backend is not thread safe; older: a cached property): drop every copy so it is rebuilt from
+    # the new result_backend. A stale one keeps reconnecting to a Redis an earlier test stopped.
+    app.__dict__.pop("backend", None)
+    if getattr(app, "_backend_cache", None) is not None:
+        app._backend_cache = None
+    if getattr(app, "_local", None) is not None and hasattr(app._local, "backend"):
+        del app._local.backend
     # kombu keeps producer pools in a process-wide registry keyed by broker URL; a pool closed
     # here would be handed out again for the same URL, so reset the registry with the app's pool.
     import kombu.pools

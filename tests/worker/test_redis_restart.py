@@ -6,64 +6,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from redis import Redis
+
+from tests.own_services import OwnRedis
 
 from .conftest import WorkerProcs, _reset_process_state, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class OwnRedis:
-    def __init__(self, folder: Path) -> None:
-        self.port, self.folder = _free_port(), folder
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.folder),
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(self._up, 15, f"redis-server on port {self.port}")
-
-    def _up(self) -> bool:
-        try:
-            return bool(Redis(port=self.port, socket_timeout=0.5).ping())
-        except Exception:
-            return False
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
 
 
 def _finished(run_id: str) -> dict[str, Any] | None:
@@ -94,8 +48,11 @@ def own_redis(tmp_path: Path, service_env: dict[str, str], monkeypatch: pytest.M
         service_env[key] = url
     _reset_process_state()
     yield server
-    if server.proc and server.proc.poll() is None:
-        server.kill()
+    server.kill()
+    # Point this process back at the shared Redis before the next test: monkeypatch would restore
+    # the environment only after this teardown, leaving the Celery app on the stopped server.
+    monkeypatch.undo()
+    _reset_process_state()
 
 
 def test_redis_restart_mid_write_batch_loses_and_duplicates_nothing(

@@ -3,12 +3,13 @@ the run at once with a clear message and is not retried."""
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.own_services import free_port
 
 from .conftest import WorkerProcs, wait_for
 
@@ -29,7 +30,7 @@ def test_rate_limited_step_is_retried_and_auth_failure_is_not(
     from worker.service.resources import redis_client
     from worker.service.settings import service_settings
 
-    port = _free_port()
+    port = free_port()
     workers.start(
         "w", concurrency=2, extra_env={"OPPWORKER_METRICS_PORT": str(port), "OPPWORKER_MAX_RETRIES": "2"}
     )
@@ -62,9 +63,3 @@ def test_rate_limited_step_is_retried_and_auth_failure_is_not(
     assert 'oppworker_passes_total{crm="bad-token",outcome="failed"} 1.0' in metrics
     assert 'oppworker_task_seconds_count{task="oppworker.write_batch"}' in metrics
     assert 'oppworker_accounts_scored_total{crm="flaky"}' in metrics
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
