@@ -47,6 +47,9 @@ class RunReport:
     suppressed: Counter[str] = field(default_factory=Counter)
     below_threshold: int = 0
     new_by_playbook: Counter[str] = field(default_factory=Counter)
+    # Estimated amount of the new opportunities per currency: kept apart, never added across
+    # currencies (issue #15); a Counter so the chunks' parts merge like every other count.
+    new_amount_by_currency: Counter[str] = field(default_factory=Counter)
     holdout: int = 0  # control accounts: would have fired, nothing written (worker/outcomes/sync.py)
     holdout_by_playbook: Counter[str] = field(default_factory=Counter)
     deals_created: int = 0
@@ -92,6 +95,7 @@ def tally(report: RunReport, assessment: AccountAssessment) -> None:
             report.new_by_playbook[outcome.playbook.id] += 1
             opportunity = outcome.opportunity
             assert opportunity is not None
+            report.new_amount_by_currency[opportunity.currency] += float(opportunity.estimated_amount)
             report.ranked.append(
                 RankedOpportunity(
                     opportunity.score,
