@@ -48,7 +48,6 @@ DEAL_READ_PROPERTIES = [
     "createdate",
     "closedate",
     "amount",
-    "deal_currency_code",
     "closed_lost_reason",
 ]
 
