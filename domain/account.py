@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.bounds import MAX_AMOUNT, MAX_COUNT, MAX_NAME_LENGTH, check_amount, check_usage_value
 from domain.journey import JourneyStage
+from domain.money import currency_code
 
 
 def _blank_to_none(value: object) -> object:
@@ -39,7 +40,8 @@ class Account(BaseModel):
     seats_purchased: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     seats_used: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     mrr: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT)
-    currency: str = "USD"
+    # ISO 4217 code, None when the CRM records none (the catalog's currency then applies).
+    currency: str | None = None
     customer_since: date | None = None
     contract_end_date: date | None = None
     journey_stage: JourneyStage | None = None
@@ -106,7 +108,10 @@ class Account(BaseModel):
     @field_validator("currency", mode="before")
     @classmethod
     def _currency(cls, value: object) -> object:
-        return "USD" if value is None else str(value).strip().upper()
+        """ "eur" is EUR; blank is not set; "€" or "Euro" is refused (the connector drops the field
+        and counts it as `invalid_currency`), never sent to a CRM as a deal's currency."""
+        value = _blank_to_none(value)
+        return None if value is None else currency_code(value)
 
 
 class UsagePoint(BaseModel):

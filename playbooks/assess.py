@@ -38,7 +38,14 @@ from playbooks.intent_signals import (
 )
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
-from playbooks.offers import ResolvedOffer, resolve_offer, suggested_seats
+from playbooks.offers import (
+    NO_PRICE_IN_CURRENCY,
+    ResolvedOffer,
+    Unpriced,
+    offer_currency,
+    resolve_offer,
+    suggested_seats,
+)
 from playbooks.outcome import (  # the outcome vocabulary: callers import it from here
     ALREADY_OPEN,
     AMOUNT_INVALID,
@@ -212,6 +219,8 @@ class Assessor:
         offer = resolve_offer(playbook.offer, account, self.catalog, recommendation)
         if isinstance(offer, str):
             return PlaybookOutcome(score, SUPPRESSED, offer)
+        if isinstance(offer, Unpriced):
+            return PlaybookOutcome(score, SUPPRESSED, NO_PRICE_IN_CURRENCY, note=offer.note)
         if already_owned(account, offer.code, account.plan):
             return PlaybookOutcome(score, SUPPRESSED, "already_owned")
         open_deal = history.open_for(playbook.id)
@@ -276,7 +285,7 @@ class Assessor:
             title=f"{account.name or account.id}: {offer.title}",
             offer=offer.code,
             estimated_amount=self.estimate_amount(playbook, account, offer, score.score),
-            currency=account.currency,
+            currency=offer_currency(account, self.catalog),
             score=score.score,
             explanation=score.contributions(),
             owner_id=account.owner_id,

@@ -2,13 +2,17 @@
 
 A product or term code the catalog does not list used to become an "EUR 0" offer in the CRM. The
 check runs before a pass reads anything, and names each playbook and code at once. Pure: no I/O.
+
+Prices per currency (issue #15): once a catalog prices anything per currency, every offerable price
+must list the same currencies, or an account in the missing one would get some offers and silently
+not others; `missing_currency_prices` names each price and currency.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from playbooks.catalog import Catalog
+from playbooks.catalog import Catalog, Price
 from playbooks.model import OfferType, Playbook
 from playbooks.yaml_source import PlaybookError, Problem
 
@@ -46,6 +50,29 @@ def unpriced_offers(
                     None,
                     "offer.type",
                     f"next_plan needs at least two plans in {catalog_name}",
+                )
+            )
+    return problems + missing_currency_prices(catalog, catalog_name)
+
+
+def missing_currency_prices(catalog: Catalog, catalog_name: str = "the catalog") -> list[Problem]:
+    """Each per-currency price lacking a currency another price lists (a single number is a price
+    in every currency, so it lacks none)."""
+    currencies = catalog.priced_currencies()
+    if currencies is None:
+        return []
+    priced: list[tuple[str, str, Price]] = [
+        (f"plan {p.name}", "seat_price", p.seat_price) for p in catalog.plans
+    ] + [(f"product {p.code}", "monthly_price", p.monthly_price) for p in catalog.products]
+    problems = []
+    for where, field_name, price in priced:
+        if isinstance(price, dict) and (missing := sorted(currencies - set(price))):
+            problems.append(
+                Problem(
+                    f"{catalog_name}: {where}",
+                    None,
+                    field_name,
+                    f"no price in {', '.join(missing)} (the catalog prices in {', '.join(sorted(currencies))})",
                 )
             )
     return problems

@@ -235,6 +235,10 @@ def deal_properties(opportunity: Opportunity, pipeline: str, stage: str) -> dict
         "pipeline": pipeline,
         "dealstage": stage,
         "amount": str(opportunity.estimated_amount),
+        # The amount's currency. HubSpot accepts only the portal's company currency and the ones
+        # added under multi-currency; any other is refused with INVALID_OPTION for this deal alone
+        # (https://developers.hubspot.com/changelog/deal-currenct-code-validation).
+        "deal_currency_code": opportunity.currency,
         "closedate": iso_midnight(opportunity.close_date),
         "description": explanation_text(opportunity.explanation)[:65_000],
         KEY_PROPERTY: opportunity.key,

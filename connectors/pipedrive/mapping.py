@@ -88,6 +88,21 @@ def _convert(canonical: str, raw: Any) -> Any:
     return value
 
 
+def _money_currency(org: Mapping[str, Any], mrr_field: str | None, catalog: FieldCatalog) -> dict[str, Any]:
+    """An organization has no currency of its own in Pipedrive, but a monetary field is
+    `{value, currency}`: without a mapped `currency` field, the MRR field's currency is the
+    account's (pipedrive-api.md section 3 "Fields" [MIG])."""
+    if mrr_field is None:
+        return {}
+    try:
+        raw = field_value(org, mrr_field, catalog)
+    except KeyError:
+        return {}
+    if isinstance(raw, Mapping) and raw.get("currency"):
+        return {"currency": raw["currency"]}
+    return {}
+
+
 def to_account_record(
     org: Any,
     catalog: FieldCatalog,
@@ -119,6 +134,8 @@ def to_account_record(
             continue
         except (ValueError, TypeError) as exc:
             report.default(f"unreadable_{canonical}", account_id, str(exc)[:120])
+    if "currency" not in values:
+        values.update(_money_currency(org, field_map.get("mrr"), catalog))
     account = _validated_account(values, account_id, report)
     if account is None:
         return None

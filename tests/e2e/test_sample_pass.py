@@ -174,3 +174,24 @@ def test_ledger_on_postgresql(tmp_path, postgres_url):
     again = run_pass(settings, full=True)
     assert first.deals_created > 0 and again.deals_created == 0
     assert Ledger(postgres_url).count("files", "done") == first.new
+
+
+def test_each_deal_is_in_its_accounts_currency_and_the_summary_keeps_currencies_apart(first_pass):
+    """Issue #15: the sample's accounts are in USD, EUR and GBP; each deal carries its account's
+    currency, and the run report's amounts per currency are the outbox's sums, never one total."""
+    import csv
+
+    from connectors.files.connector import sample_data_dir
+
+    settings, report = first_pass
+    with (sample_data_dir() / "accounts.csv").open(encoding="utf-8") as handle:
+        currency_of = {row["id"]: row["currency"] for row in csv.DictReader(handle)}
+    deals = deals_of(settings)
+    assert {d["currency"] for d in deals} == {"USD", "EUR", "GBP"}
+    assert all(d["currency"] == currency_of[d["account_id"]] for d in deals)
+    sums: Counter[str] = Counter()
+    for d in deals:
+        sums[d["currency"]] += float(d["estimated_amount"])
+    assert set(report.new_amount_by_currency) == set(sums)
+    for currency, total in sums.items():
+        assert report.new_amount_by_currency[currency] == pytest.approx(total)

@@ -96,6 +96,26 @@ def test_207_partial_failure_is_reported_per_item(sandbox: HubSpotSandbox, compa
     assert len(sandbox.records("deals")) == 3
 
 
+def test_each_deal_carries_its_currency_and_one_the_portal_lacks_is_refused_alone(
+    sandbox: HubSpotSandbox, companies: list[str]
+) -> None:
+    """`deal_currency_code` goes with the amount; HubSpot accepts only the portal's currencies, so
+    a deal in another one fails by itself, with HubSpot's reason, and the others are written."""
+    sandbox.currencies = frozenset({"USD", "EUR"})
+    eur, usd, chf = (
+        opportunity(c).model_copy(update={"currency": cur})
+        for c, cur in zip(companies, ("EUR", "USD", "CHF"))
+    )
+    results = connector_for(sandbox).write_deals([eur, chf, usd])
+    assert [r.ok for r in results] == [True, False, True]
+    assert "CHF" in (results[1].error or "") and "currency" in (results[1].error or "")
+    stored = {d["properties"]["oppworker_key"]: d["properties"] for d in sandbox.records("deals")}
+    assert {k: (p["deal_currency_code"], p["amount"]) for k, p in stored.items()} == {
+        eur.key: ("EUR", "3000"),
+        usd.key: ("USD", "3000"),
+    }
+
+
 def test_task_without_deal_id_is_an_item_error(sandbox: HubSpotSandbox, companies: list[str]) -> None:
     o = opportunity(companies[0])
     [result] = connector_for(sandbox).write_tasks([task_for(o)], {})

@@ -84,6 +84,13 @@ def test_custom_fields_are_read_by_name_through_their_hash_keys() -> None:
     assert record.usage_is_snapshot and not report.skipped and not report.defaulted
 
 
+def test_without_a_currency_field_the_money_fields_currency_is_the_accounts() -> None:
+    """Pipedrive organizations have no currency; the MRR monetary field's `{value, currency}` does."""
+    assert read(org(**{MRR_KEY: {"value": 99, "currency": "gbp"}}))[0].account.currency == "GBP"
+    assert read(org(**{MRR_KEY: 99}))[0].account.currency is None  # the catalog's currency applies
+    assert read(org())[0].account.currency is None
+
+
 def test_an_unreadable_field_is_defaulted_and_counted_not_fatal() -> None:
     record, report = read(org(**{SEATS_KEY: "lots", USERS_KEY: -4, PLAN_KEY: 99}))
     assert record.account.seats_purchased is None

@@ -143,6 +143,24 @@ def test_a_refused_deal_is_reported_for_its_key_and_the_others_still_written(
     assert [r.ok for r in tasks] == [True, False, True] and "write the deal first" in tasks[1].error
 
 
+def test_each_deal_carries_its_currency_and_an_unknown_code_is_refused_alone(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory, orgs: list[int]
+) -> None:
+    (eur, eur_task), (xyz, xyz_task), (gbp, gbp_task) = (pair(org) for org in orgs)
+    eur, xyz, gbp = (
+        o.model_copy(update={"currency": c}) for o, c in ((eur, "EUR"), (xyz, "XYZ"), (gbp, "GBP"))
+    )
+    deals, _ = write(make_connector(), [(eur, eur_task), (xyz, xyz_task), (gbp, gbp_task)])
+    assert [r.ok for r in deals] == [True, False, True]
+    assert "HTTP 400" in deals[1].error and "currency" in deals[1].error
+    sent = [body for method, path, body in sandbox.writes if (method, path) == ("POST", "/api/v2/deals")]
+    assert [(b["org_id"], b["value"], b["currency"]) for b in sent] == [
+        (orgs[0], 4320.0, "EUR"),
+        (orgs[2], 4320.0, "GBP"),
+    ]
+    assert sorted(d["currency"] for d in sandbox.deals.values()) == ["EUR", "GBP"]
+
+
 def test_dry_run_preview_makes_no_write_call(
     sandbox: PipedriveSandbox, make_connector: ConnectorFactory, orgs: list[int]
 ) -> None:

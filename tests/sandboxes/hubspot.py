@@ -371,6 +371,10 @@ class HubSpotSandbox(SandboxApp):
     # (whether HubSpot honours trace ids for a deal's custom unique property is unverified).
     honours_trace_ids: bool = True
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
+    # The portal's company currency and those added under multi-currency: the only codes a deal's
+    # `deal_currency_code` may take since 2023-07-31, others answer INVALID_OPTION
+    # (https://developers.hubspot.com/changelog/deal-currenct-code-validation).
+    currencies: frozenset[str] = frozenset({"USD", "EUR", "GBP"})
 
     def __post_init__(self) -> None:
         self.server = SandboxServer()
@@ -863,6 +867,12 @@ class HubSpotSandbox(SandboxApp):
         for name, value in props.items():
             if value in (None, ""):
                 continue
+            if kind == "deals" and name == "deal_currency_code" and value not in self.currencies:
+                return (
+                    f'Property values were not valid: [{{"isValid":false,"message":"\\"{value}\\" is not a '
+                    f'part of the current effective currency codes for portal 104008696",'
+                    f'"error":"INVALID_OPTION","name":"deal_currency_code"}}]'
+                )
             if self.properties[kind][name].get("hasUniqueValue"):
                 holder = self._find(kind, str(value), name)
                 if holder is not None or str(value) in pending.get(name, set()):

@@ -134,6 +134,22 @@ class PipedriveSandbox(SandboxApp):
         self.rate_limited = 0
         self.faults: list[Fault] = []
         self.writes: list[tuple[str, str, Any]] = []
+        # The codes `GET /v1/currencies` lists (ISO 4217, plus the company's custom ones): a deal's
+        # `currency` "accepts a 3-character currency code"; omitted, it is the user's default.
+        self.currencies: set[str] = {
+            "USD",
+            "EUR",
+            "GBP",
+            "CHF",
+            "SEK",
+            "NOK",
+            "DKK",
+            "PLN",
+            "CAD",
+            "AUD",
+            "JPY",
+        }
+        self.default_currency = "USD"
         self._hits: deque[float] = deque()
         self._search_hits: deque[float] = deque()
         self.clock = time.monotonic
@@ -461,7 +477,7 @@ class PipedriveSandbox(SandboxApp):
             "pipeline_id": body.get("pipeline_id") or 1,
             "stage_id": body.get("stage_id") or 1,
             "value": body.get("value") or 0,
-            "currency": body.get("currency") or "USD",
+            "currency": body.get("currency") or self.default_currency,
             "status": body.get("status") or "open",
             "expected_close_date": body.get("expected_close_date"),
             "add_time": now,

@@ -207,6 +207,8 @@ def create_deal(sb: PipedriveSandbox, request: Request) -> Response:
         return fail(400, "Validation failed: org_id: Organization not found", "org_id")
     if body.get("value") is not None and not isinstance(body["value"], (int, float)):
         return fail(400, "Validation failed: value: Must be a number", "value")  # v2 types are strict
+    if body.get("currency") is not None and body["currency"] not in sb.currencies:
+        return fail(400, f"Validation failed: currency: unknown currency code {str(body['currency'])[:20]!r}")
     codes = {f["field_code"] for f in sb.fields["deal"]}
     unknown = [k for k in body.get("custom_fields") or {} if k not in codes]
     if unknown:

@@ -205,3 +205,23 @@ def test_a_deal_of_ours_the_listing_could_not_see_is_updated_and_its_task_found(
     assert (deals[0].crm_id, deals[0].created) == (str(old["id"]), False)
     assert (tasks[0].crm_id, tasks[0].created) == ("1", False)
     assert len(sandbox.deals) == 1 and len(sandbox.tasks) == 1
+
+
+def test_each_deal_carries_its_currency_and_a_code_that_is_not_iso_is_refused_alone(
+    sandbox: SellSandbox, make_connector: ConnectorFactory, orgs: list[int]
+) -> None:
+    """Sell's deal `currency` is an ISO 4217 code; the write sends the opportunity's, and Sell
+    refuses anything else for that deal only (422 on the field), the others are written."""
+    pairs = [_pair(org) for org in orgs]
+    currencies = ("EUR", "euro", "GBP")
+    pairs = [(o.model_copy(update={"currency": c}), t) for (o, t), c in zip(pairs, currencies, strict=True)]
+    deals, _ = _write(make_connector(), pairs)
+    assert [r.ok for r in deals] == [True, False, True]
+    assert "currency" in (deals[1].error or "")
+    sent = [body["data"] for method, path, _, body in sandbox.writes if method == "POST" and "deals" in path]
+    assert [(d["contact_id"], d["currency"]) for d in sent] == [
+        (orgs[0], "EUR"),
+        (orgs[1], "euro"),  # sent as the opportunity says, refused by Sell: not stored
+        (orgs[2], "GBP"),
+    ]
+    assert sorted(d["currency"] for d in sandbox.deals.values()) == ["EUR", "GBP"]

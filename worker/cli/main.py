@@ -185,6 +185,13 @@ def print_summary(report: Any, settings: Settings) -> None:
         f"  opportunities: new {report.new}, already open {report.already_open}, "
         f"suppressed {sum(report.suppressed.values())}, below threshold {report.below_threshold}"
     )
+    amounts = getattr(report, "new_amount_by_currency", None)
+    if amounts:  # per currency, side by side: EUR and USD are never added into one figure
+        console.print(
+            "  new opportunities' estimated amount: "
+            + "; ".join(f"{c} {v:,.0f}" for c, v in sorted(amounts.items())),
+            markup=False,
+        )
     if report.suppressed:
         console.print(f"  suppressed by reason: {_counts(report.suppressed)}")
     if report.mode != "dry-run":

@@ -32,6 +32,25 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
+def _won(f: Any) -> str:
+    from worker.outcomes.money import per_currency_text
+
+    return f"{f.won_amount:,.0f}" if f.won_amount is not None else per_currency_text(f.won_amounts)
+
+
+def money_basis(settings: Settings) -> Any:
+    """The report's money: the user's conversion if any, and the catalog's currency for deals
+    recorded without one (a broken catalog must not hide the figures: USD, as the catalog defaults)."""
+    from playbooks.loader import load_catalog
+    from worker.outcomes.money import MoneyBasis
+
+    try:
+        default = load_catalog(settings.catalog).currency
+    except Exception:
+        default = "USD"
+    return MoneyBasis(default, settings.report_currency, settings.exchange_rates)
+
+
 def _figures_table(title: str, first: str, rows: list[Any]) -> Table:
     table = Table(title=title, title_justify="left")
     for name in (
@@ -57,7 +76,7 @@ def _figures_table(title: str, first: str, rows: list[Any]) -> Table:
             str(f.open),
             str(f.deleted),
             _pct(f.win_rate),
-            f"{f.won_amount:,.0f}",
+            _won(f),
             "–" if f.median_days_to_close is None else f"{f.median_days_to_close:g}",
         )
     return table
@@ -98,9 +117,19 @@ def report_cmd(
         kinds = {p.id: p.kind.value for p in load_definitions(settings)}
     except Exception:  # a broken playbook file must not hide the figures: kinds stay as stored
         kinds = {}
-    report = build_report(
-        store_for(Ledger(require_ledger(settings))), datetime.now(UTC), _day(since), crm, kinds
-    )
+    from domain.money import MissingRate
+
+    try:
+        report = build_report(
+            store_for(Ledger(require_ledger(settings))),
+            datetime.now(UTC),
+            _day(since),
+            crm,
+            kinds,
+            money_basis(settings),
+        )
+    except MissingRate as exc:
+        raise click.UsageError(str(exc)) from None
     if fmt == "json":
         text = json.dumps(report.to_json(), indent=2, default=str)
         if output:
@@ -119,8 +148,9 @@ def report_cmd(
     out.print(
         f"[bold]Outcomes[/bold] ({'deals created since ' + str(report.since) if report.since else 'all deals'}): "
         f"{t.created} created, {t.won} won, {t.lost} lost, {t.open} open, win rate {_pct(t.win_rate)}, "
-        f"won amount {t.won_amount:,.0f}"
+        f"won amount {_won(t)}"
     )
+    out.print(report.money.text)
     out.print(_figures_table("Per playbook", "playbook", report.by_playbook))
     out.print(_figures_table("Per kind", "kind", report.by_kind))
     out.print(_figures_table("Per journey stage", "stage", report.by_stage))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from html import escape
 
+from worker.outcomes.money import per_currency_text
 from worker.outcomes.report import Figures, HoldoutComparison, OutcomeReport, Period
 
 BAR = "#2563eb"  # won amount
@@ -39,6 +40,11 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
+def _won(f: Figures | Period) -> str:
+    """One amount where the report has one currency (or converts), else each currency's total."""
+    return _num(f.won_amount) if f.won_amount is not None else per_currency_text(f.won_amounts)
+
+
 def _figures_table(title: str, rows: list[Figures], first: str) -> str:
     head = "".join(
         f"<th>{h}</th>"
@@ -58,7 +64,7 @@ def _figures_table(title: str, rows: list[Figures], first: str) -> str:
     body = "".join(
         f"<tr><td>{escape(f.group)}</td><td>{f.created}</td><td>{f.tasks_completed}</td><td>{f.won}</td>"
         f"<td>{f.lost}</td><td>{f.open}</td><td>{f.deleted}</td><td>{_pct(f.win_rate)}</td>"
-        f"<td>{_num(f.won_amount)}</td><td>{'–' if f.median_days_to_close is None else f.median_days_to_close}</td></tr>"
+        f"<td>{escape(_won(f))}</td><td>{'–' if f.median_days_to_close is None else f.median_days_to_close}</td></tr>"
         for f in rows
     )
     return f'<h2>{escape(title)}</h2><table class="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -75,7 +81,8 @@ def nice_ceiling(value: float) -> float:
 def chart(playbook: str, periods: list[Period], period: str) -> str:
     """Bars: won amount per period (left axis); line: win rate of deals closed in it (right axis)."""
     inner_w, inner_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
-    top = nice_ceiling(max((p.won_amount for p in periods), default=0))
+    # Bars need one currency: with amounts per currency only the win rate is drawn (the caption says).
+    top = nice_ceiling(max((p.won_amount or 0 for p in periods), default=0))
     step = inner_w / max(len(periods), 1)
     bar_w = max(step * 0.6, 2)
     parts = [
@@ -97,7 +104,7 @@ def chart(playbook: str, periods: list[Period], period: str) -> str:
     label_every = max(1, len(periods) // 8)
     for i, p in enumerate(periods):
         x = PAD_L + step * i + (step - bar_w) / 2
-        h = inner_h * p.won_amount / top
+        h = inner_h * (p.won_amount or 0) / top
         if p.won_amount:
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{PAD_T + inner_h - h:.1f}" width="{bar_w:.1f}" '
@@ -170,7 +177,7 @@ def render_html(report: OutcomeReport) -> str:
             ("lost", t.lost),
             ("open", t.open),
             ("win rate", _pct(t.win_rate)),
-            ("won amount", _num(t.won_amount)),
+            ("won amount", escape(_won(t))),
             ("median days to close", "–" if t.median_days_to_close is None else t.median_days_to_close),
         )
     )
@@ -186,11 +193,17 @@ def render_html(report: OutcomeReport) -> str:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>opportunity-worker outcomes</title><style>{CSS}</style></head><body>"
         f'<h1>Did the offers work?</h1><p class="muted">{escape(scope)}'
-        f"{' in ' + escape(report.crm) if report.crm else ''}; generated {report.generated_at:%Y-%m-%d %H:%M} UTC. "
-        "Amounts are summed as recorded, without currency conversion.</p>"
+        f"{' in ' + escape(report.crm) if report.crm else ''}; generated {report.generated_at:%Y-%m-%d %H:%M} UTC.</p>"
+        f'<p class="money">{escape(report.money.text)}</p>'
         f'<div class="cards">{cards}</div>'
-        f"<h2>Won amount and win rate per playbook, per {report.period}</h2>"
-        f'<p class="legend"><span style="background:{BAR}"></span>won amount<span style="background:{LINE}"></span>'
+        f"<h2>Won amount{' in ' + escape(report.money.amounts_in) if report.money.amounts_in else ''} "
+        f"and win rate per playbook, per {report.period}</h2>"
+        + (
+            ""
+            if report.money.amounts_in
+            else '<p class="muted">Won amounts are not charted: they are in several currencies.</p>'
+        )
+        + f'<p class="legend"><span style="background:{BAR}"></span>won amount<span style="background:{LINE}"></span>'
         f'win rate of deals closed in the {report.period}</p><div class="charts">{charts}</div>'
         + _figures_table("Per playbook", report.by_playbook, "playbook")
         + _figures_table("Per kind", report.by_kind, "kind")

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, HOLDOUT, NEW, SUPPRESSED, AccountAssessment
 from playbooks.render import top_reasons
@@ -47,6 +47,12 @@ class RunReport:
     suppressed: Counter[str] = field(default_factory=Counter)
     below_threshold: int = 0
     new_by_playbook: Counter[str] = field(default_factory=Counter)
+    # Estimated amount of the new opportunities per currency: kept apart, never added across
+    # currencies (issue #15). A Counter at run time (so the chunks' parts merge like every other
+    # count: COUNTED below), typed as the float map it holds.
+    new_amount_by_currency: dict[str, float] = field(
+        default_factory=lambda: cast(dict[str, float], Counter())
+    )
     holdout: int = 0  # control accounts: would have fired, nothing written (worker/outcomes/sync.py)
     holdout_by_playbook: Counter[str] = field(default_factory=Counter)
     deals_created: int = 0
@@ -92,6 +98,10 @@ def tally(report: RunReport, assessment: AccountAssessment) -> None:
             report.new_by_playbook[outcome.playbook.id] += 1
             opportunity = outcome.opportunity
             assert opportunity is not None
+            amounts = report.new_amount_by_currency
+            amounts[opportunity.currency] = amounts.get(opportunity.currency, 0.0) + float(
+                opportunity.estimated_amount
+            )
             report.ranked.append(
                 RankedOpportunity(
                     opportunity.score,

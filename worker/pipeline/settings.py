@@ -8,15 +8,17 @@ connector's own settings, which validate them.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from connectors.sql.settings import UsageSourceSettings, parse_sources
+from domain.money import currency_code
 from domain.settings_values import list_setting
 from worker.pipeline.settings_check import (
     ConfigurationError,
@@ -66,6 +68,11 @@ class Settings(BaseSettings):
     affinity_min_support: float = Field(default=0.02, gt=0, le=1)
     affinity_min_confidence: float = Field(default=0.3, gt=0, le=1)
     affinity_min_lift: float = Field(default=1.2, ge=0)
+    # Money in one currency (docs/outcomes.md): without `report_currency` the report shows one total
+    # per currency; with it, every amount is converted at `exchange_rates`, how many report-currency
+    # units one unit of each other currency is worth (`{USD: 0.92}` for EUR), which the user supplies.
+    report_currency: str | None = None
+    exchange_rates: dict[str, Decimal] = Field(default_factory=dict)
     crm: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # SQL sources of usage and account fields, joined to any CRM's accounts (connectors/sql).
     usage_sources: list[UsageSourceSettings] = Field(default_factory=list)
@@ -82,6 +89,32 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
             return None
         return value
+
+    @field_validator("report_currency", mode="before")
+    @classmethod
+    def _report_currency(cls, value: object) -> object:
+        return None if value in (None, "") else currency_code(value)
+
+    @field_validator("exchange_rates", mode="before")
+    @classmethod
+    def _rates(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        return {currency_code(code): rate for code, rate in value.items()}
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _positive_rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for code, rate in value.items():
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(f"the rate for {code} must be a number above 0, got {rate}")
+        return value
+
+    @model_validator(mode="after")
+    def _rates_need_a_currency(self) -> Settings:
+        if self.exchange_rates and self.report_currency is None:
+            raise ValueError("exchange_rates need report_currency: the currency the rates convert into")
+        return self
 
     @field_validator("working_days")
     @classmethod
