@@ -11,6 +11,7 @@ from pydantic import SecretStr, ValidationError
 from connectors.pipedrive.client import PipedriveClient
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.pipedrive.setup import run_setup
+from connectors.secret_files import read_secret_file
 from connectors.setup_progress import from_context
 from domain import ConnectorError
 
@@ -39,7 +40,8 @@ def group() -> None:
     default=None,
     envvar="PIPEDRIVE_WEBHOOK_PASSWORD",
     show_envvar=True,
-    help="HTTP Basic password (prefer the environment variable).",
+    help="HTTP Basic password (prefer the environment variable, or the secrets file "
+    "oppworker_pipedrive_webhook_password in OPPWORKER_SECRETS_DIR).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (no progress lines).")
 @click.pass_context
@@ -62,6 +64,8 @@ def setup(
         }.items()
         if v
     }
+    if webhook_password is None:
+        webhook_password = read_secret_file("PIPEDRIVE_WEBHOOK_PASSWORD")
     try:
         settings = PipedriveSettings(**overrides)  # type: ignore[arg-type]  # pydantic parses the flags
         client = PipedriveClient(settings)
