@@ -148,3 +148,15 @@ def test_the_pipedrive_webhook_password_comes_from_its_file_too(
     assert password is not None and password.get_secret_value() == "hook-pass"
     (secrets / "oppworker_pipedrive_webhook_password").write_text(" \n")
     assert PipedriveWebhookSettings().password is None  # empty file: the endpoint answers 503, not configured
+
+
+def test_webhook_secrets_follow_the_same_rule(secrets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker.service.settings import load_service_settings
+
+    (secrets / "oppworker_hubspot_app_secret").write_text("app-from-file\n")
+    monkeypatch.setenv("OPPWORKER_HUBSPOT_APP_SECRET", " ")  # blank: the file still counts
+    secret = load_service_settings().hubspot_app_secret
+    assert secret is not None and secret.get_secret_value() == "app-from-file"
+    monkeypatch.setenv("OPPWORKER_HUBSPOT_APP_SECRET", "app-from-env")
+    secret = load_service_settings().hubspot_app_secret
+    assert secret is not None and secret.get_secret_value() == "app-from-env"

@@ -85,7 +85,7 @@ def service_rows() -> list[tuple[str, Any, str]]:
     from worker.service.settings import ServiceSettings, load_service_settings
 
     service = load_service_settings()
-    secrets_dir = Path(os.environ.get("OPPWORKER_SECRETS_DIR", "/run/secrets"))
+    secrets = secret_fields(ServiceSettings)
     rows = []
     for name, info in ServiceSettings.model_fields.items():
         aliases = [
@@ -94,10 +94,8 @@ def service_rows() -> list[tuple[str, Any, str]]:
             if isinstance(c, str) and c.isupper()
         ]
         env = _env_set(*(aliases or [f"OPPWORKER_{name.upper()}"]))
-        secret_file = secrets_dir / f"oppworker_{name}"
-        source = (
-            f"env {env}" if env else f"secrets file {secret_file}" if secret_file.is_file() else "default"
-        )
+        secret = file_in_use(secrets[name]) if name in secrets else None
+        source = _secret_file_source(secret) if secret is not None else f"env {env}" if env else "default"
         rows.append((f"service.{name}", masked(getattr(service, name)), source))
     return rows
 
