@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import click
 
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.settings import load_settings
 from connectors.hubspot.setup import run_setup
+from connectors.setup_progress import from_context
 from domain import ConnectorError
 
 
@@ -20,16 +24,22 @@ def group() -> None:
     help="Check the token's scopes by probing (Service Key, project app or legacy private app token) and create the custom deal properties the connector needs (idempotent).",
 )
 @click.option("--base-url", default=None, help="Override HUBSPOT_BASE_URL.")
-def setup(base_url: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (no progress lines).")
+@click.pass_context
+def setup(ctx: click.Context, base_url: str | None, as_json: bool) -> None:
     try:
         settings = load_settings({"base_url": base_url})
         client = HubSpotClient(settings)
         try:
-            report = run_setup(client)
+            with from_context(ctx, "hubspot setup", enabled=not as_json) as on_check:
+                report = run_setup(client, on_check)
         finally:
             client.close()
     except ConnectorError as exc:
         raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, **asdict(report)}, indent=2))
+        raise SystemExit(0 if report.ok else 1)
     click.echo(f"token    {report.credential}")
     for name in report.created:
         click.echo(f"created  deal property {name}")

@@ -18,6 +18,7 @@ from connectors.hubspot.limits import DailyBudget
 from connectors.hubspot.paths import Paths, exempt_from_ten_secondly
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.ratelimit import NoLimit, SlidingWindowLimiter
+from connectors.secret_files import missing_token_message
 from domain import ConnectorError, FailureKind
 
 # Docs: https://developers.hubspot.com/docs/api-reference/error-handling (error body: status, message,
@@ -127,8 +128,8 @@ class HubSpotClient:
     def __init__(self, settings: HubSpotSettings, session: requests.Session | None = None) -> None:
         if not settings.access_token.get_secret_value():
             raise ConnectorError(
-                "HUBSPOT_ACCESS_TOKEN is not set (a Service Key, a project app's static token or a "
-                "legacy private app token)",
+                f"{missing_token_message('HUBSPOT_ACCESS_TOKEN')}: give a Service Key, a project app's "
+                "static token or a legacy private app token",
                 FailureKind.CONFIG,
             )
         self.settings = settings

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from connectors.hubspot.paths import ApiVersion
 from connectors.ratelimit import RateBudget
+from connectors.secret_files import SecretFilesSettings
 from domain.settings_values import token_or_empty
 
 # The one place HubSpot's request budget is stated. Private apps: 100 requests per rolling 10 s on
@@ -52,7 +53,7 @@ DEFAULT_USAGE_MAP: dict[str, str] = {
 CANONICAL_FIELDS = frozenset(DEFAULT_FIELD_MAP)
 
 
-class HubSpotSettings(BaseSettings):
+class HubSpotSettings(SecretFilesSettings):
     model_config = SettingsConfigDict(env_prefix="HUBSPOT_", extra="ignore")
 
     # A Service Key (Development > Keys > Service keys), a project app's static token, or a legacy

@@ -7,6 +7,7 @@ Scopes: probed per capability for every kind of credential (connectors/hubspot/s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.mapping import KEY_PROPERTY
 from connectors.hubspot.scopes import REQUIRED_SCOPES, ScopeCheck
 from connectors.hubspot.scopes import check_scopes as probe_scopes
+from connectors.setup_progress import OnCheck, counted
 from domain import ConnectorError, FailureKind
 
 GROUP = "dealinformation"
@@ -97,10 +99,17 @@ def check_scopes(client: HubSpotClient) -> list[str]:
     return probe_scopes(client).missing
 
 
-def run_setup(client: HubSpotClient) -> SetupReport:
+def run_setup(client: HubSpotClient, on_check: OnCheck | None = None) -> SetupReport:
     """Check scopes, then make sure every deal property exists (creating what is missing). A key
-    property that exists but is not unique is a problem we report, not something we can fix."""
+    property that exists but is not unique is a problem we report, not something we can fix.
+    `on_check` hears of each check as it starts (connectors/setup_progress.py)."""
+    with counted(on_check, 1 + len(DEAL_PROPERTY_DEFINITIONS)) as start:
+        return _run_checks(client, start)
+
+
+def _run_checks(client: HubSpotClient, start: Callable[[str], None]) -> SetupReport:
     report = SetupReport()
+    start("token scopes")
     scopes: ScopeCheck = probe_scopes(client)
     report.missing_scopes, report.credential = scopes.missing, scopes.credential
     if any(s.startswith("crm.schemas.deals") for s in report.missing_scopes):
@@ -108,6 +117,7 @@ def run_setup(client: HubSpotClient) -> SetupReport:
         return report
     for definition in DEAL_PROPERTY_DEFINITIONS:
         name = definition["name"]
+        start(f"deal property {name}")
         existing = client.get_property("deals", name)
         if existing is None:
             try:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import click
 from pydantic import SecretStr, ValidationError
 
 from connectors.pipedrive.client import PipedriveClient
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.pipedrive.setup import run_setup
+from connectors.secret_files import read_secret_file
+from connectors.setup_progress import from_context
 from domain import ConnectorError
 
 
@@ -35,15 +40,20 @@ def group() -> None:
     default=None,
     envvar="PIPEDRIVE_WEBHOOK_PASSWORD",
     show_envvar=True,
-    help="HTTP Basic password (prefer the environment variable).",
+    help="HTTP Basic password (prefer the environment variable, or the secrets file "
+    "oppworker_pipedrive_webhook_password in OPPWORKER_SECRETS_DIR).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (no progress lines).")
+@click.pass_context
 def setup(
+    ctx: click.Context,
     base_url: str | None,
     company_domain: str | None,
     key_field: str | None,
     webhook_url: str | None,
     webhook_user: str | None,
     webhook_password: str | None,
+    as_json: bool,
 ) -> None:
     overrides = {
         k: v
@@ -54,17 +64,21 @@ def setup(
         }.items()
         if v
     }
+    if webhook_password is None:
+        webhook_password = read_secret_file("PIPEDRIVE_WEBHOOK_PASSWORD")
     try:
         settings = PipedriveSettings(**overrides)  # type: ignore[arg-type]  # pydantic parses the flags
         client = PipedriveClient(settings)
         try:
-            report = run_setup(
-                client,
-                settings,
-                webhook_url=webhook_url,
-                webhook_user=webhook_user,
-                webhook_password=SecretStr(webhook_password) if webhook_password else None,
-            )
+            with from_context(ctx, "pipedrive setup", enabled=not as_json) as on_check:
+                report = run_setup(
+                    client,
+                    settings,
+                    webhook_url=webhook_url,
+                    webhook_user=webhook_user,
+                    webhook_password=SecretStr(webhook_password) if webhook_password else None,
+                    on_check=on_check,
+                )
         finally:
             client.close()
     except ConnectorError as exc:
@@ -73,6 +87,9 @@ def setup(
         raise click.ClickException(
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
         ) from None
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, **asdict(report)}, indent=2))
+        raise SystemExit(0 if report.ok else 1)
     if report.user:
         click.echo(f"token OK  {report.user}")
     for line in report.created:

@@ -31,6 +31,7 @@ from connectors.pipedrive.limits import (
 )
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.ratelimit import RateLimiter
+from connectors.secret_files import missing_token_message
 from domain import ConnectorError, FailureKind
 
 # Status -> (action, whose fault), from pipedrive-api.md section 6 [HTTP]: 400 validation, 401 bad
@@ -185,7 +186,8 @@ class PipedriveClient:
         token = settings.api_token
         if not token.get_secret_value():
             raise ConnectorError(
-                "PIPEDRIVE_API_TOKEN is not set (Personal preferences > API)", FailureKind.CONFIG
+                f"{missing_token_message('PIPEDRIVE_API_TOKEN')}: copy it from Personal preferences > API",
+                FailureKind.CONFIG,
             )
         self.settings = settings
         burst = settings.rate_budget()

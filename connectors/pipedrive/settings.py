@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from connectors.ratelimit import RateBudget
+from connectors.secret_files import SecretFilesSettings
 from domain import ConnectorError, FailureKind
 from domain.settings_values import token_or_empty
 
@@ -59,7 +60,7 @@ RATE_BUDGET = RateBudget(
 )
 
 
-class PipedriveSettings(BaseSettings):
+class PipedriveSettings(SecretFilesSettings):
     model_config = SettingsConfigDict(env_prefix="PIPEDRIVE_", extra="ignore", populate_by_name=True)
 
     api_token: SecretStr = SecretStr("")

@@ -13,7 +13,7 @@ nothing (section 5); one for organizations and one for deals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from connectors.pipedrive.client import PipedriveClient
 from connectors.pipedrive.fields import FieldCatalog
 from connectors.pipedrive.settings import ORGANIZATION_ATTRIBUTES, PipedriveSettings
+from connectors.setup_progress import OnCheck, counted
 from domain import ConnectorError, FailureKind
 
 WEBHOOK_OBJECTS = ("organization", "deal")
@@ -113,8 +114,25 @@ def run_setup(
     webhook_url: str | None = None,
     webhook_user: str | None = None,
     webhook_password: SecretStr | None = None,
+    on_check: OnCheck | None = None,
+) -> SetupReport:
+    """Every check, then the webhooks asked for; `on_check` hears of each as it starts
+    (connectors/setup_progress.py)."""
+    total = 4 + (len(WEBHOOK_OBJECTS) if webhook_url else 0)
+    with counted(on_check, total) as start:
+        return _run_checks(client, settings, start, webhook_url, webhook_user, webhook_password)
+
+
+def _run_checks(
+    client: PipedriveClient,
+    settings: PipedriveSettings,
+    start: Callable[[str], None],
+    webhook_url: str | None,
+    webhook_user: str | None,
+    webhook_password: SecretStr | None,
 ) -> SetupReport:
     report = SetupReport()
+    start("API token")
     try:
         me = client.data("/v1/users/me") or {}
     except ConnectorError as exc:
@@ -126,8 +144,10 @@ def run_setup(
             return report
         raise
     report.user = f"{me.get('name')} <{me.get('email')}> on {me.get('company_domain', '?')}.pipedrive.com"
+    start(f"deal field {settings.opportunity_key_field!r}")
     _ensure_key_field(client, settings, report)
 
+    start("organization fields")
     catalog = FieldCatalog(client.pages("/api/v2/organizationFields"))
     for name, feeds in sorted(organization_fields_needed(settings).items()):
         definition = catalog.get(name)
@@ -140,6 +160,7 @@ def run_setup(
 
     report.migration.extend(migration_steps(settings, catalog.get(settings.source_id_field) is not None))
 
+    start(f"activity type {settings.activity_type!r}")
     types = [t for t in client.pages_v1("/v1/activityTypes") if isinstance(t, Mapping)]
     if not any(
         t.get("key_string") == settings.activity_type and t.get("active_flag") is not False for t in types
@@ -155,6 +176,7 @@ def run_setup(
             )
             return report
         for entity in WEBHOOK_OBJECTS:
+            start(f"{entity} webhook")
             body = {
                 "subscription_url": webhook_url,
                 "event_action": "*",

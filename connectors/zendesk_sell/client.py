@@ -25,6 +25,7 @@ from connectors.error_table import BAD_TOKEN, REFUSED, RETRY_LATER, SLOW_DOWN, E
 from connectors.http import ApiClient, DescribeError
 from connectors.ratelimit import PacedLimiter, RateLimiter
 from connectors.redact import mask_secrets
+from connectors.secret_files import missing_token_message
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from domain import ConnectorError, FailureKind
 
@@ -112,7 +113,8 @@ class SellClient:
     ) -> None:
         if not settings.access_token.get_secret_value():
             raise ConnectorError(
-                "ZENDESK_SELL_ACCESS_TOKEN is not set (Sell > Settings > Integrations > OAuth > Access Tokens)",
+                f"{missing_token_message('ZENDESK_SELL_ACCESS_TOKEN')}: create one in Sell > Settings > "
+                "Integrations > OAuth > Access Tokens",
                 FailureKind.CONFIG,
             )
         self.settings = settings

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from connectors.ratelimit import RateBudget
+from connectors.secret_files import SecretFilesSettings
 from domain.settings_values import token_or_empty
 
 # The one place Sell's request budget is stated: "36,000 requests per hour per token, i.e. 10 per
@@ -76,7 +77,7 @@ CONTACT_ATTRIBUTES: frozenset[str] = frozenset(
 )
 
 
-class ZendeskSellSettings(BaseSettings):
+class ZendeskSellSettings(SecretFilesSettings):
     model_config = SettingsConfigDict(env_prefix="ZENDESK_SELL_", extra="ignore", populate_by_name=True)
 
     access_token: SecretStr = SecretStr("")

@@ -10,10 +10,11 @@ Read-only: it makes no write call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.setup_progress import OnCheck, counted
 from connectors.zendesk_sell.client import SellClient
 from connectors.zendesk_sell.mapping import CUSTOM_PREFIX
 from connectors.zendesk_sell.settings import CONTACT_ATTRIBUTES, ZendeskSellSettings
@@ -79,8 +80,20 @@ def _definitions(client: SellClient, resource: str) -> dict[str, Mapping[str, An
     return out
 
 
-def run_setup(client: SellClient, settings: ZendeskSellSettings) -> SetupReport:
+def run_setup(
+    client: SellClient, settings: ZendeskSellSettings, on_check: OnCheck | None = None
+) -> SetupReport:
+    """Every check, read-only; `on_check` hears of each as it starts (connectors/setup_progress.py)."""
+    total = 3 + (settings.deal_stage_id is not None) + (settings.incremental == "firehose")
+    with counted(on_check, total) as start:
+        return _run_checks(client, settings, start)
+
+
+def _run_checks(
+    client: SellClient, settings: ZendeskSellSettings, start: Callable[[str], None]
+) -> SetupReport:
     report = SetupReport()
+    start("access token")
     try:
         me = (client.get("/v2/users/self") or {}).get("data") or {}
     except ConnectorError as exc:
@@ -94,6 +107,7 @@ def run_setup(client: SellClient, settings: ZendeskSellSettings) -> SetupReport:
     report.user = f"{me.get('name')} <{me.get('email')}> (role {me.get('role', '?')})"
 
     key_field = settings.opportunity_key_field
+    start(f"deal custom field {key_field!r}")
     deal_fields = _definitions(client, "deal")
     if key_field in deal_fields:
         report.found.append(f"deal custom field {key_field!r}")
@@ -112,6 +126,7 @@ def run_setup(client: SellClient, settings: ZendeskSellSettings) -> SetupReport:
             f"({ADMIN_PATH.format(where='Deals')}): it holds the opportunity key that makes writes idempotent"
         )
 
+    start("contact custom fields")
     contact_fields = _definitions(client, "contact")
     for name, holds in sorted(contact_fields_needed(settings).items()):
         definition = contact_fields.get(name)
@@ -134,11 +149,13 @@ def run_setup(client: SellClient, settings: ZendeskSellSettings) -> SetupReport:
             report.warnings.append(f"contact custom field {name!r} is not enabled for companies")
 
     if settings.deal_stage_id is not None:
+        start(f"deal stage {settings.deal_stage_id}")
         stage_ids = {str(s.get("id")) for s in client.collection("/v2/stages")}
         if str(settings.deal_stage_id) not in stage_ids:
             report.problems.append(f"deal_stage_id {settings.deal_stage_id} is not a stage of this account")
 
     if settings.incremental == "firehose":
+        start("Firehose access")
         try:
             client.get("/v3/contacts/stream", {"position": "top", "limit": 1}, endpoint="/v3/contacts/stream")
             report.found.append("Firehose access (incremental runs read only changes)")

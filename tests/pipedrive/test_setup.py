@@ -3,6 +3,9 @@ cap explained, organization fields reported, webhooks registered with Basic cred
 
 from __future__ import annotations
 
+import json
+import re
+
 from click.testing import CliRunner
 from pydantic import SecretStr
 
@@ -100,3 +103,23 @@ def test_setup_says_how_to_import_a_sell_export_for_migrate() -> None:
     assert "'opportunity_key' column to the deal field 'Opportunity key'" in before
     assert "oppworker migrate --from zendesk-sell --to pipedrive --dry-run" in before
     assert "'Zendesk Sell id' exists" in after and "create an organization field" not in after
+
+
+def test_the_cli_names_each_check_off_a_terminal_and_json_stays_clean() -> None:
+    with PipedriveSandbox(deal_fields=()) as sandbox:
+        sandbox.add_user("Admin", "admin@example.com")
+        env = {"PIPEDRIVE_API_TOKEN": sandbox.token}
+        plain = CliRunner().invoke(cli, ["pipedrive", "setup", "--base-url", sandbox.url], env=env)
+        as_json = CliRunner().invoke(
+            cli, ["pipedrive", "setup", "--base-url", sandbox.url, "--json"], env=env
+        )
+    assert plain.exit_code == 0, plain.output
+    lines = [line for line in plain.stderr.splitlines() if line.startswith("pipedrive setup: ")]
+    assert lines[0].startswith("pipedrive setup: 0 of 4 checks") and lines[0].endswith("checking API token")
+    assert any(line.endswith("checking deal field 'Opportunity key'") for line in lines), lines
+    assert re.fullmatch(r"pipedrive setup: 4 of 4 checks \(\d+ s\)", lines[-1])
+    assert "pipedrive setup:" not in plain.stdout and "created   deal field" in plain.stdout
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is True and report["created"] == [] and report["found"]  # the first run made it
+    assert "pipedrive setup:" not in as_json.output and sandbox.token not in as_json.output

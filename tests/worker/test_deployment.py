@@ -4,6 +4,7 @@ and every secret it mounts lands where pydantic-settings' secrets_dir looks for 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.pipedrive.settings import PipedriveSettings
+from connectors.secret_files import secret_fields, secret_file
+from connectors.zendesk_sell.settings import ZendeskSellSettings
 from worker.pipeline.settings import Settings
 from worker.service.settings import ServiceSettings
+from worker.webhooks.pipedrive import PipedriveWebhookSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 OPPWORKER = str(Path(sys.executable).with_name("oppworker"))
@@ -57,17 +63,34 @@ def _fields(model: type) -> set[str]:
     return names
 
 
+def _secret_file_names() -> set[str]:
+    """The files the CRM tokens and the Pipedrive webhook password are read from (connectors/secret_files.py)."""
+    classes = (HubSpotSettings, ZendeskSellSettings, PipedriveSettings, PipedriveWebhookSettings)
+    return {secret_file(variable).name for cls in classes for variable in secret_fields(cls).values()}
+
+
 def test_every_setting_and_secret_in_compose_is_known() -> None:
     known = _fields(ServiceSettings) | _fields(Settings)
+    token_files = _secret_file_names()
     for name, svc in ours():
         for key in svc["environment"]:
             if key.startswith("OPPWORKER_"):
                 assert key.removeprefix("OPPWORKER_").lower().split("__")[0] in known, f"{name}: {key}"
         for secret in svc.get("secrets", []):
             target = secret["target"]
-            assert target.startswith("oppworker_") and target.removeprefix("oppworker_") in known
+            assert target in token_files or (
+                target.startswith("oppworker_") and target.removeprefix("oppworker_") in known
+            ), f"{name}: {target}"
     declared = compose()["secrets"]
     assert {s["source"] for _, svc in ours() for s in svc.get("secrets", [])} <= set(declared)
+
+
+def test_compose_passes_every_secret_as_a_file_and_none_in_the_environment() -> None:
+    every_secret = _secret_file_names() | {"oppworker_hubspot_app_secret", "oppworker_events_secret"}
+    for name, svc in ours():
+        assert {s["target"] for s in svc.get("secrets", [])} == every_secret, name
+        for key in svc["environment"]:
+            assert not re.search(r"TOKEN|SECRET|PASSWORD", key), f"{name}: {key} belongs in a secrets file"
 
 
 def test_secrets_are_read_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

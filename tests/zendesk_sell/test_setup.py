@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from click.testing import CliRunner
 
 from connectors.zendesk_sell.cli import group
 from tests.sandboxes.zendesk_sell import SellSandbox
+from worker.cli import cli
 
 ALL_CONTACT_FIELDS = [
     ("plan", "string"),
@@ -88,3 +92,30 @@ def test_setup_does_not_ask_for_a_products_field_when_products_come_from_orders(
         )
     assert result.exit_code == 0, result.output
     assert "named 'products'" in missing.output
+
+
+def _full_cli(sell: SellSandbox, *flags: str):
+    return CliRunner().invoke(
+        cli,
+        ["zendesk-sell", "setup", "--base-url", sell.url, *flags],
+        env={"ZENDESK_SELL_ACCESS_TOKEN": sell.token},
+    )
+
+
+def test_setup_names_each_check_off_a_terminal_and_json_stays_clean() -> None:
+    with SellSandbox(contact_custom_fields=ALL_CONTACT_FIELDS) as sell:
+        sell.add_user("Admin", "admin@example.com", role="admin")
+        plain = _full_cli(sell)
+        as_json = _full_cli(sell, "--json")
+    assert plain.exit_code == 0, plain.output
+    lines = [line for line in plain.stderr.splitlines() if line.startswith("zendesk-sell setup: ")]
+    assert lines[0].startswith("zendesk-sell setup: 0 of 4 checks") and lines[0].endswith(
+        "checking access token"
+    )
+    assert any(line.endswith("checking Firehose access") for line in lines), lines
+    assert re.fullmatch(r"zendesk-sell setup: 4 of 4 checks \(\d+ s\)", lines[-1])
+    assert "zendesk-sell setup:" not in plain.stdout and sell.token not in plain.output
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is True and report["user"].startswith("Admin <admin@example.com>")
+    assert "zendesk-sell setup:" not in as_json.output

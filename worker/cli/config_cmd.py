@@ -1,5 +1,6 @@
 """`oppworker config show`: every effective setting and where its value came from (a flag, the
 environment, the settings file, a secrets file or the default), secrets masked (issue #16).
+CRM tokens may come from secrets files too (connectors/secret_files.py): the row names the file.
 
 The precedence shown is the one the loaders apply: flags over environment over file
 (worker/pipeline/settings.py, settings_check.env_over_file). Values are printed, so anything that
@@ -17,8 +18,10 @@ from typing import Any
 import click
 import yaml
 from pydantic import BaseModel, SecretStr
+from pydantic_settings import BaseSettings
 from rich.table import Table
 
+from connectors.secret_files import file_in_use, secret_fields
 from worker.cli.console import console
 from worker.cli.console import settings_from as _settings
 from worker.pipeline.settings import Settings
@@ -82,7 +85,7 @@ def service_rows() -> list[tuple[str, Any, str]]:
     from worker.service.settings import ServiceSettings, load_service_settings
 
     service = load_service_settings()
-    secrets_dir = Path(os.environ.get("OPPWORKER_SECRETS_DIR", "/run/secrets"))
+    secrets = secret_fields(ServiceSettings)
     rows = []
     for name, info in ServiceSettings.model_fields.items():
         aliases = [
@@ -91,10 +94,8 @@ def service_rows() -> list[tuple[str, Any, str]]:
             if isinstance(c, str) and c.isupper()
         ]
         env = _env_set(*(aliases or [f"OPPWORKER_{name.upper()}"]))
-        secret_file = secrets_dir / f"oppworker_{name}"
-        source = (
-            f"env {env}" if env else f"secrets file {secret_file}" if secret_file.is_file() else "default"
-        )
+        secret = file_in_use(secrets[name]) if name in secrets else None
+        source = _secret_file_source(secret) if secret is not None else f"env {env}" if env else "default"
         rows.append((f"service.{name}", masked(getattr(service, name)), source))
     return rows
 
@@ -111,10 +112,28 @@ def crm_rows(settings: Settings, config: Path | None) -> list[tuple[str, Any, st
         effective = cls(**settings.connector_options(crm))
         prefix = str(cls.model_config.get("env_prefix", "")).upper()
         for name in cls.model_fields:
-            env = _env_set(f"{prefix}{name.upper()}")
-            source = f"env {env}" if env else f"file {config}" if name in section else "default"
+            variable = f"{prefix}{name.upper()}"
+            secret = file_in_use(variable) if name in section_secrets(cls) else None
+            source = (
+                f"file {config}"
+                if name in section and variable not in os.environ
+                else _secret_file_source(secret)
+                if secret is not None
+                else f"env {variable}"
+                if _env_set(variable)
+                else "default"
+            )
             rows.append((f"crm.{crm}.{name}", masked(getattr(effective, name)), source))
     return rows
+
+
+def section_secrets(cls: type[BaseModel]) -> dict[str, str]:
+    return secret_fields(cls) if issubclass(cls, BaseSettings) else {}
+
+
+def _secret_file_source(path: Path) -> str:
+    empty = not path.read_text(encoding="utf-8").strip()
+    return f"secrets file {path}" + (" (empty: not configured)" if empty else "")
 
 
 @click.group("config")

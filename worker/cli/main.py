@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from connectors.registry import available, cli_groups
+from connectors.setup_progress import CONTEXT_KEY as CHECK_PROGRESS
+from connectors.setup_progress import OnCheck
 from domain import ConnectorError
 from playbooks.loader import PlaybookError, load_playbooks
 from playbooks.render import render_explanation
@@ -21,7 +24,7 @@ from worker.cli import config_cmd, intents, migrate, outcomes, service, sources
 from worker.cli.console import console, err_console, require_ledger
 from worker.cli.console import settings_from as _settings
 from worker.cli.failures import FriendlyGroup
-from worker.cli.progress import progress
+from worker.cli.progress import check_progress, progress
 from worker.pipeline.pass_lock import PassRunning
 from worker.pipeline.settings import Settings
 
@@ -47,6 +50,11 @@ def cli(ctx: click.Context, config: Path | None, verbose: int) -> None:
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
     ctx.obj["verbose"] = verbose  # -vv shows the traceback behind any failure (worker/cli/failures.py)
+    ctx.obj[CHECK_PROGRESS] = _setup_check_progress  # `oppworker <crm> setup` (connectors/setup_progress.py)
+
+
+def _setup_check_progress(label: str, *, enabled: bool = True) -> AbstractContextManager[OnCheck]:
+    return check_progress(label, err_console, enabled=enabled)
 
 
 def _as_of(value: str | None) -> datetime | None:

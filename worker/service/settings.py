@@ -4,21 +4,21 @@ Kept apart from `worker.pipeline.settings.Settings` (what a pass needs) because 
 none of this. Same rules: typed, `OPPWORKER_`-prefixed environment variables, plus the conventional
 `REDIS_URL` / `CELERY_BROKER_URL` names compose files and platforms set. Secrets are `SecretStr`
 and may also come as files (compose/Kubernetes secrets) from `OPPWORKER_SECRETS_DIR`
-(default `/run/secrets`, read through pydantic-settings' `secrets_dir`): a file named
-`oppworker_hubspot_app_secret` holds the HubSpot app secret.
+(default `/run/secrets`), by the rule the CRM tokens follow too (connectors/secret_files.py): a file
+named `oppworker_hubspot_app_secret` holds the HubSpot app secret.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from connectors.secret_files import SecretFilesSettings
 from domain.settings_values import configured_secret, list_setting
 from worker.pipeline.settings import Settings, load_settings
 from worker.pipeline.settings_check import (
@@ -57,7 +57,7 @@ class Budget(BaseModel):
     window_seconds: float = Field(gt=0)
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(SecretFilesSettings):
     model_config = SettingsConfigDict(env_prefix="OPPWORKER_", env_nested_delimiter="__", extra="ignore")
 
     config_file: Path | None = Field(
@@ -144,9 +144,6 @@ def load_service_settings(**values: Any) -> ServiceSettings:
     """The service settings, strictly: an unknown OPPWORKER_* variable or a bad value is a
     `ConfigurationError` in plain words (no pydantic dump, no secret's value)."""
     check_environment(known_environment())
-    secrets_dir = os.environ.get("OPPWORKER_SECRETS_DIR", "/run/secrets")
-    if Path(secrets_dir).is_dir():
-        values = {"_secrets_dir": secrets_dir, **values}
     try:
         return ServiceSettings(**values)
     except ValidationError as exc:

@@ -22,14 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, StrictInt, StrictStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from connectors.secret_files import SecretFilesSettings
 from domain.settings_values import configured_secret
 
 SOURCE = "pipedrive"
 
 
-class PipedriveWebhookSettings(BaseSettings):
+class PipedriveWebhookSettings(SecretFilesSettings):
     model_config = SettingsConfigDict(env_prefix="PIPEDRIVE_WEBHOOK_", extra="ignore")
 
     user: str | None = None

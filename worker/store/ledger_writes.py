@@ -1,0 +1,194 @@
+"""The ledger's write state, one row per opportunity key: recorded `pending` with its full payload
+before any CRM call, then its deal id and task id as each call succeeds, under a lease so two
+writers never write one key at once. What a dead pass left undone is read back from here first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Engine
+
+from worker.store.schema import DEAL_WRITTEN, DONE, PENDING, WAITING, opportunities, utc
+
+
+class OpportunityWrites:
+    """Mixed into `Ledger` (worker/store/ledger.py), which owns the engine."""
+
+    engine: Engine
+
+    def record_pending(self, crm: str, run_id: str, items: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Insert keys not yet known; keys already in the ledger keep their state and ids."""
+        if not items:
+            return
+        keys = [i["key"] for i in items]
+        with self.engine.begin() as db:
+            known = set(
+                db.execute(
+                    select(opportunities.c.key).where(
+                        opportunities.c.crm == crm, opportunities.c.key.in_(keys)
+                    )
+                ).scalars()
+            )
+            fresh = {
+                i["key"]: {
+                    **i,
+                    "crm": crm,
+                    "state": PENDING,
+                    "run_id": run_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in items
+                if i["key"] not in known
+            }
+            if fresh:
+                db.execute(insert(opportunities), list(fresh.values()))
+
+    def claim(self, crm: str, keys: Sequence[str], owner: str, lease: timedelta) -> set[str]:
+        """Take a lease on the unfinished keys no other writer holds; return the keys now ours.
+
+        One conditional UPDATE: PostgreSQL re-checks the condition on rows a concurrent claim
+        committed first, and SQLite serialises writers, so a key is never leased twice at once. A
+        writer that dies leaves its lease to expire; the next pass resumes the key."""
+        if not keys:
+            return set()
+        now = datetime.now(UTC)  # leases are wall-clock time, whatever the pass's `now`
+        with self.engine.begin() as db:
+            db.execute(
+                update(opportunities)
+                .where(
+                    opportunities.c.crm == crm,
+                    opportunities.c.key.in_(list(keys)),
+                    opportunities.c.state != DONE,
+                    or_(
+                        opportunities.c.claimed_until.is_(None),
+                        opportunities.c.claimed_until < now,
+                        opportunities.c.claimed_by == owner,  # renewing our own lease
+                    ),
+                )
+                .values(claimed_by=owner, claimed_until=now + lease)
+            )
+            mine = db.execute(
+                select(opportunities.c.key).where(
+                    opportunities.c.crm == crm,
+                    opportunities.c.key.in_(list(keys)),
+                    opportunities.c.claimed_by == owner,
+                )
+            ).scalars()
+            return set(mine)
+
+    def release(self, crm: str, keys: Iterable[str], owner: str) -> None:
+        keys = list(keys)
+        if not keys:
+            return
+        with self.engine.begin() as db:
+            db.execute(
+                update(opportunities)
+                .where(
+                    opportunities.c.crm == crm,
+                    opportunities.c.key.in_(keys),
+                    opportunities.c.claimed_by == owner,
+                )
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    def record_deals(self, crm: str, deal_ids: dict[str, str], now: datetime) -> None:
+        """Deal ids of one connector call, in one transaction (one commit per batch, not per key)."""
+        self._record(crm, [{"k": k, "v": v} for k, v in deal_ids.items()], "deal_id", DEAL_WRITTEN, now)
+
+    def record_tasks(self, crm: str, task_ids: dict[str, str], now: datetime) -> None:
+        self._record(crm, [{"k": k, "v": v} for k, v in task_ids.items()], "task_id", DONE, now)
+
+    def _record(self, crm: str, rows: list[dict[str, str]], column: str, state: str, now: datetime) -> None:
+        if not rows:
+            return
+        statement = (
+            update(opportunities)
+            .where(opportunities.c.crm == crm, opportunities.c.key == bindparam("k"))
+            .values({column: bindparam("v"), "state": state, "updated_at": now})
+        )
+        with self.engine.begin() as db:
+            db.execute(statement, rows)
+
+    def rows(self, crm: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = list(keys)
+        with self.engine.connect() as db:
+            result = db.execute(
+                select(opportunities).where(opportunities.c.crm == crm, opportunities.c.key.in_(keys))
+            ).mappings()
+            return {r["key"]: dict(r) for r in result}
+
+    def unfinished(self, crm: str) -> list[dict[str, Any]]:
+        """Keys a previous pass started but did not finish (no task yet): resumed first."""
+        with self.engine.connect() as db:
+            result = db.execute(
+                select(opportunities)
+                .where(opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]))
+                .order_by(opportunities.c.created_at, opportunities.c.key)
+            ).mappings()
+            return [dict(r) for r in result]
+
+    def unfinished_keys(self, crm: str) -> Iterator[tuple[str, str]]:
+        """(key, run id) of the unfinished keys, in `unfinished` order, streamed without their
+        payloads: a first pass over a big portal leaves hundreds of thousands pending, and planning
+        the write batches needs only their keys, a batch at a time."""
+        with self.engine.connect() as db:
+            result = db.execution_options(yield_per=2000).execute(
+                select(opportunities.c.key, opportunities.c.run_id)
+                .where(opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]))
+                .order_by(opportunities.c.created_at, opportunities.c.key)
+            )
+            yield from ((key, run_id) for key, run_id in result)  # Row -> plain tuple
+
+    def written(self, crm: str) -> Iterator[dict[str, Any]]:
+        with self.engine.connect() as db:
+            # Waiting candidates are not ours in the CRM yet: no history, no outcome, re-proposed.
+            query = select(opportunities).where(opportunities.c.crm == crm, opportunities.c.state != WAITING)
+            for row in db.execute(query).mappings():
+                yield dict(row) | {"created_at": utc(row["created_at"])}
+
+    def written_for(self, crm: str, account_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Our ledger rows for some accounts only (an incremental pass's chunk)."""
+        if not account_ids:
+            return []
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(opportunities).where(
+                    opportunities.c.crm == crm,
+                    opportunities.c.account_id.in_(list(account_ids)),
+                    opportunities.c.state != WAITING,
+                )
+            ).mappings()
+            return [dict(r) | {"created_at": utc(r["created_at"])} for r in rows]
+
+    def count(self, crm: str, state: str | None = None) -> int:
+        """Keys of this CRM (in one state), counted by the database, not by fetching them."""
+        query = select(func.count()).select_from(opportunities).where(opportunities.c.crm == crm)
+        if state:
+            query = query.where(opportunities.c.state == state)
+        with self.engine.connect() as db:
+            return int(db.execute(query).scalar_one())
+
+    def lease_until(self, crm: str) -> datetime | None:
+        """When the last lease on this CRM's unfinished keys expires (None: none is held)."""
+        query = select(func.max(opportunities.c.claimed_until)).where(
+            opportunities.c.crm == crm,
+            opportunities.c.state.not_in([DONE, WAITING]),
+            opportunities.c.claimed_until > datetime.now(UTC),
+        )
+        with self.engine.connect() as db:
+            value = db.execute(query).scalar_one()
+        return utc(value) if value is not None else None
+
+    def count_unfinished(self, crm: str) -> int:
+        """Keys of this CRM whose deal or task is still to be written: a clean pass leaves none."""
+        query = (
+            select(func.count())
+            .select_from(opportunities)
+            .where(opportunities.c.crm == crm, opportunities.c.state.not_in([DONE, WAITING]))
+        )
+        with self.engine.connect() as db:
+            return int(db.execute(query).scalar_one())
