@@ -22,14 +22,14 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -38,59 +38,10 @@ from worker.service.settings import ServiceSettings, service_settings
 from worker.store.ledger import Ledger
 from worker.webhooks.models import HubSpotEvent, UsageEvent
 from worker.webhooks.pipedrive import PipedriveWebhookSettings, pipedrive_route
+from worker.webhooks.requests import Aborted, TooLarge, bad, first_problem, read_body, timestamp_seconds
 from worker.webhooks.signatures import fresh, hubspot_uri_forms, hubspot_v3, matches, zendesk_style
 
 log = logging.getLogger(__name__)
-
-
-class TooLarge(Exception):
-    pass
-
-
-class Aborted(Exception):
-    """The sender hung up mid-upload: nothing to answer, one log line, no traceback."""
-
-
-def _bad(reason: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status)
-
-
-def _reason(exc: Exception) -> str:
-    """The first problem, named by field (ValidationError) or as JSON's own message."""
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        return f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"[:200]
-    return str(exc).splitlines()[0][:200]
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise Aborted from None
-    return b"".join(chunks)
-
-
-def _timestamp_seconds(value: str) -> float | None:
-    """Unix seconds or milliseconds, or ISO 8601 (Zendesk sends ISO 8601)."""
-    try:
-        number = float(value)
-    except ValueError:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-    return number / 1000 if number > 1e11 else number
 
 
 def store_usage(ledger: Ledger, crm: str, events: list[UsageEvent]) -> None:
@@ -168,25 +119,25 @@ def create_app(
         """The body (413 above the size limit) and its timestamp header (401 when missing or older
         than the tolerance): the checks every signed endpoint makes before its signature."""
         try:
-            body = await _body(request, cfg.webhook_max_body_bytes)
+            body = await read_body(request, cfg.webhook_max_body_bytes)
         except TooLarge:
             WEBHOOK_EVENTS.labels(source, "too_large").inc()
-            return _bad(f"body larger than {cfg.webhook_max_body_bytes} bytes", 413)
+            return bad(f"body larger than {cfg.webhook_max_body_bytes} bytes", 413)
         except Aborted:
             WEBHOOK_EVENTS.labels(source, "aborted").inc()
             log.info("%s webhook: the sender closed the connection mid-upload", source)
-            return _bad("upload aborted by the sender")
+            return bad("upload aborted by the sender")
         timestamp = request.headers.get(header.lower(), "")
         usable = timestamp.isdigit() if digits_only else bool(timestamp)
-        seconds = _timestamp_seconds(timestamp) if usable else None
+        seconds = timestamp_seconds(timestamp) if usable else None
         if seconds is None or not fresh(seconds, cfg.webhook_tolerance_seconds):
             WEBHOOK_EVENTS.labels(source, "stale").inc()
-            return _bad(f"missing or stale {header}", 401)
+            return bad(f"missing or stale {header}", 401)
         return body, timestamp
 
     async def hubspot(request: Request) -> Response:
         if cfg.hubspot_app_secret is None:
-            return _bad("HubSpot webhooks are not configured (OPPWORKER_HUBSPOT_APP_SECRET)", 503)
+            return bad("HubSpot webhooks are not configured (OPPWORKER_HUBSPOT_APP_SECRET)", 503)
         checked = await fresh_body(request, "hubspot", "X-HubSpot-Request-Timestamp", digits_only=True)
         if isinstance(checked, Response):
             return checked
@@ -205,7 +156,7 @@ def create_app(
             for form in hubspot_uri_forms(uri)
         ):
             WEBHOOK_EVENTS.labels("hubspot", "bad_signature").inc()
-            return _bad("invalid X-HubSpot-Signature-v3", 401)
+            return bad("invalid X-HubSpot-Signature-v3", 401)
         try:
             raw = json.loads(body)
             if not isinstance(raw, list):
@@ -213,7 +164,7 @@ def create_app(
             events = [HubSpotEvent.model_validate(item) for item in raw]
         except (ValueError, ValidationError, RecursionError) as exc:  # a 100,000-deep body is malformed too
             WEBHOOK_EVENTS.labels("hubspot", "malformed").inc()
-            return _bad(f"malformed body: {_reason(exc)}")
+            return bad(f"malformed body: {first_problem(exc)}")
         replayed, queued = await run_in_threadpool(accept_hubspot, events)  # Redis I/O off the event loop
         return JSONResponse({"received": len(events), "replayed": replayed, "rescore": queued})
 
@@ -236,7 +187,7 @@ def create_app(
 
     async def events(request: Request) -> Response:
         if cfg.events_secret is None:
-            return _bad("product events are not configured (OPPWORKER_EVENTS_SECRET)", 503)
+            return bad("product events are not configured (OPPWORKER_EVENTS_SECRET)", 503)
         checked = await fresh_body(
             request, "events", "X-Zendesk-Webhook-Signature-Timestamp", digits_only=False
         )
@@ -246,7 +197,7 @@ def create_app(
         expected = zendesk_style(cfg.events_secret.get_secret_value(), body, timestamp)
         if not matches(expected, request.headers.get("x-zendesk-webhook-signature")):
             WEBHOOK_EVENTS.labels("events", "bad_signature").inc()
-            return _bad("invalid X-Zendesk-Webhook-Signature", 401)
+            return bad("invalid X-Zendesk-Webhook-Signature", 401)
         try:
             raw = json.loads(body)
             items = raw.get("events") if isinstance(raw, dict) else raw
@@ -255,7 +206,7 @@ def create_app(
             parsed = [UsageEvent.model_validate(item) for item in items]
         except (ValueError, ValidationError, RecursionError) as exc:  # a 100,000-deep body is malformed too
             WEBHOOK_EVENTS.labels("events", "malformed").inc()
-            return _bad(f"malformed body: {_reason(exc)}")
+            return bad(f"malformed body: {first_problem(exc)}")
         signature = request.headers.get("x-zendesk-webhook-signature", "")
         replayed, queued = await run_in_threadpool(accept_events, signature, parsed)
         return JSONResponse({"received": len(parsed), "replayed": replayed, "rescore": queued})
