@@ -17,10 +17,8 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,19 +27,19 @@ from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from connectors.connect_errors import connect_cause
-from connectors.error_table import DEFAULT_TABLE, ErrorResolution, ErrorTable, ResponseAction
+from connectors.error_table import DEFAULT_TABLE, ErrorTable, ResponseAction
+from connectors.http_errors import (
+    DescribeError,
+    Refine,
+    default_describe,
+    error_from,
+)
 from connectors.ratelimit import ChainedLimiter, NoLimit, RateBudget, RateLimiter
-from connectors.redact import mask_secrets
 from domain import ConnectorError, FailureKind, RetryBudgetExhausted
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "opportunity-worker/0.1 (+https://github.com/opportunity-worker)"
-
-# (message, correlation id) from an error response; the message must not echo request headers.
-DescribeError = Callable[[requests.Response], tuple[str, str | None]]
-# A CRM's last word on an error the table resolved, from the body (HubSpot's 429 policyName).
-Refine = Callable[[requests.Response, ConnectorError], ConnectorError]
 
 
 @dataclass
@@ -54,63 +52,6 @@ class ClientStats:
     retries: int = 0
     rate_limited: int = 0
     limiter_wait_seconds: float = 0.0
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 section 10.2.3)."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
-
-
-def default_describe(response: requests.Response) -> tuple[str, str | None]:
-    return (response.text[:300] or response.reason or "no body"), None
-
-
-def error_from(
-    response: requests.Response,
-    describe: DescribeError,
-    resolution: ErrorResolution,
-    correlation_label: str = "correlation id",
-    secrets: Sequence[str] = (),
-) -> ConnectorError:
-    """The `ConnectorError` for a non-2xx response, with the kind its CRM's table resolved. Any of
-    `secrets` an error body echoes (a proxy that reflects the Authorization header) is masked."""
-    message, correlation = describe(response)
-    message = mask_secrets(message, secrets)
-    status = response.status_code
-    text = f"HTTP {status} from {response.request.method} {_path(response.url)}: {message}"
-    if correlation:
-        text += f" ({correlation_label} {correlation})"
-    return ConnectorError(
-        text,
-        resolution.kind,
-        status=status,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        correlation_id=correlation,
-    )
-
-
-def classify_status(
-    response: requests.Response, describe: DescribeError, table: ErrorTable = DEFAULT_TABLE
-) -> ConnectorError:
-    """The error a status means by `table` (the generic one unless a CRM's is given)."""
-    return error_from(response, describe, table.resolve(response.status_code))
-
-
-def _path(url: str) -> str:
-    """The URL without its query string: query parameters can carry record data, never needed here."""
-    return url.split("?", 1)[0]
 
 
 class ApiClient:
