@@ -16,6 +16,7 @@ from typing import Any
 from domain import Account, Conversation, FollowUpTask, JourneyStage, Opportunity
 from domain.opportunity import opportunity_key
 from playbooks.affinity import AffinityModel
+from playbooks.calibration import WinChances, chance_phrase
 from playbooks.catalog import Catalog
 from playbooks.engine import CompiledPlaybook, PlaybookScore, compile_playbook, score_playbook
 from playbooks.formula import AmountError, AmountFormula
@@ -74,7 +75,10 @@ class Assessor:
         guardrails: GuardrailPolicy = GuardrailPolicy(),
         listener: Listener | None = None,
         holdout_ids: Mapping[str, str] | None = None,
+        win_chances: WinChances | None = None,
     ) -> None:
+        # P(win) from the ledger's closed deals (the prior alone without them): the task says it.
+        self.win_chances = win_chances or WinChances()
         # account id -> the id its control groups were drawn with (a migrated account keeps the
         # old CRM's draw: a control account stays control, a treated one treated).
         self.holdout_ids = dict(holdout_ids or {})
@@ -314,6 +318,11 @@ class Assessor:
             "amount": f"{opportunity.estimated_amount:,.2f}",
             "currency": opportunity.currency,
             "suggested_seats": str(offer.suggested_seats or suggested_seats(account)),
+            "win_chance": chance_phrase(
+                self.win_chances.probability(
+                    opportunity.playbook, opportunity.score, opportunity.journey_stage
+                )
+            ),
         }
         values["reasons"] = render_explanation(opportunity.explanation)
         values["talking_points"] = "\n".join(

@@ -50,14 +50,16 @@ class CompiledCheck:
     required: bool
     condition: Condition
     reason: str  # the reason with $threshold and $metric already filled in; $observed left
+    floor: float | None = None  # partial points from here to the threshold (Condition.partial_from)
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledPlaybook:
     playbook: Playbook
     checks: tuple[CompiledCheck, ...]
-    # The checks as plain tuples for the scoring loop, which runs once per (account, playbook).
-    plan: tuple[tuple[str, Callable[[Any, Any], bool], Any, int, bool], ...]
+    # The checks as plain tuples for the scoring loop, which runs once per (account, playbook):
+    # key, test, threshold, points, required, and for graded checks (floor, threshold - floor).
+    plan: tuple[tuple[str, Callable[[Any, Any], bool], Any, int, bool, tuple[float, float] | None], ...]
     # The required checks alone, tested first: most accounts miss one, and then nothing else about
     # the playbook needs working out until someone asks why it did not fire.
     required: tuple[tuple[str, Callable[[Any, Any], bool], Any], ...] = ()
@@ -75,10 +77,21 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
             Template(c.reason).safe_substitute(
                 threshold=format_value(c.signal, c.value), metric=(c.metric or "").replace("_", " ")
             ),
+            c.partial_from,
         )
         for c in playbook.signals
     )
-    plan = tuple((c.key, c.test, c.value, c.points, c.required) for c in checks)
+    plan = tuple(
+        (
+            c.key,
+            c.test,
+            c.value,
+            c.points,
+            c.required,
+            None if c.floor is None else (c.floor, float(c.value) - c.floor),
+        )
+        for c in checks
+    )
     required = tuple((c.key, c.test, c.value) for c in checks if c.required)
     return CompiledPlaybook(playbook, checks, plan, required)
 
@@ -166,12 +179,16 @@ class PlaybookScore:
 def _score_in_full(
     compiled: CompiledPlaybook, signals: Mapping[str, Any]
 ) -> tuple[int, tuple[Any, ...], tuple[int, ...], tuple[str, ...]]:
-    """Every check's observed value and points, the capped total and the required checks missed."""
+    """Every check's observed value and points, the capped total and the required checks missed.
+
+    A graded check that is not met earns `points x (value - floor) / (threshold - floor)`, rounded
+    down, when the value lies between its floor and its threshold: one subtraction and one division,
+    only for the checks that missed."""
     total = 0
     observed: list[Any] = []
     gained: list[int] = []
     missing: tuple[str, ...] = ()
-    for key, test, threshold, points, required in compiled.plan:
+    for key, test, threshold, points, required, graded in compiled.plan:
         value = signals.get(key)
         observed.append(value)
         if value is not None:
@@ -183,6 +200,13 @@ def _score_in_full(
                 total += points
                 gained.append(points)
                 continue
+            if graded is not None and not isinstance(value, str):
+                share = (value - graded[0]) / graded[1]
+                if 0 < share < 1:
+                    partial = int(points * share)
+                    total += partial
+                    gained.append(partial)
+                    continue
         gained.append(0)
         if required:
             missing += (key,)

@@ -34,6 +34,7 @@ TEMPLATE_VARIABLES = frozenset(
         "amount",
         "currency",
         "suggested_seats",
+        "win_chance",
     }
 )
 REASON_VARIABLES = frozenset({"observed", "threshold", "metric"})
@@ -79,6 +80,9 @@ class Condition(BaseModel):
     value: float | str | list[str]
     points: int = Field(ge=0, le=100)
     required: bool = False
+    # Partial points: from 0 at `partial_from` growing linearly to `points` at `value` (where the
+    # condition is met), so an account just short of a bar is not scored like one far from it.
+    partial_from: float | None = None
     reason: str
 
     @field_validator("signal")
@@ -115,7 +119,23 @@ class Condition(BaseModel):
             raise ValueError("the value must be a finite number")
         if self.operator not in ("in", "not_in", "==", "!=") and not isinstance(self.value, (int, float)):
             raise ValueError(f"operator {self.operator!r} needs a number value")
+        if self.partial_from is not None:
+            self._check_partial(self.partial_from)
         return self
+
+    def _check_partial(self, floor: float) -> None:
+        if self.required:
+            raise ValueError(
+                "'partial_from' on a required condition: it must be met for the playbook to fire"
+            )
+        if self.operator not in (">=", ">", "<=", "<") or not isinstance(self.value, (int, float)):
+            raise ValueError("'partial_from' needs a number value and one of >=, >, <=, <")
+        if not math.isfinite(floor):
+            raise ValueError("'partial_from' must be a finite number")
+        below = self.operator in (">=", ">")
+        if (below and floor >= self.value) or (not below and floor <= self.value):
+            side = "below" if below else "above"
+            raise ValueError(f"'partial_from' ({floor:g}) must be {side} the value ({self.value:g})")
 
     @property
     def key(self) -> str:

@@ -146,7 +146,9 @@ def test_crash_between_deal_and_task_is_finished_by_the_next_pass(tmp_path):
     # crashed pass left all of them to resume (100 with their deal, the rest pending), not only
     # the batch it was writing.
     unfinished = ledger.count_unfinished("files")
-    assert unfinished == ledger.count("files", "deal_written") + ledger.count("files", "pending") == 472
+    assert (
+        unfinished == ledger.count("files", "deal_written") + ledger.count("files", "pending") == 504
+    )  # candidates found on the sample (graded points, issue #15)
     report = run_pass(settings)
     assert report.resumed == unfinished
     deals, tasks = deals_of(settings), tasks_of(settings)

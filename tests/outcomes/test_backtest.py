@@ -126,6 +126,51 @@ def test_figures_on_a_hand_built_history(history):
     assert words.missed == ["A", "C", "D"] and words.flagged_never_expanded == 0
 
 
+GRADED_SEATS = """
+id: graded_seats
+title: Graded seats
+kind: upsell
+offer: {type: seats}
+signals:
+  - {signal: seat_utilisation, operator: ">=", value: 0.9, points: 60, required: true, reason: "$observed"}
+  - {signal: seats_purchased, operator: ">=", value: 20, partial_from: 10, points: 40, reason: "$observed"}
+threshold: 50
+amount: "seats_purchased"
+task: {subject: "s", body: "b"}
+"""
+
+
+def test_base_rate_lift_calibration_and_brier_on_a_hand_built_history(history):
+    result = run_backtest([load_playbook_text(GRADED_SEATS)], load_catalog(None), history, START, END)
+    (graded,) = result.playbooks
+    figures = graded.public()
+    # Replayed: all 7 accounts were customers on some replayed day (D from Feb 1); 4 expanded in the
+    # period (A, C, D, F): base rate 4/7.
+    assert figures["base_rate"] == pytest.approx(4 / 7)
+    # Flagged, at the first flag: A on Jan 5 with 10 seats (60 + 0 of the graded 40: score 60), B with
+    # 20 seats (60 + 40 = 100), D on Feb 1 with 10 seats (60). A and D expanded after, B never did.
+    flags = {"A": (60, True), "B": (100, False), "D": (60, True)}
+    assert graded.accounts_flagged == len(flags) and graded.flagged_never_expanded == 1
+    # Lift: precision 2/3 over the base rate 4/7.
+    assert figures["lift"] == pytest.approx((2 / 3) / (4 / 7)) == pytest.approx(7 / 6)
+    # No closed deals handed in: the prior, 0.2 x (0.75 + 0.5 x score / 100): 0.21 at 60, 0.25 at 100.
+    prior = {60: 0.21, 100: 0.25}
+    assert figures["calibration"] == [
+        {"band": "90-100", "flagged": 1, "predicted": pytest.approx(0.25), "observed": 0.0},
+        {"band": "60-69", "flagged": 2, "predicted": pytest.approx(0.21), "observed": 1.0},
+    ]  # highest band first; the empty bands are left out
+    squared = [(prior[score] - (1.0 if grew else 0.0)) ** 2 for score, grew in flags.values()]
+    assert figures["brier"] == pytest.approx(sum(squared) / 3)
+    assert figures["brier"] == pytest.approx((0.79**2 * 2 + 0.25**2) / 3)  # 0.4369
+    # The Brier score from the table's own rows: each band's flags at its predicted chance.
+    rows = figures["calibration"]
+    from_rows = sum(
+        r["flagged"] * (r["observed"] * (1 - r["predicted"]) ** 2 + (1 - r["observed"]) * r["predicted"] ** 2)
+        for r in rows
+    ) / sum(r["flagged"] for r in rows)
+    assert from_rows == pytest.approx(figures["brier"])
+
+
 def test_account_and_usage_as_of_a_day(history):
     a = history.accounts[0]
     assert account_as_of(a, history.states["A"], date(2026, 2, 28)).seats_purchased == 10
@@ -161,8 +206,27 @@ def test_backtest_command_on_the_sample(tmp_path):
     assert data["accounts"] == 600 and data["expanded_accounts"] > 30
     assert seat["caught"] > 10 and seat["median_days_ahead"] > 7 and 0 < seat["recall"] < 1
     assert seat["flagged_never_expanded"] > 0
+    # Base rate, lift, Brier and the calibration table hang together: every flagged account counts
+    # once in the table, at its first flag; lift is precision over the base rate.
+    assert 0 < seat["base_rate"] < 1 and data["expanded_accounts"] / 600 <= seat["base_rate"]
+    assert seat["lift"] == pytest.approx(seat["precision"] / seat["base_rate"])
+    rows = seat["calibration"]
+    assert rows and sum(r["flagged"] for r in rows) == seat["accounts_flagged"]
+    expanded = sum(r["flagged"] * r["observed"] for r in rows)
+    assert expanded == pytest.approx(seat["accounts_flagged"] - seat["flagged_never_expanded"])
+    assert all(0 < r["predicted"] < 1 for r in rows) and 0 <= seat["brier"] <= 1
+    bands = [r["band"] for r in rows]
+    assert bands == sorted(bands, key=lambda b: -int(b.split("-")[0]))  # highest band first
     table = runner.invoke(cli, args, obj={})
     assert table.exit_code == 0 and "seat_expansion" in table.output
+    text = " ".join(table.output.split())
+    assert f"{seat['lift']:.2f}x" in text and f"{seat['brier']:.3f}" in text
+    assert f"{seat['base_rate'] * 100:.0f}%" in text
+    for row in rows:  # each row of the calibration table, as printed
+        assert (
+            f"seat_expansion │ {row['band']} │ {row['flagged']} │ {row['predicted'] * 100:.0f}% │ "
+            f"{row['observed'] * 100:.0f}%" in text
+        )
     assert not (tmp_path / "outbox" / "deals.jsonl").exists()  # a backtest writes nothing
     bad = runner.invoke(
         cli,

@@ -38,7 +38,7 @@ from worker.store.outcomes import OutcomeStore
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 N = 150
 FAST = {"backoff_base": 0.01, "backoff_max": 0.05}
-HOLDOUT, HELD = 0.3, ("seat_expansion", "plan_upgrade")
+HOLDOUT, HELD = 0.3, ("seat_expansion", "plan_upgrade", "usage_milestone")
 
 
 def sell_connector(sell: SellSandbox) -> ZendeskSellConnector:
@@ -154,7 +154,7 @@ def test_a_sell_customer_moves_to_pipedrive_without_a_second_offer(sandboxes, tm
     sell.generate_accounts(N, seed=11)
     playbooks = tmp_path / "playbooks"
     playbooks.mkdir()
-    for path in sorted(builtin_playbook_dir().glob("*.yaml")):  # the built-ins, two with control groups
+    for path in sorted(builtin_playbook_dir().glob("*.yaml")):  # the built-ins, three with control groups
         extra = f"\nholdout: {HOLDOUT}\n" if path.stem in HELD else ""
         (playbooks / path.name).write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     config = tmp_path / "config.yaml"

@@ -246,6 +246,8 @@ def backtest_cmd(
     """
     from playbooks.loader import load_catalog
     from worker.outcomes.backtest import load_history, run_backtest
+    from worker.store.ledger import Ledger
+    from worker.store.win_rates import win_chances
 
     settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
     first, last = _day(start), _day(end)
@@ -254,9 +256,18 @@ def backtest_cmd(
         raise click.BadParameter("--to is before --from")
     playbooks = _playbooks(settings, playbook_or_dir)
     history = load_history(settings, crm)
+    # the chance a pass would show today: the ledger's closed deals (load_history made the ledger)
+    chances = win_chances(Ledger(settings.ledger_url).engine, crm, datetime.now(UTC))
     with progress("backtest: replaying accounts", "accounts", err_console, enabled=fmt != "json") as update:
         result = run_backtest(
-            playbooks, load_catalog(settings.catalog), history, first, last, every, progress=update
+            playbooks,
+            load_catalog(settings.catalog),
+            history,
+            first,
+            last,
+            every,
+            progress=update,
+            chances=chances,
         )
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
@@ -275,6 +286,9 @@ def backtest_cmd(
         "flagged, never expanded",
         "precision",
         "recall",
+        "base rate",
+        "lift",
+        "Brier",
     ):
         table.add_column(name, justify="left" if name == "playbook" else "right")
     for p in result.playbooks:
@@ -287,11 +301,27 @@ def backtest_cmd(
             str(p.flagged_never_expanded),
             _pct(p.precision),
             _pct(p.recall),
+            _pct(p.calibration.base_rate),
+            "–" if p.calibration.lift is None else f"{p.calibration.lift:.2f}x",
+            "–" if p.calibration.brier is None else f"{p.calibration.brier:.3f}",
         )
     console.print(table)
+    bands = Table(
+        title="Calibration: chance shown at the first flag vs share that expanded", title_justify="left"
+    )
+    for name in ("playbook", "score band", "flagged", "predicted", "observed"):
+        bands.add_column(name, justify="left" if name in ("playbook", "score band") else "right")
+    for p in result.playbooks:
+        for band in p.calibration.bands:
+            bands.add_row(
+                escape(p.playbook), band.band, str(band.flagged), _pct(band.predicted), _pct(band.observed)
+            )
+    console.print(bands)
     console.print(
         "Precision: flagged accounts that went on to expand. Recall: expanded accounts flagged before they "
-        "did. Products, NPS, CSAT and contract dates are today's values (no history is kept of them)."
+        "did. Base rate: accounts that expanded in the period, of all replayed; lift: precision over it. "
+        "Brier: mean squared gap between the chance shown and what happened (0 is perfect). "
+        "Products, NPS, CSAT and contract dates are today's values (no history is kept of them)."
     )
 
 

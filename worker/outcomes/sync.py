@@ -43,6 +43,7 @@ DELETE_GRACE = timedelta(hours=1)
 class SyncResult:
     seen: int = 0
     transitions: Counter[str] = field(default_factory=Counter)  # "open->won", "new:lost", "task_completed"
+    changed: list[dict[str, Any]] = field(default_factory=list)  # rows inserted or changed (by key)
 
 
 def store_for(ledger: Ledger) -> OutcomeStore:
@@ -89,11 +90,13 @@ def sync_outcomes(
     existing: Iterable[ExistingOpportunity],
     now: datetime,
     accounts: set[str] | None = None,
+    save: bool = True,
 ) -> SyncResult:
     """Compare what the CRM says about our deals with what the store last saw; store the changes.
 
     With `accounts`, `existing` is the CRM's complete view of those accounts only (an incremental
-    pass), and only their deals are compared, so a deal elsewhere is not mistaken for deleted."""
+    pass), and only their deals are compared, so a deal elsewhere is not mistaken for deleted.
+    With `save=False` (a dry run) nothing is stored; `changed` says what would have been."""
     store = store_for(ledger)
     listed = {o.key: o for o in existing}
     rows = ledger.written(crm) if accounts is None else ledger.written_for(crm, sorted(accounts))
@@ -188,6 +191,9 @@ def sync_outcomes(
             change.update(task_completed=task_completed, task_completed_at=now if task_completed else None)
         if change:
             updates.append({"key": key, **change, "updated_at": now})
+    result.changed = inserts + updates
+    if not save:
+        return result
     store.save(crm, inserts, updates, events)
     if result.transitions:
         log.info("outcomes for %s: %s", crm, dict(result.transitions))

@@ -17,6 +17,7 @@ from connectors.base import AccountRecord, ReadReport
 from domain import Account, FollowUpTask, Opportunity, Owner
 from playbooks.affinity import AffinityModel
 from playbooks.assess import Assessor
+from playbooks.calibration import WinChances
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
 from playbooks.intent_signals import HeardIntent
 from playbooks.model import Playbook
@@ -98,6 +99,7 @@ def build_assessor(
     catalog: Any,
     affinity: AffinityModel,
     holdout_ids: dict[str, str] | None = None,
+    win_chances: WinChances | None = None,
 ) -> Assessor:
     """`holdout_ids`: accounts migrated from another CRM -> the id their control groups were drawn with."""
     return Assessor(
@@ -107,6 +109,7 @@ def build_assessor(
         guardrails=GuardrailPolicy(max_new_offers_per_30_days=settings.max_new_offers_per_30_days),
         listener=build_listener(catalog),
         holdout_ids=holdout_ids,
+        win_chances=win_chances,
     )
 
 

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from domain import FollowUpTask, Opportunity
+from playbooks.calibration import WinChances
 from worker.pipeline.settings import Settings
 from worker.pipeline.writeback import pending_rows
 from worker.store.candidates import CandidateStore, OwnerLoad, Promotion, WaitingCandidate
@@ -27,19 +28,31 @@ from worker.store.ledger import Ledger
 DAYS_PER_WEEK = 7
 
 
-def rank_value(opportunity: Opportunity) -> float:
-    """What a candidate is worth for ranking: the score read as a chance of winning, times the
-    estimated amount; the score breaks ties. (Until issue #15 step 3 calibrates P(win) from the
-    ledger's outcomes, score/100 stands in for it.)"""
-    return float(opportunity.score) / 100 * float(opportunity.estimated_amount or Decimal(0))
+def comparable_amount(opportunity: Opportunity) -> float:
+    """The estimated amount in the one currency ranking compares in. Today: as recorded, whatever
+    its currency (issue #15 step 5 adds conversion; this is the one place it goes)."""
+    return float(opportunity.estimated_amount or Decimal(0))
 
 
-def candidate_rows(new: Sequence[tuple[Opportunity, FollowUpTask]]) -> list[dict[str, object]]:
+def rank_value(opportunity: Opportunity, chances: WinChances | None = None) -> float:
+    """What a candidate is worth for ranking: its expected value, P(win | playbook, score, stage)
+    calibrated on the ledger's closed deals (playbooks/calibration.py; the prior alone when
+    `chances` is None), times the estimated amount. The score breaks ties (see `plan`)."""
+    p = (chances or _PRIOR).probability(opportunity.playbook, opportunity.score, opportunity.journey_stage)
+    return p * comparable_amount(opportunity)
+
+
+_PRIOR = WinChances()
+
+
+def candidate_rows(
+    new: Sequence[tuple[Opportunity, FollowUpTask]], chances: WinChances | None = None
+) -> list[dict[str, object]]:
     """Ledger rows of waiting candidates: the pending row plus the owner and rank planning reads."""
     rows = pending_rows(new)
     for row, (opportunity, task) in zip(rows, new, strict=True):
         row["owner_id"] = task.owner_id or opportunity.owner_id
-        row["priority"] = rank_value(opportunity)
+        row["priority"] = rank_value(opportunity, chances)
     return rows
 
 
@@ -50,9 +63,11 @@ def record_candidates(
     account_ids: Sequence[str],
     new: Sequence[tuple[Opportunity, FollowUpTask]],
     now: datetime,
+    chances: WinChances | None = None,
 ) -> None:
     """One assessed chunk's findings become its accounts' waiting candidates (ledger first)."""
-    CandidateStore(ledger.engine).replace_for_accounts(crm, run_id, account_ids, candidate_rows(new), now)
+    rows = candidate_rows(new, chances)
+    CandidateStore(ledger.engine).replace_for_accounts(crm, run_id, account_ids, rows, now)
 
 
 @dataclass(frozen=True)
@@ -188,11 +203,12 @@ def plan_in_memory(
     settings: Settings,
     now: datetime,
     new: Sequence[tuple[Opportunity, FollowUpTask]],
+    chances: WinChances | None = None,
 ) -> tuple[list[tuple[Opportunity, FollowUpTask]], Plan]:
     """A dry run's plan: this pass's findings against the ledger's current loads, nothing stored."""
     by_key = {o.key: (o, t) for o, t in new}
     candidates = [
-        WaitingCandidate(o.key, o.account_id, t.owner_id or o.owner_id, rank_value(o), o.score)
+        WaitingCandidate(o.key, o.account_id, t.owner_id or o.owner_id, rank_value(o, chances), o.score)
         for o, t in new
     ]
     start, end = week_of(now)

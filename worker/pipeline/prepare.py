@@ -22,6 +22,7 @@ from worker.pipeline.revisits import heard_watermark
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
 from worker.store.migration import MigrationStore
+from worker.store.win_rates import win_chances
 
 
 def load_definitions(settings: Settings) -> list[Playbook]:
@@ -78,12 +79,19 @@ def prepare_pass(
     scoped = incremental and isinstance(connector, ReadsOpportunitiesFor)
     existing = [] if scoped else list(connector.read_opportunities())
     histories = build_history(existing, ledger.written(crm))
-    if not dry_run and not scoped:
-        sync_outcomes(ledger, crm, connector, existing, now)
+    synced = None
+    if not scoped:  # a dry run compares too, storing nothing, so it calibrates as the pass would
+        synced = sync_outcomes(ledger, crm, connector, existing, now, save=not dry_run)
     affinity = mine_affinity(settings, ledger, connector, crm, read, store=not dry_run)
     context = PassContext(
         assessor=build_assessor(
-            settings, playbooks, catalog, affinity, MigrationStore(ledger.engine).holdout_ids(crm)
+            settings,
+            playbooks,
+            catalog,
+            affinity,
+            MigrationStore(ledger.engine).holdout_ids(crm),
+            # after the sync: this pass's closes count (a dry run adds what it would have stored)
+            win_chances(ledger.engine, crm, now, synced.changed if dry_run and synced else ()),
         ),
         histories=histories,
         owners=owners,

@@ -138,11 +138,11 @@ def _pass(
         if dry_run:
             found.extend(new)
         else:
-            record_candidates(ledger, crm, report.run_id, ids, new, now)
+            record_candidates(ledger, crm, report.run_id, ids, new, now, context.assessor.win_chances)
         if progress:
             progress(report.accounts_read)
     if dry_run:
-        chosen, plan = plan_in_memory(ledger, crm, settings, now, found)
+        chosen, plan = plan_in_memory(ledger, crm, settings, now, found, context.assessor.win_chances)
         for opportunity, task in chosen:
             writer.add(opportunity, task)
     else:

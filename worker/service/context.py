@@ -4,11 +4,13 @@ rules, the clock of the pass) stashed as JSON, and rebuilt once per worker proce
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from domain import ExistingOpportunity, Owner
 from playbooks.affinity import AffinityModel, Rule
+from playbooks.calibration import OutcomeCount, WinChances
 from playbooks.loader import load_catalog
 from worker.pipeline.assess import PassContext, build_assessor
 from worker.pipeline.history import build_history
@@ -60,6 +62,8 @@ def stash_context(run_id: str, crm: str, mode: str, context: PassContext, affini
             "recall_mentions": context.recall_mentions,  # chunks carry only new ones: merge stored
             # the model's rules after its lift filter, in its own order (ties keep the first)
             "rules": [_rule_json(r) for rules in affinity._by_antecedent.values() for r in rules],
+            # the closed-deal counts P(win) was calibrated on: every worker ranks with the same model
+            "win_counts": [asdict(c) for c in context.assessor.win_chances.counts],
         },
     )
 
@@ -80,6 +84,7 @@ def pass_context(settings: Settings, run_id: str) -> tuple[dict[str, Any], PassC
             load_catalog(settings.catalog),
             affinity,
             ctx.get("holdout_ids"),
+            WinChances(OutcomeCount(**c) for c in ctx.get("win_counts", [])),
         ),
         histories=build_history((ExistingOpportunity.model_validate(x) for x in ctx["existing"]), ()),
         owners={o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])},
