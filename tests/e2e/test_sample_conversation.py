@@ -71,3 +71,19 @@ def test_the_shared_task_leads_with_the_strongest_offer_and_lists_the_others(sam
             assert f"- {offer}: {amount}, score {other['score']}" in listed
             assert f"deal key {other['key']}" in listed
         assert f"deal key {lead['key']}" not in listed
+
+
+def test_explain_says_already_open_and_names_the_deal_for_an_offer_already_written(sample_run):
+    """Issue #15 item 6: a milestone is news once, so after the pass its playbook no longer fires
+    for the account; explain must still say the offer is open, with the deal, not "does not fire"."""
+    out, _ = sample_run
+    deal = next(d for d in lines(out / "outbox" / "deals.jsonl") if d["playbook"] == "usage_milestone")
+    result = CliRunner().invoke(
+        cli, ["explain", deal["account_id"], "--output-dir", str(out)], obj={}, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    verdict = next(line for line in result.output.splitlines() if line.startswith("usage_milestone "))
+    assert "does not fire" not in verdict
+    assert verdict.endswith(
+        f"already open: deal {deal['key']} (CRM id {deal['id']}, written {deal['created_at'][:10]})"
+    ), verdict
