@@ -138,17 +138,27 @@ def plan(
     room. One account is one conversation: all of its waiting offers are promoted together, its
     best offer leads, and together they take one unit of the owner's capacity (one task)."""
     ranked = sorted(candidates, key=lambda c: (-c.priority, -c.score, c.key))
-    groups: dict[str, list[WaitingCandidate]] = {}
-    for candidate in ranked:  # in order of each account's best offer
-        groups.setdefault(candidate.account_id, []).append(candidate)
     days = working_days_after(now.date(), policy.working_days, len(policy.working_days))
     result = Plan()
     room: dict[str, int | None] = {}
-    for lead, *others in groups.values():
-        owner = lead.owner_id or policy.fallback_owner_id
+    # An account is decided at its best offer (the first in rank order); its other offers follow
+    # that decision: listed on the lead's task, or waiting with it. One pass, no per-account lists.
+    decided: dict[str, Promotion | None] = {}
+    for candidate in ranked:
+        account = candidate.account_id
+        if account in decided:
+            lead = decided[account]
+            if lead is None:
+                result.waiting += 1
+                result.no_owner += candidate.owner_id is None and policy.fallback_owner_id is None
+            else:
+                result.chosen.append(Promotion(candidate.key, lead.owner_id, lead.due_date, lead.key))
+            continue
+        owner = candidate.owner_id or policy.fallback_owner_id
         if owner is None:
-            result.waiting += 1 + len(others)
-            result.no_owner += 1 + len(others)
+            decided[account] = None
+            result.waiting += 1
+            result.no_owner += 1
             continue
         due = None  # uncapped: no attention budget to share, every account due as drafted
         if not policy.uncapped:
@@ -157,14 +167,15 @@ def plan(
                 room[owner] = policy.room(owner, load)
             left = room[owner]
             if left is not None and left <= 0:
-                result.waiting += 1 + len(others)
+                decided[account] = None
+                result.waiting += 1
                 continue
             nth = load.planned_this_week + result.per_owner.get(owner, 0)
             due = due_date(nth, policy.week_cap(owner), days)
             if left is not None:
                 room[owner] = left - 1
-        result.chosen.append(Promotion(lead.key, owner, due))
-        result.chosen.extend(Promotion(c.key, owner, due, lead_key=lead.key) for c in others)
+        decided[account] = promotion = Promotion(candidate.key, owner, due)
+        result.chosen.append(promotion)
         result.per_owner[owner] = result.per_owner.get(owner, 0) + 1
     return result
 
