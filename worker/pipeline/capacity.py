@@ -64,6 +64,7 @@ class CapacityPolicy:
     overrides: dict[str, tuple[int | None, int | None]]
     working_days: tuple[int, ...]
     fallback_owner_id: str | None
+    one_task_per_account: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CapacityPolicy:
@@ -73,6 +74,7 @@ class CapacityPolicy:
             {o: (c.tasks_per_week, c.open_tasks) for o, c in settings.owner_capacity.items()},
             tuple(settings.working_days),
             settings.fallback_owner_id,
+            settings.one_task_per_account,
         )
 
     @property
@@ -145,7 +147,7 @@ def plan(
     # that decision: listed on the lead's task, or waiting with it. One pass, no per-account lists.
     decided: dict[str, Promotion | None] = {}
     for candidate in ranked:
-        account = candidate.account_id
+        account = candidate.account_id if policy.one_task_per_account else candidate.key
         if account in decided:
             lead = decided[account]
             if lead is None:
