@@ -48,6 +48,10 @@ class Account(BaseModel):
     nps: float | None = Field(default=None, ge=-100, le=10)
     csat: float | None = Field(default=None, ge=0, le=5)
     open_escalations: int = Field(default=0, ge=0, le=MAX_COUNT)
+    # For the CSM's task (issue #15 item 6): the account's page in the CRM and its main contact,
+    # where the source says. Text only, like every task field: HTML-bound bodies are escaped.
+    crm_url: str | None = Field(default=None, max_length=500, pattern=r"^https://\S+$")
+    main_contact: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
 
     @field_validator(
         "owner_id",
@@ -64,6 +68,8 @@ class Account(BaseModel):
         "nps",
         "csat",
         "open_escalations",
+        "crm_url",
+        "main_contact",
         mode="before",
     )
     @classmethod

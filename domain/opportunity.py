@@ -75,6 +75,16 @@ class FollowUpTask(BaseModel):
     due_date: date
     priority: str = Field(pattern="^(LOW|MEDIUM|HIGH)$")
     owner_id: str | None = None
+    # One conversation per account (issue #15): when a pass promotes several offers for one account,
+    # the strongest offer's task lists the others and names their keys in `covers`; each of those
+    # offers keeps its own deal but its task carries `lead_key` and is never written to a CRM.
+    covers: tuple[str, ...] = ()
+    lead_key: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Covered by the lead offer's task: the CRM gets no task of its own for this key."""
+        return self.lead_key is not None
 
 
 class ExistingOpportunity(BaseModel):

@@ -57,7 +57,7 @@ from playbooks.outcome import (  # the outcome vocabulary: callers import it fro
     AccountAssessment,
     PlaybookOutcome,
 )
-from playbooks.render import render_explanation, render_template, task_marker
+from playbooks.render import render_explanation, render_template, render_unmet, task_marker
 from playbooks.signals import SIGNALS, SignalContext
 from playbooks.usage import MetricSummary, summarise_all
 
@@ -324,11 +324,17 @@ class Assessor:
                 )
             ),
         }
-        values["reasons"] = render_explanation(opportunity.explanation)
+        # The met signals only: a task states facts about the customer, and a miss's reason text
+        # ("0 API calls in 30 days: production depends on it") is not one. `$not_met` phrases the
+        # misses as unmet, for a playbook that wants the CSM to see them.
+        values["reasons"] = render_explanation(opportunity.explanation, include_misses=False)
+        values["not_met"] = render_unmet(opportunity.explanation)
         values["talking_points"] = "\n".join(
             "- " + render_template(point, values) for point in template.talking_points
         )
         body = render_template(template.body, values).rstrip() + "\n\n"
+        contact = account_lines(account)
+        body += contact + "\n\n" if contact else ""
         if heard is not None and heard.mentions:  # the customer's own words, so the CSM picks up there
             said = render_quotes(quotes(opportunity.explanation, heard, account, offer.code))
             body += said + "\n\n" if said else ""
@@ -342,6 +348,14 @@ class Assessor:
             priority=template.priority,
             owner_id=account.owner_id,
         )
+
+
+def account_lines(account: Account) -> str:
+    """Who to call and where the account is in the CRM, where the source says (issue #15)."""
+    lines = [f"Main contact: {account.main_contact}"] if account.main_contact else []
+    if account.crm_url:
+        lines.append(f"In the CRM: {account.crm_url}")
+    return "\n".join(lines)
 
 
 __all__ = [

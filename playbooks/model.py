@@ -30,6 +30,7 @@ TEMPLATE_VARIABLES = frozenset(
         "score",
         "stage",
         "reasons",
+        "not_met",
         "talking_points",
         "amount",
         "currency",

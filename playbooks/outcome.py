@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from domain import Account, FollowUpTask, JourneyStage, Opportunity
+from domain import Account, ExistingOpportunity, FollowUpTask, JourneyStage, Opportunity
 from playbooks.engine import PlaybookScore
 from playbooks.model import Playbook
 
@@ -59,6 +59,9 @@ class AccountAssessment:
     # value): each is scored as missing, and this says why.
     unusable_signals: dict[str, str] = field(default_factory=dict)
     heard: Heard | None = None  # what its recent conversations said (None: none were read)
+    # Our open deals on the account by playbook, for `explain` to name the deal (key, CRM id, date
+    # written) where an offer is already open; a pass leaves it empty (it decides by the history).
+    open_deals: dict[str, ExistingOpportunity] = field(default_factory=dict)
 
     @property
     def new(self) -> list[PlaybookOutcome]:

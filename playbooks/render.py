@@ -12,6 +12,7 @@ from string import Template
 
 from domain import Contribution
 from domain.opportunity import TASK_MARKER, task_marker  # noqa: F401  (re-exported for callers)
+from playbooks.engine import format_value
 
 
 def render_explanation(contributions: Sequence[Contribution], include_misses: bool = True) -> str:
@@ -22,6 +23,39 @@ def render_explanation(contributions: Sequence[Contribution], include_misses: bo
     lines = [f"+{c.points:>3}  {c.reason}" for c in hits]
     if include_misses:
         lines += [f"  0  (not met) {c.reason}" for c in contributions if c.points <= 0]
+    return "\n".join(lines)
+
+
+NEEDS = {
+    ">=": "needs at least",
+    ">": "needs more than",
+    "<=": "needs at most",
+    "<": "needs less than",
+    "==": "needs",
+    "!=": "needs other than",
+    "in": "needs one of",
+    "not_in": "needs none of",
+}
+
+
+def signal_label(signal: str) -> str:
+    """`usage_30d.api_calls` reads `api calls (usage 30d)`; `seat_utilisation` `seat utilisation`."""
+    name, _, metric = signal.partition(".")
+    return f"{metric.replace('_', ' ')} ({name.replace('_', ' ')})" if metric else name.replace("_", " ")
+
+
+def render_unmet(contributions: Sequence[Contribution]) -> str:
+    """Signals that did not score, phrased as unmet (`api calls (usage 30d): 0, needs at least
+    1,000`), never as the reason text: a reason is written as a fact about a customer who meets
+    it ("production depends on it") and would be untrue on a task for one who does not."""
+    lines = []
+    for c in contributions:
+        if c.points > 0:
+            continue
+        name = c.signal.partition(".")[0]
+        observed = format_value(name, c.observed)
+        needs = NEEDS.get(c.operator, f"needs {c.operator}")
+        lines.append(f"- {signal_label(c.signal)}: {observed}, {needs} {format_value(name, c.threshold)}")
     return "\n".join(lines)
 
 

@@ -7,6 +7,16 @@ tests/e2e/test_sample_capacity.py and tests/worker/test_pass_graph.py.
 
 The sample has accounts without a (known) owner; before #15 their tasks went out with
 `owner_id: null`. Here they go to the fallback owner 70001, the sample's first owner (seeded into
-every CRM sandbox from owners.csv), so these tests still see every candidate written."""
+every CRM sandbox from owners.csv), so these tests still see every candidate written.
 
-UNCAPPED = {"tasks_per_owner_per_week": None, "open_tasks_per_owner": None, "fallback_owner_id": "70001"}
+They also keep a task per offer (`one_task_per_account: False`): their checks are "each deal has
+its own task". One task per account (item 2) is tested with the default in
+tests/worker/test_shared_task.py, tests/e2e/test_sample_conversation.py, the contract suite's
+killed-pass test (every connector), tests/worker/test_pass_graph.py and test_crm_sandbox_pass.py."""
+
+UNCAPPED = {
+    "tasks_per_owner_per_week": None,
+    "open_tasks_per_owner": None,
+    "fallback_owner_id": "70001",
+    "one_task_per_account": False,
+}

@@ -56,6 +56,7 @@ TASK_FIELDS = [
     "due_date",
     "priority",
     "body",
+    "covers",  # the account's other offers (deal keys) this task lists: one conversation, issue #15
 ]
 
 

@@ -44,6 +44,8 @@ def csv_row(record: dict[str, Any]) -> dict[str, Any]:
             for c in row["explanation"]
             if isinstance(c, dict) and c.get("points")
         )
+    if isinstance(row.get("covers"), list):
+        row["covers"] = "; ".join(str(k) for k in row["covers"])
     return {key: neutralise(value) for key, value in row.items()}
 
 

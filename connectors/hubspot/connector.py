@@ -262,6 +262,9 @@ class HubSpotConnector(ApiBacked):
                 if owned is not None:
                     products = owned.get(record.account.id, frozenset())
                     record.account = record.account.model_copy(update={"products": products})
+                if s.portal_id:  # the company's page, for the CSM's task
+                    link = f"https://{s.app_domain}/contacts/{s.portal_id}/record/0-2/{record.account.id}"
+                    record.account = record.account.model_copy(update={"crm_url": link})
                 yield record
 
     def _full_pages(self, started: datetime) -> tuple[Iterator[list[dict]], str]:

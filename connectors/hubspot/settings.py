@@ -60,6 +60,11 @@ class HubSpotSettings(SecretFilesSettings):
     # private app token: all three are sent as `Authorization: Bearer <token>`.
     access_token: SecretStr = Field(default=SecretStr(""), description="HubSpot access token")
     base_url: str = "https://api.hubapi.com"
+    # Where a task links to the company (https://{app_domain}/contacts/{portal_id}/record/0-2/{id}):
+    # the portal (Hub) id and the portal's app domain (app-eu1.hubspot.com for an EU portal). No
+    # portal id: tasks carry no link (the id is not in any record a pass reads).
+    portal_id: str | None = Field(default=None, pattern=r"^[0-9]+$")
+    app_domain: str = Field(default="app.hubspot.com", pattern=r"^app[a-z0-9-]*\.hubspot\.com$")
     # Date-versioned paths (/crm/objects/2026-03/...) by default; v1-v3 go unsupported in Sept 2027.
     api_version: ApiVersion = "2026-03"
     # Burst limit per rolling window (RATE_BUDGET above).

@@ -221,6 +221,11 @@ class PipedriveConnector(ApiBacked):
             record = mapping.to_account_record(org, catalog, field_map, usage_map, today, report)
             if record is None:
                 continue
+            if self.settings.company_domain:  # the organization's page, for the CSM's task
+                link = (
+                    f"https://{self.settings.company_domain}.pipedrive.com/organization/{record.account.id}"
+                )
+                record.account = record.account.model_copy(update={"crm_url": link})
             if self.settings.products_source == "deals":
                 owned = self._purchased().get(record.account.id, frozenset())
                 record.account = record.account.model_copy(update={"products": owned})

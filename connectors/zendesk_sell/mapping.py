@@ -125,6 +125,10 @@ _PARSERS = {
 _INTEGERS = frozenset({"plan_rank", "seats_purchased", "seats_used", "open_escalations"})
 
 
+# The organisation's page in Sell's web app, for the CSM's task (the reference's contact URL).
+SELL_ACCOUNT_URL = "https://app.futuresimple.com/crm/contacts/{id}"
+
+
 def to_account_record(
     contact: Any,
     field_map: Mapping[str, str],
@@ -148,7 +152,7 @@ def to_account_record(
         report.skip("not_an_organization", account_id)
         return None
     custom = custom_fields_of(contact)
-    values: dict[str, Any] = {"id": account_id}
+    values: dict[str, Any] = {"id": account_id, "crm_url": SELL_ACCOUNT_URL.format(id=account_id)}
     for canonical, sell_field in field_map.items():
         raw = field_value(contact, sell_field, custom)
         if raw is None:

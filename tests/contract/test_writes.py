@@ -16,6 +16,7 @@ from tests.contract.harnesses import Harness, opportunity, task_for
 from tests.uncapped import UNCAPPED
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
+from worker.store.ledger import Ledger
 
 
 def write_pass(
@@ -33,6 +34,18 @@ def write_pass(
 def once_each(harness: Harness, keys: Sequence[str]) -> None:
     assert Counter(harness.deal_keys()) == Counter(keys), "one deal per key"
     assert Counter(harness.task_keys()) == Counter(keys), "one task per key"
+
+
+def once_per_account(harness: Harness, settings: Settings, keys: Sequence[str]) -> None:
+    """A pass's writes (#15 item 2): a deal per key, one task per account on its lead offer's deal;
+    the account's other keys hold that task's id in the ledger."""
+    rows = Ledger(settings.ledger_url).rows(harness.name, keys)
+    leads = [k for k in keys if rows[k]["lead_key"] is None]
+    assert Counter(harness.deal_keys()) == Counter(keys), "one deal per key"
+    assert Counter(harness.task_keys()) == Counter(leads), "one task per account, on its lead offer"
+    assert len({rows[k]["account_id"] for k in leads}) == len(leads)
+    for key in set(keys) - set(leads):
+        assert rows[key]["task_id"] == rows[rows[key]["lead_key"]]["task_id"] and rows[key]["state"] == "done"
 
 
 def test_write_deals_and_tasks_then_rerun_writes_nothing(harness: Harness) -> None:
@@ -110,8 +123,10 @@ def test_a_pass_killed_mid_write_is_finished_exactly_once_by_the_next(
     harness: Harness, tmp_path: Path, crash: str
 ) -> None:
     harness.seed_for_pass(60)
-    settings = Settings(
-        **UNCAPPED, database_url=f"sqlite:///{tmp_path / 'ledger.db'}", output_dir=tmp_path / "pass"
+    settings = Settings(  # an account's offers share one task (#15), across the crash too
+        **{**UNCAPPED, "one_task_per_account": True},
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        output_dir=tmp_path / "pass",
     )
     connector = harness.build()
     write_tasks = connector.write_tasks
@@ -133,7 +148,7 @@ def test_a_pass_killed_mid_write_is_finished_exactly_once_by_the_next(
     assert rerun.mode == "full"  # the killed pass stored no cursor
     keys = harness.deal_keys()
     assert set(deals) <= set(keys)
-    once_each(harness, keys)
+    once_per_account(harness, settings, keys)
     again = run_pass(settings, crm=harness.name, full=True, connector=harness.build(), now=harness.now)
     assert again.deals_created == 0 and again.tasks_created == 0
-    once_each(harness, keys)
+    once_per_account(harness, settings, keys)

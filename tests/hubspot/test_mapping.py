@@ -132,3 +132,23 @@ def test_deal_to_existing_reads_status_and_dates() -> None:
     assert existing is not None and existing.status is OpportunityStatus.LOST and existing.crm_id == "9"
     assert existing.closed_at is not None and existing.closed_at.month == 2
     assert mapping.deal_to_existing({"id": "1", "properties": {}}) is None
+
+
+def test_a_shared_task_with_contact_and_listing_stays_escaped_and_keyed() -> None:
+    """Issue #15: the lead task lists the account's other offers and names its main contact; all of
+    it is text in HubSpot's HTML body, and the marker still finds the lead's key."""
+    from playbooks.conversation import one_conversation
+    from tests.worker.test_shared_task import offer
+
+    hostile = [offer("a1:p1:seats", 90), offer("a1:p2:plan", 80)]
+    lead_o, lead_t = hostile[0]
+    other_o, other_t = hostile[1]
+    other_o = other_o.model_copy(update={"title": "Test Co: <script>alert(1)</script> plan"})
+    lead_t = lead_t.model_copy(
+        update={"body": lead_t.body.replace("Why now", "Main contact: Ada <ada@example.com>\nWhy now")}
+    )
+    (_, task), _ = one_conversation([(lead_o, lead_t), (other_o, other_t)])
+    body = mapping.task_properties(task, "CALL")["hs_task_body"]
+    assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt; plan" in body
+    assert "Ada &lt;ada@example.com&gt;" in body and "deal key a1:p2:plan" in body
+    assert mapping.marker_key(body) == "a1:p1:seats"

@@ -192,3 +192,20 @@ def test_account_history_from_property_history(sandbox: HubSpotSandbox) -> None:
     ]
     assert connector.client.stats.by_endpoint["GET companies.history"] == 2
     assert sum(1 for _ in connector_for(sandbox).read_account_history()) == 3 + 60
+
+
+def test_companies_link_to_their_page_in_the_portal_when_the_portal_id_is_set(
+    sandbox: HubSpotSandbox,
+) -> None:
+    ids = seed_companies(sandbox, 3)
+    linked = list(connector_for(sandbox, portal_id="4242").read_accounts(None, ReadReport()))
+    assert [r.account.crm_url for r in linked] == [
+        f"https://app.hubspot.com/contacts/4242/record/0-2/{i}" for i in ids
+    ]
+    eu = list(
+        connector_for(sandbox, portal_id="4242", app_domain="app-eu1.hubspot.com").read_accounts(
+            None, ReadReport()
+        )
+    )
+    assert eu[0].account.crm_url == f"https://app-eu1.hubspot.com/contacts/4242/record/0-2/{ids[0]}"
+    assert {r.account.crm_url for r in connector_for(sandbox).read_accounts(None, ReadReport())} == {None}

@@ -139,3 +139,14 @@ def test_our_deals_and_their_outcomes_are_read_back(
     assert facts[f"{org['id']}:seat_expansion:seats"].amount == 900.5
     assert facts[f"{org['id']}:cross_sell:api"].lost_reason == "No budget"
     assert "1:nope:x" not in facts
+
+
+def test_organizations_link_to_their_page_when_the_company_domain_is_known(
+    sandbox: PipedriveSandbox, make_connector: ConnectorFactory
+) -> None:
+    ids = sandbox.generate_accounts(2, seed=5)
+    linked = list(make_connector(company_domain="acme").read_accounts(None, ReadReport()))
+    assert [r.account.crm_url for r in linked] == [
+        f"https://acme.pipedrive.com/organization/{i}" for i in ids
+    ]
+    assert {r.account.crm_url for r in make_connector().read_accounts(None, ReadReport())} == {None}

@@ -129,3 +129,42 @@ threshold: 50
 amount: "seats_purchased"
 task: {subject: "s", body: "b"}
 """
+
+
+def test_a_task_body_states_no_unmet_signal_as_a_fact_and_not_met_phrases_them_as_unmet():
+    """Issue #15 item 6: `$reasons` in a task holds the signals that scored; a miss's reason text
+    reads as a fact about the customer ("NPS no data: a happy customer"). `$not_met` says what
+    was seen and what was needed instead."""
+    playbook = BUILTIN["seat_expansion"]
+    a = account(name="Northwind", seats_purchased=20, seats_used=20, nps=None)
+    usage = {"active_users": weekly(4 * 18, 4 * 15)}
+    (outcome,) = Assessor([playbook], load_catalog()).assess(a, usage, AccountHistory(), NOW).outcomes
+    assert outcome.status == NEW and outcome.task is not None
+    missed = next(c for c in outcome.score.contributions() if c.signal == "nps")
+    assert missed.points == 0 and missed.reason not in outcome.task.body
+    assert "(not met)" not in outcome.task.body and "100% of purchased seats are in use" in outcome.task.body
+    listing = playbook.task.model_copy(update={"body": "Not there yet:\n$not_met"})
+    custom = playbook.model_copy(update={"task": listing})
+    (outcome,) = Assessor([custom], load_catalog()).assess(a, usage, AccountHistory(), NOW).outcomes
+    assert outcome.task is not None
+    assert "Not there yet:\n- nps: no data, needs at least 10\n" in outcome.task.body
+
+
+def test_the_task_names_the_main_contact_and_links_to_the_account_where_known():
+    assessor = Assessor([BUILTIN["seat_expansion"]], load_catalog())
+    usage = {"active_users": weekly(4 * 18, 4 * 15)}
+    known = account(
+        seats_used=20,
+        main_contact="Ada Byron <ada@example.com>",
+        crm_url="https://acme.pipedrive.com/organization/7",
+    )
+    (outcome,) = assessor.assess(known, usage, AccountHistory(), NOW).outcomes
+    assert outcome.task is not None and outcome.opportunity is not None
+    assert outcome.task.body.endswith(
+        "Main contact: Ada Byron <ada@example.com>\nIn the CRM: https://acme.pipedrive.com/organization/7\n\n"
+        f"{TASK_MARKER} {outcome.opportunity.key}"
+    )
+    (bare,) = assessor.assess(account(seats_used=20), usage, AccountHistory(), NOW).outcomes
+    assert (
+        bare.task is not None and "Main contact" not in bare.task.body and "In the CRM" not in bare.task.body
+    )

@@ -58,14 +58,15 @@ def test_worker_pass_matches_in_process_pass(
     assert report["stages"] == dict(expected.stages)
     assert report["holdout"] == expected.holdout  # control accounts, chosen by the same steps
     assert report["skipped"] == dict(expected.skipped) and report["defaulted"] == dict(expected.defaulted)
-    # Both drivers plan capacity the same way (#15): 8 owners x 10 written, the rest wait.
-    assert report["deals_created"] == expected.deals_created == expected.planned == 80
+    # Both drivers plan capacity the same way (#15): 8 owners x 10 tasks, one per account with
+    # the account's other offers listed on it (each its own deal), the rest wait.
+    assert report["tasks_created"] == expected.tasks_created == 80
+    assert report["deals_created"] == expected.deals_created == expected.planned > 80
     assert (
         (report["planned"], report["waiting"])
         == (expected.planned, expected.waiting)
-        == (80, expected.new - 80)
+        == (expected.planned, expected.new - expected.planned)
     )
-    assert report["tasks_created"] == expected.tasks_created
     assert report["cursor"] == expected.cursor
     assert [r["key"] for r in report["ranked"]] == [r.key for r in expected.ranked[:50]]
 
@@ -122,12 +123,16 @@ def test_sigkill_mid_write_batch_loses_and_duplicates_nothing(
     tasks = Counter(t["opportunity_key"] for t in _outbox(out, "tasks"))
     assert deals and max(deals.values()) == 1, "a deal was written twice"
     assert max(tasks.values()) == 1, "a task was written twice"
-    assert set(deals) == set(tasks), "a deal without its task, or a task without its deal"
+    # One task per account (#15): a deal is on its own task or listed on its account's lead task.
+    written = _outbox(out, "tasks")
+    covered = Counter(k for t in written for k in (t["opportunity_key"], *t["covers"]))
+    assert set(deals) == set(covered) and max(covered.values()) == 1, "a deal without its task"
+    assert max(Counter(t["account_id"] for t in written).values()) == 1, "an account got two tasks"
     ledger = Ledger(service_env["OPPWORKER_DATABASE_URL"])
     rows = list(ledger.written("stalling"))
     assert {r["key"] for r in rows} == set(deals)
     assert {r["state"] for r in rows} == {"done"}
-    assert row["report"]["planned"] == len(deals) == 80  # capacity (#15): 8 owners x 10 this week
+    assert row["report"]["planned"] == len(deals) and len(tasks) == 80  # #15: 8 owners x 10 tasks
     # The killed worker's deals count: each step's counts are kept as the ledger records it.
     assert row["report"]["deals_created"] == len(deals) and row["report"]["tasks_created"] == len(tasks)
     assert row["report"]["deals_existing"] == row["report"]["tasks_existing"] == 0
@@ -153,7 +158,8 @@ def test_an_account_listed_twice_is_scored_once_across_workers(
     out = Path(service_env["OPPWORKER_OUTPUT_DIR"])
     deals = Counter(d["key"] for d in _outbox(out, "deals"))
     assert deals and max(deals.values()) == 1
-    assert report["deals_created"] == report["planned"] == len(deals) == 80  # capacity (#15): 8 owners x 10
+    assert report["deals_created"] == report["planned"] == len(deals)
+    assert report["tasks_created"] == len(_outbox(out, "tasks")) == 80  # capacity (#15): 8 owners x 10
     assert report["accounts_read"] == 600  # the sample's 600 accounts, each scored once
 
 
@@ -200,6 +206,9 @@ def test_a_lost_write_batch_message_is_queued_again_and_the_pass_finishes(
     deals = Counter(d["key"] for d in _outbox(out, "deals"))
     tasks = Counter(t["opportunity_key"] for t in _outbox(out, "tasks"))
     assert deals and max(deals.values()) == 1 and max(tasks.values()) == 1
-    assert set(deals) == set(tasks)
-    assert row["report"]["planned"] == len(deals) == row["report"]["deals_created"] == 80  # capacity (#15)
+    # one task per account (#15): a deal is on its own task or listed on its account's lead task
+    covered = {k for t in _outbox(out, "tasks") for k in (t["opportunity_key"], *t["covers"])}
+    assert set(deals) == covered
+    assert row["report"]["planned"] == len(deals) == row["report"]["deals_created"]
+    assert len(tasks) == 80  # capacity (#15): 8 owners x 10 tasks
     assert {r["state"] for r in Ledger(service_env["OPPWORKER_DATABASE_URL"]).written("stalling")} == {"done"}

@@ -211,3 +211,8 @@ def test_task_content_ends_with_exactly_one_marker_line() -> None:
         assert content.count("oppworker-key:") == 1
         assert mapping.has_marker(content, key)
     assert not mapping.has_marker(mapping.task_content(bare), key + ":2")
+
+
+def test_an_organisation_links_to_its_contact_page_in_sell() -> None:
+    rec = record(org())
+    assert rec is not None and rec.account.crm_url == "https://app.futuresimple.com/crm/contacts/7"

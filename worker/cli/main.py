@@ -248,7 +248,7 @@ def explain(
     as_of: str | None,
 ) -> None:
     """Show one account's journey stage and every playbook's score, with why it did or did not fire."""
-    from worker.pipeline.explain import describe_provenance, explain_account
+    from worker.pipeline.explain import describe_open_deal, describe_provenance, explain_account
 
     settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
     try:
@@ -281,6 +281,8 @@ def explain(
             "holdout": "[cyan]held out (control group: recorded, not offered)[/cyan]",
         }[outcome.status]
         why = f" ({escape(outcome.reason)})" if outcome.reason else ""
+        if outcome.status == "already_open" and playbook.id in result.open_deals:
+            why = f": {escape(describe_open_deal(result.open_deals[playbook.id]))}"
         console.print(
             f"\n[bold]{escape(playbook.id)}[/bold] ({playbook.kind.value}): score {outcome.score.score}/100, "
             f"needs {playbook.threshold}: {verdict}{why}"

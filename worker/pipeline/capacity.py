@@ -4,8 +4,9 @@ A pass no longer writes every opportunity it finds. Each chunk's new opportuniti
 as `waiting` candidates (`record_candidates`); once every chunk is assessed, `plan_pass` ranks
 every waiting candidate of the CRM (this pass's, re-scored, and earlier passes' not re-assessed)
 and promotes to `pending`, per owner, only what fits under the owner's weekly cap and open-task
-cap, at most one per account, with due dates spread over the owner's working days. The write
-step then writes the pending keys exactly as before. Both drivers call these two functions
+cap, an account's offers together as one task (one conversation per account), with due dates
+spread over the owner's working days. The write step then writes the pending keys as before, the
+task once, for the account's lead offer (worker/pipeline/writeback.py). Both drivers call these two functions
 (worker/pipeline/run.py in-process; worker/service/score.py and write.py on the workers).
 
 `plan` itself is pure (no I/O), so it is tested and benched on its own.
@@ -20,8 +21,9 @@ from decimal import Decimal
 
 from domain import FollowUpTask, Opportunity
 from playbooks.calibration import WinChances
+from playbooks.conversation import one_conversation
 from worker.pipeline.settings import Settings
-from worker.pipeline.writeback import pending_rows
+from worker.pipeline.writeback import from_payload, payload_of, pending_rows
 from worker.store.candidates import CandidateStore, OwnerLoad, Promotion, WaitingCandidate
 from worker.store.ledger import Ledger
 
@@ -77,6 +79,7 @@ class CapacityPolicy:
     overrides: dict[str, tuple[int | None, int | None]]
     working_days: tuple[int, ...]
     fallback_owner_id: str | None
+    one_task_per_account: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CapacityPolicy:
@@ -86,6 +89,7 @@ class CapacityPolicy:
             {o: (c.tasks_per_week, c.open_tasks) for o, c in settings.owner_capacity.items()},
             tuple(settings.working_days),
             settings.fallback_owner_id,
+            settings.one_task_per_account,
         )
 
     @property
@@ -148,42 +152,66 @@ def plan(
     candidates: Iterable[WaitingCandidate], loads: dict[str, OwnerLoad], policy: CapacityPolicy, now: datetime
 ) -> Plan:
     """Best first (rank value, then score, then key for a stable order), per owner while there is
-    room, one per account: a second offer to the same account waits for a later pass."""
+    room. One account is one conversation: all of its waiting offers are promoted together, its
+    best offer leads, and together they take one unit of the owner's capacity (one task)."""
     ranked = sorted(candidates, key=lambda c: (-c.priority, -c.score, c.key))
     days = working_days_after(now.date(), policy.working_days, len(policy.working_days))
     result = Plan()
-    if policy.uncapped:  # no attention budget to share: every candidate with an owner, due as drafted
-        for candidate in ranked:
-            owner = candidate.owner_id or policy.fallback_owner_id
-            if owner is None:
-                result.waiting += 1
-                result.no_owner += 1
-                continue
-            result.chosen.append(Promotion(candidate.key, owner, None))
-            result.per_owner[owner] = result.per_owner.get(owner, 0) + 1
-        return result
     room: dict[str, int | None] = {}
-    taken_accounts: set[str] = set()
+    # An account is decided at its best offer (the first in rank order); its other offers follow
+    # that decision: listed on the lead's task, or waiting with it. One pass, no per-account lists.
+    decided: dict[str, Promotion | None] = {}
     for candidate in ranked:
+        account = candidate.account_id if policy.one_task_per_account else candidate.key
+        if account in decided:
+            lead = decided[account]
+            if lead is None:
+                result.waiting += 1
+                result.no_owner += candidate.owner_id is None and policy.fallback_owner_id is None
+            else:
+                result.chosen.append(Promotion(candidate.key, lead.owner_id, lead.due_date, lead.key))
+            continue
         owner = candidate.owner_id or policy.fallback_owner_id
         if owner is None:
+            decided[account] = None
             result.waiting += 1
             result.no_owner += 1
             continue
-        load = loads.get(owner, OwnerLoad())
-        if owner not in room:
-            room[owner] = policy.room(owner, load)
-        left = room[owner]
-        if candidate.account_id in taken_accounts or (left is not None and left <= 0):
-            result.waiting += 1
-            continue
-        nth = load.planned_this_week + result.per_owner.get(owner, 0)
-        result.chosen.append(Promotion(candidate.key, owner, due_date(nth, policy.week_cap(owner), days)))
+        due = None  # uncapped: no attention budget to share, every account due as drafted
+        if not policy.uncapped:
+            load = loads.get(owner, OwnerLoad())
+            if owner not in room:
+                room[owner] = policy.room(owner, load)
+            left = room[owner]
+            if left is not None and left <= 0:
+                decided[account] = None
+                result.waiting += 1
+                continue
+            nth = load.planned_this_week + result.per_owner.get(owner, 0)
+            due = due_date(nth, policy.week_cap(owner), days)
+            if left is not None:
+                room[owner] = left - 1
+        decided[account] = promotion = Promotion(candidate.key, owner, due)
+        result.chosen.append(promotion)
         result.per_owner[owner] = result.per_owner.get(owner, 0) + 1
-        taken_accounts.add(candidate.account_id)
-        if left is not None:
-            room[owner] = left - 1
     return result
+
+
+def conversations(payloads: dict[str, str], chosen: Sequence[Promotion]) -> dict[str, str]:
+    """The promoted payloads with each account's offers made one conversation (playbooks/
+    conversation.py): the lead's task lists the others, theirs point at it."""
+    followers: dict[str, list[str]] = {}
+    for promotion in chosen:
+        if promotion.lead_key is not None:
+            followers.setdefault(promotion.lead_key, []).append(promotion.key)
+    shaped = dict(payloads)
+    for lead, keys in followers.items():
+        group = [k for k in (lead, *keys) if k in payloads]
+        if len(group) < 2:
+            continue
+        for opportunity, task in one_conversation([from_payload(payloads[k]) for k in group]):
+            shaped[opportunity.key] = payload_of(opportunity, task)
+    return shaped
 
 
 def plan_pass(ledger: Ledger, crm: str, run_id: str, settings: Settings, now: datetime) -> Plan:
@@ -193,7 +221,7 @@ def plan_pass(ledger: Ledger, crm: str, run_id: str, settings: Settings, now: da
     result = plan(
         store.waiting(crm), store.owner_loads(crm, start, end), CapacityPolicy.from_settings(settings), now
     )
-    store.promote(crm, run_id, result.chosen, now)
+    store.promote(crm, run_id, result.chosen, now, shape=lambda p: conversations(p, result.chosen))
     return result
 
 
@@ -214,10 +242,10 @@ def plan_in_memory(
     start, end = week_of(now)
     loads = CandidateStore(ledger.engine).owner_loads(crm, start, end)
     result = plan(candidates, loads, CapacityPolicy.from_settings(settings), now)
-    chosen = []
+    groups: dict[str, list[tuple[Opportunity, FollowUpTask]]] = {}
     for promotion in result.chosen:
         opportunity, task = by_key[promotion.key]
-        chosen.append(
+        groups.setdefault(promotion.lead_key or promotion.key, []).append(
             (
                 opportunity.model_copy(update={"owner_id": promotion.owner_id}),
                 task.model_copy(
@@ -225,4 +253,4 @@ def plan_in_memory(
                 ),
             )
         )
-    return chosen, result
+    return [pair for group in groups.values() for pair in one_conversation(group)], result

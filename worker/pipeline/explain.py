@@ -10,11 +10,12 @@ from typing import Any
 
 from connectors.base import ReadReport
 from connectors.registry import build_connector
-from playbooks.assess import AccountAssessment
+from domain import ExistingOpportunity
+from playbooks.assess import ALREADY_OPEN, AccountAssessment, PlaybookOutcome
 from playbooks.guardrails import AccountHistory
 from playbooks.loader import load_catalog
 from worker.pipeline.assess import usage_series, with_owner
-from worker.pipeline.prepare import load_definitions, prepare_pass
+from worker.pipeline.prepare import chunk_history, load_definitions, merge_history, prepare_pass
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
 
@@ -45,17 +46,46 @@ def explain_account(
             if provenance is not None:
                 provenance.update(record.provenance)
             stored = ledger.snapshots(crm, [account_id]) if record.usage_is_snapshot else {}
-            return context.assessor.assess(
+            if context.scoped:  # a CRM read per chunk: this account's deals, as a pass reads them
+                ids = [account_id]
+                merge_history(
+                    context, ledger, crm, ids, chunk_history(connector, ledger, crm, ids, now, True)
+                )
+            history = context.histories.get(account_id, AccountHistory())
+            assessment = context.assessor.assess(
                 with_owner(record.account, context.owners, report),
                 usage_series(record, stored, now),
-                context.histories.get(account_id, AccountHistory()),
+                history,
                 now,
                 context.last_run_at,
                 context.conversations([account_id]).get(account_id, []) if context.conversations else None,
             )
+            return mark_open(assessment, history)
         return None
     finally:
         connector.close()
+
+
+def mark_open(assessment: AccountAssessment, history: AccountHistory) -> AccountAssessment:
+    """An offer we already wrote is "already open", whatever today's score: a milestone is news
+    only once, so the playbook may no longer fire, but the deal is there for the CSM to work, and
+    "does not fire" would read as if nothing had ever been offered."""
+    for index, outcome in enumerate(assessment.outcomes):
+        deal = history.open_for(outcome.playbook.id)
+        if deal is None:
+            continue
+        assessment.open_deals[outcome.playbook.id] = deal
+        if outcome.status != ALREADY_OPEN:
+            assessment.outcomes[index] = PlaybookOutcome(outcome.score, ALREADY_OPEN, deal.key)
+    return assessment
+
+
+def describe_open_deal(deal: ExistingOpportunity) -> str:
+    """`deal acc-1:seat_expansion:seats (CRM id 901, written 2026-11-02)`."""
+    facts = [f"CRM id {deal.crm_id}"] if deal.crm_id else []
+    if deal.created_at is not None:
+        facts.append(f"written {deal.created_at.date().isoformat()}")
+    return f"deal {deal.key}" + (f" ({', '.join(facts)})" if facts else "")
 
 
 def describe_provenance(account: Any, provenance: dict[str, str]) -> str:

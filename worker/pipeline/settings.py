@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     working_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=1)
     # Accounts without a known owner go to this owner (or queue) id; unset, they keep waiting.
     fallback_owner_id: str | None = None
+    # One conversation per account (issue #15 item 2): an account's offers of one pass share one
+    # task, led by the strongest. False: a task per offer, as before (each its own unit of capacity).
+    one_task_per_account: bool = True
     affinity_min_support: float = Field(default=0.02, gt=0, le=1)
     affinity_min_confidence: float = Field(default=0.3, gt=0, le=1)
     affinity_min_lift: float = Field(default=1.2, ge=0)

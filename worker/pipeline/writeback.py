@@ -7,6 +7,14 @@ For each batch of at most 100 keys:
 The connector's writes are idempotent by key, so repeating step 2 or 3 for a key whose result was
 lost (timeout, crash before the ledger commit) finds the existing record instead of creating one.
 A deal is therefore never left without its task for longer than until the next pass resumes it.
+
+One conversation per account (issue #15): an account's other offers in the same plan carry the
+lead offer's key (`FollowUpTask.lead_key`). Their deals are written as every deal; their task is
+the lead's, never written for them. The ledger records the lead's task id for the lead and every
+key its task covers in one transaction, and a covered key is done once it has both its deal and
+that task id, whichever comes first (batches of the Celery graph may write them in any order). A
+rerun or a crash between deal and task therefore finds the lead's task by its key as before and
+never creates a second one.
 """
 
 from __future__ import annotations
@@ -96,7 +104,9 @@ class WriteBack:
             batch, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
             if self.dry_run:
                 self.previews.extend(
-                    self.connector.preview_writes([o for o, _ in batch], [t for _, t in batch])
+                    self.connector.preview_writes(
+                        [o for o, _ in batch], [t for _, t in batch if not t.shared]
+                    )
                 )
             else:
                 self._write(batch)
@@ -139,8 +149,13 @@ class WriteBack:
             self.ledger.record_deals(self.crm, written, self.now)
             self._count(counts)
             deal_ids.update(written)
+        waiting_for = [t for _, t in batch if t.shared and not state[t.opportunity_key]["task_id"]]
+        if waiting_for:
+            self._take_lead_tasks(waiting_for)
         need_task = [
-            t for _, t in batch if t.opportunity_key in deal_ids and not state[t.opportunity_key]["task_id"]
+            t
+            for _, t in batch
+            if not t.shared and t.opportunity_key in deal_ids and not state[t.opportunity_key]["task_id"]
         ]
         if need_task:
             # Renew the lease before the call whose duplicate would be a second task.
@@ -157,8 +172,23 @@ class WriteBack:
                     counts["tasks_created" if result.created else "tasks_existing"] += 1
                 else:
                     counts[f"error:task: {result.error}"] += 1
-            self.ledger.record_tasks(self.crm, done, self.now)
+            covered = {
+                k: done[t.opportunity_key] for t in need_task if t.opportunity_key in done for k in t.covers
+            }
+            self.ledger.record_tasks(self.crm, done, self.now, covered=covered)
             self._count(counts)
+
+    def _take_lead_tasks(self, tasks: Sequence[FollowUpTask]) -> None:
+        """Covered keys whose lead's task was recorded without them (a pass that died between the
+        two, or a ledger written before the lead covered them) take its id now; the others wait
+        for their lead's writer, which records them with its own task."""
+        leads = self.ledger.rows(self.crm, {t.lead_key for t in tasks if t.lead_key})
+        covered = {
+            t.opportunity_key: leads[t.lead_key]["task_id"]
+            for t in tasks
+            if t.lead_key in leads and leads[t.lead_key]["task_id"]
+        }
+        self.ledger.record_tasks(self.crm, {}, self.now, covered=covered)
 
     def _count(self, counts: Counter[str]) -> None:
         """Add one step's counts to the tally (`error:<reason>` entries go to `errors`)."""

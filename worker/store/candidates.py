@@ -10,7 +10,7 @@ carries the latest score; it is never part of an account's history (it was not o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -46,6 +46,7 @@ class Promotion:
     key: str
     owner_id: str
     due_date: date | None  # None: the due date the playbook drafted
+    lead_key: str | None = None  # another offer of the same account whose task covers this one
 
 
 class CandidateStore:
@@ -108,11 +109,13 @@ class CandidateStore:
 
     def owner_loads(self, crm: str, week_start: datetime, week_end: datetime) -> dict[str, OwnerLoad]:
         """Per owner: tasks planned in this week, and our tasks still open (no outcome closed the
-        deal and the CSM has not completed the task, as far as the outcome sync knows)."""
+        deal and the CSM has not completed the task, as far as the outcome sync knows). An offer
+        covered by its account's lead task is no task of its own: only the lead counts."""
         ours = and_(
             opportunities.c.crm == crm,
             opportunities.c.state != WAITING,
             opportunities.c.owner_id.is_not(None),
+            opportunities.c.lead_key.is_(None),
         )
         with self.engine.connect() as db:
             weekly = db.execute(
@@ -142,8 +145,17 @@ class CandidateStore:
             loads[owner] = OwnerLoad(loads.get(owner, OwnerLoad()).planned_this_week, int(n))
         return loads
 
-    def promote(self, crm: str, run_id: str, chosen: Sequence[Promotion], now: datetime) -> None:
-        """Chosen candidates become `pending`, their payload carrying the owner and due date planned."""
+    def promote(
+        self,
+        crm: str,
+        run_id: str,
+        chosen: Sequence[Promotion],
+        now: datetime,
+        shape: Callable[[dict[str, str]], dict[str, str]] | None = None,
+    ) -> None:
+        """Chosen candidates become `pending`, their payload carrying the owner and due date planned.
+        `shape` may rewrite the planned payloads (key -> payload) before they are stored, in the same
+        transaction: an account's offers become one conversation together or not at all."""
         if not chosen:
             return
         with self.engine.begin() as db:
@@ -156,10 +168,13 @@ class CandidateStore:
                     )
                 ).all()
             )
+            planned = {c.key: with_plan(payloads[c.key], c) for c in chosen if c.key in payloads}
+            if shape is not None:
+                planned = shape(planned)
             rows = [
-                {"k": c.key, "owner": c.owner_id, "payload": with_plan(payloads[c.key], c)}
+                {"k": c.key, "owner": c.owner_id, "lead": c.lead_key, "payload": planned[c.key]}
                 for c in chosen
-                if c.key in payloads
+                if c.key in planned
             ]
             if rows:
                 db.execute(
@@ -168,6 +183,7 @@ class CandidateStore:
                     .values(
                         state=PENDING,
                         owner_id=bindparam("owner"),
+                        lead_key=bindparam("lead"),
                         payload=bindparam("payload"),
                         run_id=run_id,
                         planned_at=now,

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 
 from worker.store.schema import DEAL_WRITTEN, DONE, PENDING, WAITING, opportunities, utc
 
@@ -96,13 +96,31 @@ class OpportunityWrites:
             )
 
     def record_deals(self, crm: str, deal_ids: dict[str, str], now: datetime) -> None:
-        """Deal ids of one connector call, in one transaction (one commit per batch, not per key)."""
-        self._record(crm, [{"k": k, "v": v} for k, v in deal_ids.items()], "deal_id", DEAL_WRITTEN, now)
+        """Deal ids of one connector call, in one transaction (one commit per batch, not per key).
+        A key whose task id is already known (an offer covered by its account's lead task, issue
+        #15) is done with its deal."""
+        rows = [{"k": k, "v": v} for k, v in deal_ids.items()]
+        done_if_task = case((opportunities.c.task_id.is_not(None), DONE), else_=DEAL_WRITTEN)
+        with self.engine.begin() as db:
+            self._record(db, crm, rows, "deal_id", done_if_task, now)
 
-    def record_tasks(self, crm: str, task_ids: dict[str, str], now: datetime) -> None:
-        self._record(crm, [{"k": k, "v": v} for k, v in task_ids.items()], "task_id", DONE, now)
+    def record_tasks(
+        self, crm: str, task_ids: dict[str, str], now: datetime, covered: dict[str, str] | None = None
+    ) -> None:
+        """Task ids of one connector call, and in the same transaction the keys those tasks cover
+        (an account's other offers, issue #15): a covered key is done once its own deal is written
+        too (`record_deals` finishes it otherwise), so neither order leaves it unfinished."""
+        done_if_deal = case((opportunities.c.deal_id.is_not(None), DONE), else_=opportunities.c.state)
+        with self.engine.begin() as db:
+            self._record(db, crm, [{"k": k, "v": v} for k, v in task_ids.items()], "task_id", DONE, now)
+            self._record(
+                db, crm, [{"k": k, "v": v} for k, v in (covered or {}).items()], "task_id", done_if_deal, now
+            )
 
-    def _record(self, crm: str, rows: list[dict[str, str]], column: str, state: str, now: datetime) -> None:
+    @staticmethod
+    def _record(
+        db: Connection, crm: str, rows: list[dict[str, str]], column: str, state: Any, now: datetime
+    ) -> None:
         if not rows:
             return
         statement = (
@@ -110,8 +128,7 @@ class OpportunityWrites:
             .where(opportunities.c.crm == crm, opportunities.c.key == bindparam("k"))
             .values({column: bindparam("v"), "state": state, "updated_at": now})
         )
-        with self.engine.begin() as db:
-            db.execute(statement, rows)
+        db.execute(statement, rows)
 
     def rows(self, crm: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         keys = list(keys)

@@ -73,6 +73,9 @@ opportunities = Table(
     Column("owner_id", String(120), index=True),
     Column("priority", Float),
     Column("planned_at", DateTime(timezone=True)),
+    # One conversation per account (issue #15): an offer promoted with a stronger one of the same
+    # account names that offer's key; its task is the lead's, so capacity counts the lead alone.
+    Column("lead_key", String(300)),
 )
 
 usage_snapshots = Table(
@@ -115,7 +118,12 @@ PENDING, DEAL_WRITTEN, DONE = "pending", "deal_written", "done"
 # is replaced when its account is assessed again and promoted to `pending` when it fits.
 WAITING = "waiting"
 # Columns added after a ledger may have been created: `Ledger` adds them to an older table.
-LATER_COLUMNS = {"owner_id": "VARCHAR(120)", "priority": "FLOAT", "planned_at": "TIMESTAMP WITH TIME ZONE"}
+LATER_COLUMNS = {
+    "owner_id": "VARCHAR(120)",
+    "priority": "FLOAT",
+    "planned_at": "TIMESTAMP WITH TIME ZONE",
+    "lead_key": "VARCHAR(300)",
+}
 
 
 def add_later_columns(engine: Engine) -> None:
