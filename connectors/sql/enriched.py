@@ -114,13 +114,12 @@ class EnrichedConnector:
                     continue
                 found = usage.get(key)
                 if found:
-                    provenance = chunk[i].provenance
                     merged = series.get(i)
                     if merged is None:
-                        merged = series[i] = {}
-                    for metric, points in found.items():
-                        merged[metric] = points  # a later source wins per metric
-                        provenance[metric] = source.name
+                        series[i] = found  # this chunk's own dict: no copy
+                    else:
+                        merged.update(found)  # a later source wins per metric
+                    chunk[i].provenance.update(dict.fromkeys(found, source.name))
                 values = fields.get(key)
                 if values:
                     override = overrides.get(i)

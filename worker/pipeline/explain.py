@@ -6,7 +6,6 @@ Uses the same `Assessor` and history as a pass, so what it shows is what a pass 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from connectors.base import ReadReport
 from connectors.registry import build_connector
@@ -56,14 +55,3 @@ def explain_account(
         return None
     finally:
         connector.close()
-
-
-def describe_provenance(account: Any, provenance: dict[str, str]) -> str:
-    """`seats_used 48 (warehouse), active_users series (warehouse)`: where each number came from."""
-    parts = []
-    for name, source in sorted(provenance.items()):
-        if name in type(account).model_fields:
-            parts.append(f"{name} {getattr(account, name)} ({source})")
-        else:
-            parts.append(f"{name} series ({source})")
-    return ", ".join(parts)
