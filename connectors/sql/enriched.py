@@ -15,8 +15,15 @@ measures it.
 
 `:since`. Usage from a source is a full series that replaces the account's usage, and the worker
 keeps no series of its own between passes (it stores snapshots only for CRM 30-day values), so
-binding the last watermark on an incremental pass would score changed accounts on a truncated
-trend. Every pass therefore binds the history window (`history_days` before the data's date).
+series are always read with `:since` = the history window (`history_days` before the data's date):
+a watermark there would score an account on a truncated trend. The watermark is used the issue's
+way on an incremental pass all the same, to find work: `accounts_with_new_usage` binds `:since` to
+the last clean pass's start (minus `new_usage_overlap_days`, for a period still open then) in a
+cheap `SELECT DISTINCT account_key`, and the worker re-reads those accounts by id
+(worker/pipeline/revisits.py) although the CRM did not change them; `read_accounts_by_id` enriches
+them with their full window like any other. Only sources joined on `id` can name accounts so; a
+source joined on another field or a CRM property cannot without a CRM lookup per key, and is left
+out (its accounts are re-assessed when the CRM changes them, and on every full pass).
 
 A source that is down or whose query is wrong fails `read_accounts` before its first record, so
 before the pass writes anything. Rows whose key matches no account are counted per source (on a
@@ -27,8 +34,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -74,17 +81,51 @@ class EnrichedConnector:
     def __getattr__(self, name: str) -> Any:
         if name == "inner":  # not set yet (copy, unpickling): no recursion through ourselves
             raise AttributeError(name)
-        return getattr(self.inner, name)
+        found = getattr(self.inner, name)
+        if name == "read_accounts_by_id":  # the CRM's capability, its records enriched like the rest
+            return self._by_id(found)
+        return found
 
     def since(self) -> date:
         as_of = self.inner.data_as_of() or utcnow()
         return as_of.date() - timedelta(days=max(s.settings.history_days for s in self.sources))
 
+    def accounts_with_new_usage(self, since: datetime) -> list[str]:
+        """Capability `ListsAccountsWithNewUsage`: ids of accounts with usage rows for periods
+        from the watermark on, from the sources joined on `id` (see the module's docstring)."""
+        ids: set[str] = set()
+        if not hasattr(self.inner, "read_accounts_by_id"):  # the worker could not re-read them
+            return []
+        for source in self.sources:
+            if not source.settings.usage_query:
+                continue
+            if source.settings.account_key != "id":
+                log.info(
+                    "usage source %s joins on %s, not id: its new rows do not name accounts to re-read",
+                    source.name,
+                    source.settings.account_key,
+                )
+                continue
+            watermark = since.date() - timedelta(days=source.settings.new_usage_overlap_days)
+            ids.update(source.keys("usage", watermark))
+        return sorted(ids)
+
+    def _by_id(self, read_by_id: Any) -> Any:
+        def read_accounts_by_id(account_ids: Sequence[str], report: ReadReport) -> Iterator[AccountRecord]:
+            return self._enriched(read_by_id(account_ids, report), report)
+
+        return read_accounts_by_id
+
     def read_accounts(self, cursor: str | None, report: ReadReport) -> Iterator[AccountRecord]:
+        yield from self._enriched(self.inner.read_accounts(cursor, report), report)
+        if cursor is None:
+            self._count_unknown(self.since(), report)
+
+    def _enriched(self, records: Iterable[AccountRecord], report: ReadReport) -> Iterator[AccountRecord]:
         since = self.since()
         for source in self.sources:
             source.probe(since)
-        stream = iter(self.inner.read_accounts(cursor, report))
+        stream = iter(records)
         while True:
             with paused_collection():  # a chunk's records and series in one go: see gc_pause.py
                 chunk = list(islice(stream, self.chunk_size))
@@ -93,8 +134,6 @@ class EnrichedConnector:
             if not chunk:
                 break
             yield from chunk
-        if cursor is None:
-            self._count_unknown(since, report)
 
     def _enrich(self, chunk: list[AccountRecord], since: date, report: ReadReport) -> None:
         # Per record position, only for records a source has something for: a chunk of 10,000
