@@ -85,21 +85,29 @@ def series_of(columns: dict[str, Any], keys: Sequence[str]) -> tuple[dict[str, S
     starts[0] = True
     np.not_equal(position[1:], position[:-1], out=starts[1:])
     starts[1:] |= metric[1:] != metric[:-1]
-    bounds = np.flatnonzero(starts).tolist()
-    group_keys = position[bounds].tolist()
-    group_metrics = metric[bounds].tolist()
-    for name in group_metrics:
-        if type(name) is not str or not name:
-            return None
-    bounds.append(count)
-    found: dict[str, Series] = {}
+    group_starts = np.flatnonzero(starts)
+    group_metrics = metric[group_starts].tolist()
+    if not all(group_metrics) or set(map(type, group_metrics)) != {str}:
+        return None
+    # Accounts: runs of groups with the same key position.
+    group_positions = position[group_starts]
+    account_firsts = np.flatnonzero(np.r_[True, group_positions[1:] != group_positions[:-1]])
+    bounds = group_starts.tolist() + [count]
+    firsts = account_firsts.tolist() + [len(group_metrics)]
+    # Every step below is a C-level map over the groups or accounts, not a Python loop: one list of
+    # (day, value) pairs, sliced per group; per account a dict of its metrics' slices.
     with paused_collection():  # see gc_pause.py
         points = list(zip(day.astype("datetime64[D]").tolist(), value.tolist(), strict=True))
-        lookup = found.get
-        for g, at in enumerate(group_keys):
-            key = keys[at]
-            series = lookup(key)
-            if series is None:
-                series = found[key] = {}
-            series[group_metrics[g]] = points[bounds[g] : bounds[g + 1]]
+        groups = list(map(points.__getitem__, map(slice, bounds[:-1], bounds[1:])))
+        per_account = map(
+            dict,
+            map(
+                zip,
+                map(group_metrics.__getitem__, map(slice, firsts[:-1], firsts[1:])),
+                map(groups.__getitem__, map(slice, firsts[:-1], firsts[1:])),
+            ),
+        )
+        found: dict[str, Series] = dict(
+            zip(map(keys.__getitem__, group_positions[account_firsts].tolist()), per_account)
+        )
     return found, count

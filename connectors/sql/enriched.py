@@ -61,7 +61,9 @@ def key_properties(sources: Sequence[UsageSourceSettings]) -> list[str]:
 def key_of(record: AccountRecord, field_name: str) -> str | None:
     if field_name in CANONICAL:
         value = getattr(record.account, field_name)
-        return None if value is None or str(value).strip() == "" else str(value).strip()
+        if value is None:
+            return None
+        return (value if type(value) is str else str(value)).strip() or None
     return record.join_keys.get(field_name)
 
 

@@ -3,7 +3,8 @@
 The join (see enriched.py) asks for one chunk of accounts at a time: the user's query becomes a
 subquery filtered on `account_key IN (...chunk keys...)`, streamed through a server-side cursor
 (`stream_results`, `yield_per`) where the driver has one. PostgreSQL and DuckDB push that filter
-into the subquery, so an index or a sorted column on the key serves each chunk.
+into the subquery, so an index or a sorted column on the key serves each chunk. DuckDB, embedded,
+hands a chunk's rows over as columns instead (columnar.py): memory is still one chunk's rows.
 """
 
 from __future__ import annotations
