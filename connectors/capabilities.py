@@ -92,6 +92,15 @@ class ListsAccountsHeardSince(Protocol):
 
 
 @runtime_checkable
+class ListsAccountsWithNewUsage(Protocol):
+    """Accounts with usage rows for periods from `since` on: an incremental pass re-scores them
+    even when their CRM record did not change (usage lives outside the CRM). SQL sources joined on
+    the account id have it (connectors/sql/enriched.py)."""
+
+    def accounts_with_new_usage(self, since: datetime) -> list[str]: ...
+
+
+@runtime_checkable
 class CallsHttpApi(Protocol):
     """A connector that talks to a CRM over HTTP through `connectors.http.ApiClient`.
 

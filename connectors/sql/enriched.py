@@ -15,8 +15,15 @@ measures it.
 
 `:since`. Usage from a source is a full series that replaces the account's usage, and the worker
 keeps no series of its own between passes (it stores snapshots only for CRM 30-day values), so
-binding the last watermark on an incremental pass would score changed accounts on a truncated
-trend. Every pass therefore binds the history window (`history_days` before the data's date).
+series are always read with `:since` = the history window (`history_days` before the data's date):
+a watermark there would score an account on a truncated trend. The watermark is used the issue's
+way on an incremental pass all the same, to find work: `accounts_with_new_usage` binds `:since` to
+the last clean pass's start (minus `new_usage_overlap_days`, for a period still open then) in a
+cheap `SELECT DISTINCT account_key`, and the worker re-reads those accounts by id
+(worker/pipeline/revisits.py) although the CRM did not change them; `read_accounts_by_id` enriches
+them with their full window like any other. Only sources joined on `id` can name accounts so; a
+source joined on another field or a CRM property cannot without a CRM lookup per key, and is left
+out (its accounts are re-assessed when the CRM changes them, and on every full pass).
 
 A source that is down or whose query is wrong fails `read_accounts` before its first record, so
 before the pass writes anything. Rows whose key matches no account are counted per source (on a
@@ -27,14 +34,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any
 
 from pydantic import ValidationError
 
 from connectors.base import AccountRecord, Connector, ReadReport
+from connectors.sql.gc_pause import paused_collection
 from connectors.sql.rows import field_error
 from connectors.sql.settings import UsageSourceSettings, parse_sources
 from connectors.sql.source import Series, SqlSource
@@ -53,7 +61,9 @@ def key_properties(sources: Sequence[UsageSourceSettings]) -> list[str]:
 def key_of(record: AccountRecord, field_name: str) -> str | None:
     if field_name in CANONICAL:
         value = getattr(record.account, field_name)
-        return None if value is None or str(value).strip() == "" else str(value).strip()
+        if value is None:
+            return None
+        return (value if type(value) is str else str(value)).strip() or None
     return record.join_keys.get(field_name)
 
 
@@ -73,26 +83,65 @@ class EnrichedConnector:
     def __getattr__(self, name: str) -> Any:
         if name == "inner":  # not set yet (copy, unpickling): no recursion through ourselves
             raise AttributeError(name)
-        return getattr(self.inner, name)
+        found = getattr(self.inner, name)
+        if name == "read_accounts_by_id":  # the CRM's capability, its records enriched like the rest
+            return self._by_id(found)
+        return found
 
     def since(self) -> date:
         as_of = self.inner.data_as_of() or utcnow()
         return as_of.date() - timedelta(days=max(s.settings.history_days for s in self.sources))
 
+    def accounts_with_new_usage(self, since: datetime) -> list[str]:
+        """Capability `ListsAccountsWithNewUsage`: ids of accounts with usage rows for periods
+        from the watermark on, from the sources joined on `id` (see the module's docstring)."""
+        ids: set[str] = set()
+        if not hasattr(self.inner, "read_accounts_by_id"):  # the worker could not re-read them
+            return []
+        for source in self.sources:
+            if not source.settings.usage_query:
+                continue
+            if source.settings.account_key != "id":
+                log.info(
+                    "usage source %s joins on %s, not id: its new rows do not name accounts to re-read",
+                    source.name,
+                    source.settings.account_key,
+                )
+                continue
+            watermark = since.date() - timedelta(days=source.settings.new_usage_overlap_days)
+            ids.update(source.keys("usage", watermark))
+        return sorted(ids)
+
+    def _by_id(self, read_by_id: Any) -> Any:
+        def read_accounts_by_id(account_ids: Sequence[str], report: ReadReport) -> Iterator[AccountRecord]:
+            return self._enriched(read_by_id(account_ids, report), report)
+
+        return read_accounts_by_id
+
     def read_accounts(self, cursor: str | None, report: ReadReport) -> Iterator[AccountRecord]:
+        yield from self._enriched(self.inner.read_accounts(cursor, report), report)
+        if cursor is None:
+            self._count_unknown(self.since(), report)
+
+    def _enriched(self, records: Iterable[AccountRecord], report: ReadReport) -> Iterator[AccountRecord]:
         since = self.since()
         for source in self.sources:
             source.probe(since)
-        stream = iter(self.inner.read_accounts(cursor, report))
-        while chunk := list(islice(stream, self.chunk_size)):
-            self._enrich(chunk, since, report)
+        stream = iter(records)
+        while True:
+            with paused_collection():  # a chunk's records and series in one go: see gc_pause.py
+                chunk = list(islice(stream, self.chunk_size))
+                if chunk:
+                    self._enrich(chunk, since, report)
+            if not chunk:
+                break
             yield from chunk
-        if cursor is None:
-            self._count_unknown(since, report)
 
     def _enrich(self, chunk: list[AccountRecord], since: date, report: ReadReport) -> None:
-        series: list[Series] = [{} for _ in chunk]
-        overrides: list[dict[str, tuple[str, Any, str]]] = [{} for _ in chunk]
+        # Per record position, only for records a source has something for: a chunk of 10,000
+        # accounts with two empty dicts each cost as much as reading their usage (bench).
+        series: dict[int, Series] = {}
+        overrides: dict[int, dict[str, tuple[str, Any, str]]] = {}
         for source in self.sources:
             keys = [key_of(record, source.settings.account_key) for record in chunk]
             wanted = sorted({k for k in keys if k is not None})
@@ -104,17 +153,28 @@ class EnrichedConnector:
                 if key is None:
                     report.default(f"no_{source.settings.account_key}_for_{source.name}", chunk[i].account.id)
                     continue
-                for metric, points in usage.get(key, {}).items():
-                    series[i][metric] = points  # a later source wins per metric
-                    chunk[i].provenance[metric] = source.name
-                for field_name, value in fields.get(key, {}).items():
-                    overrides[i][field_name] = (source.name, value, key)
-        for record, found, override in zip(chunk, series, overrides):
-            if found:
-                record.usage, record.series, record.usage_is_snapshot = [], found, False
-            if override:
-                record.account = _overridden(record, override)
-                record.provenance.update({f: source for f, (source, _, _) in override.items()})
+                found = usage.get(key)
+                if found:
+                    merged = series.get(i)
+                    if merged is None:
+                        series[i] = found  # this chunk's own dict: no copy
+                    else:
+                        merged.update(found)  # a later source wins per metric
+                    chunk[i].provenance.update(dict.fromkeys(found, source.name))
+                values = fields.get(key)
+                if values:
+                    override = overrides.get(i)
+                    if override is None:
+                        override = overrides[i] = {}
+                    for field_name, value in values.items():
+                        override[field_name] = (source.name, value, key)
+        for i, found_series in series.items():
+            record = chunk[i]
+            record.usage, record.series, record.usage_is_snapshot = [], found_series, False
+        for i, override in overrides.items():
+            record = chunk[i]
+            record.account = _overridden(record, override)
+            record.provenance.update({f: source for f, (source, _, _) in override.items()})
 
     def _count_unknown(self, since: date, report: ReadReport) -> None:
         for source in self.sources:

@@ -62,9 +62,12 @@ class UsageSourceSettings(BaseModel):
     chunk_size: int = Field(default=2000, ge=1, le=50_000)
     # Rows fetched per round trip from a server-side cursor.
     fetch_size: int = Field(default=10_000, ge=1)
-    # `:since` on every pass: this many days before the data's date (see enriched.py for why an
-    # incremental pass binds the same window).
+    # `:since` when series are read: this many days before the data's date, on every pass (see
+    # enriched.py for why an incremental pass reads the same window).
     history_days: int = Field(default=365, ge=1)
+    # Incremental pass: accounts with rows for periods starting this many days before the last clean
+    # pass are re-assessed though the CRM did not change them (a week still open then got new rows).
+    new_usage_overlap_days: int = Field(default=7, ge=0)
     connect_timeout_seconds: int = Field(default=10, ge=1)
 
     @field_validator("name")

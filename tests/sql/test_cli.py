@@ -100,6 +100,14 @@ def test_explain_says_where_a_number_came_from(config: Path, monkeypatch: pytest
     assert "From SQL sources: active_users series (warehouse), seats_used 48 (warehouse)" in result.output
 
 
+def test_the_run_summary_says_what_each_source_gave(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPPWORKER_TEST_WAREHOUSE_PASSWORD", PASSWORD)
+    result = invoke("--config", str(config), "run", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "from SQL sources: warehouse: accounts 1, warehouse: seats_used 1" in result.output
+    assert "usage_rows_of_unknown_accounts (warehouse) 1" in result.output
+
+
 def test_the_bundled_sample_duckdb_file_reads_with_the_readme_config(tmp_path: Path) -> None:
     path = tmp_path / "oppworker.yaml"
     path.write_text(

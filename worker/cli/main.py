@@ -188,6 +188,8 @@ def print_summary(report: Any, settings: Settings) -> None:
         console.print(f"    ... and more (the run's JSON report lists up to {len(report.skipped_records)})")
     if report.defaulted:
         console.print(f"  defaulted: {_counts(report.defaulted)}")
+    if getattr(report, "sources", None):  # SQL usage sources: unknown-account rows are under skipped
+        console.print(f"  from SQL sources: {_counts(report.sources)}", markup=False, highlight=False)
     console.print(f"  stages: {_counts(report.stages)}")
     console.print(
         f"  opportunities: new {report.new}, already open {report.already_open}, "
@@ -248,7 +250,8 @@ def explain(
     as_of: str | None,
 ) -> None:
     """Show one account's journey stage and every playbook's score, with why it did or did not fire."""
-    from worker.pipeline.explain import describe_open_deal, describe_provenance, explain_account
+    from worker.pipeline.explain import describe_open_deal, explain_account
+    from worker.pipeline.provenance import describe_provenance
 
     settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
     try:

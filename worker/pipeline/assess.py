@@ -147,7 +147,7 @@ def assess_chunk(
             None if said is None else said.get(account.id, []),
             known.get(account.id, ()),
         )
-        tally(report, assessment)
+        tally(report, assessment, record.provenance)
         assessments.append(assessment)
         for outcome in assessment.new:
             assert outcome.opportunity is not None and outcome.task is not None

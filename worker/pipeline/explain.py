@@ -6,7 +6,6 @@ Uses the same `Assessor` and history as a pass, so what it shows is what a pass 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from connectors.base import ReadReport
 from connectors.registry import build_connector
@@ -86,14 +85,3 @@ def describe_open_deal(deal: ExistingOpportunity) -> str:
     if deal.created_at is not None:
         facts.append(f"written {deal.created_at.date().isoformat()}")
     return f"deal {deal.key}" + (f" ({', '.join(facts)})" if facts else "")
-
-
-def describe_provenance(account: Any, provenance: dict[str, str]) -> str:
-    """`seats_used 48 (warehouse), active_users series (warehouse)`: where each number came from."""
-    parts = []
-    for name, source in sorted(provenance.items()):
-        if name in type(account).model_fields:
-            parts.append(f"{name} {getattr(account, name)} ({source})")
-        else:
-            parts.append(f"{name} series ({source})")
-    return ", ".join(parts)

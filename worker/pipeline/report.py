@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, HOLDOUT, NEW, SUPPRESSED, AccountAssessment
 from playbooks.render import top_reasons
+from worker.pipeline.provenance import count_sources, with_sources
 
 RANKED_KEPT = 50  # the report keeps the best 50
 
@@ -66,6 +67,9 @@ class RunReport:
     waiting: int = 0
     waiting_no_owner: int = 0
     write_errors: Counter[str] = field(default_factory=Counter)
+    # SQL usage sources (worker/pipeline/provenance.py): per source, the accounts it gave values to
+    # (`warehouse: accounts`) and the accounts whose field it overrode (`warehouse: seats_used`).
+    sources: Counter[str] = field(default_factory=Counter)
     cursor: str | None = None
     # Keys left unfinished (held by another writer's lease, e.g. a crashed pass's) and when the last
     # such lease expires: the next pass after that finishes them.
@@ -89,8 +93,13 @@ class RunReport:
         return data
 
 
-def tally(report: RunReport, assessment: AccountAssessment) -> None:
+def tally(
+    report: RunReport, assessment: AccountAssessment, provenance: Mapping[str, str] | None = None
+) -> None:
+    """`provenance`: the record's, when values came from SQL sources; the reasons then say which."""
     report.scored += 1
+    if provenance:
+        count_sources(report.sources, assessment.account, provenance)
     report.stages[assessment.stage.value] += 1
     for outcome in assessment.outcomes:
         if outcome.status == NEW:
@@ -111,7 +120,7 @@ def tally(report: RunReport, assessment: AccountAssessment) -> None:
                     opportunity.kind.value,
                     opportunity.offer,
                     f"{opportunity.currency} {opportunity.estimated_amount:,.0f}",
-                    top_reasons(opportunity.explanation),
+                    top_reasons(with_sources(opportunity.explanation, provenance or {})),
                     opportunity.key,
                 )
             )

@@ -8,7 +8,10 @@ another stage, or an account a webhook named. Those accounts are re-read by id (
   search index lag), so what a customer said yesterday is heard today (issue #13);
 - companies of deals named by deal webhooks (capability `ResolvesDealAccounts`: the deal ->
   company lookup is done here, on the worker, never in the webhook receiver; issue #11);
-- accounts named by company webhooks.
+- accounts named by company webhooks;
+- accounts with new usage rows in a SQL source joined on the account id (capability
+  `ListsAccountsWithNewUsage`, the same watermark; issue #14): `:since` bound to it finds them, then
+  their whole history window is read as on any pass.
 Connectors without `ReadsAccountsById` keep the cursor-only behaviour.
 """
 
@@ -19,7 +22,12 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from connectors.base import AccountRecord, Connector, ReadReport
-from connectors.capabilities import ListsAccountsHeardSince, ReadsAccountsById, ResolvesDealAccounts
+from connectors.capabilities import (
+    ListsAccountsHeardSince,
+    ListsAccountsWithNewUsage,
+    ReadsAccountsById,
+    ResolvesDealAccounts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,10 @@ def accounts_to_revisit(
         heard = connector.accounts_heard_since(heard_since)
         log.info("%d accounts said something since %s", len(heard), heard_since.isoformat())
         ids.update(heard)
+    if heard_since is not None and isinstance(connector, ListsAccountsWithNewUsage):
+        used = connector.accounts_with_new_usage(heard_since)
+        log.info("%d accounts have new usage rows since %s", len(used), heard_since.isoformat())
+        ids.update(used)
     return sorted(ids)
 
 
