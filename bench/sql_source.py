@@ -1,6 +1,6 @@
 """Benchmark: usage rows streamed from a SQL source and joined to a stream of accounts.
 
-    python -m bench.sql_source [--accounts 100000] [--rows-per-account 10] [--chunk 1000] [--engine both]
+    python -m bench.sql_source [--accounts 100000] [--rows-per-account 10] [--chunk 10000] [--engine both]
 
 Builds a usage table of accounts x rows-per-account rows (two metrics, weekly periods) in a throwaway
 PostgreSQL database (on the server DATABASE_URL names; indexed on the key) and in a DuckDB file
