@@ -36,7 +36,8 @@ from typing import Any
 
 from domain import Opportunity
 from playbooks.calibration import OutcomeCount, WinChances
-from worker.pipeline.capacity import CapacityPolicy, plan, rank_value
+from worker.pipeline.capacity import CapacityPolicy, plan
+from worker.pipeline.ranking import rank_value
 from worker.store.candidates import WaitingCandidate
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from playbooks.loader import builtin_playbook_dir
 from worker.cli import cli
+from worker.store.ledger import Ledger
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):
@@ -19,10 +20,15 @@ def test_run_prints_ranked_table_and_summary_then_reruns_clean(tmp_path):
     out = str(tmp_path / "out")
     first = invoke("run", "--output-dir", out, "--limit", "5")
     assert first.exit_code == 0, first.output
-    # Best first by score: graded points (issue #15) spread the scores, so the top is no longer the
-    # lowest account id among many at 100 (Northwind, acc-0001, now scores 71) but the one 100.
-    assert "New opportunities (504), best first" in first.output
-    assert "Clearmedia Inc (acc-0243)" in first.output and "... and 499 more" in first.output
+    # Best first by expected value (issue #15): the order capacity planning writes in, so the top
+    # is not the highest score; the stored report's ranked list is in that same order.
+    assert "New opportunities (504), best first (chance to close x amount)" in first.output
+    assert "... and 499 more" in first.output
+    (stored,) = Ledger(f"sqlite:///{tmp_path / 'out' / 'ledger.sqlite3'}").recent_runs(1)
+    ranked = stored["report"]["ranked"]
+    assert [r["value"] for r in ranked] == sorted((r["value"] for r in ranked), reverse=True)
+    rows = [first.output.index(f"({r['account_id']})") for r in ranked[:5]]
+    assert rows == sorted(rows)  # the table prints the top five in that order
     assert "accounts read 600" in first.output and "suppressed by reason" in first.output
     again = invoke("run", "--output-dir", out, "--json")
     report = json.loads(again.output)

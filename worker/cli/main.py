@@ -148,7 +148,9 @@ def run(
 
 
 def print_ranked(report: Any, limit: int) -> None:
-    table = Table(title=f"New opportunities ({report.new}), best first", show_lines=False)
+    table = Table(
+        title=f"New opportunities ({report.new}), best first (chance to close x amount)", show_lines=False
+    )
     for column in ("account", "playbook", "kind", "score", "est. amount", "top reasons"):
         table.add_column(column, overflow="fold")
     for row in report.ranked[:limit]:
@@ -284,6 +286,8 @@ def explain(
             "holdout": "[cyan]held out (control group: recorded, not offered)[/cyan]",
         }[outcome.status]
         why = f" ({escape(outcome.reason)})" if outcome.reason else ""
+        if outcome.note:  # the readable cause behind a fixed reason: which price, which currency
+            why += f": {escape(outcome.note)}"
         if outcome.status == "already_open" and playbook.id in result.open_deals:
             why = f": {escape(describe_open_deal(result.open_deals[playbook.id]))}"
         console.print(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -23,6 +23,7 @@ from playbooks.intent_signals import HeardIntent
 from playbooks.model import Playbook
 from worker.outcomes.sync import observe_chunk
 from worker.pipeline.listening import ConversationReader, build_listener, from_stored, to_stored
+from worker.pipeline.ranking import RankCurrency, rank_value
 from worker.pipeline.report import RunReport, tally
 from worker.pipeline.settings import Settings
 from worker.pipeline.snapshots import series_from_snapshots
@@ -49,6 +50,8 @@ class PassContext:
     # True when `conversations` reads only what is new since the last pass: the stored mentions
     # of the window are merged in (worker/store/mentions.py).
     recall_mentions: bool = False
+    # The one currency ranking compares amounts in (worker/pipeline/ranking.py), from the settings.
+    money: RankCurrency = field(default_factory=RankCurrency)
 
 
 def chunked(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountRecord]]:
@@ -147,7 +150,12 @@ def assess_chunk(
             None if said is None else said.get(account.id, []),
             known.get(account.id, ()),
         )
-        tally(report, assessment, record.provenance)
+        tally(
+            report,
+            assessment,
+            record.provenance,
+            lambda o: rank_value(o, context.assessor.win_chances, context.money),
+        )
         assessments.append(assessment)
         for outcome in assessment.new:
             assert outcome.opportunity is not None and outcome.task is not None

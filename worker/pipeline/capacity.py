@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from domain import FollowUpTask, Opportunity
 from playbooks.calibration import WinChances
 from playbooks.conversation import one_conversation
+from worker.pipeline.ranking import RankCurrency, rank_value
 from worker.pipeline.settings import Settings
 from worker.pipeline.writeback import from_payload, payload_of, pending_rows
 from worker.store.candidates import CandidateStore, OwnerLoad, Promotion, WaitingCandidate
@@ -30,31 +30,16 @@ from worker.store.ledger import Ledger
 DAYS_PER_WEEK = 7
 
 
-def comparable_amount(opportunity: Opportunity) -> float:
-    """The estimated amount in the one currency ranking compares in. Today: as recorded, whatever
-    its currency (issue #15 step 5 adds conversion; this is the one place it goes)."""
-    return float(opportunity.estimated_amount or Decimal(0))
-
-
-def rank_value(opportunity: Opportunity, chances: WinChances | None = None) -> float:
-    """What a candidate is worth for ranking: its expected value, P(win | playbook, score, stage)
-    calibrated on the ledger's closed deals (playbooks/calibration.py; the prior alone when
-    `chances` is None), times the estimated amount. The score breaks ties (see `plan`)."""
-    p = (chances or _PRIOR).probability(opportunity.playbook, opportunity.score, opportunity.journey_stage)
-    return p * comparable_amount(opportunity)
-
-
-_PRIOR = WinChances()
-
-
 def candidate_rows(
-    new: Sequence[tuple[Opportunity, FollowUpTask]], chances: WinChances | None = None
+    new: Sequence[tuple[Opportunity, FollowUpTask]],
+    chances: WinChances | None = None,
+    money: RankCurrency | None = None,
 ) -> list[dict[str, object]]:
     """Ledger rows of waiting candidates: the pending row plus the owner and rank planning reads."""
     rows = pending_rows(new)
     for row, (opportunity, task) in zip(rows, new, strict=True):
         row["owner_id"] = task.owner_id or opportunity.owner_id
-        row["priority"] = rank_value(opportunity, chances)
+        row["priority"] = rank_value(opportunity, chances, money)
     return rows
 
 
@@ -66,9 +51,10 @@ def record_candidates(
     new: Sequence[tuple[Opportunity, FollowUpTask]],
     now: datetime,
     chances: WinChances | None = None,
+    money: RankCurrency | None = None,
 ) -> None:
     """One assessed chunk's findings become its accounts' waiting candidates (ledger first)."""
-    rows = candidate_rows(new, chances)
+    rows = candidate_rows(new, chances, money)
     CandidateStore(ledger.engine).replace_for_accounts(crm, run_id, account_ids, rows, now)
 
 
@@ -235,8 +221,11 @@ def plan_in_memory(
 ) -> tuple[list[tuple[Opportunity, FollowUpTask]], Plan]:
     """A dry run's plan: this pass's findings against the ledger's current loads, nothing stored."""
     by_key = {o.key: (o, t) for o, t in new}
+    money = RankCurrency.from_settings(settings)
     candidates = [
-        WaitingCandidate(o.key, o.account_id, t.owner_id or o.owner_id, rank_value(o, chances), o.score)
+        WaitingCandidate(
+            o.key, o.account_id, t.owner_id or o.owner_id, rank_value(o, chances, money), o.score
+        )
         for o, t in new
     ]
     start, end = week_of(now)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from domain import Opportunity
 from playbooks.assess import ALREADY_OPEN, BELOW_THRESHOLD, HOLDOUT, NEW, SUPPRESSED, AccountAssessment
 from playbooks.render import top_reasons
 from worker.pipeline.provenance import count_sources, with_sources
@@ -29,6 +30,7 @@ class RankedOpportunity:
     amount: str
     reasons: str
     key: str
+    value: float = 0.0  # expected value, P(win) x amount in one currency: the rank (ranking.py)
 
 
 @dataclass
@@ -94,7 +96,10 @@ class RunReport:
 
 
 def tally(
-    report: RunReport, assessment: AccountAssessment, provenance: Mapping[str, str] | None = None
+    report: RunReport,
+    assessment: AccountAssessment,
+    provenance: Mapping[str, str] | None = None,
+    value_of: Callable[[Opportunity], float] | None = None,
 ) -> None:
     """`provenance`: the record's, when values came from SQL sources; the reasons then say which."""
     report.scored += 1
@@ -122,6 +127,7 @@ def tally(
                     f"{opportunity.currency} {opportunity.estimated_amount:,.0f}",
                     top_reasons(with_sources(opportunity.explanation, provenance or {})),
                     opportunity.key,
+                    round(value_of(opportunity), 2) if value_of else 0.0,
                 )
             )
         elif outcome.status == HOLDOUT:
@@ -136,10 +142,11 @@ def tally(
 
 
 def rank_key(ranked: RankedOpportunity | dict[str, Any]) -> tuple[Any, ...]:
-    """Best first: highest score, then account id and playbook so ties order the same every run."""
+    """Best first, as capacity planning writes them: highest expected value, then score, then
+    account id and playbook so ties order the same every run."""
     if isinstance(ranked, RankedOpportunity):
-        return (-ranked.score, ranked.account_id, ranked.playbook)
-    return (-ranked["score"], ranked["account_id"], ranked["playbook"])
+        return (-ranked.value, -ranked.score, ranked.account_id, ranked.playbook)
+    return (-ranked.get("value", 0.0), -ranked["score"], ranked["account_id"], ranked["playbook"])
 
 
 def keep_best(ranked: Iterable[Any], more: Iterable[Any] = ()) -> list[Any]:

@@ -138,7 +138,9 @@ def _pass(
         if dry_run:
             found.extend(new)
         else:
-            record_candidates(ledger, crm, report.run_id, ids, new, now, context.assessor.win_chances)
+            record_candidates(
+                ledger, crm, report.run_id, ids, new, now, context.assessor.win_chances, context.money
+            )
         if progress:
             progress(report.accounts_read)
     if dry_run:

@@ -48,7 +48,7 @@ def score_chunk(run_id: str, crm: str, number: int) -> dict[str, Any]:
     new = assess_chunk(context, ledger, crm, report, chunk, read, store=True)
     # Candidates wait in the ledger; plan_writes promotes, per owner, those that fit this week.
     ids = [r.account.id for r in chunk]
-    record_candidates(ledger, crm, run_id, ids, new, now, context.assessor.win_chances)
+    record_candidates(ledger, crm, run_id, ids, new, now, context.assessor.win_chances, context.money)
     ACCOUNTS_SCORED.labels(crm).inc(report.scored)
     report.ranked = keep_best(report.ranked)
     report.defaulted = read.defaulted
