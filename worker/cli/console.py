@@ -4,6 +4,7 @@ settings, so a configuration error reads the same whichever command hit it."""
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,16 @@ def require_ledger(settings: Settings) -> str:
                 "(OPPWORKER_OUTPUT_DIR) at the folder of an earlier pass."
             )
     return url
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not a date or moment ({exc}); write e.g. 2026-03-01 or 2026-03-01T09:00",
+            param_hint="--as-of",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

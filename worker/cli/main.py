@@ -6,9 +6,7 @@ import json
 import logging
 import sys
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.markup import escape
@@ -19,14 +17,13 @@ from connectors.setup_progress import CONTEXT_KEY as CHECK_PROGRESS
 from connectors.setup_progress import OnCheck
 from domain import ConnectorError
 from playbooks.loader import PlaybookError, load_playbooks
-from playbooks.render import render_explanation
-from worker.cli import config_cmd, intents, migrate, outcomes, service, sources
-from worker.cli.console import console, err_console, require_ledger
+from worker.cli import config_cmd, explain_cmd, intents, migrate, outcomes, service, sources
+from worker.cli.console import console, err_console, parse_as_of, require_ledger
 from worker.cli.console import settings_from as _settings
 from worker.cli.failures import FriendlyGroup
 from worker.cli.progress import check_progress, progress
+from worker.cli.run_output import print_ranked, print_summary
 from worker.pipeline.pass_lock import PassRunning
-from worker.pipeline.settings import Settings
 
 
 @click.group(cls=FriendlyGroup)
@@ -55,19 +52,6 @@ def cli(ctx: click.Context, config: Path | None, verbose: int) -> None:
 
 def _setup_check_progress(label: str, *, enabled: bool = True) -> AbstractContextManager[OnCheck]:
     return check_progress(label, err_console, enabled=enabled)
-
-
-def _as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{value!r} is not a date or moment ({exc}); write e.g. 2026-03-01 or 2026-03-01T09:00",
-            param_hint="--as-of",
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @cli.command()
@@ -127,7 +111,7 @@ def run(
                 crm,
                 full=full,
                 dry_run=dry_run,
-                now=_as_of(as_of),
+                now=parse_as_of(as_of),
                 progress=lambda n: update(n, None),
             )
     except PlaybookError as exc:
@@ -145,162 +129,6 @@ def run(
             console.print_json(json.dumps(payload, default=str))
     print_ranked(report, limit)
     print_summary(report, settings)
-
-
-def print_ranked(report: Any, limit: int) -> None:
-    table = Table(
-        title=f"New opportunities ({report.new}), best first (chance to close x amount)", show_lines=False
-    )
-    for column in ("account", "playbook", "kind", "score", "est. amount", "top reasons"):
-        table.add_column(column, overflow="fold")
-    for row in report.ranked[:limit]:
-        table.add_row(
-            *(
-                escape(str(cell))
-                for cell in (  # CRM data is text, never markup ("Acme [/bold]")
-                    f"{row.account_name} ({row.account_id})",
-                    row.playbook,
-                    row.kind,
-                    row.score,
-                    row.amount,
-                    row.reasons,
-                )
-            )
-        )
-    console.print(table)
-    if report.new > limit:
-        console.print(f"... and {report.new - limit} more (see the outbox or --json)")
-
-
-SKIPPED_SHOWN = 10  # skipped records listed under the summary; all of them (up to 50) are in --json
-
-
-def print_summary(report: Any, settings: Settings) -> None:
-    console.print(
-        f"[bold]Pass {report.run_id}[/bold] ({report.crm}, {report.mode}, as of {report.now:%Y-%m-%d %H:%M} UTC)"
-    )
-    skipped = sum(report.skipped.values())
-    console.print(
-        f"  accounts read {report.accounts_read}, scored {report.scored}, skipped {skipped}"
-        + (f" ({_counts(report.skipped)})" if skipped else "")
-    )
-    for line in report.skipped_records[:SKIPPED_SHOWN]:
-        console.print(f"    skipped {line}", markup=False, highlight=False)
-    if len(report.skipped_records) > SKIPPED_SHOWN:
-        console.print(f"    ... and more (the run's JSON report lists up to {len(report.skipped_records)})")
-    if report.defaulted:
-        console.print(f"  defaulted: {_counts(report.defaulted)}")
-    if getattr(report, "sources", None):  # SQL usage sources: unknown-account rows are under skipped
-        console.print(f"  from SQL sources: {_counts(report.sources)}", markup=False, highlight=False)
-    console.print(f"  stages: {_counts(report.stages)}")
-    console.print(
-        f"  opportunities: new {report.new}, already open {report.already_open}, "
-        f"suppressed {sum(report.suppressed.values())}, below threshold {report.below_threshold}"
-    )
-    amounts = getattr(report, "new_amount_by_currency", None)
-    if amounts:  # per currency, side by side: EUR and USD are never added into one figure
-        console.print(
-            "  new opportunities' estimated amount: "
-            + "; ".join(f"{c} {v:,.0f}" for c, v in sorted(amounts.items())),
-            markup=False,
-        )
-    if report.suppressed:
-        console.print(f"  suppressed by reason: {_counts(report.suppressed)}")
-    if report.mode != "dry-run":
-        console.print(
-            f"  written: deals {report.deals_created} new / {report.deals_existing} existing, "
-            f"tasks {report.tasks_created} new / {report.tasks_existing} existing"
-            + (f", resumed {report.resumed}" if report.resumed else "")
-        )
-        waiting = getattr(report, "waiting", 0)
-        if waiting:  # issue #15: candidates over an owner's capacity wait in the ledger, not in the CRM
-            no_owner = getattr(report, "waiting_no_owner", 0)
-            console.print(
-                f"  waiting for capacity: {waiting}"
-                + (f" ({no_owner} with no owner: set fallback_owner_id)" if no_owner else "")
-                + "; later passes write the best of them as owners have room (docs/attention.md)"
-            )
-        if report.crm == "files":
-            console.print(f"  outbox: {settings.output_dir / 'outbox'}")
-    if getattr(report, "unfinished", 0):
-        until = f" after {report.unfinished_until:%Y-%m-%d %H:%M:%S} UTC" if report.unfinished_until else ""
-        console.print(
-            f"  [yellow]incomplete: {report.unfinished} opportunities are held by another writer "
-            f"(a crashed or running pass); the next pass{until} finishes them. No cursor stored.[/yellow]"
-        )
-    if report.write_errors:
-        console.print(f"  [red]write errors: {escape(_counts(report.write_errors))}[/red]")
-
-
-def _counts(counter: Any) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-@cli.command()
-@click.argument("account_id")
-@click.option("--crm", type=click.Choice(available()), default="files", show_default=True)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--as-of")
-@click.pass_context
-def explain(
-    ctx: click.Context,
-    account_id: str,
-    crm: str,
-    data_dir: Path | None,
-    output_dir: Path | None,
-    as_of: str | None,
-) -> None:
-    """Show one account's journey stage and every playbook's score, with why it did or did not fire."""
-    from worker.pipeline.explain import describe_open_deal, explain_account
-    from worker.pipeline.provenance import describe_provenance
-
-    settings = _settings(ctx, data_dir=data_dir, output_dir=output_dir)
-    try:
-        provenance: dict[str, str] = {}
-        result = explain_account(settings, account_id, crm, now=_as_of(as_of), provenance=provenance)
-    except PlaybookError as exc:
-        raise click.ClickException(f"playbook: {exc}") from None
-    if result is None:
-        raise click.ClickException(f"account {account_id!r} not found in {crm}")
-    account = result.account
-    console.print(
-        f"[bold]{escape(account.name)}[/bold] ({escape(account.id)}), plan {escape(str(account.plan))}, "
-        f"owner {escape(account.owner_email or account.owner_id or 'none')}"
-    )
-    if provenance:  # values from SQL usage sources (connectors/sql), the rest is the CRM's
-        console.print(
-            f"From SQL sources: {describe_provenance(account, provenance)}", markup=False, highlight=False
-        )
-    console.print(f"Journey stage: [bold]{result.stage.value}[/bold] because {escape(result.stage_reason)}")
-    from playbooks.intent_signals import render_heard  # what the customer said (issue #13)
-
-    console.print(render_heard(result.heard), markup=False, highlight=False)
-    for outcome in result.outcomes:
-        playbook = outcome.playbook
-        verdict = {
-            "new": "[green]FIRES[/green]",
-            "already_open": "[yellow]already open[/yellow]",
-            "suppressed": "[red]suppressed[/red]",
-            "below_threshold": "does not fire",
-            "holdout": "[cyan]held out (control group: recorded, not offered)[/cyan]",
-        }[outcome.status]
-        why = f" ({escape(outcome.reason)})" if outcome.reason else ""
-        if outcome.note:  # the readable cause behind a fixed reason: which price, which currency
-            why += f": {escape(outcome.note)}"
-        if outcome.status == "already_open" and playbook.id in result.open_deals:
-            why = f": {escape(describe_open_deal(result.open_deals[playbook.id]))}"
-        console.print(
-            f"\n[bold]{escape(playbook.id)}[/bold] ({playbook.kind.value}): score {outcome.score.score}/100, "
-            f"needs {playbook.threshold}: {verdict}{why}"
-        )
-        console.print(render_explanation(outcome.score.contributions()), markup=False, highlight=False)
-        if outcome.opportunity is not None:
-            console.print(
-                f"  -> {outcome.opportunity.title}, est. {outcome.opportunity.currency} "
-                f"{outcome.opportunity.estimated_amount:,.2f}, key {outcome.opportunity.key}",
-                markup=False,
-            )
 
 
 @cli.group()
@@ -380,7 +208,7 @@ for _group in cli_groups():
     cli.add_command(_group)
 for _group in (sources.group, intents.group, config_cmd.group):
     cli.add_command(_group)
-for _command in (*service.commands, *outcomes.commands, *migrate.commands):
+for _command in (*explain_cmd.commands, *service.commands, *outcomes.commands, *migrate.commands):
     cli.add_command(_command)
 
 
