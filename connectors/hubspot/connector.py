@@ -15,6 +15,7 @@ from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport
 from connectors.http import ApiBacked, ApiClient
 from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.contacts import MainContacts
 from connectors.hubspot.conversations import HubSpotConversations
 from connectors.hubspot.products import products_by_company
 from connectors.hubspot.settings import HubSpotSettings, load_settings
@@ -60,6 +61,7 @@ class HubSpotConnector(ApiBacked):
         self._owned: dict[str, frozenset[str]] | None = None  # products_source=line_items, per pass
         self._facts: dict[str, DealFacts] = {}  # deal facts by key, from this pass's read_opportunities
         self._conversations = HubSpotConversations(self.client)
+        self._contacts = MainContacts(self.client, enabled=settings.read_main_contacts)
 
     def _owned_products(self) -> dict[str, frozenset[str]] | None:
         """company id -> products from won deals' line items, built once per connector (a pass)."""
@@ -249,6 +251,8 @@ class HubSpotConnector(ApiBacked):
             s.field_map if owned is None else {k: v for k, v in s.field_map.items() if k != "products"}
         )
         for page in pages:
+            # 2 calls per page, not per company (connectors/hubspot/contacts.py)
+            contacts = self._contacts.for_companies([str(c.get("id") or "") for c in page])
             for company in page:
                 record = mapping.company_to_record(company, field_map, s.usage_map, today, report)
                 report.read += 1
@@ -262,6 +266,9 @@ class HubSpotConnector(ApiBacked):
                 if owned is not None:
                     products = owned.get(record.account.id, frozenset())
                     record.account = record.account.model_copy(update={"products": products})
+                if record.account.id in contacts:
+                    main = contacts[record.account.id]
+                    record.account = record.account.model_copy(update={"main_contact": main})
                 if s.portal_id:  # the company's page, for the CSM's task
                     link = f"https://{s.app_domain}/contacts/{s.portal_id}/record/0-2/{record.account.id}"
                     record.account = record.account.model_copy(update={"crm_url": link})

@@ -117,6 +117,9 @@ class HubSpotSettings(SecretFilesSettings):
 
     # Outcome loop: read the follow-up tasks' states each pass (one call per 100 tasks of ours).
     track_task_states: bool = True
+    # The CSM's task names the company's main contact: 2 calls per page of 100 companies
+    # (connectors/hubspot/contacts.py); false saves them.
+    read_main_contacts: bool = True
 
     dry_run: bool = False
 

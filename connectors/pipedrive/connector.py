@@ -23,6 +23,7 @@ from connectors.capabilities import DailyBudget
 from connectors.http import ApiBacked, ApiClient
 from connectors.pipedrive import mapping
 from connectors.pipedrive.client import PipedriveClient
+from connectors.pipedrive.contacts import PipedriveMainContacts
 from connectors.pipedrive.conversations import PipedriveConversations
 from connectors.pipedrive.fields import FieldCatalog, parse_datetime, parse_money
 from connectors.pipedrive.limits import DailyTokenBudget
@@ -77,6 +78,7 @@ class PipedriveConnector(ApiBacked):
         )
         self.reader = PipedriveReader(self.client)
         self.conversations = PipedriveConversations(self.client)
+        self.main_contacts = PipedriveMainContacts(self.client, enabled=settings.read_main_contacts)
         self.writer = PipedriveWriter(
             self.client, self.reader, settings, self.key_code, **({"sleep": sleep} if sleep else {})
         )
@@ -208,6 +210,7 @@ class PipedriveConnector(ApiBacked):
         since = decode_cursor(cursor)
         field_map, usage_map, today = self.settings.field_map(), self.settings.usage_map(), self._today()
         catalog = self.org_fields()
+        self.main_contacts.forget()
         latest: datetime | None = None
         for org in self.reader.organizations(since):
             report.read += 1
@@ -226,6 +229,10 @@ class PipedriveConnector(ApiBacked):
                     f"https://{self.settings.company_domain}.pipedrive.com/organization/{record.account.id}"
                 )
                 record.account = record.account.model_copy(update={"crm_url": link})
+            if not record.account.main_contact:  # one persons listing per pass (contacts.py)
+                main = self.main_contacts.of(record.account.id)
+                if main:
+                    record.account = record.account.model_copy(update={"main_contact": main})
             if self.settings.products_source == "deals":
                 owned = self._purchased().get(record.account.id, frozenset())
                 record.account = record.account.model_copy(update={"products": owned})

@@ -100,6 +100,9 @@ class PipedriveSettings(SecretFilesSettings):
     max_attempts: int = Field(default=6, ge=1)
     backoff_base: float = Field(default=1.0, gt=0)
     backoff_max: float = Field(default=60.0, gt=0)
+    # The CSM's task names the organization's main contact: one listing of persons per pass,
+    # 500 per call (connectors/pipedrive/contacts.py); false saves it.
+    read_main_contacts: bool = True
     dry_run: bool = False
 
     @field_validator("api_token", mode="before")

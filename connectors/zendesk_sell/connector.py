@@ -19,6 +19,7 @@ from connectors.http import ApiBacked, ApiClient
 from connectors.ratelimit import RateBudget, RateLimiter
 from connectors.zendesk_sell import mapping
 from connectors.zendesk_sell.client import SellClient
+from connectors.zendesk_sell.contacts import SellMainContacts
 from connectors.zendesk_sell.conversations import SellConversations
 from connectors.zendesk_sell.reader import SellReader, StreamExpired, decode_cursor, encode_cursor
 from connectors.zendesk_sell.settings import ZendeskSellSettings
@@ -53,6 +54,7 @@ class ZendeskSellConnector(ApiBacked):
         self.client = SellClient(settings, limiter=limiter, sleep=sleep)
         self.reader = SellReader(self.client)
         self.conversations = SellConversations(self.client)
+        self.main_contacts = SellMainContacts(self.client, enabled=settings.read_main_contacts)
         self.writer = SellWriter(self.client, settings, **({"sleep": sleep} if sleep else {}))
         self._today = today or (lambda: utcnow().date())
         self._next_cursor: str | None = None
@@ -177,9 +179,16 @@ class ZendeskSellConnector(ApiBacked):
             self._purchases = self.reader.purchased_products(self.settings.product_code)
         return self._purchases
 
-    def _with_purchases(self, record: AccountRecord | None) -> AccountRecord | None:
-        """With `products_source: orders`, what an account owns is its purchase history."""
-        if record is None or self.settings.products_source != "orders":
+    def _enriched(self, record: AccountRecord | None) -> AccountRecord | None:
+        """With `products_source: orders`, what an account owns is its purchase history; and the
+        organisation's main contact for the task (connectors/zendesk_sell/contacts.py)."""
+        if record is None:
+            return record
+        if not record.account.main_contact:
+            main = self.main_contacts.of(record.account.id)
+            if main:
+                record.account = record.account.model_copy(update={"main_contact": main})
+        if self.settings.products_source != "orders":
             return record
         owned = self._purchased().get(record.account.id, frozenset())
         record.account = record.account.model_copy(update={"products": owned})
@@ -201,6 +210,7 @@ class ZendeskSellConnector(ApiBacked):
 
     def read_accounts(self, cursor: str | None, report: ReadReport) -> Iterator[AccountRecord]:
         self._next_cursor = None
+        self.main_contacts.forget()
         field_map, usage_map, today = self.settings.field_map(), self.settings.usage_map(), self._today()
         position = decode_cursor(cursor) if self.settings.incremental == "firehose" else None
         if position is not None:
@@ -219,7 +229,7 @@ class ZendeskSellConnector(ApiBacked):
                     if contact.get("is_organization") is False:
                         continue  # a person contact changed: not an account
                     report.read += 1
-                    record = self._with_purchases(
+                    record = self._enriched(
                         mapping.to_account_record(contact, field_map, usage_map, today, report)
                     )
                     if record is not None:
@@ -229,9 +239,7 @@ class ZendeskSellConnector(ApiBacked):
         contacts, start = self._organizations_for_full_pass()
         for contact in contacts:
             report.read += 1
-            record = self._with_purchases(
-                mapping.to_account_record(contact, field_map, usage_map, today, report)
-            )
+            record = self._enriched(mapping.to_account_record(contact, field_map, usage_map, today, report))
             if record is not None:
                 yield record
         self._next_cursor = encode_cursor(start)

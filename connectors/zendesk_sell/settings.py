@@ -114,6 +114,9 @@ class ZendeskSellSettings(SecretFilesSettings):
     max_attempts: int = Field(default=6, ge=1)
     backoff_base: float = Field(default=1.0, gt=0)
     backoff_max: float = Field(default=60.0, gt=0)
+    # The CSM's task names the organisation's main contact: one listing of person contacts per
+    # pass, 100 per call (connectors/zendesk_sell/contacts.py); false saves it.
+    read_main_contacts: bool = True
     dry_run: bool = False
 
     @field_validator("access_token", mode="before")

@@ -15,6 +15,8 @@ BASE = "https://api.hubapi.test"
 
 
 def connector(**overrides) -> HubSpotConnector:
+    # The main contact's two calls have a test of their own below; the others pin other requests.
+    overrides.setdefault("read_main_contacts", False)
     return HubSpotConnector(
         HubSpotSettings(
             access_token="pat-shape-secret", base_url=BASE, backoff_base_seconds=0.01, **overrides
@@ -41,6 +43,33 @@ def test_incremental_search_body_filters_sorts_and_pages() -> None:
     assert group["filters"][1]["operator"] == "LT"
     assert sent["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
     assert sent["limit"] == 200 and sent["after"] == "0" and "tier" in sent["properties"]
+
+
+@responses.activate
+def test_main_contact_reads_associations_then_contacts_in_batches() -> None:
+    responses.get(f"{BASE}/crm/objects/2026-03/companies", json={"results": [{"id": "1"}, {"id": "2"}]})
+    assoc = f"{BASE}/crm/associations/2026-03/companies/contacts/batch/read"
+    to = [
+        {
+            "toObjectId": 55,
+            "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 2, "label": "Primary"}],
+        }
+    ]
+    responses.post(
+        assoc, status=207, json={"status": "COMPLETE", "results": [{"from": {"id": "1"}, "to": to}]}
+    )
+    contacts = f"{BASE}/crm/objects/2026-03/contacts/batch/read"
+    person = {"id": "55", "properties": {"firstname": "Ada", "lastname": "Byron", "email": "ada@example.com"}}
+    responses.post(contacts, json={"status": "COMPLETE", "results": [person]})
+    records = list(connector(read_main_contacts=True).read_accounts(None, ReadReport()))
+    assert [r.account.main_contact for r in records] == ["Ada Byron <ada@example.com>", None]
+    _, first, second = responses.calls
+    assert json.loads(first.request.body) == {"inputs": [{"id": "1"}, {"id": "2"}]}
+    assert json.loads(second.request.body) == {
+        "inputs": [{"id": "55"}],
+        "properties": ["firstname", "lastname", "email"],
+        "propertiesWithHistory": [],
+    }
 
 
 @responses.activate

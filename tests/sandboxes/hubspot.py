@@ -121,7 +121,13 @@ BUILTIN_PROPERTIES: dict[str, dict[str, str]] = {
         "hs_lastmodifieddate": "datetime",
         "hs_object_id": "number",
     },
-    "contacts": {"email": "string", "hs_object_id": "number", "hs_lastmodifieddate": "datetime"},
+    "contacts": {
+        "email": "string",
+        "firstname": "string",
+        "lastname": "string",
+        "hs_object_id": "number",
+        "hs_lastmodifieddate": "datetime",
+    },
     "line_items": {"name": "string", "hs_sku": "string", "hs_object_id": "number"},
     # Engagements (https://developers.hubspot.com/docs/api/crm/notes, .../emails, .../calls).
     "notes": {
@@ -178,7 +184,15 @@ ASSOCIATION_TYPES = {
     ("companies", "emails"): {185},
     ("calls", "companies"): {182},
     ("companies", "calls"): {181},
+    # contact <-> company: 1/2 "Primary" (the contact's primary company), 279/280 unlabeled
+    # (https://developers.hubspot.com/docs/api/crm/associations, "Association type id values")
+    ("contacts", "companies"): {1, 279},
+    ("companies", "contacts"): {2, 280},
 }
+# Labels the v4 batch read shows for HUBSPOT_DEFINED types ("Retrieve associated records" example in
+# https://developers.hubspot.com/docs/api-reference/crm-associations-v4/guide: typeId 1 "Primary",
+# 279 null); unlabeled types answer null.
+ASSOCIATION_LABELS = {1: "Primary", 2: "Primary"}
 REVERSE_TYPE = {
     5: 6,
     6: 5,
@@ -196,6 +210,10 @@ REVERSE_TYPE = {
     185: 186,
     182: 181,
     181: 182,
+    1: 2,
+    2: 1,
+    279: 280,
+    280: 279,
 }
 
 # Scopes each route family needs (the API reference pages' "Scope requirements"; tasks need the
@@ -1082,7 +1100,11 @@ class HubSpotSandbox(SandboxApp):
                         {
                             "toObjectId": i,
                             "associationTypes": [
-                                {"category": "HUBSPOT_DEFINED", "typeId": t, "label": None}
+                                {
+                                    "category": "HUBSPOT_DEFINED",
+                                    "typeId": t,
+                                    "label": ASSOCIATION_LABELS.get(t),
+                                }
                                 for t in sorted(ids)
                             ],
                         }

@@ -118,6 +118,7 @@ class PipedriveSandbox(SandboxApp):
         self._ids = itertools.count(1)
         self.users: dict[int, dict[str, Any]] = {}
         self.orgs: dict[int, dict[str, Any]] = {}
+        self.persons: dict[int, dict[str, Any]] = {}
         self.deals: dict[int, dict[str, Any]] = {}
         self.archived: set[int] = set()
         self.deal_products: list[dict[str, Any]] = []
@@ -231,6 +232,35 @@ class PipedriveSandbox(SandboxApp):
                 org["custom_fields"][self.code("organization", field_name)] = value
             self.orgs[org["id"]] = org
             return org
+
+    def add_person(
+        self, name: str, org_id: int | None, emails: list[str] | None = None, primary: int = 0
+    ) -> dict[str, Any]:
+        """A v2 person (https://developers.pipedrive.com/docs/api/v1/Persons#getPersons, v2 tab):
+        ids not nested objects, `emails` as [{value, primary, label}], `is_deleted`."""
+        with self.lock:
+            stamp = iso(datetime.now(UTC))
+            first, _, last = name.partition(" ")
+            person = {
+                "id": self._new_id(),
+                "name": name,
+                "first_name": first or None,
+                "last_name": last or None,
+                "owner_id": self.me_id,
+                "org_id": org_id,
+                "add_time": stamp,
+                "update_time": stamp,
+                "is_deleted": False,
+                "visible_to": 3,
+                "label_ids": [],
+                "emails": [
+                    {"value": e, "primary": i == primary, "label": "work"} for i, e in enumerate(emails or [])
+                ],
+                "phones": [],
+                "custom_fields": {},
+            }
+            self.persons[person["id"]] = person
+            return person
 
     def add_raw_organization(self, record: dict[str, Any]) -> None:
         with self.lock:

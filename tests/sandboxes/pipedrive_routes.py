@@ -166,6 +166,36 @@ def organizations(sb: PipedriveSandbox, request: Request) -> Response:
     return page(request, [select_custom(o, request) for o in items])
 
 
+@on("GET", "/api/v2/persons")
+def persons(sb: PipedriveSandbox, request: Request) -> Response:
+    """`GET /api/v2/persons` (https://developers.pipedrive.com/docs/api/v1/Persons#getPersons, v2):
+    filters `ids` (<= 100), `owner_id`, `org_id`, `updated_since`; `sort_by` id|update_time|add_time
+    with `sort_direction`; cursor paging like every v2 list."""
+    items = [p for p in sb.persons.values() if not p.get("is_deleted")]
+    for name in ("org_id", "owner_id"):
+        value = request.arg(name)
+        if value:
+            items = [p for p in items if str(p.get(name)) == value]
+    ids = request.arg("ids")
+    if ids:
+        wanted = ids.split(",")
+        if len(wanted) > 100:
+            return fail(400, "Validation failed: ids: Must contain at most 100 items", "ids")
+        items = [p for p in items if str(p["id"]) in wanted]
+    since = request.arg("updated_since")
+    if since:
+        floor = datetime.fromisoformat(since)
+        items = [p for p in items if datetime.fromisoformat(str(p.get("update_time"))) >= floor]
+    sort_by = request.arg("sort_by") or "id"
+    if sort_by not in ("id", "update_time", "add_time"):
+        return fail(400, "Validation failed: sort_by: Must be one of id, update_time, add_time")
+    items.sort(
+        key=lambda p: (str(p.get(sort_by)) if sort_by != "id" else 0, p.get("id") or 0),
+        reverse=request.arg("sort_direction") == "desc",
+    )
+    return page(request, [dict(p) for p in items])
+
+
 # ---------------------------------------------------------------- deals
 
 

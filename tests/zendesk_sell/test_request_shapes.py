@@ -73,7 +73,8 @@ def test_listing_asks_for_100_per_page_sorted_by_id_and_follows_until_no_next_pa
     responses.get(f"{BASE}/v2/contacts", json=page(1, True))
     responses.get(f"{BASE}/v2/contacts", json=page(2, False))
     connector = ZendeskSellConnector(
-        ZendeskSellSettings(access_token=TOKEN, incremental="full"), limiter=NoLimit()
+        ZendeskSellSettings(access_token=TOKEN, incremental="full", read_main_contacts=False),
+        limiter=NoLimit(),
     )
     assert [r.account.id for r in connector.read_accounts(None, ReadReport())] == ["1", "2"]
     queries = [parse_qs(urlsplit(c.request.url).query) for c in responses.calls]
