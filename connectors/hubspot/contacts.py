@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.hubspot.client import HubSpotClient
+from connectors.main_contacts import contact_text as text_of
 from domain import ConnectorError
-from domain.bounds import MAX_NAME_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ CONTACT_PROPERTIES = ["firstname", "lastname", "email"]
 def contact_text(properties: Mapping[str, Any]) -> str | None:
     """`Name <email>`, the name or the email alone when one is missing, None when both are."""
     name = " ".join(str(properties.get(p) or "").strip() for p in ("firstname", "lastname")).strip()
-    email = str(properties.get("email") or "").strip()
-    text = f"{name} <{email}>" if name and email else name or email
-    return text[:MAX_NAME_LENGTH] or None
+    return text_of(name, str(properties.get("email") or ""))
 
 
 def choose_contacts(association_body: Mapping[str, Any]) -> dict[str, str]:

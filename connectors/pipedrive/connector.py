@@ -23,7 +23,7 @@ from connectors.capabilities import DailyBudget
 from connectors.http import ApiBacked, ApiClient
 from connectors.pipedrive import mapping
 from connectors.pipedrive.client import PipedriveClient
-from connectors.pipedrive.contacts import PipedriveMainContacts
+from connectors.pipedrive.contacts import main_contacts
 from connectors.pipedrive.conversations import PipedriveConversations
 from connectors.pipedrive.fields import FieldCatalog, parse_datetime, parse_money
 from connectors.pipedrive.limits import DailyTokenBudget
@@ -78,7 +78,7 @@ class PipedriveConnector(ApiBacked):
         )
         self.reader = PipedriveReader(self.client)
         self.conversations = PipedriveConversations(self.client)
-        self.main_contacts = PipedriveMainContacts(self.client, enabled=settings.read_main_contacts)
+        self.main_contacts = main_contacts(self.client, enabled=settings.read_main_contacts)
         self.writer = PipedriveWriter(
             self.client, self.reader, settings, self.key_code, **({"sleep": sleep} if sleep else {})
         )

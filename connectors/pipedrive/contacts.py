@@ -10,15 +10,11 @@ Only the text is kept: memory is bounded by the organizations with a person, not
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
+from connectors.main_contacts import MainContactsByOrganisation, contact_text
 from connectors.pipedrive.client import PipedriveClient
-from domain import ConnectorError
-from domain.bounds import MAX_NAME_LENGTH
-
-log = logging.getLogger(__name__)
 
 
 def primary_email(person: Mapping[str, Any]) -> str:
@@ -34,50 +30,20 @@ def person_text(person: Mapping[str, Any]) -> str | None:
     """`Name <email>`, the name or the email alone when one is missing, None when both are."""
     name = str(person.get("name") or "").strip()
     name = name or " ".join(str(person.get(f) or "").strip() for f in ("first_name", "last_name")).strip()
-    email = primary_email(person)
-    text = f"{name} <{email}>" if name and email else name or email
-    return text[:MAX_NAME_LENGTH] or None
+    return contact_text(name, primary_email(person))
 
 
-class PipedriveMainContacts:
-    """Per connector: organization id -> main contact text, read on first use in a pass."""
+def _organisation(person: Mapping[str, Any]) -> object:
+    return None if person.get("is_deleted") is True else person.get("org_id")
 
-    def __init__(self, client: PipedriveClient, enabled: bool = True) -> None:
-        self.client = client
-        self.enabled = enabled
-        self._by_org: dict[str, tuple[int, str]] | None = None
 
-    def of(self, account_id: str) -> str | None:
-        if not self.enabled:
-            return None
-        if self._by_org is None:
-            self._by_org = self._read()
-        found = self._by_org.get(account_id)
-        return found[1] if found else None
-
-    def forget(self) -> None:
-        """A new pass reads the persons again (they may have changed)."""
-        self._by_org = None
-
-    def _read(self) -> dict[str, tuple[int, str]]:
-        by_org: dict[str, tuple[int, str]] = {}
-        try:
-            for person in self.client.pages("/api/v2/persons", {"sort_by": "id"}):
-                if not isinstance(person, Mapping) or person.get("is_deleted") is True:
-                    continue
-                org, text = person.get("org_id"), person_text(person)
-                try:
-                    person_id = int(person.get("id"))  # type: ignore[arg-type]
-                except (TypeError, ValueError):
-                    continue
-                if org is None or text is None:
-                    continue
-                known = by_org.get(str(org))
-                if known is None or person_id < known[0]:
-                    by_org[str(org)] = (person_id, text)
-        except ConnectorError as exc:
-            if exc.status != 403:
-                raise
-            log.warning("Pipedrive refused listing persons (%s); tasks will not name a main contact", exc)
-            self.enabled = False
-        return by_org
+def main_contacts(client: PipedriveClient, enabled: bool = True) -> MainContactsByOrganisation:
+    """Organization id -> main contact, from one listing of persons per pass."""
+    return MainContactsByOrganisation(
+        "Pipedrive",
+        lambda: client.pages("/api/v2/persons", {"sort_by": "id"}),
+        _organisation,
+        person_text,
+        enabled,
+        refused=(403,),
+    )

@@ -19,7 +19,7 @@ from connectors.http import ApiBacked, ApiClient
 from connectors.ratelimit import RateBudget, RateLimiter
 from connectors.zendesk_sell import mapping
 from connectors.zendesk_sell.client import SellClient
-from connectors.zendesk_sell.contacts import SellMainContacts
+from connectors.zendesk_sell.contacts import main_contacts
 from connectors.zendesk_sell.conversations import SellConversations
 from connectors.zendesk_sell.reader import SellReader, StreamExpired, decode_cursor, encode_cursor
 from connectors.zendesk_sell.settings import ZendeskSellSettings
@@ -54,7 +54,7 @@ class ZendeskSellConnector(ApiBacked):
         self.client = SellClient(settings, limiter=limiter, sleep=sleep)
         self.reader = SellReader(self.client)
         self.conversations = SellConversations(self.client)
-        self.main_contacts = SellMainContacts(self.client, enabled=settings.read_main_contacts)
+        self.main_contacts = main_contacts(self.client, enabled=settings.read_main_contacts)
         self.writer = SellWriter(self.client, settings, **({"sleep": sleep} if sleep else {}))
         self._today = today or (lambda: utcnow().date())
         self._next_cursor: str | None = None
