@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from tests.own_services import wait
+
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 
@@ -240,10 +242,7 @@ def wait_for(
     predicate: Callable[[], object], timeout: float, what: str, logs: Callable[[], str] = lambda: ""
 ) -> object:
     """Poll until `predicate()` is truthy; fail naming `what` (a bound on waiting, not a speed check)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}\n{logs()}")
+    try:
+        return wait(predicate, timeout, what)
+    except TimeoutError as exc:
+        pytest.fail(f"{exc}\n{logs()}")
