@@ -9,7 +9,7 @@ Printed:
    run once per pass (the ledger query that feeds it is not included).
 2. On the bundled sample (a dry run, no caps, so every candidate is seen): per owner, the top K
    by the old order (score, then account id) against the top K by rank value, P(win | playbook,
-   score, stage) x estimated amount (`worker.pipeline.capacity.rank_value`, the order `plan`
+   score, stage) x estimated amount (`worker.pipeline.ranking.rank_value`, the order `plan`
    uses), and the expected won amount of each: the sum of P(win) x amount.
    P(win) is calibrated (playbooks/calibration.py) on the sample's history: a fresh sample's ledger
    has no closed deals, so the backtest's replay of every built-in playbook over 2026-06-01 to
