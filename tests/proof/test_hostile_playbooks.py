@@ -123,7 +123,7 @@ def test_formulas_that_cannot_give_an_amount_are_refused_by_check(tmp_path, form
 def test_check_lists_every_problem_of_a_file_each_with_its_line(tmp_path):
     broken = (
         SEED.replace('operator: ">="', 'operator: "=>"', 1)
-        .replace("points: 45", "points: 450")
+        .replace("points: 40", "points: 400", 1)
         .replace("kind: upsell", "kind: upsale")
         .replace("price_per_seat * suggested_seats * 12", "mrr / 0")
     )

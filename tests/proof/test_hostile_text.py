@@ -29,7 +29,7 @@ from worker.outcomes.html import render_html
 from worker.outcomes.report import build_report
 from worker.store.outcomes import OutcomeStore
 
-ACCOUNT = "acc-0012"  # gets a premium_support and a seat_expansion offer on the sample
+ACCOUNT = "acc-0012"  # gets a security_addon and a seat_expansion offer on the sample
 FORMULA = 'HYPERLINK("http://evil.example","x")'
 SCRIPT = "<script>alert('pwned')</script>"
 
@@ -82,13 +82,13 @@ def test_a_formula_account_name_is_inert_in_the_csv_and_true_in_the_jsonl(tmp_pa
 def hostile_playbooks(tmp_path: Path) -> Path:
     folder = tmp_path / "playbooks"
     shutil.copytree(builtin_playbook_dir(), folder)
-    path = folder / "premium_support.yaml"
+    path = folder / "security_addon.yaml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace(
-        'subject: "Premium support for $account_name"',
-        f'subject: "{SCRIPT} Premium support for $account_name"',
-    )
-    text = text.replace("title: Premium support for accounts at scale", f'title: "{SCRIPT} Premium support"')
+    subject = 'subject: "Security add-on (SSO, SCIM, audit log) for $account_name"'
+    title = "title: Security add-on for large teams on higher plans"
+    assert subject in text and title in text  # the hostile text lands where the test says
+    text = text.replace(subject, f'subject: "{SCRIPT} Security add-on for $account_name"')
+    text = text.replace(title, f'title: "{SCRIPT} Security add-on"')
     path.write_text(text, encoding="utf-8")
     return folder
 
@@ -119,10 +119,13 @@ def test_hubspot_task_bodies_escape_account_names_and_playbook_text(tmp_path):
             # both offers of the account written (issue #15 caps lifted)
             "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none",
             "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
+            # a task per offer, so each playbook's own subject and body are checked (the grouped
+            # task's listing is checked in test_a_grouped_task_escapes_the_offers_it_lists)
+            "OPPWORKER_ONE_TASK_PER_ACCOUNT": "false",
         },
     )
     tasks = [t for t in jsonl(tmp_path / "out" / "outbox" / "tasks.jsonl") if t["account_id"] == ACCOUNT]
-    assert {t["opportunity_key"].split(":")[1] for t in tasks} >= {"premium_support", "seat_expansion"}
+    assert {t["opportunity_key"].split(":")[1] for t in tasks} >= {"security_addon", "seat_expansion"}
     for record in tasks:
         task = FollowUpTask.model_validate(record)
         body = hubspot.task_properties(task, "TODO")["hs_task_body"]
@@ -132,8 +135,34 @@ def test_hubspot_task_bodies_escape_account_names_and_playbook_text(tmp_path):
         assert "<script" not in body and "<img" not in body
         assert name in "".join(parsed.text)  # the CSM still reads the true name
         assert hubspot.marker_key(body) == task.opportunity_key  # idempotency still finds the task
-    premium = next(t for t in tasks if ":premium_support:" in t["opportunity_key"])
-    assert premium["subject"].startswith(SCRIPT)  # the JSONL keeps the playbook's true text
+    hostile = next(t for t in tasks if ":security_addon:" in t["opportunity_key"])
+    assert hostile["subject"].startswith(SCRIPT)  # the JSONL keeps the playbook's true text
+
+
+def test_a_grouped_task_escapes_the_offers_it_lists(tmp_path):
+    """One task per account (issue #15): the lead task lists the account's other offers, whose
+    titles and reasons come from playbooks and data; they are escaped like the rest of the body."""
+    data = sample_copy(tmp_path)
+    name = f"{SCRIPT} & <img src=x onerror=alert(1)> Ltd"
+    edit_csv(data / "accounts.csv", ACCOUNT, "name", name)
+    run(
+        data,
+        tmp_path / "out",
+        env={
+            "OPPWORKER_PLAYBOOK_DIRS": str(hostile_playbooks(tmp_path)),
+            "OPPWORKER_INCLUDE_BUILTIN_PLAYBOOKS": "false",
+            "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none",
+            "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
+        },
+    )
+    (task,) = [t for t in jsonl(tmp_path / "out" / "outbox" / "tasks.jsonl") if t["account_id"] == ACCOUNT]
+    assert task["covers"], "the account's second offer is listed in its one task"
+    body = hubspot.task_properties(FollowUpTask.model_validate(task), "TODO")["hs_task_body"]
+    parsed = Tags()
+    parsed.feed(body)
+    assert set(parsed.tags) <= {"br"}, f"HTML tags from data reached the task body: {parsed.tags}"
+    assert "<script" not in body and "<img" not in body
+    assert all(key in "".join(parsed.text) for key in task["covers"])  # the listing names each deal
 
 
 def report_html(tmp_path: Path, crm: str, playbook: str, stage: str) -> str:
