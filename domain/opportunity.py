@@ -44,6 +44,19 @@ def opportunity_key(account_id: str, playbook: str, offer: str, cycle: int = 1) 
     return base if cycle <= 1 else f"{base}:{cycle}"
 
 
+def parse_key(key: str) -> tuple[str, str, str] | None:
+    """(account_id, playbook, offer) from `<account>:<playbook>:<offer>[:<cycle>]`: the inverse of
+    `opportunity_key`, kept beside it so a CRM reading its deals back splits keys the way they were
+    built. None for a key this tool did not write."""
+    parts = key.split(":")
+    if len(parts) < 3 or not all(parts[:3]):
+        return None
+    rest = parts[2:]
+    if len(rest) > 1 and rest[-1].isdigit():
+        rest = rest[:-1]
+    return parts[0], parts[1], ":".join(rest)
+
+
 class Opportunity(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 

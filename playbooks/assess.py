@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from math import isfinite
 from typing import Any
 
-from domain import Account, Conversation, FollowUpTask, JourneyStage, Opportunity
+from domain import Account, Conversation, JourneyStage
 from domain.opportunity import opportunity_key
 from playbooks.affinity import AffinityModel
-from playbooks.calibration import WinChances, chance_phrase
+from playbooks.calibration import WinChances
 from playbooks.catalog import Catalog
 from playbooks.engine import CompiledPlaybook, PlaybookScore, compile_playbook, score_playbook
 from playbooks.formula import AmountError, AmountFormula
@@ -34,8 +34,6 @@ from playbooks.intent_signals import (
     HeardIntent,
     Listener,
     churn_block,
-    quotes,
-    render_quotes,
 )
 from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
@@ -45,7 +43,6 @@ from playbooks.offers import (
     Unpriced,
     offer_currency,
     resolve_offer,
-    suggested_seats,
 )
 from playbooks.outcome import (  # the outcome vocabulary: callers import it from here
     ALREADY_OPEN,
@@ -57,7 +54,7 @@ from playbooks.outcome import (  # the outcome vocabulary: callers import it fro
     AccountAssessment,
     PlaybookOutcome,
 )
-from playbooks.render import render_explanation, render_template, render_unmet, task_marker
+from playbooks.proposal import estimate_amount, opportunity_for, task_for
 from playbooks.signals import SIGNALS, SignalContext
 from playbooks.usage import MetricSummary, summarise_all
 
@@ -239,123 +236,22 @@ class Assessor:
             return PlaybookOutcome(score, SUPPRESSED, "offer_cap")
         cycle = history.closed_count(playbook.id, offer.code) + 1
         key = opportunity_key(account.id, playbook.id, offer.code, cycle)
-        opportunity = self._opportunity(key, score, account, stage, offer, now)
+        amount = self.estimate_amount(playbook, account, offer, score.score)
+        currency = offer_currency(account, self.catalog)
+        opportunity = opportunity_for(key, score, account, stage, offer, now, amount, currency)
         if in_control_group(self.holdout_ids.get(account.id, account.id), playbook.id, playbook.holdout):
             # Would have fired: the opportunity is kept for the ledger's record, no task is built
             # and nothing is written (writers only take NEW outcomes).
             return PlaybookOutcome(score, HOLDOUT, HOLDOUT, opportunity, None)
-        task = self._task(opportunity, score, account, offer, now, heard)
+        task = task_for(opportunity, score, account, offer, now, self.win_chances, heard)
         return PlaybookOutcome(score, NEW, None, opportunity, task)
 
     def estimate_amount(
         self, playbook: Playbook, account: Account, offer: ResolvedOffer, score: int
     ) -> Decimal:
-        """The deal's amount from the playbook's formula. Raises `AmountError` when the formula
-        gives no finite amount for this account (e.g. a division by its zero seats)."""
-        mrr = float(account.mrr or 0)
-        seats = account.seats_purchased or 0
-        names = {
-            "mrr": mrr,
-            "seats_purchased": seats,
-            "seats_used": account.seats_used or 0,
-            "suggested_seats": offer.suggested_seats or suggested_seats(account),
-            "price_per_seat": mrr / seats if seats else 0.0,
-            "offer_monthly_price": float(offer.monthly_price),
-            "plan_rank": account.plan_rank,
-            "score": score,
-        }
-        value = self._amounts[playbook.id].evaluate(names)  # finite and bounded, or AmountError
-        amount = Decimal(str(value))
-        return max(amount, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-    def _opportunity(
-        self,
-        key: str,
-        score: PlaybookScore,
-        account: Account,
-        stage: JourneyStage,
-        offer: ResolvedOffer,
-        now: datetime,
-    ) -> Opportunity:
-        playbook = score.playbook
-        # Validated although built from validated parts: pydantic-core's validation is faster than
-        # `model_construct`'s Python loop over the fields, and it keeps the model's bounds honest.
-        return Opportunity(
-            key=key,
-            account_id=account.id,
-            account_name=account.name,
-            kind=playbook.kind,
-            playbook=playbook.id,
-            title=f"{account.name or account.id}: {offer.title}",
-            offer=offer.code,
-            estimated_amount=self.estimate_amount(playbook, account, offer, score.score),
-            currency=offer_currency(account, self.catalog),
-            score=score.score,
-            explanation=score.contributions(),
-            owner_id=account.owner_id,
-            journey_stage=stage,
-            close_date=now.date() + timedelta(days=playbook.close_in_days),
-        )
-
-    def _task(
-        self,
-        opportunity: Opportunity,
-        score: PlaybookScore,
-        account: Account,
-        offer: ResolvedOffer,
-        now: datetime,
-        heard: Heard | None = None,
-    ) -> FollowUpTask:
-        template = score.playbook.task
-        values: dict[str, str] = {
-            "account_name": account.name or account.id,
-            "account_id": account.id,
-            "offer": offer.code,
-            "offer_title": offer.title,
-            "playbook_title": score.playbook.title,
-            "score": str(score.score),
-            "stage": opportunity.journey_stage.value.replace("_", " "),
-            "amount": f"{opportunity.estimated_amount:,.2f}",
-            "currency": opportunity.currency,
-            "suggested_seats": str(offer.suggested_seats or suggested_seats(account)),
-            "win_chance": chance_phrase(
-                self.win_chances.probability(
-                    opportunity.playbook, opportunity.score, opportunity.journey_stage
-                )
-            ),
-        }
-        # The met signals only: a task states facts about the customer, and a miss's reason text
-        # ("0 API calls in 30 days: production depends on it") is not one. `$not_met` phrases the
-        # misses as unmet, for a playbook that wants the CSM to see them.
-        values["reasons"] = render_explanation(opportunity.explanation, include_misses=False)
-        values["not_met"] = render_unmet(opportunity.explanation)
-        values["talking_points"] = "\n".join(
-            "- " + render_template(point, values) for point in template.talking_points
-        )
-        body = render_template(template.body, values).rstrip() + "\n\n"
-        contact = account_lines(account)
-        body += contact + "\n\n" if contact else ""
-        if heard is not None and heard.mentions:  # the customer's own words, so the CSM picks up there
-            said = render_quotes(quotes(opportunity.explanation, heard, account, offer.code))
-            body += said + "\n\n" if said else ""
-        body += task_marker(opportunity.key)
-        return FollowUpTask(
-            opportunity_key=opportunity.key,
-            account_id=account.id,
-            subject=render_template(template.subject, values),
-            body=body,
-            due_date=now.date() + timedelta(days=template.due_in_days),
-            priority=template.priority,
-            owner_id=account.owner_id,
-        )
-
-
-def account_lines(account: Account) -> str:
-    """Who to call and where the account is in the CRM, where the source says (issue #15)."""
-    lines = [f"Main contact: {account.main_contact}"] if account.main_contact else []
-    if account.crm_url:
-        lines.append(f"In the CRM: {account.crm_url}")
-    return "\n".join(lines)
+        """The deal's amount from the playbook's formula, parsed once per pass. Raises `AmountError`
+        when the formula gives no finite amount for this account."""
+        return estimate_amount(self._amounts[playbook.id], account, offer, score)
 
 
 __all__ = [

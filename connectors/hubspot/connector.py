@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from connectors.hubspot import mapping, paging
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.contacts import MainContacts
 from connectors.hubspot.conversations import HubSpotConversations
+from connectors.hubspot.deals import DealReader
 from connectors.hubspot.products import products_by_company
 from connectors.hubspot.settings import HubSpotSettings, load_settings
 from connectors.hubspot.writer import Writer
@@ -31,8 +31,6 @@ from domain import (
     Owner,
     WriteResult,
 )
-
-log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
@@ -59,7 +57,7 @@ class HubSpotConnector(ApiBacked):
         self._spool: IO[str] | None = None
         self._spool_started: datetime | None = None
         self._owned: dict[str, frozenset[str]] | None = None  # products_source=line_items, per pass
-        self._facts: dict[str, DealFacts] = {}  # deal facts by key, from this pass's read_opportunities
+        self._deals = DealReader(self.client, settings)
         self._conversations = HubSpotConversations(self.client)
         self._contacts = MainContacts(self.client, enabled=settings.read_main_contacts)
 
@@ -90,81 +88,19 @@ class HubSpotConnector(ApiBacked):
                     yield owner
 
     def read_opportunities(self) -> Iterator[ExistingOpportunity]:
-        """Deals carrying our key, open and closed. Search (not list) so that only our deals are
-        read; the search index lags writes by moments, which the worker's ledger covers."""
-        filters = [{"propertyName": mapping.KEY_PROPERTY, "operator": "HAS_PROPERTY"}]
-        self._facts = {}
-        for page in paging.iter_search(self.client, "deals", filters, mapping.DEAL_READ_PROPERTIES):
-            for deal in page:
-                existing = mapping.deal_to_existing(deal)
-                if existing is None:
-                    log.warning("deal %s has our key but no account id; ignored", deal.get("id"))
-                    continue
-                self._facts[existing.key] = mapping.deal_facts(deal)
-                yield existing
+        return self._deals.read_opportunities()
 
     def read_deal_facts(self, keys: Sequence[str]) -> dict[str, DealFacts]:
-        """Capability `ReadsDealFacts` (connectors/capabilities.py): amount, lost reason, kind, score by key.
-
-        The pass has just read every deal of ours with these properties (read_opportunities), so
-        those keys cost no call; others (not yet in the search index, or deleted) are read by key,
-        100 per batch read. Keys HubSpot does not know are left out."""
-        facts = {k: self._facts[k] for k in keys if k in self._facts}
-        missing = [k for k in dict.fromkeys(keys) if k not in facts]
-        for start in range(0, len(missing), self.settings.batch_size):
-            chunk = missing[start : start + self.settings.batch_size]
-            body = (
-                self.client.batch_read(
-                    "deals",
-                    chunk,
-                    mapping.DEAL_READ_PROPERTIES,
-                    id_property=mapping.KEY_PROPERTY,
-                    endpoint="deals.facts",
-                )
-                or {}
-            )
-            for deal in body.get("results") or []:
-                key = (deal.get("properties") or {}).get(mapping.KEY_PROPERTY)
-                if key:
-                    facts[key] = self._facts[key] = mapping.deal_facts(deal)
-        return facts
+        """Capability `ReadsDealFacts` (connectors/capabilities.py); see DealReader."""
+        return self._deals.read_deal_facts(keys)
 
     def read_task_states(self, task_ids: Sequence[str]) -> dict[str, bool]:
-        """Capability `ReadsTaskStates`: whether each follow-up task is completed
-        (`hs_task_status == COMPLETED`, https://developers.hubspot.com/docs/api/crm/tasks), by task
-        id, 100 per batch read. Ids HubSpot does not know (deleted tasks) are left out. Costs one
-        call per 100 tasks per pass; `track_task_states: false` turns it off."""
-        if not self.settings.track_task_states:
-            return {}
-        states: dict[str, bool] = {}
-        ids = list(dict.fromkeys(str(t) for t in task_ids))
-        for start in range(0, len(ids), self.settings.batch_size):
-            chunk = ids[start : start + self.settings.batch_size]
-            body = self.client.batch_read("tasks", chunk, ["hs_task_status"], endpoint="tasks.states")
-            for task in (body or {}).get("results") or []:
-                status = (task.get("properties") or {}).get("hs_task_status")
-                states[str(task["id"])] = str(status or "").upper() == "COMPLETED"
-        return states
+        """Capability `ReadsTaskStates`; see DealReader."""
+        return self._deals.read_task_states(task_ids)
 
     def read_opportunities_for(self, account_ids: Iterable[str]) -> Iterator[ExistingOpportunity]:
-        """Our deals on these accounts only (capability `ReadsOpportunitiesFor`).
-
-        An incremental pass assesses only the accounts that changed, so it needs only their deals;
-        reading every deal we ever created costs one search page per 200 deals on every pass, which
-        dominates an incremental pass's calls. Search `IN` on `oppworker_account_id`, 100 values per
-        query (the docs give no figure for IN lists; 100 keeps the request small).
-        """
-        ids = list(dict.fromkeys(str(a) for a in account_ids))
-        for start in range(0, len(ids), 100):
-            filters = [
-                {"propertyName": "oppworker_account_id", "operator": "IN", "values": ids[start : start + 100]}
-            ]
-            for page in paging.iter_search(self.client, "deals", filters, mapping.DEAL_READ_PROPERTIES):
-                for deal in page:
-                    existing = mapping.deal_to_existing(deal)
-                    if existing is not None:
-                        self._facts[existing.key] = mapping.deal_facts(deal)  # read_deal_facts: no call
-                        yield existing
+        """Capability `ReadsOpportunitiesFor`; see DealReader."""
+        return self._deals.read_opportunities_for(account_ids)
 
     def read_account_history(self) -> Iterator[AccountState]:
         """Capability `ReadsAccountHistory`: plan, seats and MRR over time from company property history

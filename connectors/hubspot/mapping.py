@@ -1,33 +1,37 @@
-"""Pure translation between HubSpot JSON and the domain types. No I/O, so it is tested on its own.
-
-HubSpot returns every property value as a string (or null); dates arrive as ISO dates, ISO
-datetimes or epoch milliseconds depending on the property type, so parsing accepts all three.
+"""Pure translation between HubSpot JSON and the domain types: companies, owners and deals. No
+I/O, so it is tested on its own. Property values are parsed in `values.py`, tasks mapped in
+`task_mapping.py`.
 """
 
 from __future__ import annotations
 
-import html
-import math
-import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from connectors.base import AccountRecord, AccountState, DealFacts, ReadReport, usage_point
+
+# `as` names: re-exported, where the connector, writer, bench and tests use them as `mapping.<name>`
+from connectors.hubspot.associations import DEAL_TO_COMPANY_PRIMARY, association
+from connectors.hubspot.associations import TASK_TO_COMPANY as TASK_TO_COMPANY
+from connectors.hubspot.associations import TASK_TO_DEAL as TASK_TO_DEAL
+from connectors.hubspot.task_mapping import marker_key as marker_key
+from connectors.hubspot.task_mapping import task_create_input as task_create_input
+from connectors.hubspot.task_mapping import task_properties as task_properties
+from connectors.hubspot.values import finite_number, iso_midnight, parse_date, parse_datetime
+from connectors.hubspot.values import to_epoch_ms as to_epoch_ms
 from domain import (
     Account,
     Contribution,
     ExistingOpportunity,
-    FollowUpTask,
     Opportunity,
     OpportunityStatus,
     Owner,
     UsagePoint,
 )
-from domain.opportunity import TASK_MARKER  # the last line of every task body we write
 
 KEY_PROPERTY = "oppworker_key"
 
@@ -50,40 +54,6 @@ DEAL_READ_PROPERTIES = [
     "amount",
     "closed_lost_reason",
 ]
-
-# HUBSPOT_DEFINED association type ids (https://developers.hubspot.com/docs/api/crm/associations,
-# "Association type ID values"); verified against GET /crm/v4/associations/{from}/{to}/labels.
-DEAL_TO_COMPANY_PRIMARY = 5
-TASK_TO_COMPANY = 192
-TASK_TO_DEAL = 216
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    text = str(value).strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_date(value: Any) -> date | None:
-    parsed = parse_datetime(value)
-    return parsed.date() if parsed else None
-
-
-def to_epoch_ms(moment: datetime) -> str:
-    return str(int(moment.timestamp() * 1000))
-
-
-def iso_midnight(day: date) -> str:
-    """Date properties take midnight UTC (https://developers.hubspot.com/docs/api/crm/properties,
-    "Date values")."""
-    return datetime.combine(day, time(0), tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 # -- companies -> accounts ------------------------------------------------------------------------
@@ -128,7 +98,7 @@ def company_to_record(
         value = props.get(prop)
         if value in (None, ""):
             continue
-        number = _number(value)
+        number = finite_number(value)
         if number is None:
             report.default(f"non_numeric_{metric}", company_id, f"{prop}={str(value)[:40]!r}")
             continue
@@ -154,14 +124,6 @@ def _validated_account(raw: dict[str, Any], company_id: str, report: ReadReport)
                 raw.pop(name, None)
     report.skip("invalid_company", company_id)
     return None
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def company_basket(
@@ -212,7 +174,7 @@ def _history_value(canonical: str, value: Any) -> Any:
         return None
     if canonical == "plan":
         return str(value).strip() or None
-    number = _number(value)
+    number = finite_number(value)
     if number is None or number < 0:
         return None
     return Decimal(str(value).strip()) if canonical == "mrr" else int(number)
@@ -258,7 +220,7 @@ def deal_create_input(opportunity: Opportunity, pipeline: str, stage: str) -> di
     `objectWriteTraceId` asks for a 207 with per-item errors instead of failing the whole batch."""
     return {
         "properties": deal_properties(opportunity, pipeline, stage),
-        "associations": [_association(opportunity.account_id, DEAL_TO_COMPANY_PRIMARY)],
+        "associations": [association(opportunity.account_id, DEAL_TO_COMPANY_PRIMARY)],
         "objectWriteTraceId": opportunity.key,
     }
 
@@ -300,71 +262,14 @@ def deal_facts(deal: Mapping[str, Any]) -> DealFacts:
             amount = Decimal(str(props["amount"]))
         except ArithmeticError:
             amount = None
-    score = _number(props.get("oppworker_score")) if props.get("oppworker_score") not in (None, "") else None
+    score = (
+        finite_number(props.get("oppworker_score"))
+        if props.get("oppworker_score") not in (None, "")
+        else None
+    )
     return DealFacts(
         amount=amount,
         lost_reason=props.get("closed_lost_reason") or None,
         kind=props.get("oppworker_kind") or None,
         score=int(score) if score is not None else None,
     )
-
-
-# -- tasks ----------------------------------------------------------------------------------------
-def with_marker(body: str, key: str) -> str:
-    """The task body always ends with the marker line, whether or not the renderer added it."""
-    marker = f"{TASK_MARKER} {key}"
-    stripped = body.rstrip()
-    if stripped.splitlines() and stripped.splitlines()[-1].strip() == marker:
-        return stripped
-    return f"{stripped}\n\n{marker}" if stripped else marker
-
-
-def marker_key(body: str | None) -> str | None:
-    """The opportunity key from a task body's last marker line (HubSpot's editor stores task bodies
-    as HTML, so tags become line breaks and entities are decoded before looking)."""
-    if not body:
-        return None
-    text = html.unescape(re.sub(r"<[^>]*>", "\n", body))
-    for line in reversed([line.strip() for line in text.splitlines() if line.strip()]):
-        if line.startswith(TASK_MARKER):
-            return line[len(TASK_MARKER) :].strip() or None
-    return None
-
-
-def html_body(text: str) -> str:
-    """HubSpot shows `hs_task_body` as rich text (HTML), so the plain body is escaped (a `<script>`
-    in an account name or a playbook title stays text, #16) and its line breaks become `<br>`.
-    `marker_key` reads it back: tags become line breaks and entities are decoded."""
-    return "<br>\n".join(html.escape(line, quote=False) for line in text.split("\n"))
-
-
-def task_properties(task: FollowUpTask, task_type: str) -> dict[str, str]:
-    """Task properties (https://developers.hubspot.com/docs/api/crm/tasks): hs_timestamp (due date,
-    required) and the rest."""
-    props = {
-        "hs_timestamp": iso_midnight(task.due_date),
-        "hs_task_subject": task.subject[:250],
-        "hs_task_body": html_body(with_marker(task.body, task.opportunity_key)),
-        "hs_task_priority": task.priority,
-        "hs_task_status": "NOT_STARTED",
-        "hs_task_type": task_type,
-    }
-    if task.owner_id:
-        props["hubspot_owner_id"] = task.owner_id
-    return props
-
-
-def task_create_input(task: FollowUpTask, deal_id: str, task_type: str) -> dict[str, Any]:
-    """Batch create input with the associations the spec marks required: company and deal."""
-    return {
-        "properties": task_properties(task, task_type),
-        "associations": [_association(task.account_id, TASK_TO_COMPANY), _association(deal_id, TASK_TO_DEAL)],
-        "objectWriteTraceId": task.opportunity_key,
-    }
-
-
-def _association(to_id: str, type_id: int) -> dict[str, Any]:
-    return {
-        "to": {"id": str(to_id)},
-        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
-    }

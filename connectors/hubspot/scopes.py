@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.hubspot.client import HubSpotClient, missing_scopes
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.errors import missing_scopes
 from connectors.hubspot.mapping import KEY_PROPERTY
 from domain import ConnectorError, FailureKind
 

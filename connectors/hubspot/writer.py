@@ -31,51 +31,16 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from connectors.hubspot import mapping
+from connectors.hubspot.batch_errors import chunks, error_keys, error_text, is_transient
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.settings import HubSpotSettings
 from domain import ConnectorError, FailureKind, FollowUpTask, Opportunity, WriteResult
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _error_keys(error: Mapping[str, Any]) -> list[str]:
-    """The objectWriteTraceIds a per-item error names (context values are lists of strings)."""
-    value = (error.get("context") or {}).get("objectWriteTraceId") or []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-def _error_text(error: Mapping[str, Any]) -> str:
-    text = f"{error.get('category') or 'error'}: {error.get('message') or ''}".strip()
-    return text[:300]
-
-
-# Per-item error categories that will not change on a resend: anything else in a 207 (HubSpot's
-# INTERNAL_ERROR, RATE_LIMITS, a missing item) is resent within the call, after a lookup, up to
-# max_attempts. https://developers.hubspot.com/docs/api-reference/error-handling lists the categories.
-PERMANENT = {
-    "VALIDATION_ERROR",
-    "OBJECT_ALREADY_EXISTS",
-    "CONFLICT",
-    "INVALID_AUTHENTICATION",
-    "MISSING_SCOPES",
-    "OBJECT_NOT_FOUND",
-    "PROPERTY_DOESNT_EXIST",
-    "INVALID_EMAIL",
-}
-
-
-def _transient(error: Mapping[str, Any]) -> bool:
-    return str(error.get("category") or "") not in PERMANENT
 
 
 class Writer:
@@ -142,8 +107,8 @@ class Writer:
                         results[key] = WriteResult(key=key, crm_id=str(deal["id"]), created=True)
                         self.fresh_deals.add(key)
                 for error in body.get("errors") or []:
-                    for key in _error_keys(error):
-                        refused[key] = (_error_text(error), _transient(error))
+                    for key in error_keys(error):
+                        refused[key] = (error_text(error), is_transient(error))
                 sent = [i["properties"][mapping.KEY_PROPERTY] for i in inputs]
                 missing = [k for k in sent if k not in results and k not in refused]
                 for key in missing:  # neither created nor refused by name: find out, never assume
@@ -286,9 +251,9 @@ class Writer:
                 if key:
                     results[key] = WriteResult(key=key, crm_id=str(task["id"]), created=True)
             for error in body.get("errors") or []:
-                for key in _error_keys(error):
-                    results[key] = WriteResult(key=key, error=_error_text(error))
-                    if _transient(error):
+                for key in error_keys(error):
+                    results[key] = WriteResult(key=key, error=error_text(error))
+                    if is_transient(error):
                         transient.add(key)
             for task in remaining:
                 if task.opportunity_key not in results:

@@ -20,8 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
+from connectors.account_fields import field_parsers, parsed_value, products_value, validated_account
 from connectors.base import AccountRecord, ReadReport
 from connectors.field_values import parse_number
 from connectors.pipedrive.fields import (
@@ -34,7 +33,6 @@ from connectors.pipedrive.fields import (
     parse_money,
 )
 from domain import (
-    Account,
     ExistingOpportunity,
     FollowUpTask,
     Opportunity,
@@ -42,32 +40,11 @@ from domain import (
     Owner,
     UsagePoint,
 )
-from domain.opportunity import task_marker
+from domain.opportunity import parse_key, task_marker
 
 # ---------------------------------------------------------------- organizations -> accounts
 
-_PARSERS = {
-    "plan_rank": parse_number,
-    "seats_purchased": parse_number,
-    "seats_used": parse_number,
-    "open_escalations": parse_number,
-    "nps": parse_number,
-    "csat": parse_number,
-    "mrr": parse_money,
-    "customer_since": parse_date,
-    "contract_end_date": parse_date,
-}
-_INTEGERS = frozenset({"plan_rank", "seats_purchased", "seats_used", "open_escalations"})
-
-
-def products_value(raw: Any) -> frozenset[str]:
-    if isinstance(raw, str):
-        parts = raw.replace(",", ";").split(";")
-    elif isinstance(raw, list):
-        parts = [str(p) for p in raw if p is not None]
-    else:
-        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")
-    return frozenset(p.strip() for p in parts if p.strip())
+_PARSERS = field_parsers(parse_money, parse_date)
 
 
 def _convert(canonical: str, raw: Any) -> Any:
@@ -80,12 +57,7 @@ def _convert(canonical: str, raw: Any) -> Any:
         if isinstance(raw, (list, Mapping)):
             raise ValueError(f"expected one value, got {type(raw).__name__}")
         return raw
-    value = parser(raw)
-    if canonical in _INTEGERS and isinstance(value, (int, float, Decimal)):
-        if value != int(value):
-            raise ValueError(f"expected a whole number, got {raw!r}")
-        value = int(value)
-    return value
+    return parsed_value(canonical, raw, parser)
 
 
 def _money_currency(org: Mapping[str, Any], mrr_field: str | None, catalog: FieldCatalog) -> dict[str, Any]:
@@ -136,7 +108,7 @@ def to_account_record(
             report.default(f"unreadable_{canonical}", account_id, str(exc)[:120])
     if "currency" not in values:
         values.update(_money_currency(org, field_map.get("mrr"), catalog))
-    account = _validated_account(values, account_id, report)
+    account = validated_account(values, account_id, report)
     if account is None:
         return None
     usage: list[UsagePoint] = []
@@ -159,22 +131,6 @@ def to_account_record(
     return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
 
 
-def _validated_account(values: dict[str, Any], account_id: str, report: ReadReport) -> Account | None:
-    """Drop (and count) each field the domain rejects, so one bad value does not cost the account."""
-    for _ in range(len(values)):
-        try:
-            return Account(**values)
-        except ValidationError as exc:
-            bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")} - {"id"}
-            if not bad:
-                break
-            for name in sorted(bad):
-                values.pop(name, None)
-                report.default(f"invalid_{name}", account_id)
-    report.skip("invalid_account", account_id)
-    return None
-
-
 def to_owner(user: Any) -> Owner | None:
     """A `/v1/users` item; deleted or deactivated users own nothing any more."""
     owner_id = as_id(user.get("id")) if isinstance(user, Mapping) else None
@@ -184,17 +140,6 @@ def to_owner(user: Any) -> Owner | None:
 
 
 # ---------------------------------------------------------------- deals and activities
-
-
-def parse_key(key: str) -> tuple[str, str, str] | None:
-    """(account_id, playbook, offer) from `<account>:<playbook>:<offer>[:<cycle>]`."""
-    parts = key.split(":")
-    if len(parts) < 3 or not all(parts[:3]):
-        return None
-    rest = parts[2:]
-    if len(rest) > 1 and rest[-1].isdigit():
-        rest = rest[:-1]
-    return parts[0], parts[1], ":".join(rest)
 
 
 def deal_key(deal: Mapping[str, Any], key_code: str) -> str | None:

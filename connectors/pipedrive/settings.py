@@ -12,37 +12,15 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from connectors.account_fields import CANONICAL_FIELDS, DEFAULT_USAGE_METRICS, named_map
 from connectors.ratelimit import RateBudget
 from connectors.secret_files import SecretFilesSettings
 from domain import ConnectorError, FailureKind
 from domain.settings_values import token_or_empty
 
-# Account fields the connector maps (domain.Account). `name` and `owner_id` are the organization's own
+# Account fields (connectors/account_fields.py): `name` and `owner_id` are the organization's own
 # attributes; every other one is an organization custom field, found by its *name* (keys are random
 # 40-character hashes that differ per company: pipedrive-api.md section 3 "Fields" [CF]).
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "name",
-    "owner_id",
-    "plan",
-    "plan_rank",
-    "products",
-    "seats_purchased",
-    "seats_used",
-    "mrr",
-    "currency",
-    "customer_since",
-    "contract_end_date",
-    "journey_stage",
-    "nps",
-    "csat",
-    "open_escalations",
-)
-DEFAULT_USAGE_METRICS: tuple[str, ...] = (
-    "active_users",
-    "words_translated",
-    "api_calls",
-    "premium_feature_attempts",
-)
 ORGANIZATION_ATTRIBUTES: frozenset[str] = frozenset(
     {"id", "name", "owner_id", "add_time", "update_time", "visible_to", "address", "label_ids"}
 )
@@ -150,11 +128,7 @@ class PipedriveSettings(SecretFilesSettings):
         )
 
     def field_map(self) -> dict[str, str]:
-        mapping = {name: name for name in CANONICAL_FIELDS}
-        mapping.update(self.fields)
-        return mapping
+        return named_map(CANONICAL_FIELDS, self.fields)
 
     def usage_map(self) -> dict[str, str]:
-        mapping = {metric: metric for metric in self.usage_metrics}
-        mapping.update(self.usage_fields)
-        return mapping
+        return named_map(self.usage_metrics, self.usage_fields)

@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from connectors.pipedrive import mapping
-from connectors.pipedrive.client import PipedriveClient, only_rate_limited
+from connectors.pipedrive.client import PipedriveClient
+from connectors.pipedrive.errors import only_rate_limited
 from connectors.pipedrive.limits import DailyLimitReached
 from connectors.pipedrive.reader import PipedriveReader
 from connectors.pipedrive.settings import PipedriveSettings

@@ -14,17 +14,22 @@ counted on the ReadReport with a reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
+from connectors.account_fields import field_parsers, parsed_value, products_value, validated_account
 from connectors.base import AccountRecord, ReadReport, usage_point
 from connectors.field_values import parse_money, parse_number
-from connectors.zendesk_sell.settings import CONTACT_ATTRIBUTES
+from connectors.zendesk_sell.fields import (
+    as_id,
+    custom_fields_of,
+    field_value,
+    parse_date,
+    parse_datetime,
+    plain,
+)
 from domain import (
-    Account,
     ExistingOpportunity,
     FollowUpTask,
     Opportunity,
@@ -32,97 +37,15 @@ from domain import (
     Owner,
     UsagePoint,
 )
-from domain.opportunity import TASK_MARKER  # the last line of every task body we write
+from domain.opportunity import parse_key, task_marker
 
-CUSTOM_PREFIX = "custom_fields."
 WON_CATEGORIES = frozenset({"won"})
 LOST_CATEGORIES = frozenset({"lost", "unqualified"})
 
 
-# ---------------------------------------------------------------- reading values
-
-
-def custom_fields_of(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A record's custom fields keyed by name, from either the Core API or the Firehose shape."""
-    fields = record.get("custom_fields")
-    if isinstance(fields, Mapping):
-        return dict(fields)
-    values = record.get("custom_field_values")
-    out: dict[str, Any] = {}
-    if isinstance(values, list):
-        for entry in values:
-            if not isinstance(entry, Mapping):
-                continue
-            definition = entry.get("custom_field")
-            if isinstance(definition, Mapping):
-                definition = definition.get("data", definition)
-            name = definition.get("name") if isinstance(definition, Mapping) else None
-            if isinstance(name, str):
-                out[name] = entry.get("value")
-    return out
-
-
-def field_value(record: Mapping[str, Any], sell_field: str, custom: Mapping[str, Any]) -> Any:
-    """The value a mapping entry points at: a contact attribute, or a custom field by name."""
-    if sell_field.startswith(CUSTOM_PREFIX):
-        return plain(custom.get(sell_field[len(CUSTOM_PREFIX) :]))
-    if sell_field in CONTACT_ATTRIBUTES:
-        return plain(record.get(sell_field))
-    return plain(custom.get(sell_field))
-
-
-def plain(value: Any) -> Any:
-    """Unwrap list choices (`{"id","name"}`) to their names; lists stay lists."""
-    if isinstance(value, Mapping) and "name" in value:
-        return value["name"]
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def parse_date(value: Any) -> date | None:
-    """Sell `date` custom fields read "4/27/2016"; accept ISO dates and datetimes too."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    if "/" in text:
-        month, day, year = (int(p) for p in text.split(" ")[0].split("/"))
-        return date(year, month, day)
-    if "T" in text or " " in text:
-        return parse_datetime(text).date()  # type: ignore[union-attr]
-    return date.fromisoformat(text)
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    when = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def as_id(value: Any) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 # ---------------------------------------------------------------- contacts -> accounts
 
-_PARSERS = {
-    "plan_rank": parse_number,
-    "seats_purchased": parse_number,
-    "seats_used": parse_number,
-    "open_escalations": parse_number,
-    "nps": parse_number,
-    "csat": parse_number,
-    "mrr": parse_money,
-    "customer_since": parse_date,
-    "contract_end_date": parse_date,
-}
-_INTEGERS = frozenset({"plan_rank", "seats_purchased", "seats_used", "open_escalations"})
+_PARSERS = field_parsers(parse_money, parse_date)
 
 
 # The organisation's page in Sell's web app, for the CSM's task (the reference's contact URL).
@@ -161,7 +84,7 @@ def to_account_record(
             values[canonical] = _convert(canonical, raw)
         except (ValueError, TypeError) as exc:
             report.default(f"unreadable_{canonical}", account_id, str(exc)[:120])
-    account = _validated_account(values, account_id, report)
+    account = validated_account(values, account_id, report)
     if account is None:
         return None
     usage: list[UsagePoint] = []
@@ -187,51 +110,16 @@ def _convert(canonical: str, raw: Any) -> Any:
     parser = _PARSERS.get(canonical)
     if parser is None:
         if canonical == "products":
-            return _products(raw)
+            return products_value(raw)
         if isinstance(raw, list):
             raise ValueError(f"expected one value, got a list of {len(raw)}")
         return raw
-    value = parser(raw)
-    if canonical in _INTEGERS and isinstance(value, (int, float, Decimal)):
-        if value != int(value):
-            raise ValueError(f"expected a whole number, got {raw!r}")
-        value = int(value)
-    return value
-
-
-def _products(raw: Any) -> frozenset[str]:
-    """A multi-select list of product codes (choice names), or a ';'/','-separated text field."""
-    if isinstance(raw, str):
-        parts = raw.replace(",", ";").split(";")
-    elif isinstance(raw, list):
-        parts = [str(p) for p in raw if p is not None]
-    else:
-        raise ValueError(f"products must be a list or text, got {type(raw).__name__}")
-    return frozenset(p.strip() for p in parts if p.strip())
-
-
-def _validated_account(values: dict[str, Any], account_id: str, report: ReadReport) -> Account | None:
-    """Build the Account; a field the domain rejects (negative seats, NPS of 500) is dropped and
-    counted, so one bad property does not cost the whole account."""
-    for _ in range(len(values)):
-        try:
-            return Account(**values)
-        except ValidationError as exc:
-            bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
-            droppable = bad - {"id"}
-            if not droppable:
-                report.skip("invalid_account", account_id, str(exc)[:200])
-                return None
-            for name in sorted(droppable):
-                values.pop(name, None)
-                report.default(f"invalid_{name}", account_id)
-    report.skip("invalid_account", account_id)
-    return None
+    return parsed_value(canonical, raw, parser)
 
 
 def products_of(contact: Mapping[str, Any], field_map: Mapping[str, str]) -> frozenset[str]:
     raw = field_value(contact, field_map.get("products", "products"), custom_fields_of(contact))
-    return frozenset() if raw is None else _products(raw)
+    return frozenset() if raw is None else products_value(raw)
 
 
 # ---------------------------------------------------------------- users, deals
@@ -242,18 +130,6 @@ def to_owner(user: Any) -> Owner | None:
     if owner_id is None:
         return None
     return Owner(id=owner_id, email=user.get("email") or None, name=user.get("name") or None)
-
-
-def parse_key(key: str) -> tuple[str, str, str] | None:
-    """(account_id, playbook, offer) from `<account>:<playbook>:<offer>[:<cycle>]`
-    (domain.opportunity.opportunity_key)."""
-    parts = key.split(":")
-    if len(parts) < 3 or not all(parts[:3]):
-        return None
-    rest = parts[2:]
-    if len(rest) > 1 and rest[-1].isdigit():
-        rest = rest[:-1]
-    return parts[0], parts[1], ":".join(rest)
 
 
 def to_existing(deal: Any, key_field: str, stage_categories: Mapping[str, str]) -> ExistingOpportunity | None:
@@ -333,10 +209,6 @@ def deal_body(
     if stage_id is not None:
         data["stage_id"] = stage_id
     return data
-
-
-def task_marker(key: str) -> str:
-    return f"{TASK_MARKER} {key}"
 
 
 def task_content(task: FollowUpTask) -> str:

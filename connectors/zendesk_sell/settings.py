@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from connectors.account_fields import CANONICAL_FIELDS, DEFAULT_USAGE_METRICS, named_map
 from connectors.ratelimit import RateBudget
 from connectors.secret_files import SecretFilesSettings
 from domain.settings_values import token_or_empty
@@ -20,33 +21,6 @@ from domain.settings_values import token_or_empty
 # second" (https://developer.zendesk.com/api-reference/sales-crm/rate-limits). Sell sends no
 # rate-limit headers, so we spend `budget_share` of it, evenly.
 RATE_BUDGET = RateBudget(36_000, 3600.0, "https://developer.zendesk.com/api-reference/sales-crm/rate-limits")
-
-# Account fields the connector maps (domain.Account, minus owner_email which the runner fills in).
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "name",
-    "owner_id",
-    "plan",
-    "plan_rank",
-    "products",
-    "seats_purchased",
-    "seats_used",
-    "mrr",
-    "currency",
-    "customer_since",
-    "contract_end_date",
-    "journey_stage",
-    "nps",
-    "csat",
-    "open_escalations",
-)
-
-# Usage metrics read by default: each one a contact custom field holding the last-30-days value.
-DEFAULT_USAGE_METRICS: tuple[str, ...] = (
-    "active_users",
-    "words_translated",
-    "api_calls",
-    "premium_feature_attempts",
-)
 
 # A contact's own (non-custom) attributes, from the writable/read-only field lists of
 # https://developer.zendesk.com/api-reference/sales-crm/resources/contacts/ . A mapping value naming
@@ -144,11 +118,7 @@ class ZendeskSellSettings(SecretFilesSettings):
     def field_map(self) -> dict[str, str]:
         """canonical field -> Sell field: `name`/`owner_id` are the contact's own attributes, every
         other field a contact custom field of the same name, unless config says otherwise."""
-        mapping = {name: name for name in CANONICAL_FIELDS}
-        mapping.update(self.fields)
-        return mapping
+        return named_map(CANONICAL_FIELDS, self.fields)
 
     def usage_map(self) -> dict[str, str]:
-        mapping = {metric: metric for metric in self.usage_metrics}
-        mapping.update(self.usage_fields)
-        return mapping
+        return named_map(self.usage_metrics, self.usage_fields)

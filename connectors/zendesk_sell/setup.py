@@ -16,7 +16,7 @@ from typing import Any
 
 from connectors.setup_progress import OnCheck, counted
 from connectors.zendesk_sell.client import SellClient
-from connectors.zendesk_sell.mapping import CUSTOM_PREFIX
+from connectors.zendesk_sell.fields import CUSTOM_PREFIX
 from connectors.zendesk_sell.settings import CONTACT_ATTRIBUTES, ZendeskSellSettings
 from domain import ConnectorError, FailureKind
 
