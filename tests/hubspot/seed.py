@@ -13,25 +13,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from connectors.account_fields import CANONICAL_FIELDS
 from tests.sandboxes.hubspot import HubSpotSandbox
 
 SAMPLE = Path(__file__).resolve().parents[2] / "connectors" / "files" / "sample_data"
 GAUGES = {"active_users"}
-FIELDS = [
-    "plan",
-    "plan_rank",
-    "products",
-    "seats_purchased",
-    "seats_used",
-    "mrr",
-    "currency",
-    "customer_since",
-    "contract_end_date",
-    "journey_stage",
-    "nps",
-    "csat",
-    "open_escalations",
-]
+# the company properties the seed writes: every mapped account field but the two every record has
+FIELDS = [f for f in CANONICAL_FIELDS if f not in ("name", "owner_id")]
 
 
 def sample_as_of() -> datetime:

@@ -106,25 +106,30 @@ class Tags(HTMLParser):
         self.text.append(data)
 
 
-def test_hubspot_task_bodies_escape_account_names_and_playbook_text(tmp_path):
+HOSTILE_NAME = f"{SCRIPT} & <img src=x onerror=alert(1)> Ltd"
+
+
+def tasks_of_hostile_account(tmp_path: Path, **env: str) -> list[dict]:
+    """A pass over the sample with ACCOUNT renamed to markup and the hostile security_addon
+    playbook, per-owner caps lifted (both of the account's offers are written): its tasks."""
     data = sample_copy(tmp_path)
-    name = f"{SCRIPT} & <img src=x onerror=alert(1)> Ltd"
-    edit_csv(data / "accounts.csv", ACCOUNT, "name", name)
-    run(
-        data,
-        tmp_path / "out",
-        env={
-            "OPPWORKER_PLAYBOOK_DIRS": str(hostile_playbooks(tmp_path)),
-            "OPPWORKER_INCLUDE_BUILTIN_PLAYBOOKS": "false",
-            # both offers of the account written (issue #15 caps lifted)
-            "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none",
-            "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
-            # a task per offer, so each playbook's own subject and body are checked (the grouped
-            # task's listing is checked in test_a_grouped_task_escapes_the_offers_it_lists)
-            "OPPWORKER_ONE_TASK_PER_ACCOUNT": "false",
-        },
-    )
-    tasks = [t for t in jsonl(tmp_path / "out" / "outbox" / "tasks.jsonl") if t["account_id"] == ACCOUNT]
+    edit_csv(data / "accounts.csv", ACCOUNT, "name", HOSTILE_NAME)
+    env = {
+        "OPPWORKER_PLAYBOOK_DIRS": str(hostile_playbooks(tmp_path)),
+        "OPPWORKER_INCLUDE_BUILTIN_PLAYBOOKS": "false",
+        "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none",
+        "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
+        **env,
+    }
+    run(data, tmp_path / "out", env=env)
+    return [t for t in jsonl(tmp_path / "out" / "outbox" / "tasks.jsonl") if t["account_id"] == ACCOUNT]
+
+
+def test_hubspot_task_bodies_escape_account_names_and_playbook_text(tmp_path):
+    # a task per offer, so each playbook's own subject and body are checked (the grouped task's
+    # listing is checked in test_a_grouped_task_escapes_the_offers_it_lists)
+    tasks = tasks_of_hostile_account(tmp_path, OPPWORKER_ONE_TASK_PER_ACCOUNT="false")
+    name = HOSTILE_NAME
     assert {t["opportunity_key"].split(":")[1] for t in tasks} >= {"security_addon", "seat_expansion"}
     for record in tasks:
         task = FollowUpTask.model_validate(record)
@@ -142,20 +147,7 @@ def test_hubspot_task_bodies_escape_account_names_and_playbook_text(tmp_path):
 def test_a_grouped_task_escapes_the_offers_it_lists(tmp_path):
     """One task per account (issue #15): the lead task lists the account's other offers, whose
     titles and reasons come from playbooks and data; they are escaped like the rest of the body."""
-    data = sample_copy(tmp_path)
-    name = f"{SCRIPT} & <img src=x onerror=alert(1)> Ltd"
-    edit_csv(data / "accounts.csv", ACCOUNT, "name", name)
-    run(
-        data,
-        tmp_path / "out",
-        env={
-            "OPPWORKER_PLAYBOOK_DIRS": str(hostile_playbooks(tmp_path)),
-            "OPPWORKER_INCLUDE_BUILTIN_PLAYBOOKS": "false",
-            "OPPWORKER_TASKS_PER_OWNER_PER_WEEK": "none",
-            "OPPWORKER_OPEN_TASKS_PER_OWNER": "none",
-        },
-    )
-    (task,) = [t for t in jsonl(tmp_path / "out" / "outbox" / "tasks.jsonl") if t["account_id"] == ACCOUNT]
+    (task,) = tasks_of_hostile_account(tmp_path)
     assert task["covers"], "the account's second offer is listed in its one task"
     body = hubspot.task_properties(FollowUpTask.model_validate(task), "TODO")["hs_task_body"]
     parsed = Tags()
