@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.account_fields import field_parsers, parsed_value, products_value, validated_account
-from connectors.base import AccountRecord, ReadReport
+from connectors.base import AccountRecord, ReadReport, usage_point
 from connectors.field_values import parse_number
 from connectors.pipedrive.fields import (
     FieldCatalog,
@@ -125,9 +125,9 @@ def to_account_record(
         except (ValueError, TypeError) as exc:
             report.default(f"unreadable_usage_{metric}", account_id, str(exc)[:120])
             continue
-        usage.append(
-            UsagePoint(account_id=account_id, metric=metric, period_start=period_start, value=number)
-        )
+        point = usage_point(report, account_id, metric, period_start, number)
+        if point is not None:  # out of the domain's range: dropped and counted, not raised
+            usage.append(point)
     return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
 
 

@@ -102,6 +102,14 @@ def test_an_unreadable_field_is_defaulted_and_counted_not_fatal() -> None:
     }
 
 
+def test_usage_beyond_the_domains_range_is_dropped_and_counted_not_raised() -> None:
+    """A value no product reports (1e30) must not stop the pass: the metric is dropped for this
+    account and counted, as Sell and HubSpot do (connectors.base.usage_point)."""
+    record, report = read(org(**{USERS_KEY: 1e30, SEATS_KEY: 20}))
+    assert record.account.seats_purchased == 20 and record.usage == []
+    assert report.defaulted == {"invalid_usage_active_users": 1}
+
+
 @pytest.mark.parametrize(
     ("record", "reason"),
     [
