@@ -11,7 +11,8 @@ import pytest
 from domain import Opportunity
 from playbooks.calibration import OutcomeCount, WinChances
 from tests.uncapped import UNCAPPED
-from worker.pipeline.ranking import RankCurrency, rank_value
+from worker.outcomes.money import MoneyBasis
+from worker.pipeline.ranking import rank_value
 from worker.pipeline.run import run_pass
 from worker.pipeline.settings import Settings
 
@@ -49,8 +50,8 @@ def test_ranking_compares_amounts_in_one_currency_at_the_users_rates(tmp_path, c
     )
     gbp = eur.model_copy(update={"currency": "GBP"})
     jpy = eur.model_copy(update={"currency": "JPY"})
-    as_recorded = RankCurrency()
-    in_eur = RankCurrency("EUR", {"GBP": Decimal("1.17")})
+    as_recorded = MoneyBasis()
+    in_eur = MoneyBasis(report_currency="EUR", rates={"GBP": Decimal("1.17")})
     assert rank_value(eur, None, as_recorded) == rank_value(gbp, None, as_recorded)
     assert rank_value(gbp, None, in_eur) == pytest.approx(rank_value(eur, None, in_eur) * 1.17)
     with caplog.at_level("WARNING", logger="worker.pipeline.ranking"):

@@ -36,7 +36,7 @@ def money_basis(settings: Settings) -> Any:
         default = load_catalog(settings.catalog).currency
     except Exception:
         default = "USD"
-    return MoneyBasis(default, settings.report_currency, settings.exchange_rates)
+    return MoneyBasis.from_settings(settings, default)
 
 
 def _figures_table(title: str, first: str, rows: list[Any]) -> Table:

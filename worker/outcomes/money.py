@@ -23,10 +23,15 @@ class MoneyBasis:
     report_currency: str | None = None  # convert every amount into this, at `rates`
     rates: Mapping[str, Decimal] = field(default_factory=dict)  # 1 unit of key = value report_currency
 
+    @classmethod
+    def from_settings(cls, settings: Any, default_currency: str = "USD") -> MoneyBasis:
+        """The user's `report_currency` and `exchange_rates`: what the report and ranking convert with."""
+        return cls(default_currency, settings.report_currency, dict(settings.exchange_rates))
+
     def currency_of(self, row: Mapping[str, Any]) -> str:
         return str(row.get("currency") or self.default_currency).upper()
 
-    def converted(self, amount: float, currency: str) -> float:
+    def converted(self, amount: Decimal | float, currency: str) -> float:
         assert self.report_currency is not None
         return float(to_currency(amount, currency, self.report_currency, self.rates))
 

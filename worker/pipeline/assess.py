@@ -21,9 +21,10 @@ from playbooks.calibration import WinChances
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
 from playbooks.intent_signals import HeardIntent
 from playbooks.model import Playbook
+from worker.outcomes.money import MoneyBasis
 from worker.outcomes.sync import observe_chunk
 from worker.pipeline.listening import ConversationReader, build_listener, from_stored, to_stored
-from worker.pipeline.ranking import RankCurrency, rank_value
+from worker.pipeline.ranking import rank_value
 from worker.pipeline.report import RunReport, tally
 from worker.pipeline.settings import Settings
 from worker.pipeline.snapshots import series_from_snapshots
@@ -51,7 +52,7 @@ class PassContext:
     # of the window are merged in (worker/store/mentions.py).
     recall_mentions: bool = False
     # The one currency ranking compares amounts in (worker/pipeline/ranking.py), from the settings.
-    money: RankCurrency = field(default_factory=RankCurrency)
+    money: MoneyBasis = field(default_factory=MoneyBasis)
 
 
 def chunked(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountRecord]]:

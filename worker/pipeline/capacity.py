@@ -21,7 +21,8 @@ from datetime import date, datetime, timedelta
 from domain import FollowUpTask, Opportunity
 from playbooks.calibration import WinChances
 from playbooks.conversation import one_conversation
-from worker.pipeline.ranking import RankCurrency, rank_value
+from worker.outcomes.money import MoneyBasis
+from worker.pipeline.ranking import rank_value
 from worker.pipeline.settings import Settings
 from worker.pipeline.writeback import from_payload, payload_of, pending_rows
 from worker.store.candidates import CandidateStore, OwnerLoad, Promotion, WaitingCandidate
@@ -33,7 +34,7 @@ DAYS_PER_WEEK = 7
 def candidate_rows(
     new: Sequence[tuple[Opportunity, FollowUpTask]],
     chances: WinChances | None = None,
-    money: RankCurrency | None = None,
+    money: MoneyBasis | None = None,
 ) -> list[dict[str, object]]:
     """Ledger rows of waiting candidates: the pending row plus the owner and rank planning reads."""
     rows = pending_rows(new)
@@ -51,7 +52,7 @@ def record_candidates(
     new: Sequence[tuple[Opportunity, FollowUpTask]],
     now: datetime,
     chances: WinChances | None = None,
-    money: RankCurrency | None = None,
+    money: MoneyBasis | None = None,
 ) -> None:
     """One assessed chunk's findings become its accounts' waiting candidates (ledger first)."""
     rows = candidate_rows(new, chances, money)
@@ -221,7 +222,7 @@ def plan_in_memory(
 ) -> tuple[list[tuple[Opportunity, FollowUpTask]], Plan]:
     """A dry run's plan: this pass's findings against the ledger's current loads, nothing stored."""
     by_key = {o.key: (o, t) for o, t in new}
-    money = RankCurrency.from_settings(settings)
+    money = MoneyBasis.from_settings(settings)
     candidates = [
         WaitingCandidate(
             o.key, o.account_id, t.owner_id or o.owner_id, rank_value(o, chances, money), o.score

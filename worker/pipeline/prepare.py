@@ -14,11 +14,11 @@ from domain import ExistingOpportunity
 from playbooks.affinity import AffinityModel, BasketCounter
 from playbooks.loader import load_playbooks
 from playbooks.model import Playbook
+from worker.outcomes.money import MoneyBasis
 from worker.outcomes.sync import sync_outcomes
 from worker.pipeline.assess import PassContext, build_assessor
 from worker.pipeline.history import build_history
 from worker.pipeline.listening import conversation_reader
-from worker.pipeline.ranking import RankCurrency
 from worker.pipeline.revisits import heard_watermark
 from worker.pipeline.settings import Settings
 from worker.store.ledger import Ledger
@@ -99,7 +99,7 @@ def prepare_pass(
         now=now,
         last_run_at=ledger.last_successful_run(crm),
         scoped=scoped,
-        money=RankCurrency.from_settings(settings),
+        money=MoneyBasis.from_settings(settings),
     )
     # An incremental pass hears only what is new, once the ledger holds what earlier passes heard.
     heard_since = None

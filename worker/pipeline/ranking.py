@@ -12,14 +12,12 @@ currencies: docs/attention.md tells a multi-currency user to set the rates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from domain import Opportunity
-from domain.money import MissingRate, to_currency
+from domain.money import MissingRate
 from playbooks.calibration import WinChances
-from worker.pipeline.settings import Settings
+from worker.outcomes.money import MoneyBasis
 
 log = logging.getLogger(__name__)
 
@@ -27,28 +25,16 @@ _PRIOR = WinChances()
 _warned: set[tuple[str, str]] = set()
 
 
-@dataclass(frozen=True)
-class RankCurrency:
-    """The one currency ranking compares in, and the user's rates into it (None: as recorded)."""
-
-    currency: str | None = None
-    rates: Mapping[str, Decimal] = field(default_factory=dict)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RankCurrency:
-        return cls(settings.report_currency, dict(settings.exchange_rates))
-
-
-def comparable_amount(opportunity: Opportunity, money: RankCurrency | None = None) -> float:
+def comparable_amount(opportunity: Opportunity, money: MoneyBasis | None = None) -> float:
     """The estimated amount in the ranking currency. A currency the rates lack is ranked as
     recorded, with one warning per currency: a pass is not stopped over a ranking detail, but the
     user learns which rate to add (the outcome report, where totals matter, refuses instead)."""
     amount = opportunity.estimated_amount or Decimal(0)
-    target = money.currency if money else None
+    target = money.report_currency if money else None
     if money is None or target is None or opportunity.currency == target:
         return float(amount)
     try:
-        return float(to_currency(amount, opportunity.currency, target, money.rates))
+        return money.converted(amount, opportunity.currency)
     except MissingRate as missing:
         if (opportunity.currency, target) not in _warned:
             _warned.add((opportunity.currency, target))
@@ -57,7 +43,7 @@ def comparable_amount(opportunity: Opportunity, money: RankCurrency | None = Non
 
 
 def rank_value(
-    opportunity: Opportunity, chances: WinChances | None = None, money: RankCurrency | None = None
+    opportunity: Opportunity, chances: WinChances | None = None, money: MoneyBasis | None = None
 ) -> float:
     """Expected value: P(win) x the amount in the ranking currency. The score breaks ties (`plan`)."""
     p = (chances or _PRIOR).probability(opportunity.playbook, opportunity.score, opportunity.journey_stage)

@@ -12,10 +12,10 @@ from domain import ExistingOpportunity, Owner
 from playbooks.affinity import AffinityModel, Rule
 from playbooks.calibration import OutcomeCount, WinChances
 from playbooks.loader import load_catalog
+from worker.outcomes.money import MoneyBasis
 from worker.pipeline.assess import PassContext, build_assessor
 from worker.pipeline.history import build_history
 from worker.pipeline.prepare import load_definitions
-from worker.pipeline.ranking import RankCurrency
 from worker.pipeline.settings import Settings
 from worker.service.stash import get, put, stash_key
 
@@ -91,7 +91,7 @@ def pass_context(settings: Settings, run_id: str) -> tuple[dict[str, Any], PassC
         owners={o.id: o for o in (Owner.model_validate(x) for x in ctx["owners"])},
         now=datetime.fromisoformat(ctx["now"]),
         last_run_at=datetime.fromisoformat(ctx["last_run_at"]) if ctx["last_run_at"] else None,
-        money=RankCurrency.from_settings(settings),
+        money=MoneyBasis.from_settings(settings),
     )
     with _contexts_lock:
         while len(_contexts) >= 4:
