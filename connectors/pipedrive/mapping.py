@@ -20,14 +20,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from connectors.account_fields import (
-    field_parsers,
-    mapped_values,
-    parsed_value,
-    products_value,
-    usage_points,
-    validated_account,
-)
+from connectors.account_fields import field_parsers, parsed_value, products_value, validated_account
+from connectors.account_reading import mapped_values, usage_points
 from connectors.base import AccountRecord, ReadReport
 from connectors.pipedrive.fields import (
     FieldCatalog,
