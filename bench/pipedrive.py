@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.sandboxes is not an installed package
 
+from bench.pass_table import print_pass_table
 from connectors.pipedrive.connector import PipedriveConnector
 from connectors.pipedrive.limits import DailyTokenBudget, token_cost
 from connectors.pipedrive.settings import PLAN_BURST, PipedriveSettings
@@ -163,13 +164,7 @@ def main() -> None:
         "wall/bound",
         "429s",
     )
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(c) for c in row[:-1]) + " |")
-    print()
-    for row in rows:
-        print(f"{row[0]} calls by endpoint: {row[-1]}")
+    print_pass_table(header, [(row[:-1], row[-1]) for row in rows])
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.sandboxes is not an installed package
 
+from bench.pass_table import print_pass_table
 from connectors.zendesk_sell.connector import ZendeskSellConnector
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from tests.sandboxes.zendesk_sell import SellSandbox
@@ -133,21 +134,14 @@ def main() -> None:
         "wall/rate bound",
         "429s",
     )
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        cells = list(row[:6]) + [
-            row[6],
-            f"{row[7]:.3f}",
-            f"{row[8]:.1f}",
-            f"{row[9]:.1f}",
-            f"{row[10]:.3f}",
-            row[11],
-        ]
-        print("| " + " | ".join(str(c) for c in cells) + " |")
-    print()
-    for row in rows:
-        print(f"{row[0]} calls by endpoint: {row[12]}")
+    table = [
+        (
+            [*row[:6], row[6], f"{row[7]:.3f}", f"{row[8]:.1f}", f"{row[9]:.1f}", f"{row[10]:.3f}", row[11]],
+            row[12],
+        )
+        for row in rows
+    ]
+    print_pass_table(header, table)
 
 
 if __name__ == "__main__":

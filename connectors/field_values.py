@@ -33,3 +33,9 @@ def parse_money(value: Any) -> Decimal | None:
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {value!r}")
     return amount
+
+
+def int_id(value: str | None) -> int | None:
+    """A CRM record id as the integer Pipedrive v2 and Sell want in a body; None when not all digits."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() else None

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-
 import click
 from pydantic import SecretStr, ValidationError
 
@@ -12,8 +9,7 @@ from connectors.pipedrive.client import PipedriveClient
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.pipedrive.setup import run_setup
 from connectors.secret_files import read_secret_file
-from connectors.setup_progress import from_context
-from domain import ConnectorError
+from connectors.setup_cli import echo_sections, exit_with_json, finish, run_checks
 
 
 @click.group(name="pipedrive", help="Pipedrive CRM commands.")
@@ -66,47 +62,43 @@ def setup(
     }
     if webhook_password is None:
         webhook_password = read_secret_file("PIPEDRIVE_WEBHOOK_PASSWORD")
+    password = SecretStr(webhook_password) if webhook_password else None
     try:
         settings = PipedriveSettings(**overrides)  # type: ignore[arg-type]  # pydantic parses the flags
-        client = PipedriveClient(settings)
-        try:
-            with from_context(ctx, "pipedrive setup", enabled=not as_json) as on_check:
-                report = run_setup(
-                    client,
-                    settings,
-                    webhook_url=webhook_url,
-                    webhook_user=webhook_user,
-                    webhook_password=SecretStr(webhook_password) if webhook_password else None,
-                    on_check=on_check,
-                )
-        finally:
-            client.close()
-    except ConnectorError as exc:
-        raise click.ClickException(str(exc)) from None
+        report = run_checks(
+            ctx,
+            "pipedrive setup",
+            as_json,
+            lambda: PipedriveClient(settings),
+            lambda client, on_check: run_setup(
+                client,
+                settings,
+                webhook_url=webhook_url,
+                webhook_user=webhook_user,
+                webhook_password=password,
+                on_check=on_check,
+            ),
+        )
     except ValidationError as exc:  # field by field, without the inputs (one of them is the token)
         raise click.ClickException(
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
         ) from None
     if as_json:
-        click.echo(json.dumps({"ok": report.ok, **asdict(report)}, indent=2))
-        raise SystemExit(0 if report.ok else 1)
+        exit_with_json(report)
     if report.user:
         click.echo(f"token OK  {report.user}")
-    for line in report.created:
-        click.echo(f"created   {line}")
-    for line in report.found:
-        click.echo(f"found     {line}")
-    for line in report.missing:
-        click.echo(f"MISSING   {line}")
-    for line in report.warnings:
-        click.echo(f"WARNING   {line}")
-    for line in report.problems:
-        click.echo(f"PROBLEM   {line}")
-    for line in report.migration:
-        click.echo(f"migrate   {line}")
-    if not report.ok:
-        raise SystemExit(1)
-    click.echo(
+    echo_sections(
+        [
+            ("created   ", report.created),
+            ("found     ", report.found),
+            ("MISSING   ", report.missing),
+            ("WARNING   ", report.warnings),
+            ("PROBLEM   ", report.problems),
+            ("migrate   ", report.migration),
+        ]
+    )
+    finish(
+        report,
         "Pipedrive setup complete."
-        + (" Missing organization fields read as empty." if report.missing else "")
+        + (" Missing organization fields read as empty." if report.missing else ""),
     )

@@ -83,10 +83,7 @@ class PipedriveClient:
             describe_error=make_describe(token),
             errors=ERRORS,
             refine=refine,
-            timeout=(settings.connect_timeout, settings.read_timeout),
-            max_attempts=settings.max_attempts,
-            backoff_base=settings.backoff_base,
-            backoff_max=settings.backoff_max,
+            **settings.client_options(),
             session=session,
             sleep=sleep,
         )

@@ -31,15 +31,13 @@ from connectors.pipedrive.reader import PipedriveReader
 from connectors.pipedrive.settings import PipedriveSettings
 from connectors.pipedrive.writer import PipedriveWriter
 from connectors.ratelimit import RateBudget, RateLimiter
+from connectors.writer_backed import WriterBacked
 from domain import (
     ConnectorError,
     Conversation,
     ExistingOpportunity,
     FailureKind,
-    FollowUpTask,
-    Opportunity,
     Owner,
-    WriteResult,
 )
 from domain.account import utcnow
 
@@ -57,7 +55,7 @@ def decode_cursor(cursor: str | None) -> str | None:
     return None
 
 
-class PipedriveConnector(ApiBacked):
+class PipedriveConnector(WriterBacked, ApiBacked):
     name = "pipedrive"
 
     def __init__(
@@ -79,7 +77,7 @@ class PipedriveConnector(ApiBacked):
         self.reader = PipedriveReader(self.client)
         self.conversations = PipedriveConversations(self.client)
         self.main_contacts = main_contacts(self.client, enabled=settings.read_main_contacts)
-        self.writer = PipedriveWriter(
+        self.writer: PipedriveWriter = PipedriveWriter(
             self.client, self.reader, settings, self.key_code, **({"sleep": sleep} if sleep else {})
         )
         self._now = now or utcnow
@@ -266,17 +264,6 @@ class PipedriveConnector(ApiBacked):
             yield deal_id, str(deal.get("title") or ""), mapping.deal_key(deal, key_code)
 
     # ------------------------------------------------------------------ writing
-
-    def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
-        return self.writer.write_deals(opportunities)
-
-    def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
-        return self.writer.write_tasks(tasks, deal_ids)
-
-    def preview_writes(
-        self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]
-    ) -> list[dict[str, Any]]:
-        return self.writer.preview(opportunities, tasks)
 
     def close(self) -> None:
         self.client.close()

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from connectors.field_values import int_id as int_id  # re-exported: the mapping and writer use it from here
 from connectors.field_values import parse_money as shared_parse_money
 from connectors.pipedrive.settings import ORGANIZATION_ATTRIBUTES
 
@@ -68,11 +69,6 @@ def as_id(value: Any) -> str | None:
         return as_id(value.get("id", value.get("value")))
     text = str(value).strip()
     return text or None
-
-
-def int_id(value: str | None) -> int | None:
-    text = (value or "").strip()
-    return int(text) if text.isdigit() else None
 
 
 def parse_money(value: Any) -> Decimal | None:

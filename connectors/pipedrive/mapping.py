@@ -16,13 +16,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from connectors.account_fields import field_parsers, parsed_value, products_value, validated_account
-from connectors.base import AccountRecord, ReadReport, usage_point
-from connectors.field_values import parse_number
+from connectors.account_reading import mapped_values, usage_points
+from connectors.base import AccountRecord, ReadReport
 from connectors.pipedrive.fields import (
     FieldCatalog,
     as_id,
@@ -38,7 +38,6 @@ from domain import (
     Opportunity,
     OpportunityStatus,
     Owner,
-    UsagePoint,
 )
 from domain.opportunity import parse_key, task_marker
 
@@ -95,39 +94,18 @@ def to_account_record(
     if org.get("is_deleted") is True:
         report.skip("deleted", account_id)
         return None
+
+    def read(name: str) -> Any:
+        return field_value(org, name, catalog)
+
     values: dict[str, Any] = {"id": account_id}
-    for canonical, name in field_map.items():
-        try:
-            raw = field_value(org, name, catalog)
-            if raw is None:
-                continue
-            values[canonical] = _convert(canonical, raw)
-        except KeyError:
-            continue
-        except (ValueError, TypeError) as exc:
-            report.default(f"unreadable_{canonical}", account_id, str(exc)[:120])
+    values.update(mapped_values(field_map, read, _convert, account_id, report))
     if "currency" not in values:
         values.update(_money_currency(org, field_map.get("mrr"), catalog))
     account = validated_account(values, account_id, report)
     if account is None:
         return None
-    usage: list[UsagePoint] = []
-    period_start = today - timedelta(days=30)
-    for metric, name in usage_map.items():
-        try:
-            number = parse_number(field_value(org, name, catalog))
-            if number is None:
-                continue
-            if number < 0:
-                raise ValueError(f"negative usage {number}")
-        except KeyError:
-            continue
-        except (ValueError, TypeError) as exc:
-            report.default(f"unreadable_usage_{metric}", account_id, str(exc)[:120])
-            continue
-        point = usage_point(report, account_id, metric, period_start, number)
-        if point is not None:  # out of the domain's range: dropped and counted, not raised
-            usage.append(point)
+    usage = usage_points(usage_map, read, account_id, today, report)
     return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
 
 

@@ -13,8 +13,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from connectors.account_fields import CANONICAL_FIELDS, DEFAULT_USAGE_METRICS, named_map
+from connectors.http_settings import HttpClientSettings
 from connectors.ratelimit import RateBudget
-from connectors.secret_files import SecretFilesSettings
 from domain import ConnectorError, FailureKind
 from domain.settings_values import token_or_empty
 
@@ -38,7 +38,7 @@ RATE_BUDGET = RateBudget(
 )
 
 
-class PipedriveSettings(SecretFilesSettings):
+class PipedriveSettings(HttpClientSettings):
     model_config = SettingsConfigDict(env_prefix="PIPEDRIVE_", extra="ignore", populate_by_name=True)
 
     api_token: SecretStr = SecretStr("")
@@ -73,20 +73,13 @@ class PipedriveSettings(SecretFilesSettings):
     products_source: Literal["deals", "field"] = "deals"  # won deals' products, or the `products` field
     page_limit: int = Field(default=500, ge=1, le=500)  # v2 cursor paging max
     incremental_overlap_seconds: float = Field(default=60.0, ge=0)  # clock skew allowance for updated_since
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    max_attempts: int = Field(default=6, ge=1)
-    backoff_base: float = Field(default=1.0, gt=0)
-    backoff_max: float = Field(default=60.0, gt=0)
     # The CSM's task names the organization's main contact: one listing of persons per pass,
     # 500 per call (connectors/pipedrive/contacts.py); false saves it.
     read_main_contacts: bool = True
     dry_run: bool = False
 
-    @field_validator("api_token", mode="before")
-    @classmethod
-    def _blank_token(cls, value: object) -> object:
-        return token_or_empty(value)  # whitespace-only is "not set", never a token
+    # whitespace-only is "not set", never a token
+    _blank_token = field_validator("api_token", mode="before")(token_or_empty)
 
     @field_validator("base_url")
     @classmethod

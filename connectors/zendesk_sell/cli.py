@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-
 import click
 
-from connectors.setup_progress import from_context
+from connectors.setup_cli import echo_sections, exit_with_json, finish, run_checks
 from connectors.zendesk_sell.client import SellClient
 from connectors.zendesk_sell.settings import ZendeskSellSettings
 from connectors.zendesk_sell.setup import RETIREMENT_NOTICE, run_setup
-from domain import ConnectorError
 
 
 @click.group(name="zendesk-sell", help="Zendesk Sell CRM commands.")
@@ -29,31 +25,25 @@ def group() -> None:
 @click.pass_context
 def setup(ctx: click.Context, base_url: str | None, key_field: str | None, as_json: bool) -> None:
     overrides = {k: v for k, v in {"base_url": base_url, "opportunity_key_field": key_field}.items() if v}
-    try:
-        settings = ZendeskSellSettings(**overrides)  # type: ignore[arg-type]  # pydantic parses the flags
-        client = SellClient(settings)
-        try:
-            with from_context(ctx, "zendesk-sell setup", enabled=not as_json) as on_check:
-                report = run_setup(client, settings, on_check)
-        finally:
-            client.close()
-    except ConnectorError as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = ZendeskSellSettings(**overrides)  # type: ignore[arg-type]  # pydantic parses the flags
+    report = run_checks(
+        ctx,
+        "zendesk-sell setup",
+        as_json,
+        lambda: SellClient(settings),
+        lambda client, on_check: run_setup(client, settings, on_check),
+    )
     if as_json:
-        payload = {"ok": report.ok, **asdict(report), "notice": RETIREMENT_NOTICE}
-        click.echo(json.dumps(payload, indent=2))
-        raise SystemExit(0 if report.ok else 1)
+        exit_with_json(report, notice=RETIREMENT_NOTICE)
     click.echo(f"NOTICE    {RETIREMENT_NOTICE}")
     if report.user:
         click.echo(f"token OK  {report.user}")
-    for item in report.found:
-        click.echo(f"found     {item}")
-    for item in report.warnings:
-        click.echo(f"WARNING   {item}")
-    for item in report.to_create:
-        click.echo(f"TO DO     {item}")
-    for item in report.problems:
-        click.echo(f"PROBLEM   {item}")
-    if not report.ok:
-        raise SystemExit(1)
-    click.echo("Zendesk Sell setup complete.")
+    echo_sections(
+        [
+            ("found     ", report.found),
+            ("WARNING   ", report.warnings),
+            ("TO DO     ", report.to_create),
+            ("PROBLEM   ", report.problems),
+        ]
+    )
+    finish(report, "Zendesk Sell setup complete.")

@@ -125,10 +125,7 @@ class SellClient:
             describe_error=make_describe(settings.access_token),
             errors=ERRORS,
             correlation_label="logref",
-            timeout=(settings.connect_timeout, settings.read_timeout),
-            max_attempts=settings.max_attempts,
-            backoff_base=settings.backoff_base,
-            backoff_max=settings.backoff_max,
+            **settings.client_options(),
             session=session,
             sleep=sleep,
         )

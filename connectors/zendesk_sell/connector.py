@@ -17,6 +17,7 @@ from typing import Any
 from connectors.base import AccountRecord, DealFacts, ReadReport
 from connectors.http import ApiBacked, ApiClient
 from connectors.ratelimit import RateBudget, RateLimiter
+from connectors.writer_backed import WriterBacked
 from connectors.zendesk_sell import mapping
 from connectors.zendesk_sell.client import SellClient
 from connectors.zendesk_sell.contacts import main_contacts
@@ -27,18 +28,15 @@ from connectors.zendesk_sell.writer import SellWriter
 from domain import (
     Conversation,
     ExistingOpportunity,
-    FollowUpTask,
-    Opportunity,
     OpportunityStatus,
     Owner,
-    WriteResult,
 )
 from domain.account import utcnow
 
 log = logging.getLogger(__name__)
 
 
-class ZendeskSellConnector(ApiBacked):
+class ZendeskSellConnector(WriterBacked, ApiBacked):
     name = "zendesk-sell"
 
     def __init__(
@@ -55,7 +53,7 @@ class ZendeskSellConnector(ApiBacked):
         self.reader = SellReader(self.client)
         self.conversations = SellConversations(self.client)
         self.main_contacts = main_contacts(self.client, enabled=settings.read_main_contacts)
-        self.writer = SellWriter(self.client, settings, **({"sleep": sleep} if sleep else {}))
+        self.writer: SellWriter = SellWriter(self.client, settings, **({"sleep": sleep} if sleep else {}))
         self._today = today or (lambda: utcnow().date())
         self._next_cursor: str | None = None
         self.stream_fallbacks = 0  # full scans done because a stored position had expired
@@ -255,17 +253,6 @@ class ZendeskSellConnector(ApiBacked):
         """Optional capability (ReadsConversations): notes and call summaries on the accounts'
         contacts since `since` (connectors/zendesk_sell/conversations.py)."""
         return self.conversations.read(account_ids, since)
-
-    def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
-        return self.writer.write_deals(opportunities)
-
-    def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
-        return self.writer.write_tasks(tasks, deal_ids)
-
-    def preview_writes(
-        self, opportunities: Sequence[Opportunity], tasks: Sequence[FollowUpTask]
-    ) -> list[dict[str, Any]]:
-        return self.writer.preview(opportunities, tasks)
 
     def close(self) -> None:
         self._drop_spool()

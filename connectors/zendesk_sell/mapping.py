@@ -14,13 +14,14 @@ counted on the ReadReport with a reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from connectors.account_fields import field_parsers, parsed_value, products_value, validated_account
-from connectors.base import AccountRecord, ReadReport, usage_point
-from connectors.field_values import parse_money, parse_number
+from connectors.account_reading import mapped_values, usage_points
+from connectors.base import AccountRecord, ReadReport
+from connectors.field_values import int_id, parse_money
 from connectors.zendesk_sell.fields import (
     as_id,
     custom_fields_of,
@@ -35,7 +36,6 @@ from domain import (
     Opportunity,
     OpportunityStatus,
     Owner,
-    UsagePoint,
 )
 from domain.opportunity import parse_key, task_marker
 
@@ -75,34 +75,16 @@ def to_account_record(
         report.skip("not_an_organization", account_id)
         return None
     custom = custom_fields_of(contact)
+
+    def read(sell_field: str) -> Any:
+        return field_value(contact, sell_field, custom)
+
     values: dict[str, Any] = {"id": account_id, "crm_url": SELL_ACCOUNT_URL.format(id=account_id)}
-    for canonical, sell_field in field_map.items():
-        raw = field_value(contact, sell_field, custom)
-        if raw is None:
-            continue
-        try:
-            values[canonical] = _convert(canonical, raw)
-        except (ValueError, TypeError) as exc:
-            report.default(f"unreadable_{canonical}", account_id, str(exc)[:120])
+    values.update(mapped_values(field_map, read, _convert, account_id, report))
     account = validated_account(values, account_id, report)
     if account is None:
         return None
-    usage: list[UsagePoint] = []
-    period_start = today - timedelta(days=30)
-    for metric, sell_field in usage_map.items():
-        raw = field_value(contact, sell_field, custom)
-        try:
-            number = parse_number(raw)
-            if number is None:
-                continue
-            if number < 0:
-                raise ValueError(f"negative usage {number}")
-        except (ValueError, TypeError) as exc:
-            report.default(f"unreadable_usage_{metric}", account_id, str(exc)[:120])
-            continue
-        point = usage_point(report, account_id, metric, period_start, number)
-        if point is not None:
-            usage.append(point)
+    usage = usage_points(usage_map, read, account_id, today, report)
     return AccountRecord(account=account, usage=usage, usage_is_snapshot=True)
 
 
@@ -170,13 +152,6 @@ def to_existing(deal: Any, key_field: str, stage_categories: Mapping[str, str]) 
     )
 
 
-def _int_id(value: str | None) -> int | None:
-    if value is None:
-        return None
-    text = value.strip()
-    return int(text) if text.isdigit() else None
-
-
 def deal_body(
     opportunity: Opportunity,
     *,
@@ -188,7 +163,7 @@ def deal_body(
     """The `data` of `POST /v2/deals/upsert` (writable deal fields:
     https://developer.zendesk.com/api-reference/sales-crm/resources/deals/). Tags are sent whole
     because Sell replaces a deal's tags on update."""
-    contact_id = _int_id(opportunity.account_id)
+    contact_id = int_id(opportunity.account_id)
     if contact_id is None:
         raise ValueError(f"account id {opportunity.account_id!r} is not a Sell contact id")
     data: dict[str, Any] = {
@@ -203,7 +178,7 @@ def deal_body(
         "tags": sorted({*tags, f"oppworker-{opportunity.playbook}"}),
         "custom_fields": {key_field: opportunity.key},
     }
-    owner = _int_id(opportunity.owner_id)
+    owner = int_id(opportunity.owner_id)
     if owner is not None:
         data["owner_id"] = owner
     if stage_id is not None:
@@ -235,10 +210,10 @@ def task_body(task: FollowUpTask, deal_id: str, due_hour_utc: int) -> dict[str, 
         "content": task_content(task),
         "due_date": f"{task.due_date.isoformat()}T{due_hour_utc:02d}:00:00Z",
         "resource_type": "deal",
-        "resource_id": _int_id(deal_id) if _int_id(deal_id) is not None else deal_id,
+        "resource_id": int_id(deal_id) if int_id(deal_id) is not None else deal_id,
         "completed": False,
     }
-    owner = _int_id(task.owner_id)
+    owner = int_id(task.owner_id)
     if owner is not None:
         data["owner_id"] = owner
     return data

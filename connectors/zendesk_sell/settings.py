@@ -13,8 +13,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from connectors.account_fields import CANONICAL_FIELDS, DEFAULT_USAGE_METRICS, named_map
+from connectors.http_settings import HttpClientSettings
 from connectors.ratelimit import RateBudget
-from connectors.secret_files import SecretFilesSettings
 from domain.settings_values import token_or_empty
 
 # The one place Sell's request budget is stated: "36,000 requests per hour per token, i.e. 10 per
@@ -51,7 +51,7 @@ CONTACT_ATTRIBUTES: frozenset[str] = frozenset(
 )
 
 
-class ZendeskSellSettings(SecretFilesSettings):
+class ZendeskSellSettings(HttpClientSettings):
     model_config = SettingsConfigDict(env_prefix="ZENDESK_SELL_", extra="ignore", populate_by_name=True)
 
     access_token: SecretStr = SecretStr("")
@@ -83,20 +83,13 @@ class ZendeskSellSettings(SecretFilesSettings):
     per_page: int = Field(default=100, ge=1, le=100)  # Core API cap is 100
     stream_limit: int = Field(default=100, ge=1, le=100)  # Firehose `limit` cap is 100
     max_empty_stream_polls: int = Field(default=200, ge=1)
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    max_attempts: int = Field(default=6, ge=1)
-    backoff_base: float = Field(default=1.0, gt=0)
-    backoff_max: float = Field(default=60.0, gt=0)
     # The CSM's task names the organisation's main contact: one listing of person contacts per
     # pass, 100 per call (connectors/zendesk_sell/contacts.py); false saves it.
     read_main_contacts: bool = True
     dry_run: bool = False
 
-    @field_validator("access_token", mode="before")
-    @classmethod
-    def _blank_token(cls, value: object) -> object:
-        return token_or_empty(value)  # whitespace-only is "not set", never a token
+    # whitespace-only is "not set", never a token
+    _blank_token = field_validator("access_token", mode="before")(token_or_empty)
 
     @field_validator("base_url")
     @classmethod

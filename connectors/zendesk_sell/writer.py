@@ -16,7 +16,6 @@ timeout or 5xx we look for the marker before sending again.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -160,8 +159,7 @@ class SellWriter:
         return None
 
     def _backoff(self, attempt: int) -> None:
-        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempt - 1))
-        self._sleep(random.uniform(ceiling / 2, ceiling))
+        self._sleep(self.settings.backoff_seconds(attempt))
 
     # ------------------------------------------------------------------ dry run
 

@@ -11,7 +11,8 @@ from connectors.base import ReadReport
 from connectors.pipedrive import mapping
 from connectors.pipedrive.fields import FieldCatalog, parse_date, parse_money
 from connectors.pipedrive.settings import PipedriveSettings
-from domain import FollowUpTask, JourneyStage, Opportunity, OpportunityKind, OpportunityStatus
+from domain import FollowUpTask, Opportunity, OpportunityStatus
+from tests.seat_expansion import seat_opportunity
 
 PLAN_KEY, SEATS_KEY, MRR_KEY, USERS_KEY, SINCE_KEY = ("a" * 40, "b" * 40, "c" * 40, "d" * 40, "e" * 40)
 CATALOG = FieldCatalog(
@@ -132,21 +133,7 @@ def test_values_parse_as_the_v2_types_say() -> None:
 
 
 def opportunity(account_id: str = "12", owner: str | None = "3") -> Opportunity:
-    return Opportunity(
-        key=f"{account_id}:seat_expansion:seats",
-        account_id=account_id,
-        kind=OpportunityKind.UPSELL,
-        playbook="seat_expansion",
-        title="Seat expansion",
-        offer="seats",
-        estimated_amount=Decimal("4320.004"),
-        currency="EUR",
-        score=72,
-        explanation=(),
-        owner_id=owner,
-        journey_stage=JourneyStage.VALUE_REALISED,
-        close_date=date(2026, 12, 31),
-    )
+    return seat_opportunity(account_id, amount="4320.004", score=72, owner_id=owner)
 
 
 def test_deal_body_carries_org_owner_value_and_the_key_in_the_key_field() -> None:

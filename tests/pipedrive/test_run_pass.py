@@ -4,14 +4,12 @@ between the deal call and the activity call: every key ends with exactly one dea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from connectors.pipedrive.connector import PipedriveConnector
-from domain import FollowUpTask, Opportunity, WriteResult
+from tests.crashing_connector import CRASH_POINTS, CrashingConnector
 from tests.pipedrive.conftest import ConnectorFactory
 from tests.sandboxes.pipedrive import PipedriveSandbox
 from tests.uncapped import UNCAPPED
@@ -48,34 +46,6 @@ def assert_exactly_once(sandbox: PipedriveSandbox) -> int:
     return len(ours)
 
 
-class CrashingConnector:
-    """Delegates to a real connector, and dies at a chosen point of the write sequence, once."""
-
-    def __init__(self, inner: PipedriveConnector, where: str) -> None:
-        self.inner, self.where, self.crashed = inner, where, False
-        self.name = inner.name
-
-    def __getattr__(self, attribute: str):
-        return getattr(self.inner, attribute)
-
-    def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
-        if self.where == "mid_deals" and not self.crashed:
-            self.inner.write_deals(opportunities[: len(opportunities) // 2])
-            self.crashed = True
-            raise RuntimeError("worker killed half-way through the deal batch")
-        return self.inner.write_deals(opportunities)
-
-    def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
-        if not self.crashed and self.where == "before_tasks":
-            self.crashed = True
-            raise RuntimeError("worker killed between the deal call and the activity call")
-        if not self.crashed and self.where == "after_tasks":
-            self.inner.write_tasks(tasks, deal_ids)
-            self.crashed = True
-            raise RuntimeError("worker killed before the ledger recorded the activity ids")
-        return self.inner.write_tasks(tasks, deal_ids)
-
-
 def test_full_then_incremental_pass_write_each_opportunity_once(
     sandbox: PipedriveSandbox, make_connector: ConnectorFactory, settings: Settings, accounts: list[int]
 ) -> None:
@@ -103,7 +73,7 @@ def test_full_then_incremental_pass_write_each_opportunity_once(
     assert_exactly_once(sandbox)
 
 
-@pytest.mark.parametrize("where", ["before_tasks", "after_tasks", "mid_deals"])
+@pytest.mark.parametrize("where", CRASH_POINTS)
 def test_crash_during_writes_then_rerun_leaves_one_deal_and_one_activity_per_key(
     sandbox: PipedriveSandbox,
     make_connector: ConnectorFactory,

@@ -3,45 +3,11 @@ after the change was made, refusals, dry-run previews."""
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 import pytest
 
-from domain import FollowUpTask, JourneyStage, Opportunity, OpportunityKind
 from tests.pipedrive.conftest import ConnectorFactory
 from tests.sandboxes.pipedrive import PipedriveSandbox
-
-
-def pair(
-    account_id: int, offer: str = "seats", owner_id: int | None = None
-) -> tuple[Opportunity, FollowUpTask]:
-    key = f"{account_id}:seat_expansion:{offer}"
-    opportunity = Opportunity(
-        key=key,
-        account_id=str(account_id),
-        account_name="Acme",
-        kind=OpportunityKind.UPSELL,
-        playbook="seat_expansion",
-        title=f"Seat expansion ({offer})",
-        offer=offer,
-        estimated_amount=Decimal("4320.00"),
-        score=72,
-        explanation=(),
-        owner_id=None if owner_id is None else str(owner_id),
-        journey_stage=JourneyStage.VALUE_REALISED,
-        close_date=date(2026, 12, 31),
-    )
-    task = FollowUpTask(
-        opportunity_key=key,
-        account_id=str(account_id),
-        subject="Seat expansion: Acme is out of seats",
-        body=f"Why now:\n+45 seats 95% used\n\noppworker-key: {key}",
-        due_date=date(2026, 11, 28),
-        priority="HIGH",
-        owner_id=None if owner_id is None else str(owner_id),
-    )
-    return opportunity, task
+from tests.seat_expansion import pair
 
 
 @pytest.fixture

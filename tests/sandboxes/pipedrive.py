@@ -159,10 +159,6 @@ class PipedriveSandbox(SandboxApp):
         self._register()
         self.server.before.extend([self._check_auth, self._limits, self._faults_before])
 
-    @property
-    def calls(self) -> list[tuple[str, str]]:
-        return self.server.requests
-
     # ---------------------------------------------------------------- seeding
     def _new_id(self) -> int:
         return next(self._ids)

@@ -183,3 +183,8 @@ class SandboxApp:
     @property
     def url(self) -> str:
         return self.server.url
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        """Every request served, as (method, path), in order: what the tests count calls by."""
+        return self.server.requests

@@ -158,10 +158,6 @@ class SellSandbox(SandboxApp):
         self._register()
         self.server.before.extend([self._check_auth, self._rate_limit, self._faults_before])
 
-    @property
-    def calls(self) -> list[tuple[str, str]]:
-        return self.server.requests
-
     # ---------------------------------------------------------------- seeding and mutation
 
     @staticmethod

@@ -10,7 +10,8 @@ import pytest
 from connectors.base import ReadReport
 from connectors.zendesk_sell import mapping
 from connectors.zendesk_sell.settings import ZendeskSellSettings
-from domain import FollowUpTask, JourneyStage, Opportunity, OpportunityKind, OpportunityStatus
+from domain import FollowUpTask, JourneyStage, Opportunity, OpportunityStatus
+from tests.seat_expansion import seat_opportunity
 
 SETTINGS = ZendeskSellSettings(access_token="t")
 TODAY = date(2026, 11, 25)
@@ -156,21 +157,7 @@ def test_our_deals_become_existing_opportunities_with_status_from_stage_category
 
 
 def _opportunity(account_id: str = "7") -> Opportunity:
-    return Opportunity(
-        key=f"{account_id}:seat_expansion:seats",
-        account_id=account_id,
-        kind=OpportunityKind.UPSELL,
-        playbook="seat_expansion",
-        title="Seat expansion",
-        offer="seats",
-        estimated_amount=Decimal("1234.567"),
-        currency="EUR",
-        score=90,
-        explanation=(),
-        owner_id="42",
-        journey_stage=JourneyStage.VALUE_REALISED,
-        close_date=date(2026, 12, 31),
-    )
+    return seat_opportunity(account_id, amount="1234.567", score=90, owner_id="42")
 
 
 def test_deal_body_carries_key_owner_tags_and_rounded_value() -> None:

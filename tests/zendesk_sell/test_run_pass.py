@@ -4,14 +4,12 @@ between the deal call and the task call: every key ends with exactly one deal an
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from connectors.zendesk_sell.connector import ZendeskSellConnector
-from domain import FollowUpTask, Opportunity, WriteResult
+from tests.crashing_connector import CRASH_POINTS, CrashingConnector
 from tests.sandboxes.zendesk_sell import SellSandbox
 from tests.uncapped import UNCAPPED
 from tests.zendesk_sell.conftest import ConnectorFactory
@@ -45,34 +43,6 @@ def assert_exactly_once(sandbox: SellSandbox) -> int:
         )
     assert len(sandbox.tasks) == len(sandbox.deals)
     return len(sandbox.deals)
-
-
-class CrashingConnector:
-    """Delegates to a real connector, and dies at a chosen point of the write sequence, once."""
-
-    def __init__(self, inner: ZendeskSellConnector, where: str) -> None:
-        self.inner, self.where, self.crashed = inner, where, False
-        self.name = inner.name
-
-    def __getattr__(self, attribute: str):
-        return getattr(self.inner, attribute)
-
-    def write_deals(self, opportunities: Sequence[Opportunity]) -> list[WriteResult]:
-        if self.where == "mid_deals" and not self.crashed:
-            self.inner.write_deals(opportunities[: len(opportunities) // 2])
-            self.crashed = True
-            raise RuntimeError("worker killed half-way through the deal batch")
-        return self.inner.write_deals(opportunities)
-
-    def write_tasks(self, tasks: Sequence[FollowUpTask], deal_ids: Mapping[str, str]) -> list[WriteResult]:
-        if not self.crashed and self.where == "before_tasks":
-            self.crashed = True
-            raise RuntimeError("worker killed between the deal call and the task call")
-        if not self.crashed and self.where == "after_tasks":
-            self.inner.write_tasks(tasks, deal_ids)
-            self.crashed = True
-            raise RuntimeError("worker killed before the ledger recorded the task ids")
-        return self.inner.write_tasks(tasks, deal_ids)
 
 
 def test_full_then_incremental_pass_write_each_opportunity_once(
@@ -113,7 +83,7 @@ def test_full_then_incremental_pass_write_each_opportunity_once(
     assert_exactly_once(sandbox)
 
 
-@pytest.mark.parametrize("where", ["before_tasks", "after_tasks", "mid_deals"])
+@pytest.mark.parametrize("where", CRASH_POINTS)
 def test_crash_during_writes_then_rerun_leaves_one_deal_and_one_task_per_key(
     sandbox: SellSandbox,
     make_connector: ConnectorFactory,

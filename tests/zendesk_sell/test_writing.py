@@ -4,45 +4,14 @@ What every CRM must do (rerun finds, a lost deal answer is found, not duplicated
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from domain import ConnectorError, FailureKind, FollowUpTask, JourneyStage, Opportunity, OpportunityKind
+from domain import ConnectorError, FailureKind
 from tests.sandboxes.zendesk_sell import SellSandbox
+from tests.seat_expansion import pair
 from tests.zendesk_sell.conftest import ConnectorFactory
-
-
-def _pair(
-    account_id: int, offer: str = "seats", owner_id: int | None = None
-) -> tuple[Opportunity, FollowUpTask]:
-    key = f"{account_id}:seat_expansion:{offer}"
-    opportunity = Opportunity(
-        key=key,
-        account_id=str(account_id),
-        account_name="Acme",
-        kind=OpportunityKind.UPSELL,
-        playbook="seat_expansion",
-        title=f"Seat expansion ({offer})",
-        offer=offer,
-        estimated_amount=Decimal("4320.00"),
-        score=72,
-        explanation=(),
-        owner_id=None if owner_id is None else str(owner_id),
-        journey_stage=JourneyStage.VALUE_REALISED,
-        close_date=date(2026, 12, 31),
-    )
-    task = FollowUpTask(
-        opportunity_key=key,
-        account_id=str(account_id),
-        subject="Seat expansion: Acme is out of seats",
-        body=f"Why now:\n+45 seats 95% used\n\noppworker-key: {key}",
-        due_date=date(2026, 11, 28),
-        priority="HIGH",
-        owner_id=None if owner_id is None else str(owner_id),
-    )
-    return opportunity, task
 
 
 @pytest.fixture
@@ -61,7 +30,7 @@ def test_first_write_creates_one_deal_and_one_task_per_key(
     sandbox: SellSandbox, make_connector: ConnectorFactory, orgs: list[int]
 ) -> None:
     owner = next(iter(sandbox.users))
-    pairs = [_pair(org, owner_id=owner) for org in orgs]
+    pairs = [pair(org, owner_id=owner) for org in orgs]
     deals, tasks = _write(make_connector(), pairs)
     assert all(r.ok and r.created for r in deals + tasks)
     assert len(sandbox.deals) == 3 and len(sandbox.tasks) == 3
@@ -81,7 +50,7 @@ def test_upsert_without_a_prior_listing_still_finds_the_deal_by_key(
     sandbox: SellSandbox, make_connector: ConnectorFactory, orgs: list[int]
 ) -> None:
     """The runner resumes unfinished keys before it lists deals: the upsert filter is the safety net."""
-    pairs = [_pair(org) for org in orgs]
+    pairs = [pair(org) for org in orgs]
     first, _ = _write(make_connector(), pairs)
     connector = make_connector()
     deals = connector.write_deals([o for o, _ in pairs])  # no read_opportunities first
@@ -98,7 +67,7 @@ def test_task_timeout_after_commit_is_not_resent_blindly(
 ) -> None:
     sandbox.add_fault("POST", "/v2/tasks", 504, after=True, delay=0.6)  # created; answer times out
     connector = make_connector(read_timeout=0.3)
-    deals, tasks = _write(connector, [_pair(orgs[0])])
+    deals, tasks = _write(connector, [pair(orgs[0])])
     assert deals[0].ok and tasks[0].ok
     assert len(sandbox.tasks) == 1  # the retry looked for the marker first and found it
     assert sandbox.calls.count(("GET", "/v2/tasks")) == 1
@@ -110,7 +79,7 @@ def test_task_5xx_before_commit_is_created_once_after_checking(
 ) -> None:
     sandbox.add_fault("POST", "/v2/tasks", 500, times=2)
     sandbox.add_fault("POST", "/v2/tasks", 429, times=1)
-    deals, tasks = _write(make_connector(), [_pair(orgs[0])])
+    deals, tasks = _write(make_connector(), [pair(orgs[0])])
     assert tasks[0].ok and tasks[0].created
     assert len(sandbox.tasks) == 1
 
@@ -118,8 +87,8 @@ def test_task_5xx_before_commit_is_created_once_after_checking(
 def test_validation_error_is_surfaced_per_item_with_code_field_and_logref(
     sandbox: SellSandbox, make_connector: ConnectorFactory, orgs: list[int]
 ) -> None:
-    good = _pair(orgs[0])
-    bad = _pair(orgs[1], owner_id=999_999)  # no such user
+    good = pair(orgs[0])
+    bad = pair(orgs[1], owner_id=999_999)  # no such user
     connector = make_connector()
     results = connector.write_deals([bad[0], good[0]])
     assert results[1].ok and not results[0].ok
@@ -129,7 +98,7 @@ def test_validation_error_is_surfaced_per_item_with_code_field_and_logref(
     )
     assert sandbox.token not in error
     assert len(sandbox.deals) == 1
-    unknown = _pair(424242)  # an organisation that does not exist
+    unknown = pair(424242)  # an organisation that does not exist
     assert "/data/contact_id" in (connector.write_deals([unknown[0]])[0].error or "")
     assert connector.write_tasks([bad[1]], {})[0].error  # no deal id: refused without a call
 
@@ -139,7 +108,7 @@ def test_read_only_token_fails_the_whole_call_as_auth(make_connector: ConnectorF
         org = sell.add_organization("Acme")["id"]
         connector = make_connector(base_url=sell.url, access_token=sell.token)
         with pytest.raises(ConnectorError) as caught:
-            connector.write_deals([_pair(org)[0]])
+            connector.write_deals([pair(org)[0]])
         assert caught.value.kind is FailureKind.AUTH and "insufficient_scope" in str(caught.value)
 
 
@@ -147,7 +116,7 @@ def test_key_field_not_filterable_is_reported_not_duplicated(make_connector: Con
     with SellSandbox(filterable_deal_fields=()) as sell:
         org = sell.add_organization("Acme")["id"]
         connector = make_connector(base_url=sell.url, access_token=sell.token)
-        result = connector.write_deals([_pair(org)[0]])[0]
+        result = connector.write_deals([pair(org)[0]])[0]
         assert not result.ok and "not filterable" in (result.error or "")
         assert not sell.deals
 
@@ -155,7 +124,7 @@ def test_key_field_not_filterable_is_reported_not_duplicated(make_connector: Con
 def test_dry_run_preview_makes_no_call_and_matches_what_a_write_sends(
     sandbox: SellSandbox, make_connector: ConnectorFactory, orgs: list[int]
 ) -> None:
-    pairs = [_pair(org) for org in orgs[:2]]
+    pairs = [pair(org) for org in orgs[:2]]
     connector = make_connector(dry_run=True)
     before = len(sandbox.calls)
     preview = connector.preview_writes([o for o, _ in pairs], [t for _, t in pairs])
@@ -184,7 +153,7 @@ def test_a_deal_of_ours_the_listing_could_not_see_is_updated_and_its_task_found(
     sandbox: SellSandbox, make_connector: ConnectorFactory, orgs: list[int]
 ) -> None:
     """E.g. written under an earlier token: the creator filter hides it, the upsert key still finds it."""
-    opportunity, task = _pair(orgs[0])
+    opportunity, task = pair(orgs[0])
     other_user = list(sandbox.users)[1]
     with sandbox.lock:
         old = sandbox._create_deal(
@@ -212,7 +181,7 @@ def test_each_deal_carries_its_currency_and_a_code_that_is_not_iso_is_refused_al
 ) -> None:
     """Sell's deal `currency` is an ISO 4217 code; the write sends the opportunity's, and Sell
     refuses anything else for that deal only (422 on the field), the others are written."""
-    pairs = [_pair(org) for org in orgs]
+    pairs = [pair(org) for org in orgs]
     currencies = ("EUR", "euro", "GBP")
     pairs = [(o.model_copy(update={"currency": c}), t) for (o, t), c in zip(pairs, currencies, strict=True)]
     deals, _ = _write(make_connector(), pairs)
