@@ -15,8 +15,9 @@ from rich.table import Table
 
 from worker.cli.console import console, err_console
 from worker.cli.console import settings_from as _settings
-from worker.cli.outcomes_format import parse_day, percent
+from worker.cli.outcomes_format import parse_day
 from worker.cli.progress import progress
+from worker.outcomes.columns import percent
 from worker.pipeline.settings import Settings
 
 

@@ -16,14 +16,9 @@ from rich.table import Table
 from worker.cli.backtest_cmd import backtest_cmd
 from worker.cli.console import console, require_ledger
 from worker.cli.console import settings_from as _settings
-from worker.cli.outcomes_format import parse_day, percent
+from worker.cli.outcomes_format import parse_day
+from worker.outcomes import columns
 from worker.pipeline.settings import Settings
-
-
-def _won(f: Any) -> str:
-    from worker.outcomes.money import per_currency_text
-
-    return f"{f.won_amount:,.0f}" if f.won_amount is not None else per_currency_text(f.won_amounts)
 
 
 def money_basis(settings: Settings) -> Any:
@@ -39,35 +34,40 @@ def money_basis(settings: Settings) -> Any:
     return MoneyBasis.from_settings(settings, default)
 
 
-def _figures_table(title: str, first: str, rows: list[Any]) -> Table:
+def _two_lines(name: str) -> int:
+    """The width that shows a header on at most two lines ("treated / accounts")."""
+    words = name.split()
+    return min(
+        (max(len(" ".join(words[:i])), len(" ".join(words[i:]))) for i in range(1, len(words))),
+        default=len(name),
+    )
+
+
+def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]], narrow: bool = False) -> Table:
+    """A rich table of worker/outcomes/columns.py's texts: cells escaped (CRM names are text, never
+    markup), the group and any conclusion left-justified, the figures right-justified. `narrow`
+    wraps the figures' headers onto two lines, so a long conclusion keeps the width it needs."""
     table = Table(title=title, title_justify="left")
-    for name in (
-        first,
-        "created",
-        "tasks done",
-        "won",
-        "lost",
-        "open",
-        "deleted",
-        "win rate",
-        "won amount",
-        "median days",
-    ):
-        table.add_column(name, justify="left" if name == first else "right")
-    for f in rows:
-        table.add_row(
-            escape(str(f.group)),
-            str(f.created),
-            str(f.tasks_completed),
-            str(f.won),
-            str(f.lost),
-            str(f.open),
-            str(f.deleted),
-            percent(f.win_rate),
-            _won(f),
-            "–" if f.median_days_to_close is None else f"{f.median_days_to_close:g}",
-        )
+    for i, name in enumerate(header):
+        left = i == 0 or name == "conclusion"
+        width = None if left or not narrow else max([_two_lines(name), *(len(r[i]) for r in rows)])
+        table.add_column(name, justify="left" if left else "right", max_width=width)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
     return table
+
+
+def _figures_table(title: str, first: str, rows: list[Any]) -> Table:
+    return _table(title, columns.figures_header(first), [columns.figures_row(f) for f in rows])
+
+
+def _holdout_table(items: list[Any]) -> Table:
+    return _table(
+        "Holdout groups (expansion: a won deal or a plan/seat increase)",
+        columns.HOLDOUTS,
+        [columns.holdout_row(h) for h in items],
+        narrow=True,
+    )
 
 
 @click.command("report")
@@ -135,43 +135,16 @@ def report_cmd(
     t = report.total
     out.print(
         f"[bold]Outcomes[/bold] ({'deals created since ' + str(report.since) if report.since else 'all deals'}): "
-        f"{t.created} created, {t.won} won, {t.lost} lost, {t.open} open, win rate {percent(t.win_rate)}, "
-        f"won amount {_won(t)}"
+        f"{t.created} created, {t.won} won, {t.lost} lost, {t.open} open, win rate {columns.percent(t.win_rate)}, "
+        f"won amount {columns.won(t)}"
     )
     out.print(report.money.text)
     out.print(_figures_table("Per playbook", "playbook", report.by_playbook))
     out.print(_figures_table("Per kind", "kind", report.by_kind))
-    out.print(_figures_table("Per journey stage", "stage", report.by_stage))
+    out.print(_figures_table("Per journey stage", "journey stage", report.by_stage))
     out.print(_figures_table("Per score band", "score", report.by_score_band))
     if report.holdouts:
-        table = Table(
-            title="Holdout groups (expansion: a won deal or a plan/seat increase)", title_justify="left"
-        )
-        for name in (
-            "playbook",
-            "treated",
-            "expanded",
-            "control",
-            "expanded ",
-            "difference",
-            "95% interval",
-            "conclusion",
-        ):
-            table.add_column(name, justify="left" if name in ("playbook", "conclusion") else "right")
-        for h in report.holdouts:
-            table.add_row(
-                escape(h.playbook),
-                str(h.treated_accounts),
-                percent(h.treated_rate),
-                str(h.control_accounts),
-                percent(h.control_rate),
-                "–" if h.difference is None else f"{h.difference * 100:+.1f} pts",
-                "–"
-                if h.ci_low is None or h.ci_high is None
-                else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f}",
-                h.conclusion,
-            )
-        out.print(table)
+        out.print(_holdout_table(report.holdouts))
     else:
         out.print(
             "No playbook declares a holdout: add `holdout: 0.1` to one to measure it against a control group."

@@ -1,5 +1,5 @@
-"""The small formats `report` and `backtest` share: a day given on the command line, a rate as a
-percentage (a dash where there is nothing to divide by)."""
+"""The small format `report` and `backtest` share: a day given on the command line. (A rate as a
+percentage is worker/outcomes/columns.py's `percent`, which the HTML report uses too.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,3 @@ def parse_day(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"

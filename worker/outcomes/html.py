@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from worker.outcomes.money import per_currency_text
+from worker.outcomes import columns
 from worker.outcomes.report import Figures, HoldoutComparison, OutcomeReport, Period
 
 BAR = "#2563eb"  # won amount
@@ -32,41 +32,13 @@ figure{margin:0;border:1px solid #e5e7eb;border-radius:8px;padding:8px}figcaptio
 """
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
-def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.0f}"
-
-
-def _won(f: Figures | Period) -> str:
-    """One amount where the report has one currency (or converts), else each currency's total."""
-    return _num(f.won_amount) if f.won_amount is not None else per_currency_text(f.won_amounts)
+def _cells(row: tuple[str, ...], tag: str = "td") -> str:
+    return "".join(f"<{tag}>{escape(cell)}</{tag}>" for cell in row)
 
 
 def _figures_table(title: str, rows: list[Figures], first: str) -> str:
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            first,
-            "created",
-            "tasks done",
-            "won",
-            "lost",
-            "open",
-            "deleted",
-            "win rate",
-            "won amount",
-            "median days to close",
-        )
-    )
-    body = "".join(
-        f"<tr><td>{escape(f.group)}</td><td>{f.created}</td><td>{f.tasks_completed}</td><td>{f.won}</td>"
-        f"<td>{f.lost}</td><td>{f.open}</td><td>{f.deleted}</td><td>{_pct(f.win_rate)}</td>"
-        f"<td>{escape(_won(f))}</td><td>{'–' if f.median_days_to_close is None else f.median_days_to_close}</td></tr>"
-        for f in rows
-    )
+    head = _cells(columns.figures_header(first), "th")
+    body = "".join(f"<tr>{_cells(columns.figures_row(f))}</tr>" for f in rows)
     return f'<h2>{escape(title)}</h2><table class="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -136,29 +108,12 @@ def _holdouts(items: list[HoldoutComparison]) -> str:
             '<h2>Holdout groups</h2><p class="muted">No playbook declares a holdout (add <code>holdout: 0.1</code> '
             "to a playbook to measure its effect against a control group).</p>"
         )
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            "playbook",
-            "treated accounts",
-            "treated expanded",
-            "control accounts",
-            "control expanded",
-            "difference",
-            "95% interval",
-            "conclusion",
-        )
-    )
+    head = _cells(columns.HOLDOUTS, "th")
     rows = []
     for h in items:
-        interval = "–" if h.ci_low is None else f"{h.ci_low * 100:+.0f} to {h.ci_high * 100:+.0f} pts"  # type: ignore[operator]
-        diff = "–" if h.difference is None else f"{h.difference * 100:+.1f} pts"
-        cls = ' class="warn"' if h.conclusion.startswith("too few") else ""
-        rows.append(
-            f"<tr><td>{escape(h.playbook)}</td><td>{h.treated_accounts}</td><td>{_pct(h.treated_rate)}</td>"
-            f"<td>{h.control_accounts}</td><td>{_pct(h.control_rate)}</td><td>{diff}</td><td>{interval}</td>"
-            f"<td><span{cls}>{escape(h.conclusion)}</span></td></tr>"
-        )
+        *figures, conclusion = columns.holdout_row(h)
+        cls = ' class="warn"' if columns.too_few(h) else ""
+        rows.append(f"<tr>{_cells(tuple(figures))}<td><span{cls}>{escape(conclusion)}</span></td></tr>")
     return (
         f'<h2>Holdout groups</h2><p class="muted">Expansion = a won deal or a plan/seat increase after the '
         f'account entered its group.</p><table class="holdouts"><thead><tr>{head}</tr></thead>'
@@ -176,9 +131,9 @@ def render_html(report: OutcomeReport) -> str:
             ("won", t.won),
             ("lost", t.lost),
             ("open", t.open),
-            ("win rate", _pct(t.win_rate)),
-            ("won amount", escape(_won(t))),
-            ("median days to close", "–" if t.median_days_to_close is None else t.median_days_to_close),
+            ("win rate", columns.percent(t.win_rate)),
+            ("won amount", escape(columns.won(t))),
+            ("median days to close", columns.days(t.median_days_to_close)),
         )
     )
     charts = (
