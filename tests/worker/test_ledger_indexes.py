@@ -1,0 +1,108 @@
+"""The ledger's per-account queries must not depend on PostgreSQL's table statistics.
+
+A first pass over a big portal fills `ow_opportunities` within one pass, and a server may run
+with autovacuum off: the planner then has no idea how many rows a CRM has. With an index on
+account_id alone it read every row of the CRM for each chunk's `crm = ? AND account_id IN (...)`
+(1.7 s per chunk at 440,000 rows in bench/scale.py). These tests hold the fix: one index over both
+columns, chosen with no statistics at all, and added to a ledger created before it existed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, inspect, text
+
+from worker.store.ledger import Ledger
+
+ROWS = 20_000
+NEW_INDEX = "ix_ow_opportunities_crm_account"
+OLD_INDEX = "ix_ow_opportunities_account_id"
+
+
+def _fill_without_statistics(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as db:
+        db.execute(
+            text(
+                "INSERT INTO ow_opportunities (crm, key, account_id, playbook, offer, kind, score, state,"
+                " payload, created_at, updated_at)"
+                " SELECT 'hubspot', 'acc-' || g || ':seats:seats', 'acc-' || g, 'seats', 'seats', 'upsell',"
+                " 70, 'waiting', '{}', now(), now() FROM generate_series(1, :n) AS g"
+            ),
+            {"n": ROWS},
+        )
+    engine.dispose()
+
+
+def test_the_per_account_query_uses_the_crm_account_index_without_statistics(postgres_url: str) -> None:
+    Ledger(postgres_url)  # creates the tables
+    _fill_without_statistics(postgres_url)  # no ANALYZE: the planner's row counts are guesses
+    ids = ", ".join(f"'acc-{n}'" for n in range(1, 20_000, 100))
+    engine = create_engine(postgres_url)
+    with engine.connect() as db:
+        plan = "\n".join(
+            db.execute(
+                text(
+                    "EXPLAIN SELECT key FROM ow_opportunities WHERE crm = 'hubspot'"
+                    f" AND account_id IN ({ids}) AND state = 'waiting'"
+                )
+            ).scalars()
+        )
+    engine.dispose()
+    assert NEW_INDEX in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def _old_ledger(url: str) -> None:
+    """The table as ledgers created before the capacity columns and the composite index had it."""
+    engine = create_engine(url)
+    with engine.begin() as db:
+        db.execute(
+            text(
+                "CREATE TABLE ow_opportunities (crm VARCHAR(40) NOT NULL, key VARCHAR(300) NOT NULL,"
+                " account_id VARCHAR(120) NOT NULL, playbook VARCHAR(60) NOT NULL,"
+                " offer VARCHAR(120) NOT NULL, kind VARCHAR(20) NOT NULL, score INTEGER NOT NULL,"
+                " state VARCHAR(20) NOT NULL, deal_id VARCHAR(60), task_id VARCHAR(60), payload TEXT NOT NULL,"
+                " run_id VARCHAR(40), created_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                " updated_at TIMESTAMP WITH TIME ZONE NOT NULL, claimed_by VARCHAR(40),"
+                " claimed_until TIMESTAMP WITH TIME ZONE, PRIMARY KEY (crm, key))"
+            )
+        )
+        db.execute(text(f"CREATE INDEX {OLD_INDEX} ON ow_opportunities (account_id)"))
+        db.execute(
+            text(
+                "INSERT INTO ow_opportunities (crm, key, account_id, playbook, offer, kind, score, state,"
+                " payload, created_at, updated_at) VALUES ('hubspot', 'a:seats:seats', 'a', 'seats',"
+                " 'seats', 'upsell', 70, 'done', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    engine.dispose()
+
+
+def _check_upgraded(url: str) -> None:
+    Ledger(url)
+    Ledger(url)  # a second start finds everything in place and changes nothing
+    engine = create_engine(url)
+    inspector = inspect(engine)
+    indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("ow_opportunities")}
+    columns = {c["name"] for c in inspector.get_columns("ow_opportunities")}
+    with engine.connect() as db:
+        kept = db.execute(text("SELECT key, state FROM ow_opportunities")).all()
+    engine.dispose()
+    assert indexes[NEW_INDEX] == ["crm", "account_id"]
+    assert OLD_INDEX not in indexes
+    assert {"owner_id", "priority", "planned_at", "lead_key"} <= columns
+    assert "ix_ow_opportunities_owner_id" in indexes
+    assert [tuple(r) for r in kept] == [("a:seats:seats", "done")]
+
+
+def test_an_older_postgresql_ledger_gets_the_columns_and_the_index(postgres_url: str) -> None:
+    _old_ledger(postgres_url)
+    _check_upgraded(postgres_url)
+
+
+def test_an_older_sqlite_ledger_gets_the_columns_and_the_index(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    _old_ledger(url)
+    _check_upgraded(url)
