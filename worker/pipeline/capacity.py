@@ -9,26 +9,39 @@ spread over the owner's working days. The write step then writes the pending key
 task once, for the account's lead offer (worker/pipeline/writeback.py). Both drivers call these two functions
 (worker/pipeline/run.py in-process; worker/service/score.py and write.py on the workers).
 
-`plan` itself is pure (no I/O), so it is tested and benched on its own.
+The decisions themselves are pure (worker/pipeline/planning.py), so they are tested and benched
+on their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 
 from domain import FollowUpTask, Opportunity
 from playbooks.calibration import WinChances
 from playbooks.conversation import one_conversation
 from worker.outcomes.money import MoneyBasis
+from worker.pipeline.planning import (
+    CapacityPolicy,
+    Plan,
+    decide,
+    plan,
+    week_of,
+    with_followers,
+    working_days_after,
+)
 from worker.pipeline.ranking import rank_value
 from worker.pipeline.settings import Settings
 from worker.pipeline.writeback import from_payload, payload_of, pending_rows
-from worker.store.candidates import CandidateStore, OwnerLoad, Promotion, WaitingCandidate
+from worker.store.candidates import CandidateStore, Lead, Promotion, WaitingCandidate
 from worker.store.ledger import Ledger
 
-DAYS_PER_WEEK = 7
+# Accounts promoted per transaction: each batch is stored with its accounts' offers made one
+# conversation, together or not at all; a batch holds its payloads while they are rewritten.
+PROMOTE_BATCH = 500
+
+__all__ = ["CapacityPolicy", "Plan", "plan", "plan_in_memory", "plan_pass", "week_of", "working_days_after"]
 
 
 def candidate_rows(
@@ -59,131 +72,6 @@ def record_candidates(
     CandidateStore(ledger.engine).replace_for_accounts(crm, run_id, account_ids, rows, now)
 
 
-@dataclass(frozen=True)
-class CapacityPolicy:
-    per_week: int | None
-    open_tasks: int | None
-    overrides: dict[str, tuple[int | None, int | None]]
-    working_days: tuple[int, ...]
-    fallback_owner_id: str | None
-    one_task_per_account: bool = True
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CapacityPolicy:
-        return cls(
-            settings.tasks_per_owner_per_week,
-            settings.open_tasks_per_owner,
-            {o: (c.tasks_per_week, c.open_tasks) for o, c in settings.owner_capacity.items()},
-            tuple(settings.working_days),
-            settings.fallback_owner_id,
-            settings.one_task_per_account,
-        )
-
-    @property
-    def uncapped(self) -> bool:
-        """Both caps lifted for everyone: every candidate is written, as before issue #15."""
-        return (
-            self.per_week is None
-            and self.open_tasks is None
-            and not any(week or open_ for week, open_ in self.overrides.values())
-        )
-
-    def room(self, owner: str, load: OwnerLoad) -> int | None:
-        """New tasks `owner` may still get this week (None: no cap)."""
-        week_cap, open_cap = self.overrides.get(owner, (None, None))
-        week_cap, open_cap = week_cap or self.per_week, open_cap or self.open_tasks
-        limits = []
-        if week_cap is not None:
-            limits.append(week_cap - load.planned_this_week)
-        if open_cap is not None:
-            limits.append(open_cap - load.open_tasks)
-        return max(0, min(limits)) if limits else None
-
-    def week_cap(self, owner: str) -> int | None:
-        return self.overrides.get(owner, (None, None))[0] or self.per_week
-
-
-@dataclass
-class Plan:
-    chosen: list[Promotion] = field(default_factory=list)
-    waiting: int = 0  # candidates left for a later pass
-    no_owner: int = 0  # of those, waiting because no owner is known and no fallback is set
-    per_owner: dict[str, int] = field(default_factory=dict)
-
-
-def week_of(now: datetime) -> tuple[datetime, datetime]:
-    """The calendar week (Monday 00:00 in `now`'s zone) the weekly cap counts in."""
-    start = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=DAYS_PER_WEEK)
-
-
-def working_days_after(today: date, working_days: Sequence[int], count: int) -> list[date]:
-    days: list[date] = []
-    day = today
-    while len(days) < count:
-        day += timedelta(days=1)
-        if day.weekday() in working_days:
-            days.append(day)
-    return days
-
-
-def due_date(nth: int, cap: int | None, days: Sequence[date]) -> date:
-    """The owner's nth task of the week is due on a working day spread evenly over the next
-    working week: with 10 a week and 5 working days, two a day, best first."""
-    if cap is None or cap <= 0:
-        return days[nth % len(days)]
-    return days[min(len(days) - 1, nth * len(days) // cap)]
-
-
-def plan(
-    candidates: Iterable[WaitingCandidate], loads: dict[str, OwnerLoad], policy: CapacityPolicy, now: datetime
-) -> Plan:
-    """Best first (rank value, then score, then key for a stable order), per owner while there is
-    room. One account is one conversation: all of its waiting offers are promoted together, its
-    best offer leads, and together they take one unit of the owner's capacity (one task)."""
-    ranked = sorted(candidates, key=lambda c: (-c.priority, -c.score, c.key))
-    days = working_days_after(now.date(), policy.working_days, len(policy.working_days))
-    result = Plan()
-    room: dict[str, int | None] = {}
-    # An account is decided at its best offer (the first in rank order); its other offers follow
-    # that decision: listed on the lead's task, or waiting with it. One pass, no per-account lists.
-    decided: dict[str, Promotion | None] = {}
-    for candidate in ranked:
-        account = candidate.account_id if policy.one_task_per_account else candidate.key
-        if account in decided:
-            lead = decided[account]
-            if lead is None:
-                result.waiting += 1
-                result.no_owner += candidate.owner_id is None and policy.fallback_owner_id is None
-            else:
-                result.chosen.append(Promotion(candidate.key, lead.owner_id, lead.due_date, lead.key))
-            continue
-        owner = candidate.owner_id or policy.fallback_owner_id
-        if owner is None:
-            decided[account] = None
-            result.waiting += 1
-            result.no_owner += 1
-            continue
-        due = None  # uncapped: no attention budget to share, every account due as drafted
-        if not policy.uncapped:
-            load = loads.get(owner, OwnerLoad())
-            if owner not in room:
-                room[owner] = policy.room(owner, load)
-            left = room[owner]
-            if left is not None and left <= 0:
-                decided[account] = None
-                result.waiting += 1
-                continue
-            nth = load.planned_this_week + result.per_owner.get(owner, 0)
-            due = due_date(nth, policy.week_cap(owner), days)
-            if left is not None:
-                room[owner] = left - 1
-        decided[account] = promotion = Promotion(candidate.key, owner, due)
-        result.chosen.append(promotion)
-        result.per_owner[owner] = result.per_owner.get(owner, 0) + 1
-    return result
-
-
 def conversations(payloads: dict[str, str], chosen: Sequence[Promotion]) -> dict[str, str]:
     """The promoted payloads with each account's offers made one conversation (playbooks/
     conversation.py): the lead's task lists the others, theirs point at it."""
@@ -202,13 +90,30 @@ def conversations(payloads: dict[str, str], chosen: Sequence[Promotion]) -> dict
 
 
 def plan_pass(ledger: Ledger, crm: str, run_id: str, settings: Settings, now: datetime) -> Plan:
-    """The planning step of a (non-dry) pass: rank every waiting candidate, promote what fits."""
+    """The planning step of a (non-dry) pass: the ledger ranks every account's best waiting
+    candidate, planning promotes what fits, and the promoted accounts' offers are stored as
+    `pending` a batch of accounts at a time. Nothing here grows with the number of candidates
+    but the counts: with every cap lifted a million accounts are promoted, never held at once."""
     store = CandidateStore(ledger.engine)
+    policy = CapacityPolicy.from_settings(settings)
     start, end = week_of(now)
-    result = plan(
-        store.waiting(crm), store.owner_loads(crm, start, end), CapacityPolicy.from_settings(settings), now
-    )
-    store.promote(crm, run_id, result.chosen, now, shape=lambda p: conversations(p, result.chosen))
+    result = Plan()
+    batch: list[tuple[Lead, Promotion]] = []
+
+    def promote() -> None:
+        rows = with_followers(batch, lambda ids: store.followers(crm, ids))
+        chosen = [promotion for _, promotion in rows]
+        store.promote(crm, run_id, chosen, now, shape=lambda p: conversations(p, chosen))
+        result.planned += len(chosen)
+        batch.clear()
+
+    leads = store.leads(crm, policy.one_task_per_account)
+    for decided in decide(leads, store.owner_loads(crm, start, end), policy, now, result):
+        batch.append(decided)
+        if len(batch) == PROMOTE_BATCH:
+            promote()
+    if batch:
+        promote()
     return result
 
 
@@ -231,7 +136,7 @@ def plan_in_memory(
     ]
     start, end = week_of(now)
     loads = CandidateStore(ledger.engine).owner_loads(crm, start, end)
-    result = plan(candidates, loads, CapacityPolicy.from_settings(settings), now)
+    result = plan(candidates, loads, CapacityPolicy.from_settings(settings), now)  # every one is in memory
     groups: dict[str, list[tuple[Opportunity, FollowUpTask]]] = {}
     for promotion in result.chosen:
         opportunity, task = by_key[promotion.key]

@@ -167,7 +167,7 @@ def _pass(
 
 
 def tally_plan(report: RunReport, plan: Plan) -> None:
-    report.planned, report.waiting, report.waiting_no_owner = len(plan.chosen), plan.waiting, plan.no_owner
+    report.planned, report.waiting, report.waiting_no_owner = plan.planned, plan.waiting, plan.no_owner
 
 
 def tally_writes(report: RunReport, writer: WriteBack) -> None:

@@ -61,7 +61,7 @@ def plan_writes(run_id: str, crm: str) -> dict[str, Any]:
         queue(keys)
         batches += 1
     merged["resumed"] = resumed
-    merged.update(planned=len(plan.chosen), waiting=plan.waiting, waiting_no_owner=plan.no_owner)
+    merged.update(planned=plan.planned, waiting=plan.waiting, waiting_no_owner=plan.no_owner)
     put(stash_key(run_id, "report"), merged)
     put(stash_key(run_id, "batches"), {"total": batches, "cursor": cursor})
     maybe_finish(run_id, crm)

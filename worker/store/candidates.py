@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Engine
 
 from worker.store.outcomes import outcomes
@@ -31,6 +31,16 @@ class WaitingCandidate:
     owner_id: str | None
     priority: float
     score: int
+
+
+@dataclass(slots=True)
+class Lead:
+    """An account's best waiting candidate, with how many waiting offers the account has (this one
+    included) and how many of them have no owner: all planning needs to decide the account."""
+
+    candidate: WaitingCandidate
+    offers: int = 1
+    ownerless: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,70 @@ class CandidateStore:
             )
             for key, account_id, owner_id, priority, score in result:
                 yield WaitingCandidate(key, account_id, owner_id, float(priority or 0), int(score))
+
+    def leads(self, crm: str, per_account: bool = True) -> Iterator[Lead]:
+        """Each account's best waiting candidate (every candidate when `per_account` is off), best
+        first, ranked and counted by the database: planning a million accounts holds no list of
+        them (worker/pipeline/planning.py). The order is planning's `rank_key`: rank value, score,
+        then key by code point (COLLATE "C" on PostgreSQL, whatever the database's collation;
+        SQLite compares bytes)."""
+        c = opportunities.c
+        postgres = self.engine.dialect.name == "postgresql"
+        priority = func.coalesce(c.priority, 0.0)
+        ranked = [priority.desc(), c.score.desc(), c.key.collate("C") if postgres else c.key]
+        ownerless = case((c.owner_id.is_(None), 1), else_=0)
+        waiting = and_(c.crm == crm, c.state == WAITING)
+        if per_account:
+            inner = (
+                select(
+                    c.key,
+                    c.account_id,
+                    c.owner_id,
+                    priority.label("priority"),
+                    c.score,
+                    func.row_number().over(partition_by=c.account_id, order_by=ranked).label("nth"),
+                    func.count().over(partition_by=c.account_id).label("offers"),
+                    func.sum(ownerless).over(partition_by=c.account_id).label("ownerless"),
+                )
+                .where(waiting)
+                .subquery()
+            )
+            i = inner.c
+            query = (
+                select(i.key, i.account_id, i.owner_id, i.priority, i.score, i.offers, i.ownerless)
+                .where(i.nth == 1)
+                .order_by(i.priority.desc(), i.score.desc(), i.key.collate("C") if postgres else i.key)
+            )
+        else:
+            query = (
+                select(c.key, c.account_id, c.owner_id, priority, c.score, literal(1), ownerless)
+                .where(waiting)
+                .order_by(*ranked)
+            )
+        for key, account_id, owner_id, prio, score, offers, none in self._stream(query):
+            candidate = WaitingCandidate(key, account_id, owner_id, float(prio or 0), int(score))
+            yield Lead(candidate, int(offers), int(none or 0))
+
+    def followers(self, crm: str, account_ids: Sequence[str]) -> list[WaitingCandidate]:
+        """Every waiting candidate of these accounts (their leads included)."""
+        c = opportunities.c
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(c.key, c.account_id, c.owner_id, c.priority, c.score).where(
+                    c.crm == crm, c.state == WAITING, c.account_id.in_(list(account_ids))
+                )
+            ).all()
+        return [WaitingCandidate(k, a, o, float(p or 0), int(s)) for k, a, o, p, s in rows]
+
+    def _stream(self, query: Any) -> Iterator[Any]:
+        """Rows as the server sends them on PostgreSQL (a server-side cursor, while promotions are
+        written on another connection); all at once on SQLite, where an open read would block
+        them (SQLite ledgers are the small, single-process ones)."""
+        with self.engine.connect() as db:
+            if self.engine.dialect.name == "sqlite":
+                yield from db.execute(query).all()
+                return
+            yield from db.execution_options(yield_per=5000).execute(query)
 
     def owner_loads(self, crm: str, week_start: datetime, week_end: datetime) -> dict[str, OwnerLoad]:
         """Per owner: tasks planned in this week, and our tasks still open (no outcome closed the
