@@ -102,10 +102,6 @@ class Assessor:
         )
         # Parse each amount formula once, not once per opportunity.
         self._amounts = {p.id: AmountFormula(p.amount) for p in playbooks}
-        # Resolved offers by everything `resolve_offer` reads (see `_offer`): accounts on the same
-        # plan, seats and currency get the same offer, and resolving it (catalog lookups, prices in
-        # the currency, Decimal arithmetic) cost more than the rest of an already-open decision.
-        self._offers: dict[tuple[object, ...], ResolvedOffer | Unpriced | str] = {}
 
     def summarise_usage(
         self, usage: Mapping[str, Iterable[tuple[date, float]]], today: date, since: date | None
@@ -220,7 +216,8 @@ class Assessor:
         blocked = stage_block(playbook, stage, account)
         if blocked:
             return PlaybookOutcome(score, SUPPRESSED, blocked)
-        offer = self._offer(playbook, account)
+        recommendation = self.affinity.recommend(account.products)
+        offer = resolve_offer(playbook.offer, account, self.catalog, recommendation)
         if isinstance(offer, str):
             return PlaybookOutcome(score, SUPPRESSED, offer)
         if isinstance(offer, Unpriced):
@@ -248,26 +245,6 @@ class Assessor:
             return PlaybookOutcome(score, HOLDOUT, HOLDOUT, opportunity, None)
         task = task_for(opportunity, score, account, offer, now, self.win_chances, heard)
         return PlaybookOutcome(score, NEW, None, opportunity, task)
-
-    def _offer(self, playbook: Playbook, account: Account) -> ResolvedOffer | Unpriced | str:
-        """`resolve_offer`, memoised on exactly the account fields it reads (plan rank, currency,
-        seats, MRR and the affinity recommendation for its products); results are immutable."""
-        key = (
-            playbook.id,
-            account.plan_rank,
-            account.currency,
-            account.seats_used,
-            account.seats_purchased,
-            account.mrr,
-            account.products,
-        )
-        offer = self._offers.get(key)
-        if offer is None:
-            if len(self._offers) >= 100_000:  # bounded: a pass over millions of distinct accounts
-                self._offers.clear()
-            recommendation = self.affinity.recommend(account.products)
-            offer = self._offers[key] = resolve_offer(playbook.offer, account, self.catalog, recommendation)
-        return offer
 
     def estimate_amount(
         self, playbook: Playbook, account: Account, offer: ResolvedOffer, score: int

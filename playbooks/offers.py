@@ -54,10 +54,7 @@ def suggested_seats(account: Account) -> int:
 def resolve_offer(
     offer: Offer, account: Account, catalog: Catalog, affinity: Recommendation | None
 ) -> ResolvedOffer | Unpriced | str:
-    """The offer, or the reason there is none for this account (e.g. already on the top plan).
-
-    Reads only the account's plan rank, currency, seats, MRR and (through `affinity`) products:
-    `Assessor._offer` memoises on exactly those, so a new field read here goes into its key."""
+    """The offer, or the reason there is none for this account (e.g. already on the top plan)."""
     currency = offer_currency(account, catalog)
 
     def priced(item: str, price: Price) -> Decimal | Unpriced:
