@@ -11,6 +11,7 @@ without an owner, caps, a fallback owner, one task per offer, and batches that e
 from __future__ import annotations
 
 import json
+import math
 import random
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -115,7 +116,8 @@ def test_plan_pass_promotes_what_the_pure_rule_chooses(
     policy = CapacityPolicy.from_settings(settings)
     expected = plan([c for c, _ in items], {}, policy, NOW)
 
-    got = plan_pass(ledger, CRM, "run-1", settings, NOW)
+    batches: list[int] = []
+    got = plan_pass(ledger, CRM, "run-1", settings, NOW, on_batch=lambda: batches.append(1))
 
     assert (got.planned, got.waiting, got.no_owner, got.per_owner) == (
         expected.planned,
@@ -124,6 +126,8 @@ def test_plan_pass_promotes_what_the_pure_rule_chooses(
         expected.per_owner,
     )
     assert got.planned == len(expected.chosen) > 0
+    # Progress after every stored batch, for the Celery watchdog (worker/service/watch.py).
+    assert len(batches) == math.ceil(sum(p.lead_key is None for p in expected.chosen) / 7)
     if caps["tasks_per_owner_per_week"] is not None:
         assert got.waiting > 0  # the caps bit: the order decided who got the room
     with ledger.engine.connect() as db:

@@ -15,7 +15,7 @@ on their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from domain import FollowUpTask, Opportunity
@@ -89,11 +89,20 @@ def conversations(payloads: dict[str, str], chosen: Sequence[Promotion]) -> dict
     return shaped
 
 
-def plan_pass(ledger: Ledger, crm: str, run_id: str, settings: Settings, now: datetime) -> Plan:
+def plan_pass(
+    ledger: Ledger,
+    crm: str,
+    run_id: str,
+    settings: Settings,
+    now: datetime,
+    on_batch: Callable[[], None] | None = None,
+) -> Plan:
     """The planning step of a (non-dry) pass: the ledger ranks every account's best waiting
     candidate, planning promotes what fits, and the promoted accounts' offers are stored as
     `pending` a batch of accounts at a time. Nothing here grows with the number of candidates
-    but the counts: with every cap lifted a million accounts are promoted, never held at once."""
+    but the counts: with every cap lifted a million accounts are promoted, never held at once.
+    `on_batch` is called after each stored batch: planning a million accounts takes minutes, and
+    the Celery driver's watchdog must see it progress, not queue a second copy beside it."""
     store = CandidateStore(ledger.engine)
     policy = CapacityPolicy.from_settings(settings)
     start, end = week_of(now)
@@ -106,6 +115,8 @@ def plan_pass(ledger: Ledger, crm: str, run_id: str, settings: Settings, now: da
         store.promote(crm, run_id, chosen, now, shape=lambda p: conversations(p, chosen))
         result.planned += len(chosen)
         batch.clear()
+        if on_batch is not None:
+            on_batch()
 
     leads = store.leads(crm, policy.one_task_per_account)
     for decided in decide(leads, store.owner_loads(crm, start, end), policy, now, result):

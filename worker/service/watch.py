@@ -3,8 +3,8 @@
 The Redis transport can lose one when Redis dies between handing a message to a worker and
 recording it as unacknowledged (seen once in 15 Redis restarts of
 tests/worker/test_redis_restart.py: a write batch never arrived, so the pass never finished).
-Every half visibility timeout `watch_pass` checks the pass's progress (chunks scored, batches
-planned and written); after 1.5 timeouts without any (longer than a restored message or a capped
+Every half visibility timeout `watch_pass` checks the pass's progress (chunks scored, promotion
+batches stored by the planning step, write batches planned and written); after 1.5 timeouts without any (longer than a restored message or a capped
 retry takes to come back), it queues again each chunk not scored, the plan if it never ran, each
 batch not written, or the finish. All of them are idempotent, so one that was only slow runs twice
 harmlessly."""
@@ -36,7 +36,8 @@ def watch_pass(run_id: str, crm: str, seen: int, stalls: int) -> tuple[int, int]
             return None
         r = redis_client()
         parts, planned = r.hlen(stash_key(run_id, "parts")), r.get(stash_key(run_id, "batches"))
-        progress = parts + r.scard(stash_key(run_id, "written")) + (planned is not None)
+        planning = int(r.get(stash_key(run_id, "planning")) or 0)  # batches promoted so far
+        progress = parts + planning + r.scard(stash_key(run_id, "written")) + (planned is not None)
         stalls = stalls + 1 if progress == seen else 0
         if stalls >= STALLED_CHECKS:
             stalls = 0

@@ -36,8 +36,19 @@ def plan_writes(run_id: str, crm: str) -> dict[str, Any]:
     r.delete(stash_key(run_id, "written"))
     # The same planning step as the in-process driver. Safe to repeat on a redelivery: it counts
     # what the ledger already promoted this week, so a second run promotes nothing more.
+    planning = stash_key(run_id, "planning")
+
+    def planned_batch() -> None:  # promotion batches stored: what the watchdog sees as progress
+        r.incr(planning)
+        r.expire(planning, STASH_TTL)
+
     plan = plan_pass(
-        ledger, crm, run_id, settings, datetime.fromisoformat(get(stash_key(run_id, "ctx"))["now"])
+        ledger,
+        crm,
+        run_id,
+        settings,
+        datetime.fromisoformat(get(stash_key(run_id, "ctx"))["now"]),
+        on_batch=planned_batch,
     )
     # A first pass over a million accounts leaves hundreds of thousands of keys: neither this task
     # nor any message holds them all (a chord over 7,500 batches cost this task 300 MB), and the
