@@ -51,11 +51,6 @@ class CompiledCheck:
     condition: Condition
     reason: str  # the reason with $threshold and $metric already filled in; $observed left
     floor: float | None = None  # partial points from here to the threshold (Condition.partial_from)
-    # Worked out once for `PlaybookScore.contributions`, which runs for every offer a pass builds.
-    operator: str = ""
-    threshold_text: float | str | None = None
-    observed_in_reason: bool = False
-    ratio: bool = False  # the signal reads as a percentage
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +78,6 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
                 threshold=format_value(c.signal, c.value), metric=(c.metric or "").replace("_", " ")
             ),
             c.partial_from,
-            c.operator,
-            ", ".join(c.value) if isinstance(c.value, list) else c.value,
-            "$observed" in c.reason,
-            _is_ratio(c.signal),
         )
         for c in playbook.signals
     )
@@ -103,6 +94,15 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
     )
     required = tuple((c.key, c.test, c.value) for c in checks if c.required)
     return CompiledPlaybook(playbook, checks, plan, required)
+
+
+def _holds(test: Callable[[Any, Any], bool], value: Any, threshold: Any) -> bool:
+    if value is None:
+        return False
+    try:
+        return test(value, threshold)
+    except TypeError:  # a text signal against a number threshold: not met
+        return False
 
 
 class PlaybookScore:
@@ -160,14 +160,14 @@ class PlaybookScore:
     def contributions(self) -> tuple[Contribution, ...]:
         return tuple(
             Contribution(
-                check.key,
-                observed,
-                check.operator,
-                check.threshold_text,
-                points,
-                check.reason.replace("$observed", _format(observed, check.ratio))
-                if check.observed_in_reason
-                else check.reason,
+                signal=check.key,
+                observed=observed,
+                operator=check.condition.operator,
+                threshold=_threshold_text(check.condition.value)
+                if not isinstance(check.value, tuple)
+                else ", ".join(check.value),
+                points=points,
+                reason=check.reason.replace("$observed", format_value(check.condition.signal, observed)),
             )
             for check, observed, points in zip(self.compiled.checks, self.observed, self.gained)
         )
@@ -215,29 +215,14 @@ def _score_in_full(
 
 def score_playbook(compiled: CompiledPlaybook, signals: Mapping[str, Any]) -> PlaybookScore:
     get = signals.get
-    for key, test, threshold in compiled.required:  # inlined: runs per (account, playbook)
-        value = get(key)
-        if value is None:
-            return PlaybookScore(compiled, signals, False)
-        try:
-            if not test(value, threshold):
-                return PlaybookScore(compiled, signals, False)
-        except TypeError:  # a text signal against a number threshold: not met
+    for key, test, threshold in compiled.required:
+        if not _holds(test, get(key), threshold):
             return PlaybookScore(compiled, signals, False)
     detail = _score_in_full(compiled, signals)
     return PlaybookScore(compiled, signals, detail[0] >= compiled.playbook.threshold, detail)
 
 
 def format_value(signal_name: str, value: Any) -> str:
-    return _format(value, _is_ratio(signal_name))
-
-
-def _is_ratio(signal_name: str) -> bool:
-    spec = SIGNALS.get(signal_name)
-    return spec is not None and spec.unit == "ratio"
-
-
-def _format(value: Any, ratio: bool) -> str:
     if value is None:
         return "no data"
     if isinstance(value, (list, tuple)):
@@ -250,6 +235,12 @@ def _format(value: Any, ratio: bool) -> str:
         return str(value)
     if not math.isfinite(number):  # never raise while explaining: int(inf) is an OverflowError
         return str(number)
-    if ratio:
+    spec = SIGNALS.get(signal_name)
+    if spec is not None and spec.unit == "ratio":
         return f"{value:.0%}"
     return f"{number:,.0f}" if number == int(number) or abs(number) >= 100 else f"{number:,.2f}"
+
+
+def _threshold_text(value: float | str | list[str]) -> float | str:
+    """A condition's bar as the explanation shows it: a list of accepted values reads as one text."""
+    return ", ".join(value) if isinstance(value, list) else value
