@@ -110,7 +110,7 @@ def plan_pass(
     batch: list[tuple[Lead, Promotion]] = []
 
     def promote() -> None:
-        rows = with_followers(batch, lambda ids: store.followers(crm, ids))
+        rows = with_followers(batch, lambda ids: store.waiting(crm, ids))
         chosen = [promotion for _, promotion in rows]
         store.promote(crm, run_id, chosen, now, shape=lambda p: conversations(p, chosen))
         result.planned += len(chosen)

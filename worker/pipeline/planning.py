@@ -145,7 +145,8 @@ def with_followers(
     promoted: Sequence[tuple[Lead, Promotion]], followers: Callable[[list[str]], Iterable[WaitingCandidate]]
 ) -> list[tuple[WaitingCandidate, Promotion]]:
     """The promoted leads and their accounts' other offers, which share the lead's owner and due
-    date and name its key. `followers(account_ids)` gives those other offers."""
+    date and name its key. `followers(account_ids)` gives those accounts' waiting offers (their
+    leads among them)."""
     leads = {lead.candidate.account_id: (lead, promotion) for lead, promotion in promoted}
     rows = [(lead.candidate, promotion) for lead, promotion in promoted]
     wanted = [account for account, (lead, _) in leads.items() if lead.offers > 1]

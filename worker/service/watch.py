@@ -4,10 +4,10 @@ The Redis transport can lose one when Redis dies between handing a message to a 
 recording it as unacknowledged (seen once in 15 Redis restarts of
 tests/worker/test_redis_restart.py: a write batch never arrived, so the pass never finished).
 Every half visibility timeout `watch_pass` checks the pass's progress (chunks scored, promotion
-batches stored by the planning step, write batches planned and written); after 1.5 timeouts without any (longer than a restored message or a capped
-retry takes to come back), it queues again each chunk not scored, the plan if it never ran, each
-batch not written, or the finish. All of them are idempotent, so one that was only slow runs twice
-harmlessly."""
+batches stored by the planning step, write batches planned and written); after 1.5 timeouts
+without any (longer than a restored message or a capped retry takes to come back), it queues
+again each chunk not scored, the plan if it never ran, each batch not written, or the finish.
+All of them are idempotent, so one that was only slow runs twice harmlessly."""
 
 from __future__ import annotations
 

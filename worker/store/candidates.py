@@ -103,16 +103,15 @@ class CandidateStore:
             if fresh:
                 db.execute(insert(opportunities), list(fresh.values()))
 
-    def waiting(self, crm: str) -> Iterator[WaitingCandidate]:
+    def waiting(self, crm: str, account_ids: Sequence[str] | None = None) -> Iterator[WaitingCandidate]:
+        """The CRM's waiting candidates, or those of `account_ids` (a promoted account's offers)."""
+        c = opportunities.c
+        where = [c.crm == crm, c.state == WAITING]
+        if account_ids is not None:
+            where.append(c.account_id.in_(list(account_ids)))
         with self.engine.connect() as db:
             result = db.execution_options(yield_per=5000).execute(
-                select(
-                    opportunities.c.key,
-                    opportunities.c.account_id,
-                    opportunities.c.owner_id,
-                    opportunities.c.priority,
-                    opportunities.c.score,
-                ).where(opportunities.c.crm == crm, opportunities.c.state == WAITING)
+                select(c.key, c.account_id, c.owner_id, c.priority, c.score).where(*where)
             )
             for key, account_id, owner_id, priority, score in result:
                 yield WaitingCandidate(key, account_id, owner_id, float(priority or 0), int(score))
@@ -125,8 +124,12 @@ class CandidateStore:
         SQLite compares bytes)."""
         c = opportunities.c
         postgres = self.engine.dialect.name == "postgresql"
+
+        def by_code_point(column: Any) -> Any:
+            return column.collate("C") if postgres else column
+
         priority = func.coalesce(c.priority, 0.0)
-        ranked = [priority.desc(), c.score.desc(), c.key.collate("C") if postgres else c.key]
+        ranked = [priority.desc(), c.score.desc(), by_code_point(c.key)]
         ownerless = case((c.owner_id.is_(None), 1), else_=0)
         waiting = and_(c.crm == crm, c.state == WAITING)
         if per_account:
@@ -148,7 +151,7 @@ class CandidateStore:
             query = (
                 select(i.key, i.account_id, i.owner_id, i.priority, i.score, i.offers, i.ownerless)
                 .where(i.nth == 1)
-                .order_by(i.priority.desc(), i.score.desc(), i.key.collate("C") if postgres else i.key)
+                .order_by(i.priority.desc(), i.score.desc(), by_code_point(i.key))
             )
         else:
             query = (
@@ -159,17 +162,6 @@ class CandidateStore:
         for key, account_id, owner_id, prio, score, offers, none in self._stream(query):
             candidate = WaitingCandidate(key, account_id, owner_id, float(prio or 0), int(score))
             yield Lead(candidate, int(offers), int(none or 0))
-
-    def followers(self, crm: str, account_ids: Sequence[str]) -> list[WaitingCandidate]:
-        """Every waiting candidate of these accounts (their leads included)."""
-        c = opportunities.c
-        with self.engine.connect() as db:
-            rows = db.execute(
-                select(c.key, c.account_id, c.owner_id, c.priority, c.score).where(
-                    c.crm == crm, c.state == WAITING, c.account_id.in_(list(account_ids))
-                )
-            ).all()
-        return [WaitingCandidate(k, a, o, float(p or 0), int(s)) for k, a, o, p, s in rows]
 
     def _stream(self, query: Any) -> Iterator[Any]:
         """Rows as the server sends them on PostgreSQL (a server-side cursor, while promotions are
