@@ -16,7 +16,7 @@ from worker.store.ledger_runs import RunsAndCursors
 from worker.store.ledger_usage import UsageAndBaskets
 from worker.store.ledger_writes import OpportunityWrites
 from worker.store.mentions import MentionStore
-from worker.store.schema import add_later_columns, make_engine, metadata
+from worker.store.schema import make_engine, metadata, upgrade_opportunities
 
 
 class Ledger(RunsAndCursors, OpportunityWrites, UsageAndBaskets):
@@ -28,7 +28,7 @@ class Ledger(RunsAndCursors, OpportunityWrites, UsageAndBaskets):
         self.engine = engine or make_engine(url)
         metadata.create_all(self.engine)
         self.mentions = MentionStore(self.engine)  # what customers said (worker/store/mentions.py)
-        add_later_columns(self.engine)
+        upgrade_opportunities(self.engine)
 
     def ping(self) -> None:
         """Raise if the database cannot be reached (the health check)."""

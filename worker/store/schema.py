@@ -124,7 +124,8 @@ PENDING, DEAL_WRITTEN, DONE = "pending", "deal_written", "done"
 # A candidate that did not fit its owner's capacity yet: in the ledger only, never in the CRM. It
 # is replaced when its account is assessed again and promoted to `pending` when it fits.
 WAITING = "waiting"
-# Columns added after a ledger may have been created: `Ledger` adds them to an older table.
+# Columns added after a ledger may have been created: `Ledger` adds them to an older table
+# (`upgrade_opportunities`).
 LATER_COLUMNS = {
     "owner_id": "VARCHAR(120)",
     "priority": "FLOAT",
@@ -133,7 +134,7 @@ LATER_COLUMNS = {
 }
 
 
-def add_later_columns(engine: Engine) -> None:
+def upgrade_opportunities(engine: Engine) -> None:
     """`create_all` never alters an existing table: add the capacity columns and the per-account
     index to an older ledger, and drop the index on account_id alone that this one replaces."""
     from sqlalchemy import inspect, text
@@ -141,11 +142,12 @@ def add_later_columns(engine: Engine) -> None:
     inspector = inspect(engine)
     present = {c["name"] for c in inspector.get_columns(opportunities.name)}
     missing = {n: t for n, t in LATER_COLUMNS.items() if n not in present}
-    with engine.begin() as db:
-        for name, sql_type in missing.items():
-            if engine.dialect.name == "sqlite":
-                sql_type = "TIMESTAMP" if sql_type.startswith("TIMESTAMP") else sql_type
-            db.execute(text(f"ALTER TABLE {opportunities.name} ADD COLUMN {name} {sql_type}"))
+    if missing:
+        with engine.begin() as db:
+            for name, sql_type in missing.items():
+                if engine.dialect.name == "sqlite":
+                    sql_type = "TIMESTAMP" if sql_type.startswith("TIMESTAMP") else sql_type
+                db.execute(text(f"ALTER TABLE {opportunities.name} ADD COLUMN {name} {sql_type}"))
     indexes = {i["name"] for i in inspector.get_indexes(opportunities.name)}
     for index in opportunities.indexes:
         if index.name not in indexes:
