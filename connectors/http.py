@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 import time
 from collections import Counter
@@ -52,6 +53,13 @@ class ClientStats:
     retries: int = 0
     rate_limited: int = 0
     limiter_wait_seconds: float = 0.0
+
+
+def backoff_seconds(attempt: int, base: float, maximum: float = math.inf) -> float:
+    """The wait before try `attempt` + 1 when the CRM sent no Retry-After: exponential from `base`,
+    capped at `maximum`, half-jittered. The client's retries and each writer's own use this one curve."""
+    ceiling = min(maximum, base * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
 
 
 class ApiClient:
@@ -118,9 +126,7 @@ class ApiClient:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, ConnectorError) and error.retry_after is not None:
             return error.retry_after + random.uniform(0, 0.25)
-        # Full jitter exponential backoff (AWS architecture blog's "full jitter").
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return backoff_seconds(state.attempt_number, self.backoff_base, self.backoff_max)
 
     def request(
         self,

@@ -6,11 +6,11 @@ instead of copying them a third time. HubSpot predates this and names its own (`
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from pydantic import Field
 
+from connectors.http import backoff_seconds
 from connectors.secret_files import SecretFilesSettings
 
 
@@ -35,5 +35,4 @@ class HttpClientSettings(SecretFilesSettings):
     def backoff_seconds(self, attempt: int) -> float:
         """How long a writer waits before its `attempt`+1-th try: exponential, capped, half-jittered
         (the same curve `ApiClient` waits by when the CRM sends no Retry-After)."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return backoff_seconds(attempt, self.backoff_base, self.backoff_max)

@@ -29,11 +29,11 @@ key guards them), tasks after a lookup.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from connectors.http import backoff_seconds
 from connectors.hubspot import mapping
 from connectors.hubspot.batch_errors import chunks, error_keys, error_text, is_transient
 from connectors.hubspot.client import HubSpotClient
@@ -163,8 +163,7 @@ class Writer:
         return [i for i in inputs if i["properties"][mapping.KEY_PROPERTY] not in found]
 
     def _pause(self, attempt: int) -> None:
-        ceiling = self.settings.backoff_base_seconds * 2 ** (attempt - 1)
-        time.sleep(random.uniform(ceiling / 2, ceiling))
+        time.sleep(backoff_seconds(attempt, self.settings.backoff_base_seconds))
 
     def _deals_by_key(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -230,9 +229,10 @@ class Writer:
                     raise
                 # The create may have happened: back off, then look before sending it again.
                 log.info("task create failed (%s); checking what exists before retrying", exc)
-                ceiling = self.settings.backoff_base_seconds * 2 ** (attempt - 1)
                 time.sleep(
-                    exc.retry_after if exc.retry_after is not None else random.uniform(ceiling / 2, ceiling)
+                    exc.retry_after
+                    if exc.retry_after is not None
+                    else backoff_seconds(attempt, self.settings.backoff_base_seconds)
                 )
                 existing = self._tasks_by_key(
                     {t.opportunity_key: deal_ids[t.opportunity_key] for t in remaining}
