@@ -39,10 +39,10 @@ from playbooks.journey import STAGE_FEATURES, JourneyPolicy, derive_stage
 from playbooks.model import Playbook
 from playbooks.offers import (
     NO_PRICE_IN_CURRENCY,
+    OfferResolver,
     ResolvedOffer,
     Unpriced,
     offer_currency,
-    resolve_offer,
 )
 from playbooks.outcome import (  # the outcome vocabulary: callers import it from here
     ALREADY_OPEN,
@@ -82,6 +82,7 @@ class Assessor:
         self.listener = listener  # hears intents in conversations; None: conversations are ignored
         self.compiled: list[CompiledPlaybook] = [compile_playbook(p) for p in playbooks]
         self.catalog = catalog
+        self._offers = OfferResolver(catalog)
         self.affinity = affinity or AffinityModel(())
         self.journey_policy = journey_policy
         self.guardrails = guardrails
@@ -217,7 +218,7 @@ class Assessor:
         if blocked:
             return PlaybookOutcome(score, SUPPRESSED, blocked)
         recommendation = self.affinity.recommend(account.products)
-        offer = resolve_offer(playbook.offer, account, self.catalog, recommendation)
+        offer = self._offers.resolve(playbook.offer, account, recommendation)
         if isinstance(offer, str):
             return PlaybookOutcome(score, SUPPRESSED, offer)
         if isinstance(offer, Unpriced):

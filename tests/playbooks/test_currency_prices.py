@@ -14,7 +14,8 @@ from playbooks.assess import NEW, SUPPRESSED, Assessor
 from playbooks.catalog_check import missing_currency_prices, require_priced_offers
 from playbooks.guardrails import AccountHistory, GuardrailPolicy
 from playbooks.loader import load_catalog, load_playbook_text
-from playbooks.offers import NO_PRICE_IN_CURRENCY
+from playbooks.model import Offer, OfferType
+from playbooks.offers import NO_PRICE_IN_CURRENCY, OfferResolver, ResolvedOffer, Unpriced
 from playbooks.yaml_source import PlaybookError
 from tests.playbooks.factories import NOW, account, weekly
 from tests.playbooks.test_guardrails import SEATS, SUPPORT, UPGRADE
@@ -140,3 +141,34 @@ def test_a_currency_that_is_not_a_code_is_refused(raw: str) -> None:
         with pytest.raises(ValueError):
             Account(id="a", currency=raw)
     assert Account(id="a", currency=" gbp ").currency == "GBP"
+
+
+def test_one_resolver_gives_each_account_its_own_figures(tmp_path: Path) -> None:
+    """The assessor resolves offers through one memo per pass (keyed by offer, plan, currency and
+    recommended product): accounts sharing a key still get their own seats and amounts, and an
+    account in an unpriced currency is refused however many priced ones came before it."""
+    catalog = load_catalog(catalog_file(tmp_path))
+    resolver = OfferResolver(catalog)
+    seats, upgrade, term = (
+        Offer(type=OfferType.SEATS),
+        Offer(type=OfferType.NEXT_PLAN),
+        Offer(type=OfferType.TERM, code="annual"),
+    )
+    small = account(plan_rank=1, seats_purchased=10, seats_used=10, currency="USD", mrr=Decimal(300))
+    large = account(plan_rank=1, seats_purchased=40, seats_used=50, currency="USD", mrr=Decimal(1200))
+    for _ in range(2):  # the second round is served from the memo
+        assert resolver.resolve(seats, small, None) == ResolvedOffer("seats", "2 more seats", Decimal(60), 2)
+        assert resolver.resolve(seats, large, None) == ResolvedOffer(
+            "seats", "20 more seats", Decimal(600), 20
+        )
+        assert resolver.resolve(upgrade, small, None) == ResolvedOffer(
+            "plan:Business", "Upgrade to Business", Decimal(250)
+        )
+        assert resolver.resolve(upgrade, large, None) == ResolvedOffer(
+            "plan:Business", "Upgrade to Business", Decimal(1000)
+        )
+        assert resolver.resolve(term, large, None) == ResolvedOffer("term:annual", "annual", Decimal(1200))
+    yen = account(plan_rank=1, seats_purchased=10, seats_used=10, currency="JPY")
+    assert resolver.resolve(seats, yen, None) == Unpriced("plan Team", "JPY")
+    top = account(plan_rank=2, seats_purchased=10, seats_used=10, currency="USD")
+    assert resolver.resolve(upgrade, top, None) == "no_higher_plan"
