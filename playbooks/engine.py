@@ -63,6 +63,10 @@ class CompiledPlaybook:
     # The required checks alone, tested first: most accounts miss one, and then nothing else about
     # the playbook needs working out until someone asks why it did not fire.
     required: tuple[tuple[str, Callable[[Any, Any], bool], Any], ...] = ()
+    # What each check's line of the explanation says apart from the account's own value: key,
+    # operator, threshold as shown, reason, and the signal's name when the reason quotes the value
+    # ($observed) or None. Worked out here because an explanation is built for every new offer.
+    wording: tuple[tuple[str, str, Any, str, str | None], ...] = ()
 
 
 def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
@@ -93,7 +97,17 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
         for c in checks
     )
     required = tuple((c.key, c.test, c.value) for c in checks if c.required)
-    return CompiledPlaybook(playbook, checks, plan, required)
+    wording = tuple(
+        (
+            c.key,
+            c.condition.operator,
+            ", ".join(c.value) if isinstance(c.value, tuple) else _threshold_text(c.condition.value),
+            c.reason,
+            c.condition.signal if "$observed" in c.reason else None,
+        )
+        for c in checks
+    )
+    return CompiledPlaybook(playbook, checks, plan, required, wording)
 
 
 def _holds(test: Callable[[Any, Any], bool], value: Any, threshold: Any) -> bool:
@@ -160,16 +174,16 @@ class PlaybookScore:
     def contributions(self) -> tuple[Contribution, ...]:
         return tuple(
             Contribution(
-                signal=check.key,
-                observed=observed,
-                operator=check.condition.operator,
-                threshold=_threshold_text(check.condition.value)
-                if not isinstance(check.value, tuple)
-                else ", ".join(check.value),
-                points=points,
-                reason=check.reason.replace("$observed", format_value(check.condition.signal, observed)),
+                key,
+                observed,
+                operator,
+                threshold,
+                points,
+                reason if quoted is None else reason.replace("$observed", format_value(quoted, observed)),
             )
-            for check, observed, points in zip(self.compiled.checks, self.observed, self.gained)
+            for (key, operator, threshold, reason, quoted), observed, points in zip(
+                self.compiled.wording, self.observed, self.gained
+            )
         )
 
     def __repr__(self) -> str:
