@@ -25,9 +25,11 @@ PREMIUM_ATTEMPTS_METRIC = "premium_feature_attempts"
 ACTIVE_USERS_METRIC = "active_users"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SignalContext:
-    """Everything a signal may read besides the account: injected, never looked up."""
+    """Everything a signal may read besides the account: injected, never looked up. Not frozen:
+    one is built per account on every pass, and a frozen dataclass's __init__ costs twice as much;
+    signals only read it."""
 
     today: date
     usage: Mapping[str, MetricSummary]

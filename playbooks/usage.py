@@ -29,6 +29,9 @@ class MetricSummary(NamedTuple):
 
 
 _EMPTY = MetricSummary(0.0, 0.0, False, 0.0, 0.0)
+# The tuple constructor itself: NamedTuple's generated __new__ is a Python call, several times the
+# cost of the tuple it makes, and summarise_all builds one per metric of every account.
+_summary = tuple.__new__
 # A metric whose values cannot be summed as numbers: every figure is NaN, so each signal reading it
 # is scored as missing with a reason (see Assessor.signals_for).
 UNUSABLE = MetricSummary(math.nan, math.nan, True, math.nan, math.nan)
@@ -79,12 +82,13 @@ def summarise_all(
                 latest = values[end - 1] if end else 0.0
                 last = sum(values[i_last:end]) / last_n if last_n else 0.0
                 prev = sum(values[i_prev:i_last]) / prev_n if prev_n else 0.0
-                result[metric] = MetricSummary(last, prev, prev_n > 0, latest, latest)
+                result[metric] = _summary(MetricSummary, (last, prev, prev_n > 0, latest, latest))
                 continue
             before = sum(values[:cut])
             total = before + sum(values[cut:end])
-            result[metric] = MetricSummary(
-                sum(values[i_last:end]), sum(values[i_prev:i_last]), prev_n > 0, total, before
+            result[metric] = _summary(
+                MetricSummary,
+                (sum(values[i_last:end]), sum(values[i_prev:i_last]), prev_n > 0, total, before),
             )
         except OverflowError:  # integers beyond float range: the signals reading it see no number
             result[metric] = UNUSABLE
