@@ -137,7 +137,7 @@ def measure(url: str, n: int, chunk: int) -> dict[str, Any]:
     started, cpu_started = time.perf_counter(), cpu_seconds()
     for record in connector.read_accounts(None, report):
         accounts += 1
-        points += sum(len(p) for p in (record.series or {}).values())
+        points += sum(len(s.days) for s in (record.series or {}).values())
         if accounts == n // 10:
             tenth_rss = rss_mb()
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started

@@ -19,7 +19,16 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
-from domain import Account, ExistingOpportunity, FollowUpTask, Opportunity, Owner, UsagePoint, WriteResult
+from domain import (
+    Account,
+    ExistingOpportunity,
+    FollowUpTask,
+    Opportunity,
+    Owner,
+    Series,
+    UsagePoint,
+    WriteResult,
+)
 from domain.bounds import sane_amount, sane_count
 
 log = logging.getLogger(__name__)
@@ -36,12 +45,13 @@ class AccountRecord:
     account: Account
     usage: list[UsagePoint] = field(default_factory=list)
     usage_is_snapshot: bool = False
-    # The same time series grouped per metric, as the engine reads it: metric -> [(period_start,
-    # value)]. A source holding long series whose values it has already checked (the worker
-    # rebuilding a record from its own stash, a generator) fills this instead of `usage`, because one
-    # pydantic object per weekly point costs several times the scoring of the account
-    # (bench/worker.py). Only for series sources: snapshot values stay in `usage`.
-    series: dict[str, list[tuple[date, float]]] | None = None
+    # The same time series grouped per metric, as the engine reads it: metric -> `Series` (days and
+    # values as two columns, domain/usage.py). A source holding long series whose values it has
+    # already checked (the worker rebuilding a record from its own stash, a SQL source, a generator)
+    # fills this instead of `usage`, because one pydantic object per weekly point costs several
+    # times the scoring of the account (bench/worker.py). Only for series sources: snapshot values
+    # stay in `usage`.
+    series: dict[str, Series] | None = None
     # Where a value came from when not from the CRM itself: canonical field or usage metric ->
     # source name (`seats_used` -> `warehouse`), so explain can say `seats_used 48 (warehouse)`.
     # Set by connectors/sql/enriched.py; empty means every value is the connector's own.

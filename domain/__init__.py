@@ -17,6 +17,7 @@ from domain.opportunity import (
     OpportunityStatus,
     WriteResult,
 )
+from domain.usage import Series
 
 __all__ = [
     "Account",
@@ -34,6 +35,7 @@ __all__ = [
     "Owner",
     "Purchase",
     "RetryBudgetExhausted",
+    "Series",
     "UsagePoint",
     "WriteResult",
 ]

@@ -13,7 +13,7 @@ from decimal import Decimal
 from math import isfinite
 from typing import Any
 
-from domain import Account, Conversation, JourneyStage
+from domain import Account, Conversation, JourneyStage, Series
 from domain.opportunity import opportunity_key
 from playbooks.affinity import AffinityModel
 from playbooks.calibration import WinChances
@@ -105,7 +105,7 @@ class Assessor:
         self._amounts = {p.id: AmountFormula(p.amount) for p in playbooks}
 
     def summarise_usage(
-        self, usage: Mapping[str, Iterable[tuple[date, float]]], today: date, since: date | None
+        self, usage: Mapping[str, Series], today: date, since: date | None
     ) -> dict[str, MetricSummary]:
         return summarise_all(usage, today, since, self._gauges)
 
@@ -148,7 +148,7 @@ class Assessor:
     def assess(
         self,
         account: Account,
-        usage: Mapping[str, Iterable[tuple[date, float]]],
+        usage: Mapping[str, Series],
         history: AccountHistory,
         now: datetime,
         last_run_at: datetime | None = None,

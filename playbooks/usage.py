@@ -1,17 +1,20 @@
 """Usage windows: the few numbers every signal reads from a metric's time series.
 
-A series is a list of (period_start, value). Counter metrics (words translated, API calls) add up
-over a window; gauge metrics (active users) are levels, so a window takes their mean. Summarising
-each metric once per account is what keeps scoring cheap when many playbooks read the same metric.
+A series is two columns, period starts and values (domain/usage.py). Counter metrics (words
+translated, API calls) add up over a window; gauge metrics (active users) are levels, so a window
+takes their mean. Summarising each metric once per account is what keeps scoring cheap when many
+playbooks read the same metric.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from typing import NamedTuple
+
+from domain.usage import Series
 
 WINDOW_DAYS = 30
 _WINDOW = timedelta(days=WINDOW_DAYS)
@@ -37,45 +40,42 @@ _summary = tuple.__new__
 UNUSABLE = MetricSummary(math.nan, math.nan, True, math.nan, math.nan)
 
 
-def summarise(
-    points: Iterable[tuple[date, float]], now: date, since: date | None, gauge: bool = False
-) -> MetricSummary:
+def summarise(series: Series, now: date, since: date | None, gauge: bool = False) -> MetricSummary:
     """Window figures for one metric. Points on or after `now` are ignored, not trusted."""
-    return summarise_all({"": points}, now, since, ("",) if gauge else ())[""]
+    return summarise_all({"": series}, now, since, ("",) if gauge else ())[""]
 
 
 def summarise_all(
-    usage: Mapping[str, Iterable[tuple[date, float]]],
+    usage: Mapping[str, Series],
     now: date,
     since: date | None,
     gauges: Collection[str] = (),
 ) -> dict[str, MetricSummary]:
     """Window figures for every metric of one account.
 
-    Runs once per account on every pass, so the work is done by C-level builtins (unzip, bisect,
-    slice sums) rather than a Python loop over points; and since an account's metrics are nearly
-    always reported for the same periods, the window boundaries found for one metric are reused
-    for the next when its dates are the same (a tuple comparison instead of four bisections)."""
+    Runs once per account on every pass, so the work is done by C-level builtins (bisect, slice
+    sums) rather than a Python loop over points; and since an account's metrics are nearly always
+    reported for the same periods, the window boundaries found for one metric are reused for the
+    next when its days are the same: the same tuple (an identity test; producers share one where
+    they can) or an equal one (a tuple comparison instead of four bisections)."""
     start_last = now - _WINDOW
     start_prev = start_last - _WINDOW
     cut_day = since if since is not None else start_last
-    known_days: tuple[date, ...] | None = None
+    known_days: tuple[date, ...] = ()
     end = i_last = i_prev = cut = 0
     result: dict[str, MetricSummary] = {}
-    for metric, points in usage.items():
-        ordered = points if isinstance(points, list) else list(points)
-        if not ordered:
+    for metric, series in usage.items():
+        days = series.days
+        if not days:
             result[metric] = _EMPTY
             continue
-        days, values = zip(*ordered)
-        if days != known_days:
-            if list(days) != sorted(days):
-                days, values = zip(*sorted(ordered))
+        if days is not known_days and days != known_days:
             known_days = days
             end = bisect_left(days, now)
             i_last = bisect_left(days, start_last, 0, end)
             i_prev = bisect_left(days, start_prev, 0, i_last)
             cut = bisect_left(days, cut_day, 0, end)
+        values = series.values
         last_n, prev_n = end - i_last, i_last - i_prev
         try:
             if metric in gauges:

@@ -25,6 +25,7 @@ from typing import Any
 
 from connectors.files.sample_notes import FIELDS as NOTE_FIELDS
 from connectors.files.sample_notes import sample_notes
+from domain import Series
 
 AS_OF = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)  # a Monday morning
 WEEKS = 26
@@ -342,13 +343,14 @@ def _shape_milestone(rng: random.Random, usage: dict[str, list[float]]) -> None:
 
 def iter_accounts(
     n: int, seed: int = 20261102, as_of: datetime = AS_OF, showcase: bool = True
-) -> Iterator[tuple[str, dict[str, Any], dict[str, list[tuple[date, float]]]]]:
-    """(archetype, account row, metric -> weekly points), one account at a time: benchmarks stream
+) -> Iterator[tuple[str, dict[str, Any], dict[str, Series]]]:
+    """(archetype, account row, metric -> weekly series), one account at a time: benchmarks stream
     millions of accounts through this without holding them."""
     rng = random.Random(seed)
     today = as_of.date()
     kinds, weights = zip(*ARCHETYPES.items())
-    weeks = [today - timedelta(weeks=WEEKS - week) for week in range(WEEKS)]
+    # One tuple for every metric of every account: summarising finds its windows once (domain/usage.py).
+    weeks = tuple(today - timedelta(weeks=WEEKS - week) for week in range(WEEKS))
     for index in range(n):
         if showcase and index < len(SHOWCASE):
             account_id, name, kind = SHOWCASE[index]
@@ -357,7 +359,7 @@ def iter_accounts(
             name = f"{rng.choice(FIRST)}{rng.choice(SECOND).lower()} {rng.choice(SUFFIX)}"
             kind = rng.choices(kinds, weights)[0]
         account, usage = _account(rng, account_id, name, kind, today)
-        yield kind, account, {metric: list(zip(weeks, values)) for metric, values in usage.items()}
+        yield kind, account, {metric: Series(weeks, tuple(values)) for metric, values in usage.items()}
 
 
 def generate(n: int = 600, seed: int = 20261102, as_of: datetime = AS_OF, showcase: bool = True) -> Dataset:
@@ -368,8 +370,8 @@ def generate(n: int = 600, seed: int = 20261102, as_of: datetime = AS_OF, showca
         account_id = account["id"]
         data.accounts.append(account)
         data.archetype[account_id] = kind
-        for metric, points in usage.items():
-            for day, value in points:
+        for metric, series in usage.items():
+            for day, value in zip(series.days, series.values, strict=True):
                 data.usage.append((account_id, metric, day, value))
         since = date.fromisoformat(account["customer_since"])
         for product in account["products"].split(";"):

@@ -5,8 +5,8 @@ Why. Fetching row tuples and checking them cell by cell capped DuckDB at ~110,00
 (bench/sql_source.py), most of it in the per-row loop and in DuckDB building a tuple per row. Here
 DuckDB joins the chunk's keys to the query, numbers each row by its key's position in the chunk and
 sorts (key, metric, day, value); `fetchnumpy` hands over four columns; one vectorised test per
-column replaces the per-cell checks, and each account's series is a slice of one list of
-(day, value) pairs.
+column replaces the per-cell checks, and each account's series is a slice of the day column and
+one of the value column, with no (day, value) pair built per row.
 
 What it refuses. Only column types whose conversion is exactly the row path's take this path
 (DATE or TIMESTAMP days; DOUBLE, FLOAT or integer values): DECIMAL (float(Decimal) rounds
@@ -20,10 +20,10 @@ path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from connectors.sql.gc_pause import paused_collection
+from domain import Series
 
 try:
     import numpy as np
@@ -34,8 +34,6 @@ DAY_TYPES = frozenset({"DATE", "TIMESTAMP"})
 VALUE_TYPES = frozenset(
     {"DOUBLE", "FLOAT", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 )
-
-Series = dict[str, list[tuple[date, float]]]
 
 
 def available() -> bool:
@@ -68,8 +66,10 @@ def _plain(column: Any) -> Any | None:
     return column
 
 
-def series_of(columns: dict[str, Any], keys: Sequence[str]) -> tuple[dict[str, Series], int] | None:
-    """{key: {metric: [(day, value)] oldest first}} from `fetchnumpy`'s columns of `statement`,
+def series_of(
+    columns: dict[str, Any], keys: Sequence[str]
+) -> tuple[dict[str, dict[str, Series]], int] | None:
+    """{key: {metric: series}} from `fetchnumpy`'s columns of `statement`,
     and the row count; None when a cell needs the row path's checks."""
     position, metric, day, value = (_plain(columns[c]) for c in ("i", "metric", "period_start", "value"))
     if position is None or metric is None or day is None or value is None:
@@ -94,11 +94,13 @@ def series_of(columns: dict[str, Any], keys: Sequence[str]) -> tuple[dict[str, S
     account_firsts = np.flatnonzero(np.r_[True, group_positions[1:] != group_positions[:-1]])
     bounds = group_starts.tolist() + [count]
     firsts = account_firsts.tolist() + [len(group_metrics)]
-    # Every step below is a C-level map over the groups or accounts, not a Python loop: one list of
-    # (day, value) pairs, sliced per group; per account a dict of its metrics' slices.
+    # Every step below is a C-level map over the groups or accounts, not a Python loop: the day and
+    # value columns as two tuples, each sliced per group into a `Series` (rows are in day order);
+    # per account a dict of its metrics' series.
     with paused_collection():  # see gc_pause.py
-        points = list(zip(day.astype("datetime64[D]").tolist(), value.tolist(), strict=True))
-        groups = list(map(points.__getitem__, map(slice, bounds[:-1], bounds[1:])))
+        days, values = tuple(day.astype("datetime64[D]").tolist()), tuple(value.tolist())
+        group_slices = list(map(slice, bounds[:-1], bounds[1:]))
+        groups = list(map(Series, map(days.__getitem__, group_slices), map(values.__getitem__, group_slices)))
         per_account = map(
             dict,
             map(
@@ -107,7 +109,7 @@ def series_of(columns: dict[str, Any], keys: Sequence[str]) -> tuple[dict[str, S
                 map(groups.__getitem__, map(slice, firsts[:-1], firsts[1:])),
             ),
         )
-        found: dict[str, Series] = dict(
+        found: dict[str, dict[str, Series]] = dict(
             zip(map(keys.__getitem__, group_positions[account_firsts].tolist()), per_account)
         )
     return found, count

@@ -45,8 +45,8 @@ from connectors.base import AccountRecord, Connector, ReadReport
 from connectors.sql.gc_pause import paused_collection
 from connectors.sql.rows import field_error
 from connectors.sql.settings import UsageSourceSettings, parse_sources
-from connectors.sql.source import Series, SqlSource
-from domain import Account
+from connectors.sql.source import SqlSource
+from domain import Account, Series
 from domain.account import utcnow
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class EnrichedConnector:
     def _enrich(self, chunk: list[AccountRecord], since: date, report: ReadReport) -> None:
         # Per record position, only for records a source has something for: a chunk of 10,000
         # accounts with two empty dicts each cost as much as reading their usage (bench).
-        series: dict[int, Series] = {}
+        series: dict[int, dict[str, Series]] = {}
         overrides: dict[int, dict[str, tuple[str, Any, str]]] = {}
         for source in self.sources:
             keys = [key_of(record, source.settings.account_key) for record in chunk]

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from operator import lt
 from typing import Any
 
 from sqlalchemy import bindparam, create_engine, text
@@ -22,11 +23,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from connectors.sql import columnar, rows
 from connectors.sql.errors import SourceError
 from connectors.sql.settings import UsageSourceSettings
-from domain import FailureKind
+from domain import FailureKind, Series
 
 log = logging.getLogger(__name__)
-
-Series = dict[str, list[tuple[date, float]]]
 
 
 class SqlSource:
@@ -115,13 +114,12 @@ class SqlSource:
                 self.field_columns = rows.check_fields_columns(self.name, list(result.keys()))
                 result.close()
 
-    def usage_for(self, keys: Sequence[str], since: date) -> tuple[dict[str, Series], int]:
-        """{account key: {metric: [(period_start, value)] oldest first}} for these keys, and the
-        number of rows read."""
-        found: dict[str, Series] = {}
+    def usage_for(self, keys: Sequence[str], since: date) -> tuple[dict[str, dict[str, Series]], int]:
+        """{account key: {metric: series}} for these keys, and the number of rows read."""
+        found: dict[str, dict[str, tuple[list[date], list[float]]]] = {}
         count = 0
         if not self.settings.usage_query or not keys:
-            return found, count
+            return {}, count
         statement = self._joined(
             self.settings.usage_query, "q.account_key, q.metric, q.period_start, q.value"
         )
@@ -154,18 +152,18 @@ class SqlSource:
                         series = lookup(key)
                         if series is None:
                             series = found[key] = {}
-                        points = series.get(metric)
-                        if points is None:
-                            points = series[metric] = []
-                        points.append((period_start, value))
+                        columns = series.get(metric)
+                        if columns is None:
+                            columns = series[metric] = ([], [])
+                        columns[0].append(period_start)
+                        columns[1].append(value)
             except SQLAlchemyError as exc:
                 raise self._failure(exc) from None
             except conn.dialect.loaded_dbapi.Error as exc:  # the raw DuckDB path below
                 raise self._failure(exc) from None
-        for series in found.values():
-            for points in series.values():
-                points.sort()  # (day, value) tuples: by day (C comparisons, no key function)
-        return found, count
+        return {
+            key: {m: _sorted_series(*c) for m, c in series.items()} for key, series in found.items()
+        }, count
 
     def _batches(
         self, conn: Connection, streaming: Connection, statement: Any, params: dict[str, Any]
@@ -184,7 +182,7 @@ class SqlSource:
 
     def _usage_columnar(
         self, conn: Connection, keys: Sequence[str], since: date
-    ) -> tuple[dict[str, Series], int] | None:
+    ) -> tuple[dict[str, dict[str, Series]], int] | None:
         """The chunk through DuckDB's columnar path, or None for the row path: column types it
         cannot convert exactly (remembered: every later chunk goes the row path at once), or a
         cell the row path must name in its error."""
@@ -249,6 +247,14 @@ class SqlSource:
             ):
                 if key is not None:
                     yield str(key).strip()
+
+
+def _sorted_series(days: list[date], values: list[float]) -> Series:
+    """Rows come in the source's order, usually by day already: sorted when not strictly by day,
+    as (day, value) pairs, so ties go by value as the columnar path's ORDER BY puts them."""
+    if all(map(lt, days, days[1:])):
+        return Series(tuple(days), tuple(values))
+    return Series.from_points(sorted(zip(days, values, strict=True)))
 
 
 def _duckdb_execute(conn: Connection, statement: Any, params: dict[str, Any]) -> Any:

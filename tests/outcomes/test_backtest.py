@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.base import AccountState
-from domain import Account
+from domain import Account, Series
 from playbooks.loader import load_catalog, load_playbook_text
 from worker.cli import cli
 from worker.outcomes.backtest import ReplayHistory, account_as_of, run_backtest, usage_as_of
@@ -76,7 +76,7 @@ def history() -> ReplayHistory:
             acc("F", 25, 10),
             acc("G", 8, 5),
         ],
-        usage={"F": {"words_translated": words}},
+        usage={"F": {"words_translated": Series.from_points(words)}},
         states={
             "A": [
                 state("A", "2025-12-01", 10, 10),
@@ -182,7 +182,7 @@ def test_account_and_usage_as_of_a_day(history):
     series = usage_as_of(history, "F", date(2026, 2, 16), {"words_translated": timedelta(days=7)})[
         "words_translated"
     ]
-    assert max(d for d, _ in series) == date(2026, 2, 9)
+    assert max(series.days) == date(2026, 2, 9)
 
 
 def test_backtest_command_on_the_sample(tmp_path):
@@ -251,14 +251,14 @@ def test_crm_usage_comes_from_the_snapshots_known_on_the_day():
     history = ReplayHistory(
         end=date(2026, 3, 31), accounts=[acc("S", 10, 5)], snapshots={"S": {"words_translated": snaps}}
     )
-    assert usage_as_of(history, "S", date(2026, 1, 31), {})["words_translated"] == [
-        (date(2026, 1, 1), 400.0),
-        (date(2025, 12, 2), 100.0),
-    ]  # today's window, and the one 30 days before
-    assert usage_as_of(history, "S", date(2026, 3, 1), {})["words_translated"][0] == (
-        date(2026, 1, 30),
-        400.0,
-    )
+    assert usage_as_of(history, "S", date(2026, 1, 31), {})["words_translated"] == Series.from_points(
+        [
+            (date(2026, 1, 1), 400.0),
+            (date(2025, 12, 2), 100.0),
+        ]
+    )  # today's window, and the one 30 days before
+    later = usage_as_of(history, "S", date(2026, 3, 1), {})["words_translated"]
+    assert (later.days[-1], later.values[-1]) == (date(2026, 1, 30), 400.0)  # today's window
     assert usage_as_of(history, "S", date(2025, 12, 31), {}) == {}  # nothing known yet
     result = run_backtest(
         [load_playbook_text(WORDS)], load_catalog(None), history, date(2026, 1, 1), date(2026, 3, 31)

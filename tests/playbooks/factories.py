@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from domain import Account
+from domain import Account, Series
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -32,13 +32,11 @@ def account(**fields: Any) -> Account:
     return Account.model_validate(base)
 
 
-def weekly(
-    last_month: float, previous_month: float, weeks_back: int = 8, start: date = TODAY
-) -> list[tuple[date, float]]:
+def weekly(last_month: float, previous_month: float, weeks_back: int = 8, start: date = TODAY) -> Series:
     """Weekly points: four weeks summing to `last_month`, four before summing to `previous_month`."""
     points = []
     for week in range(1, weeks_back + 1):
         day = start - timedelta(days=7 * week)
         value = (last_month if week <= 4 else previous_month) / 4
         points.append((day, value))
-    return sorted(points)
+    return Series.from_points(points)

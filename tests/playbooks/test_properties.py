@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain import Account, JourneyStage
+from domain import Account, JourneyStage, Series
 from playbooks.assess import Assessor
 from playbooks.guardrails import AccountHistory
 from playbooks.loader import (
@@ -112,7 +112,7 @@ accounts = st.builds(
 series = st.lists(
     st.tuples(st.dates(date(2025, 1, 1), date(2027, 12, 31)), st.floats(-1e12, 1e12, allow_nan=False)),
     max_size=30,
-)
+).map(Series.from_points)
 usage = st.dictionaries(
     st.sampled_from(["active_users", "words_translated", "api_calls", "premium_feature_attempts", "other"]),
     series,

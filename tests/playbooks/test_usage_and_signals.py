@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 
+from domain import Series
 from playbooks.affinity import AffinityModel
 from playbooks.signals import (
     SIGNALS,
@@ -37,8 +38,28 @@ def test_counter_windows_add_up_and_gauges_average():
 
 
 def test_points_in_the_future_are_ignored():
-    points = weekly(400, 400) + [(TODAY + timedelta(days=3), 1e9)]
+    week = weekly(400, 400)
+    points = Series.from_points([*zip(week.days, week.values), (TODAY + timedelta(days=3), 1e9)])
     assert summarise(points, TODAY, None).last_30 == 400
+
+
+def test_a_series_from_pairs_in_any_order_is_oldest_first():
+    pairs = [
+        (TODAY - timedelta(days=7), 2.0),
+        (TODAY - timedelta(days=21), 5.0),
+        (TODAY - timedelta(days=7), 1.0),
+    ]
+    series = Series.from_points(pairs)
+    assert series == Series(
+        (TODAY - timedelta(days=21), TODAY - timedelta(days=7), TODAY - timedelta(days=7)), (5.0, 1.0, 2.0)
+    )
+    assert summarise(series, TODAY, None, gauge=True).total == 2.0  # the latest level: the last point
+    assert Series.from_columns([pair[0] for pair in pairs], [pair[1] for pair in pairs]) == series
+
+
+def test_an_empty_series_summarises_to_nothing():
+    assert Series.from_points([]) == Series((), ())
+    assert summarise(Series.from_points(iter(())), TODAY, None) == (0.0, 0.0, False, 0.0, 0.0)
 
 
 def test_seat_utilisation():
@@ -65,7 +86,7 @@ def test_usage_trend_compares_last_30_days_with_the_30_before():
     assert usage_trend(
         account(), ctx({"words_translated": weekly(500, 1000)}), "words_translated"
     ) == pytest.approx(-0.5)
-    only_recent = [(TODAY - timedelta(days=7), 100.0)]
+    only_recent = Series.from_points([(TODAY - timedelta(days=7), 100.0)])
     assert usage_trend(account(), ctx({"words_translated": only_recent}), "words_translated") is None
 
 
@@ -75,12 +96,12 @@ def test_round_milestones():
 
 def test_milestone_crossed_since_the_last_run():
     # 4,800 before the last 30 days, 5,600 now: 5,000 was passed in the window.
-    points = [(TODAY - timedelta(days=60), 4800.0), (TODAY - timedelta(days=10), 800.0)]
+    points = Series.from_points([(TODAY - timedelta(days=60), 4800.0), (TODAY - timedelta(days=10), 800.0)])
     assert milestone_crossed(account(), ctx({"words_translated": points}), "words_translated") == 5000
     # With a last run 5 days ago, the crossing happened before it: nothing new.
     since_last_run = ctx({"words_translated": points}, since=TODAY - timedelta(days=5))
     assert milestone_crossed(account(), since_last_run, "words_translated") == 0
-    flat = [(TODAY - timedelta(days=60), 4800.0)]
+    flat = Series.from_points([(TODAY - timedelta(days=60), 4800.0)])
     assert milestone_crossed(account(), ctx({"words_translated": flat}), "words_translated") == 0
 
 

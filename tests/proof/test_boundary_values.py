@@ -22,6 +22,7 @@ from connectors.hubspot import mapping as hubspot
 from connectors.hubspot.settings import DEFAULT_FIELD_MAP, DEFAULT_USAGE_MAP
 from connectors.zendesk_sell import mapping as sell
 from connectors.zendesk_sell.settings import ZendeskSellSettings
+from domain import Series
 from domain.bounds import MAX_AMOUNT, MAX_COUNT, MAX_USAGE_VALUE
 from playbooks.assess import Assessor
 from playbooks.guardrails import AccountHistory
@@ -90,7 +91,7 @@ def assert_sane(record: AccountRecord) -> None:
         assert value is None or math.isfinite(value), (name, value)
     for point in record.usage:
         assert math.isfinite(point.value) and 0 <= point.value <= MAX_USAGE_VALUE, point
-    series = {p.metric: [(p.period_start, p.value)] for p in record.usage}
+    series = {p.metric: Series((p.period_start,), (p.value,)) for p in record.usage}
     result = ASSESSOR.assess(account, series, AccountHistory(), NOW, None)
     for outcome in result.outcomes:
         if outcome.opportunity is not None:

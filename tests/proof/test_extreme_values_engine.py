@@ -11,7 +11,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain import Account
+from domain import Account, Series
 from playbooks.assess import AMOUNT_INVALID, NEW, SUPPRESSED, Assessor
 from playbooks.guardrails import AccountHistory
 from playbooks.loader import load_catalog, load_playbook_text, load_playbooks
@@ -46,7 +46,7 @@ def easy(playbook_id: str, amount: str, offer: str = "{type: product, code: secu
 def healthy_usage(value: float | None = None) -> dict:
     points = weekly(4 * 18, 4 * 17, weeks_back=12)
     if value is not None:
-        points = [(day, value) for day, _ in points]
+        points = Series(points.days, tuple(value for _ in points.days))
     return {
         "active_users": points,
         "words_translated": points,
@@ -130,7 +130,10 @@ extreme_floats = st.one_of(
 )
 def test_assess_never_raises_on_extreme_numbers(values, mrr, seats, used):
     days = [TODAY - timedelta(days=7 * (i + 1)) for i in range(len(values))]
-    usage = {metric: list(zip(days, values)) for metric in ("active_users", "words_translated", "api_calls")}
+    usage = {
+        metric: Series.from_columns(days, values)
+        for metric in ("active_users", "words_translated", "api_calls")
+    }
     subject = unchecked(mrr=mrr, seats_purchased=seats, seats_used=used)
     result = BUILTIN.assess(subject, usage, AccountHistory(), NOW)
     for outcome in result.outcomes:

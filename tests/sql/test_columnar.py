@@ -14,7 +14,7 @@ import pytest
 from connectors.sql import SourceError
 from connectors.sql.settings import UsageSourceSettings
 from connectors.sql.source import SqlSource
-from domain import FailureKind
+from domain import FailureKind, Series
 
 QUERY = "SELECT account_id AS account_key, metric, period_start, value FROM usage WHERE coalesce(period_start >= :since, true)"
 SINCE = date(2026, 1, 1)
@@ -54,10 +54,12 @@ ROWS = [
 ]
 EXPECTED = {
     "a": {
-        "api_calls": [(date(2026, 3, 2), 7.0), (date(2026, 3, 9), 1.0), (date(2026, 3, 9), 3.0)],
-        "seats": [(date(2026, 3, 2), 4.0), (date(2026, 3, 9), 3.0)],
+        "api_calls": Series.from_points(
+            [(date(2026, 3, 2), 7.0), (date(2026, 3, 9), 1.0), (date(2026, 3, 9), 3.0)]
+        ),
+        "seats": Series.from_points([(date(2026, 3, 2), 4.0), (date(2026, 3, 9), 3.0)]),
     },
-    "b": {"api_calls": [(date(2026, 3, 2), 5.0)]},
+    "b": {"api_calls": Series.from_points([(date(2026, 3, 2), 5.0)])},
 }
 
 
@@ -75,7 +77,12 @@ def test_columnar_reads_what_the_row_path_reads(tmp_path: Path, types: str) -> N
     source, (found, count) = read(url, ["a", "b", "missing"], columnar=True)
     assert source._columnar is True, "these types take the columnar path"
     assert (found, count) == (EXPECTED, 6)
-    assert all(type(d) is date and type(v) is float for s in found.values() for p in s.values() for d, v in p)
+    assert all(
+        type(d) is date and type(v) is float
+        for s in found.values()
+        for p in s.values()
+        for d, v in zip(p.days, p.values, strict=True)
+    )
     assert read(url, ["a", "b", "missing"], columnar=False)[1] == (EXPECTED, 6)
 
 

@@ -14,7 +14,7 @@ import pytest
 from connectors.base import AccountRecord, ReadReport
 from connectors.capabilities import ListsAccountsWithNewUsage
 from connectors.sql.enriched import enrich
-from domain import Account
+from domain import Account, Series
 from tests.sql.conftest import make_duckdb, source
 from worker.pipeline.revisits import accounts_to_revisit, read_with_revisits
 
@@ -77,10 +77,14 @@ def test_accounts_with_new_usage_are_re_read_with_their_whole_window(tmp_path: P
     assert crm.asked_by_id == [["acc-2", "ghost"]]  # ghost: the CRM leaves out ids it does not know
     acc2 = records[1]
     assert acc2.series == {
-        "active_users": [(date(2026, 6, 1), 10.0), (date(2026, 6, 8), 12.0), (date(2026, 10, 26), 30.0)]
+        "active_users": Series.from_points(
+            [(date(2026, 6, 1), 10.0), (date(2026, 6, 8), 12.0), (date(2026, 10, 26), 30.0)]
+        )
     }
     assert acc2.provenance == {"active_users": "warehouse"} and not acc2.usage_is_snapshot
-    assert records[0].series == {"active_users": [(date(2026, 6, 1), 10.0), (date(2026, 6, 8), 12.0)]}
+    assert records[0].series == {
+        "active_users": Series.from_points([(date(2026, 6, 1), 10.0), (date(2026, 6, 8), 12.0)])
+    }
     connector.close()
 
 

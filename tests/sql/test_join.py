@@ -20,7 +20,7 @@ pytestmark = pytest.mark.services
 
 def series_of(record: AccountRecord) -> dict[str, list[tuple[date, float]]]:
     if record.series is not None:
-        return {m: sorted(points) for m, points in record.series.items()}
+        return {m: sorted(zip(s.days, s.values, strict=True)) for m, s in record.series.items()}
     grouped: dict[str, list[tuple[date, float]]] = {}
     for point in record.usage:
         grouped.setdefault(point.metric, []).append((point.period_start, point.value))

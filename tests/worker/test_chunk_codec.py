@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from connectors.base import AccountRecord
 from connectors.files.sample import iter_accounts
-from domain import Account, UsagePoint
+from domain import Account, Series, UsagePoint
 from worker.pipeline.assess import usage_series
 from worker.service import chunk_codec
 
@@ -20,8 +20,8 @@ def _records(n: int) -> list[AccountRecord]:
         account = Account.model_validate(row)
         points = [
             UsagePoint(account_id=account.id, metric=m, period_start=d, value=v)
-            for m, pts in usage.items()
-            for d, v in pts
+            for m, series in usage.items()
+            for d, v in zip(series.days, series.values, strict=True)
         ]
         records.append(AccountRecord(account, points))
     return records
@@ -37,7 +37,26 @@ def test_a_series_record_comes_back_with_the_series_the_engine_reads() -> None:
         assert back.account == record.account
         assert back.usage == [] and not back.usage_is_snapshot
         assert usage_series(back, {}, NOW) == usage_series(record, {}, NOW)
-        assert back.series and all(len(points) > 10 for points in back.series.values())
+        assert back.series and all(len(series.days) > 10 for series in back.series.values())
+
+
+def test_a_records_series_come_back_equal_with_one_days_tuple_per_account() -> None:
+    _, row, usage = next(iter_accounts(1, seed=3, showcase=False))
+    record = AccountRecord(Account.model_validate(row), [], False, usage)
+    back = _trip(record)
+    assert back.series == {m: Series(s.days, tuple(map(float, s.values))) for m, s in usage.items()}
+    assert len({id(series.days) for series in back.series.values()}) == 1
+
+
+def test_days_sent_out_of_order_are_sorted_on_the_way_in() -> None:
+    record = _records(1)[0]
+    data = json.loads(json.dumps(chunk_codec.encode(record)))
+    data["series"] = {"api_calls": [[739000, 738990], [2, 1]], "seats": [[738990], [5]]}
+    back = chunk_codec.decode(data)
+    assert back.series == {
+        "api_calls": Series((date.fromordinal(738990), date.fromordinal(739000)), (1.0, 2.0)),
+        "seats": Series((date.fromordinal(738990),), (5.0,)),
+    }
 
 
 def test_a_record_that_already_carries_its_series_travels_the_same_way() -> None:

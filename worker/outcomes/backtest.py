@@ -155,9 +155,9 @@ def run_backtest(
     fires: dict[str, int] = {p.id: 0 for p in playbooks}
     periods = {}
     for series in history.usage.values():
-        for metric, points in series.items():
-            if metric not in periods and len(points) > 1:
-                periods[metric] = period_of(points)
+        for metric, known in series.items():
+            if metric not in periods and len(known.days) > 1:
+                periods[metric] = period_of(known.days)
     for done, account in enumerate(history.accounts):
         if progress:
             progress(done, len(history.accounts))

@@ -5,6 +5,7 @@ the ledger by `load_history`; `worker/outcomes/backtest.py` replays playbooks ov
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 
 from connectors.base import AccountState, ReadReport
 from connectors.capabilities import ReadsAccountHistory
-from domain import Account, OpportunityStatus
+from domain import Account, OpportunityStatus, Series
 from worker.pipeline.snapshots import series_from_snapshots
 from worker.store.outcomes import WON
 
@@ -23,7 +24,7 @@ from worker.store.outcomes import WON
 class ReplayHistory:
     end: date  # the last day the data describes
     accounts: list[Account]
-    usage: dict[str, dict[str, list[tuple[date, float]]]] = field(default_factory=dict)  # per-period series
+    usage: dict[str, dict[str, Series]] = field(default_factory=dict)  # per-period series
     snapshots: dict[str, dict[str, list[tuple[date, float]]]] = field(
         default_factory=dict
     )  # rolling 30-day values
@@ -53,24 +54,24 @@ def account_as_of(account: Account, states: Sequence[AccountState], day: date) -
     return account.model_copy(update=update) if update else account
 
 
-def period_of(points: Sequence[tuple[date, float]]) -> timedelta:
-    days = sorted({d for d, _ in points})
+def period_of(days: Sequence[date]) -> timedelta:
+    """The shortest gap between a series' days (ascending, repeats allowed): its reporting period."""
     gaps = [(b - a).days for a, b in pairwise(days) if b > a]
     return timedelta(days=min(gaps) if gaps else 1)
 
 
 def usage_as_of(
     history: ReplayHistory, account_id: str, day: date, periods: Mapping[str, timedelta]
-) -> dict[str, list[tuple[date, float]]]:
+) -> dict[str, Series]:
     """Only what was known on `day`: periods that had ended, snapshots already taken."""
-    series: dict[str, list[tuple[date, float]]] = {}
-    for metric, points in history.usage.get(account_id, {}).items():
-        length = periods.get(metric, timedelta(days=1))
-        series[metric] = [(d, v) for d, v in points if d + length <= day]
+    series: dict[str, Series] = {}
+    for metric, full in history.usage.get(account_id, {}).items():
+        ended = bisect_right(full.days, day - periods.get(metric, timedelta(days=1)))
+        series[metric] = Series(full.days[:ended], full.values[:ended])
     for metric, snaps in history.snapshots.get(account_id, {}).items():
-        known = [(d, v) for d, v in snaps if d <= day]
-        if known and metric not in series:
-            series[metric] = series_from_snapshots(known, day)
+        taken = [(d, v) for d, v in snaps if d <= day]
+        if taken and metric not in series:
+            series[metric] = series_from_snapshots(taken, day)
     return series
 
 
@@ -110,9 +111,7 @@ def load_history(settings: Any, crm: str, connector: Any = None) -> ReplayHistor
             if record.usage_is_snapshot:
                 snapshot_ids.append(record.account.id)
             else:
-                usage[record.account.id] = {
-                    m: sorted(p) for m, p in usage_series(record, {}, datetime.now(UTC)).items()
-                }
+                usage[record.account.id] = usage_series(record, {}, datetime.now(UTC))
         snapshots = ledger.snapshots(crm, snapshot_ids) if snapshot_ids else {}
         states: dict[str, list[AccountState]] = defaultdict(list)
         if isinstance(connector, ReadsAccountHistory):

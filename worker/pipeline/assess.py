@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
 from connectors.base import AccountRecord, ReadReport
-from domain import Account, FollowUpTask, Opportunity, Owner
+from domain import Account, FollowUpTask, Opportunity, Owner, Series
+from domain.usage import series_by_metric
 from playbooks.affinity import AffinityModel
 from playbooks.assess import Assessor
 from playbooks.calibration import WinChances
@@ -62,20 +63,17 @@ def chunked(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountR
 
 
 def usage_series(
-    record: AccountRecord, stored: dict[str, dict[str, list[Any]]], now: datetime
-) -> dict[str, list[tuple[Any, float]]]:
+    record: AccountRecord, stored: dict[str, dict[str, list[tuple[date, float]]]], now: datetime
+) -> dict[str, Series]:
     """The series the engine reads: a file source's own points, or a CRM's stored 30-day snapshots
     plus today's (see worker/pipeline/snapshots.py)."""
     if not record.usage_is_snapshot:
         if record.series is not None:
             return record.series
-        series: dict[str, list[tuple[Any, float]]] = {}
-        for point in record.usage:
-            series.setdefault(point.metric, []).append((point.period_start, point.value))
-        return series
+        return series_by_metric(record.usage)
     history = stored.get(record.account.id, {})
     today = now.date()
-    merged: dict[str, list[tuple[Any, float]]] = {}
+    merged: dict[str, list[tuple[date, float]]] = {}
     for metric, snaps in history.items():
         merged[metric] = list(snaps)
     for point in record.usage:

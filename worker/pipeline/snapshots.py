@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from domain import Series
+
 WINDOW = timedelta(days=30)
 
 
-def series_from_snapshots(snapshots: Sequence[tuple[date, float]], today: date) -> list[tuple[date, float]]:
+def series_from_snapshots(snapshots: Sequence[tuple[date, float]], today: date) -> Series:
     if not snapshots:
-        return []
+        return Series((), ())
     latest_day, latest = max(snapshots, key=lambda s: s[0])
-    series = [(today - WINDOW, latest)]
     earlier = [
         (abs((today - day).days - 30), day, value)
         for day, value in snapshots
@@ -26,5 +27,5 @@ def series_from_snapshots(snapshots: Sequence[tuple[date, float]], today: date) 
     ]
     if earlier:
         _, _, value = min(earlier)
-        series.append((today - 2 * WINDOW, value))
-    return series
+        return Series((today - 2 * WINDOW, today - WINDOW), (value, latest))
+    return Series((today - WINDOW,), (latest,))

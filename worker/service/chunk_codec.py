@@ -12,10 +12,12 @@ data from Redis like any other). Snapshot values (one per metric) travel as poin
 from __future__ import annotations
 
 from datetime import date
+from operator import le
 from typing import Any
 
 from connectors.base import AccountRecord
-from domain import Account, UsagePoint
+from domain import Account, Series, UsagePoint
+from domain.usage import series_by_metric
 
 
 def encode(record: AccountRecord) -> dict[str, Any]:
@@ -28,15 +30,14 @@ def encode(record: AccountRecord) -> dict[str, Any]:
     if record.usage_is_snapshot:
         data["points"] = [[p.metric, p.period_start.toordinal(), p.value] for p in record.usage]
         return data
-    grouped = record.series
-    if grouped is None:
-        grouped = {}
-        for p in record.usage:
-            grouped.setdefault(p.metric, []).append((p.period_start, p.value))
+    grouped = record.series if record.series is not None else series_by_metric(record.usage)
     series: dict[str, list[list[Any]]] = {}
-    for metric, points in grouped.items():
-        days, values = zip(*points) if points else ((), ())
-        series[metric] = [list(map(date.toordinal, days)), list(values)]
+    shared: tuple[date, ...] | None = None
+    ordinals: list[int] = []
+    for metric, columns in grouped.items():
+        if columns.days is not shared:
+            shared, ordinals = columns.days, list(map(date.toordinal, columns.days))
+        series[metric] = [ordinals, list(columns.values)]
     data["series"] = series
     return data
 
@@ -49,8 +50,23 @@ def decode(data: dict[str, Any]) -> AccountRecord:
             for metric, day, value in data["points"]
         ]
         return AccountRecord(account, usage, True, provenance=dict(data.get("provenance") or {}))
-    series = {
-        metric: list(zip(map(date.fromordinal, days), map(float, values)))
-        for metric, (days, values) in data["series"].items()
-    }
-    return AccountRecord(account, [], False, series, provenance=dict(data.get("provenance") or {}))
+    return AccountRecord(
+        account, [], False, _series(data["series"]), provenance=dict(data.get("provenance") or {})
+    )
+
+
+def _series(encoded: dict[str, list[list[Any]]]) -> dict[str, Series]:
+    """Metrics sent with the same days get one days tuple, built once: fewer dates to make here,
+    and an identity test instead of a comparison when the engine summarises them. Days are sent in
+    order; a stash written before they were (or by hand) is sorted on the way in."""
+    series: dict[str, Series] = {}
+    known: list[int] | None = None
+    days: tuple[date, ...] = ()
+    ordered = True
+    for metric, (ordinals, values) in encoded.items():
+        if ordinals != known:
+            known, days = ordinals, tuple(map(date.fromordinal, ordinals))
+            ordered = all(map(le, ordinals, ordinals[1:]))
+        floats = tuple(map(float, values))
+        series[metric] = Series(days, floats) if ordered else Series.from_columns(days, floats)
+    return series
