@@ -39,23 +39,41 @@ def _fill_without_statistics(url: str, payload: str = "{}") -> None:
     engine.dispose()
 
 
-def test_the_per_account_query_uses_the_crm_account_index_without_statistics(postgres_url: str) -> None:
+def test_recording_a_chunk_deletes_and_reads_by_index_probes_without_statistics(postgres_url: str) -> None:
+    """Each scored chunk replaces its 200 accounts' waiting candidates: the DELETE and the read of
+    the keys already known must probe by account and key, not read the CRM by its `crm` prefix."""
     Ledger(postgres_url)  # creates the tables
     _fill_without_statistics(postgres_url)  # no ANALYZE: the planner's row counts are guesses
-    ids = ", ".join(f"'acc-{n}'" for n in range(1, 20_000, 100))
-    engine = create_engine(postgres_url)
-    with engine.connect() as db:
-        plan = "\n".join(
-            db.execute(
-                text(
-                    "EXPLAIN SELECT key FROM ow_opportunities WHERE crm = 'hubspot'"
-                    f" AND account_id IN ({ids}) AND state = 'waiting'"
-                )
-            ).scalars()
-        )
-    engine.dispose()
-    assert NEW_INDEX in plan, plan
-    assert "Seq Scan" not in plan, plan
+    chunk = [f"acc-{n}" for n in range(1, ROWS, ROWS // 200)]
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    rows = [
+        {
+            "key": f"{a}:seats:seats",
+            "account_id": a,
+            "playbook": "seats",
+            "offer": "seats",
+            "kind": "upsell",
+            "score": 71,
+            "payload": "{}",
+            "owner_id": "o1",
+            "priority": 1.0,
+        }
+        for a in chunk[:50]
+    ]
+
+    def records(store: CandidateStore) -> None:
+        store.replace_for_accounts("hubspot", "run-2", chunk, rows, now)
+
+    plans = _plans_of(postgres_url, records)
+    assert len(plans) == 2, plans
+    for plan in plans:
+        assert NEW_INDEX in plan or "ow_opportunities_pkey" in plan, plan
+        assert _probes_the_index(plan), plan  # by account and key, not by the `crm` prefix alone
+    with create_engine(postgres_url).connect() as db:
+        waiting = db.execute(
+            text("SELECT count(*) FROM ow_opportunities WHERE state = 'waiting' AND run_id = 'run-2'")
+        ).scalar()
+    assert waiting == 50  # the 50 re-proposed came back, the other 150 accounts' candidates are gone
 
 
 def _old_ledger(url: str) -> None:
@@ -112,14 +130,15 @@ def test_an_older_sqlite_ledger_gets_the_columns_and_the_index(tmp_path: Path) -
     _check_upgraded(url)
 
 
-def _plans_of_reads(url: str, reads: Callable[[CandidateStore], object]) -> list[str]:
-    """EXPLAIN of each SELECT that `reads` sends, with the parameters it was sent with."""
+def _plans_of(url: str, reads: Callable[[CandidateStore], object]) -> list[str]:
+    """EXPLAIN of each SELECT and DELETE that `reads` sends, with the parameters it was sent with
+    (for a batch, the first statement's)."""
     engine = create_engine(url)
     sent: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
-        if sql.lstrip().upper().startswith("SELECT") and not many:
-            sent.append((sql, params))
+        if sql.lstrip().upper().startswith(("SELECT", "DELETE")):
+            sent.append((sql, params[0] if many else params))  # a batch: its first statement
 
     event.listen(engine, "before_cursor_execute", record)
     reads(CandidateStore(engine))
@@ -154,7 +173,7 @@ def test_a_promotion_batch_reads_by_index_probes_without_statistics(postgres_url
         assert len(list(store.waiting("hubspot", [f"acc-{n}" for n in batch]))) == len(batch)
         store.promote("hubspot", "run-1", [Promotion(f"acc-{n}:seats:seats", "o1", None) for n in batch], now)
 
-    plans = _plans_of_reads(postgres_url, reads)
+    plans = _plans_of(postgres_url, reads)
     assert len(plans) == 2
     for plan in plans:
         assert _probes_the_index(plan), plan
