@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, case, delete, func, insert, literal, select, true, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Engine
 
 from worker.store.outcomes import outcomes
+from worker.store.probes import select_each
 from worker.store.schema import PENDING, WAITING, opportunities
 
 
@@ -73,7 +73,7 @@ class CandidateStore:
         if not account_ids:
             return
         c = opportunities.c
-        # One DELETE per account (sent as one batch) and the known keys read by `_each`'s probes:
+        # One DELETE per account (sent as one batch) and the known keys read by `select_each`'s probes:
         # with a chunk's 200 accounts in an IN list, a planner without table statistics probed
         # the `(crm, account_id)` index by `crm` alone and read every row of the CRM for each
         # chunk scored; a join to the probes was planned as a scan of the CRM too
@@ -86,7 +86,9 @@ class CandidateStore:
             if not rows:
                 return
             known = set(
-                db.execute(self._each(c.key, [r["key"] for r in rows], (c.key,), c.crm == crm)).scalars()
+                db.execute(
+                    select_each(self.engine.dialect, c.key, [r["key"] for r in rows], (c.key,), c.crm == crm)
+                ).scalars()
             )
             fresh = {
                 r["key"]: {
@@ -110,28 +112,13 @@ class CandidateStore:
         if account_ids is None:
             query = select(*columns).where(c.crm == crm, c.state == WAITING)
         else:
-            query = self._each(c.account_id, account_ids, columns, c.crm == crm, c.state == WAITING)
+            query = select_each(
+                self.engine.dialect, c.account_id, account_ids, columns, c.crm == crm, c.state == WAITING
+            )
         with self.engine.connect() as db:
             result = db.execution_options(yield_per=5000).execute(query)
             for key, account_id, owner_id, priority, score in result:
                 yield WaitingCandidate(key, account_id, owner_id, float(priority or 0), int(score))
-
-    def _each(self, column: Any, values: Sequence[str], columns: Sequence[Any], *where: Any) -> Any:
-        """SELECT `columns` of the rows whose `column` is one of `values` (and `where`) by one index
-        probe per value. On PostgreSQL that is a LATERAL subquery over the unnested values (OFFSET 0
-        keeps it from being flattened into a join): `column IN (...)` with a batch's hundreds of
-        values made a planner without table statistics (a ledger filled within one pass, autovacuum
-        off) read every row of the CRM, twice per batch of promotions, 0.5 s each at 1,000,000 rows.
-        SQLite probes its index for each value of an IN list anyway."""
-        if self.engine.dialect.name != "postgresql":
-            return select(*columns).where(*where, column.in_(list(values)))
-        given = (
-            func.unnest(bindparam("each", list(values), type_=ARRAY(String)))
-            .table_valued("value")
-            .render_derived()
-        )
-        found = select(*columns).where(*where, column == given.c.value).offset(0).lateral()
-        return select(*found.c).select_from(given.join(found, true()))
 
     def leads(self, crm: str, per_account: bool = True) -> Iterator[Lead]:
         """Each account's best waiting candidate (every candidate when `per_account` is off), best
@@ -243,10 +230,15 @@ class CandidateStore:
             return
         with self.engine.begin() as db:
             c = opportunities.c
-            payloads = dict(
+            payloads: dict[str, str] = dict(
                 db.execute(
-                    self._each(
-                        c.key, [p.key for p in chosen], (c.key, c.payload), c.crm == crm, c.state == WAITING
+                    select_each(
+                        self.engine.dialect,
+                        c.key,
+                        [p.key for p in chosen],
+                        (c.key, c.payload),
+                        c.crm == crm,
+                        c.state == WAITING,
                     )
                 ).all()
             )
