@@ -10,11 +10,12 @@ columns, chosen with no statistics at all, and added to a ledger created before 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine
 
 from worker.store.candidates import CandidateStore, Promotion
 from worker.store.ledger import Ledger
@@ -61,8 +62,8 @@ def test_recording_a_chunk_deletes_and_reads_by_index_probes_without_statistics(
         for a in chunk[:50]
     ]
 
-    def records(store: CandidateStore) -> None:
-        store.replace_for_accounts("hubspot", "run-2", chunk, rows, now)
+    def records(engine: Engine) -> None:
+        CandidateStore(engine).replace_for_accounts("hubspot", "run-2", chunk, rows, now)
 
     plans = _plans_of(postgres_url, records)
     assert len(plans) == 2, plans
@@ -130,18 +131,18 @@ def test_an_older_sqlite_ledger_gets_the_columns_and_the_index(tmp_path: Path) -
     _check_upgraded(url)
 
 
-def _plans_of(url: str, reads: Callable[[CandidateStore], object]) -> list[str]:
-    """EXPLAIN of each SELECT and DELETE that `reads` sends, with the parameters it was sent with
-    (for a batch, the first statement's)."""
+def _plans_of(url: str, sends: Callable[[Engine], object]) -> list[str]:
+    """EXPLAIN of each SELECT, UPDATE and DELETE that `sends` sends through the engine it is given,
+    with the parameters it was sent with (for a batch, the first statement's)."""
     engine = create_engine(url)
     sent: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
-        if sql.lstrip().upper().startswith(("SELECT", "DELETE")):
+        if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
             sent.append((sql, params[0] if many else params))  # a batch: its first statement
 
     event.listen(engine, "before_cursor_execute", record)
-    reads(CandidateStore(engine))
+    sends(engine)
     event.remove(engine, "before_cursor_execute", record)
     with engine.connect() as db:
         plans = [
@@ -169,11 +170,65 @@ def test_a_promotion_batch_reads_by_index_probes_without_statistics(postgres_url
     batch = range(1, ROWS, ROWS // 500)
     now = datetime(2026, 11, 2, tzinfo=UTC)
 
-    def reads(store: CandidateStore) -> None:
+    def reads(engine: Engine) -> None:
+        store = CandidateStore(engine)
         assert len(list(store.waiting("hubspot", [f"acc-{n}" for n in batch]))) == len(batch)
         store.promote("hubspot", "run-1", [Promotion(f"acc-{n}:seats:seats", "o1", None) for n in batch], now)
 
     plans = _plans_of(postgres_url, reads)
-    assert len(plans) == 2
+    assert len(plans) == 3  # the offers, the payloads, the promotions' UPDATE (one per key)
     for plan in plans:
         assert _probes_the_index(plan), plan
+
+
+def test_a_write_batch_reads_and_updates_by_index_probes_without_statistics(postgres_url: str) -> None:
+    """Every write batch of 100 keys records them pending, claims them, reads their state and
+    releases them: with IN lists of its keys each of those statements read every row of the CRM
+    (bench/write_ledger.py); each key is probed instead."""
+    Ledger(postgres_url)
+    _fill_without_statistics(postgres_url)
+    known = [f"acc-{n}:seats:seats" for n in range(1, ROWS, ROWS // 50)]
+    items = [
+        {"key": f"new-{n}:seats:seats", "account_id": f"new-{n}", "playbook": "seats", "offer": "seats"}
+        | {"kind": "upsell", "score": 71, "payload": "{}"}
+        for n in range(50)
+    ]
+    keys = known + [str(i["key"]) for i in items]
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    seen: dict[str, Any] = {}
+
+    def writes(engine: Engine) -> None:
+        ledger = Ledger(postgres_url, engine=engine)
+        ledger.record_pending("hubspot", "run-1", items, now)
+        seen["claimed"] = ledger.claim("hubspot", keys, "me", timedelta(minutes=5))
+        seen["rows"] = ledger.rows("hubspot", keys)
+        ledger.release("hubspot", keys, "me")
+
+    plans = _plans_of(postgres_url, writes)
+    written = [p for p in plans if " on ow_opportunities" in p]  # not Ledger(...)'s catalog reads
+    assert len(written) == 5, plans  # known keys, claim's UPDATE and SELECT, rows, release
+    for plan in written:
+        assert _probes_the_index(plan), plan
+    assert seen["claimed"] == set(keys)
+    assert {k: r["claimed_by"] for k, r in seen["rows"].items()} == dict.fromkeys(keys, "me")
+    with create_engine(postgres_url).connect() as db:
+        held = db.execute(text("SELECT count(*) FROM ow_opportunities WHERE claimed_by IS NOT NULL")).scalar()
+    assert held == 0  # released
+
+
+def test_a_chunks_history_reads_by_index_probes_without_statistics(postgres_url: str) -> None:
+    """A scoped pass reads its chunk's 200 accounts' ledger rows (`written_for`) for every chunk."""
+    Ledger(postgres_url)
+    _fill_without_statistics(postgres_url)
+    with create_engine(postgres_url).begin() as db:
+        db.execute(text("UPDATE ow_opportunities SET state = 'done' WHERE account_id LIKE 'acc-1%'"))
+    chunk = [f"acc-{n}" for n in range(1, ROWS, ROWS // 200)]
+    found: list[dict[str, Any]] = []
+
+    def reads(engine: Engine) -> None:
+        found.extend(Ledger(postgres_url, engine=engine).written_for("hubspot", chunk + chunk[:10]))
+
+    plans = [p for p in _plans_of(postgres_url, reads) if " on ow_opportunities" in p]
+    assert len(plans) == 1, plans
+    assert _probes_the_index(plans[0]), plans[0]
+    assert sorted(r["account_id"] for r in found) == sorted(a for a in chunk if a.startswith("acc-1"))

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from worker.store.probes import select_each
 from worker.store.schema import DEAL_WRITTEN, DONE, PENDING, WAITING, opportunities, utc
 
 
@@ -25,13 +26,8 @@ class OpportunityWrites:
             return
         keys = [i["key"] for i in items]
         with self.engine.begin() as db:
-            known = set(
-                db.execute(
-                    select(opportunities.c.key).where(
-                        opportunities.c.crm == crm, opportunities.c.key.in_(keys)
-                    )
-                ).scalars()
-            )
+            c = opportunities.c
+            known = set(db.execute(select_each(db.dialect, c.key, keys, (c.key,), c.crm == crm)).scalars())
             fresh = {
                 i["key"]: {
                     **i,
@@ -50,49 +46,49 @@ class OpportunityWrites:
     def claim(self, crm: str, keys: Sequence[str], owner: str, lease: timedelta) -> set[str]:
         """Take a lease on the unfinished keys no other writer holds; return the keys now ours.
 
-        One conditional UPDATE: PostgreSQL re-checks the condition on rows a concurrent claim
-        committed first, and SQLite serialises writers, so a key is never leased twice at once. A
-        writer that dies leaves its lease to expire; the next pass resumes the key."""
+        One conditional UPDATE per key (one batch; an IN list of the batch's keys was planned as a
+        read of the whole CRM without table statistics): PostgreSQL re-checks the condition on a row
+        a concurrent claim committed first, and SQLite serialises writers, so a key is never leased
+        twice at once. The keys go in sorted order, so two writers claiming overlapping batches lock
+        their rows in the same order and cannot deadlock. A writer that dies leaves its lease to
+        expire; the next pass resumes the key."""
         if not keys:
             return set()
         now = datetime.now(UTC)  # leases are wall-clock time, whatever the pass's `now`
+        c = opportunities.c
         with self.engine.begin() as db:
             db.execute(
                 update(opportunities)
                 .where(
-                    opportunities.c.crm == crm,
-                    opportunities.c.key.in_(list(keys)),
-                    opportunities.c.state != DONE,
+                    c.crm == crm,
+                    c.key == bindparam("k"),
+                    c.state != DONE,
                     or_(
-                        opportunities.c.claimed_until.is_(None),
-                        opportunities.c.claimed_until < now,
-                        opportunities.c.claimed_by == owner,  # renewing our own lease
+                        c.claimed_until.is_(None),
+                        c.claimed_until < now,
+                        c.claimed_by == owner,  # renewing our own lease
                     ),
                 )
-                .values(claimed_by=owner, claimed_until=now + lease)
+                .values(claimed_by=owner, claimed_until=now + lease),
+                [{"k": k} for k in sorted(set(keys))],
             )
             mine = db.execute(
-                select(opportunities.c.key).where(
-                    opportunities.c.crm == crm,
-                    opportunities.c.key.in_(list(keys)),
-                    opportunities.c.claimed_by == owner,
-                )
-            ).scalars()
-            return set(mine)
+                select_each(db.dialect, c.key, keys, (c.key,), c.crm == crm, c.claimed_by == owner)
+            )
+            return set(mine.scalars())
 
     def release(self, crm: str, keys: Iterable[str], owner: str) -> None:
-        keys = list(keys)
+        """Give up our lease on the keys: one UPDATE per key (one batch, in `claim`'s lock order)."""
+        keys = sorted(set(keys))
         if not keys:
             return
+        c = opportunities.c
         with self.engine.begin() as db:
             db.execute(
                 update(opportunities)
-                .where(
-                    opportunities.c.crm == crm,
-                    opportunities.c.key.in_(keys),
-                    opportunities.c.claimed_by == owner,
-                )
-                .values(claimed_by=None, claimed_until=None)
+                .where(c.crm == crm, c.key == bindparam("k"), c.claimed_by == owner)
+                .values(claimed_by=None, claimed_until=None),
+                [{"k": k} for k in keys],
             )
 
     def record_deals(self, crm: str, deal_ids: dict[str, str], now: datetime) -> None:
@@ -131,10 +127,10 @@ class OpportunityWrites:
         db.execute(statement, rows)
 
     def rows(self, crm: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        keys = list(keys)
+        c = opportunities.c
         with self.engine.connect() as db:
             result = db.execute(
-                select(opportunities).where(opportunities.c.crm == crm, opportunities.c.key.in_(keys))
+                select_each(db.dialect, c.key, keys, opportunities.c, c.crm == crm)
             ).mappings()
             return {r["key"]: dict(r) for r in result}
 
@@ -171,12 +167,11 @@ class OpportunityWrites:
         """Our ledger rows for some accounts only (an incremental pass's chunk)."""
         if not account_ids:
             return []
+        c = opportunities.c
         with self.engine.connect() as db:
             rows = db.execute(
-                select(opportunities).where(
-                    opportunities.c.crm == crm,
-                    opportunities.c.account_id.in_(list(account_ids)),
-                    opportunities.c.state != WAITING,
+                select_each(
+                    db.dialect, c.account_id, account_ids, opportunities.c, c.crm == crm, c.state != WAITING
                 )
             ).mappings()
             return [dict(r) | {"created_at": utc(r["created_at"])} for r in rows]
