@@ -10,7 +10,7 @@ columns, chosen with no statistics at all, and added to a ledger created before 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +232,46 @@ def test_a_chunks_history_reads_by_index_probes_without_statistics(postgres_url:
     assert len(plans) == 1, plans
     assert _probes_the_index(plans[0]), plans[0]
     assert sorted(r["account_id"] for r in found) == sorted(a for a in chunk if a.startswith("acc-1"))
+
+
+def test_a_chunks_snapshots_and_mentions_read_by_index_probes_without_statistics(postgres_url: str) -> None:
+    """A CRM pass reads each chunk's stored usage snapshots (every account's metrics for 30 days)
+    and, when listening, what its accounts said before: both by account, never the whole CRM."""
+    Ledger(postgres_url)
+    engine = create_engine(postgres_url)
+    with engine.begin() as db:  # 20,000 accounts x 2 metrics x 3 days, 20,000 mentions; no ANALYZE
+        db.execute(
+            text(
+                "INSERT INTO ow_usage_snapshots (crm, account_id, metric, taken_on, value)"
+                " SELECT 'hubspot', 'acc-' || g, m, DATE '2026-11-01' + d, g FROM generate_series(1, :n) AS g,"
+                " unnest(ARRAY['api_calls', 'active_users']) AS m, generate_series(0, 2) AS d"
+            ),
+            {"n": ROWS},
+        )
+        db.execute(
+            text(
+                "INSERT INTO ow_heard_mentions (crm, account_id, conversation_id, intent, evidence, language,"
+                " confidence, said_at, source) SELECT 'hubspot', 'acc-' || g, 'note-' || g, 'more_seats',"
+                " 'we need more seats', 'en', 0.9, DATE '2026-11-20', 'note' FROM generate_series(1, :n) AS g"
+            ),
+            {"n": ROWS},
+        )
+    engine.dispose()
+    chunk = [f"acc-{n}" for n in range(1, ROWS, ROWS // 200)]
+    snapshots: dict[str, Any] = {}
+    heard: dict[str, Any] = {}
+
+    def reads(engine: Engine) -> None:
+        ledger = Ledger(postgres_url, engine=engine)
+        snapshots.update(ledger.snapshots("hubspot", chunk))
+        heard.update(ledger.mentions.recall("hubspot", chunk, date(2026, 11, 1)))
+
+    plans = [
+        p for p in _plans_of(postgres_url, reads) if " on ow_usage_snapshots" in p or " on ow_heard" in p
+    ]
+    assert len(plans) == 2, plans
+    for plan in plans:
+        assert _probes_the_index(plan), plan
+    assert sorted(snapshots) == sorted(chunk) and sorted(heard) == sorted(chunk)
+    assert snapshots["acc-101"]["api_calls"] == [(date(2026, 11, d), 101.0) for d in (1, 2, 3)]
+    assert [m.conversation_id for m in heard["acc-101"]] == ["note-101"]

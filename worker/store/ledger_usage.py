@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
+from worker.store.probes import select_each
 from worker.store.schema import baskets, replace_rows, usage_snapshots
 
 
@@ -53,17 +54,19 @@ class UsageAndBaskets:
         found: dict[str, dict[str, list[tuple[date, float]]]] = {}
         if not account_ids:
             return found
+        t = usage_snapshots.c
+        # By one index probe per account (worker/store/probes.py): the table holds every account's
+        # metrics for 30 days, and an IN list of a chunk's accounts was planned, without table
+        # statistics, as a read of the whole CRM's snapshots for every chunk.
+        each = select_each(
+            self.engine.dialect,
+            t.account_id,
+            account_ids,
+            (t.account_id, t.metric, t.taken_on, t.value),
+            t.crm == crm,
+        )
         with self.engine.connect() as db:
-            result = db.execute(
-                select(
-                    usage_snapshots.c.account_id,
-                    usage_snapshots.c.metric,
-                    usage_snapshots.c.taken_on,
-                    usage_snapshots.c.value,
-                )
-                .where(usage_snapshots.c.crm == crm, usage_snapshots.c.account_id.in_(list(account_ids)))
-                .order_by(usage_snapshots.c.taken_on)
-            )
+            result = db.execute(each.order_by(each.selected_columns.taken_on))
             for account_id, metric, taken_on, value in result:
                 found.setdefault(account_id, {}).setdefault(metric, []).append((taken_on, value))
         return found

@@ -13,9 +13,10 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
+from worker.store.probes import select_each
 from worker.store.schema import heard_mentions, replace_rows
 
-QUERY_IDS = 500  # account ids per IN (...) list
+QUERY_IDS = 500  # account ids per query (SQLite's IN list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,14 @@ class MentionStore:
         t = heard_mentions.c
         with self.engine.connect() as db:
             for start in range(0, len(ids), QUERY_IDS):
-                rows = db.execute(
-                    select(heard_mentions).where(
-                        t.crm == crm, t.account_id.in_(ids[start : start + QUERY_IDS]), t.said_at >= since
+                rows = db.execute(  # by index probes, whatever the statistics: worker/store/probes.py
+                    select_each(
+                        self.engine.dialect,
+                        t.account_id,
+                        ids[start : start + QUERY_IDS],
+                        heard_mentions.columns,
+                        t.crm == crm,
+                        t.said_at >= since,
                     )
                 )
                 for row in rows:
