@@ -14,9 +14,11 @@ class Contribution:
     """
 
     signal: str
-    observed: float | str | None
+    # int as well as float: a counter's 30-day sum of whole numbers stays an int, and a declared
+    # `float | str` made pydantic warn on every deal it serialised (the value was kept as it is).
+    observed: int | float | str | None
     operator: str
-    threshold: float | str | None
+    threshold: int | float | str | None
     points: int
     reason: str
 
