@@ -67,12 +67,16 @@ def read_with_revisits(
     connector: Connector, cursor: str | None, read: ReadReport, revisit: list[str]
 ) -> Iterator[AccountRecord]:
     """The accounts changed since `cursor`, then the `revisit` ones not among them. A full pass
-    (no cursor) reads everything anyway, so it revisits nothing."""
+    (no cursor) reads everything anyway, so it revisits nothing. Only the revisit ids are looked
+    for in the listing: keeping every id listed grew the reading worker by about 64 MB over a
+    1,000,000-account pass (bench/scale.py) for a set a full pass never reads."""
+    wanted = set(revisit) if cursor is not None and isinstance(connector, ReadsAccountsById) else set()
     listed: set[str] = set()
     for record in connector.read_accounts(cursor, read):
-        listed.add(record.account.id)
+        if record.account.id in wanted:
+            listed.add(record.account.id)
         yield record
-    if cursor is None or not revisit or not isinstance(connector, ReadsAccountsById):
+    if not wanted:
         return
     rest = [a for a in revisit if a not in listed]
     if rest:
