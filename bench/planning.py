@@ -31,14 +31,13 @@ import random
 import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
+from bench.worker import _database
 from connectors.files.sample import AS_OF, iter_accounts
 from domain import Account, FollowUpTask, Opportunity
 from playbooks.affinity import AffinityModel
@@ -95,7 +94,6 @@ def assessed_chunks(n: int, seed: int) -> Iterator[tuple[list[str], list[tuple[O
 
 def fill(url: str, n: int, seed: int) -> None:
     """Record N waiting candidates under each run's CRM name (the child process's work)."""
-    warnings.simplefilter("ignore")  # pydantic's serializer warnings on int `observed` values
     ledger = Ledger(url)
     for accounts, offers in assessed_chunks(n, seed):
         for crm in RUNS:
@@ -107,17 +105,7 @@ def scratch_ledger(sqlite: bool, database: str) -> tuple[str, Callable[[], None]
     if sqlite:
         folder = tempfile.TemporaryDirectory()
         return f"sqlite:///{Path(folder.name) / 'ledger.sqlite3'}", folder.cleanup
-    base = make_url(os.environ["DATABASE_URL"])
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as db:
-        db.execute(text(f'CREATE DATABASE "{database}"'))
-
-    def drop() -> None:
-        with admin.connect() as db:
-            db.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=database).render_as_string(hide_password=False), drop
+    return _database(os.environ["DATABASE_URL"], database)
 
 
 def status_mb(field: str) -> float:
@@ -169,7 +157,6 @@ def main() -> None:
     parser.add_argument("--database", default=f"ow_bench_planning_{uuid.uuid4().hex[:8]}")
     parser.add_argument("--profile", help="write the uncapped run's cProfile stats to this file")
     args = parser.parse_args()
-    warnings.simplefilter("ignore")  # as in fill(): the conversations rebuilt from payloads warn too
 
     url, drop = scratch_ledger(args.sqlite, args.database)
     try:

@@ -31,9 +31,11 @@ from sqlalchemy.engine import make_url
 from connectors.files.sample import generate, write
 
 
-def _database(base_url: str) -> tuple[str, Any]:
+def _database(base_url: str, name: str | None = None) -> tuple[str, Any]:
+    """A new database on the server of `base_url` (a random ow_bench_ name unless given), and
+    the function that drops it."""
     base = make_url(base_url)
-    name = f"ow_bench_{uuid.uuid4().hex[:10]}"
+    name = name or f"ow_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as db:
         db.execute(text(f'CREATE DATABASE "{name}"'))
