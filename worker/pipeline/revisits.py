@@ -76,7 +76,7 @@ def read_with_revisits(
         if record.account.id in wanted:
             listed.add(record.account.id)
         yield record
-    if not wanted:
+    if not wanted or not isinstance(connector, ReadsAccountsById):
         return
     rest = [a for a in revisit if a not in listed]
     if rest:
