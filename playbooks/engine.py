@@ -101,7 +101,7 @@ def compile_playbook(playbook: Playbook) -> CompiledPlaybook:
         (
             c.key,
             c.condition.operator,
-            ", ".join(c.value) if isinstance(c.value, tuple) else _threshold_text(c.condition.value),
+            _threshold_text(c.condition.value),
             c.reason,
             c.condition.signal if "$observed" in c.reason else None,
         )

@@ -52,13 +52,6 @@ def suggested_seats(account: Account) -> int:
     return max(math.ceil(used * SEAT_HEADROOM) - bought, 1)
 
 
-def resolve_offer(
-    offer: Offer, account: Account, catalog: Catalog, affinity: Recommendation | None
-) -> ResolvedOffer | Unpriced | str:
-    """The offer, or the reason there is none for this account (e.g. already on the top plan)."""
-    return OfferResolver(catalog).resolve(offer, account, affinity)
-
-
 # What the catalog says of an offer for accounts on one plan in one currency: the reason there is
 # none, or how to finish it with the account's own figures (seats, MRR).
 _Finish = Callable[[Account], "ResolvedOffer | Unpriced | str"]
@@ -87,7 +80,7 @@ class OfferResolver:
     def resolve(
         self, offer: Offer, account: Account, affinity: Recommendation | None
     ) -> ResolvedOffer | Unpriced | str:
-        currency = account.currency or self.catalog.currency
+        currency = offer_currency(account, self.catalog)
         key = (id(offer), account.plan_rank, currency, None if affinity is None else affinity.product)
         known = self._finishers.get(key)
         if known is None or known[0] is not offer:
@@ -138,24 +131,23 @@ class OfferResolver:
             return upgrade
         if offer.type is OfferType.PRODUCT:
             assert offer.code is not None  # guaranteed by the model
-            product = self._products.get(offer.code)
-            price = priced(f"product {offer.code}", product.monthly_price) if product else Decimal(0)
-            if isinstance(price, Unpriced):
-                return settled(price)
-            return settled(
-                ResolvedOffer(offer.code, offer.title or (product.name if product else offer.code), price)
-            )
+            return settled(self._product(offer.code, offer.title, currency))
         if offer.type is OfferType.AFFINITY:
             if affinity is None:
                 return settled("no_affinity_rule")
-            product = self._products.get(affinity.product)
-            price = priced(f"product {affinity.product}", product.monthly_price) if product else Decimal(0)
-            if isinstance(price, Unpriced):
-                return settled(price)
-            return settled(
-                ResolvedOffer(affinity.product, product.name if product else affinity.product, price)
-            )
+            return settled(self._product(affinity.product, None, currency))
         assert offer.code is not None  # TERM
         code = f"term:{offer.code}"
         title = offer.title or self.catalog.terms.get(offer.code, offer.code.replace("_", " "))
         return lambda account: ResolvedOffer(code, title, account.mrr or Decimal(0))
+
+    def _product(self, code: str, title: str | None, currency: str) -> ResolvedOffer | Unpriced:
+        """A named product (an offer's own or the one similar customers bought), priced in
+        `currency`; a product the catalog does not list is offered at no added price."""
+        product = self._products.get(code)
+        if product is None:
+            return ResolvedOffer(code, title or code, Decimal(0))
+        price = price_in(product.monthly_price, currency)
+        if price is None:
+            return Unpriced(f"product {code}", currency)
+        return ResolvedOffer(code, title or product.name, price)
